@@ -1,0 +1,76 @@
+"""Checks with hints, shared by the lessons' inline self-checks and the pytest graders.
+
+In a lesson, `self_check(scale_images)` runs the same check the grader runs and prints the verdict.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from cnn_course.checks.architecture import check_model_builder, compare_architecture, layer_table
+from cnn_course.checks.calls import call_exercise
+from cnn_course.checks.evaluation import check_confusion_counts, check_most_confident_mistakes, check_predict_labels
+from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
+from cnn_course.checks.layers_math import check_conv2d_param_count, check_conv_output_size
+from cnn_course.checks.preprocessing import (
+    check_add_channel_axis,
+    check_count_per_class,
+    check_one_hot,
+    check_scale_images,
+    check_split_train_validation,
+)
+from cnn_course.checks.training import check_compile_classifier, check_train_classifier
+from cnn_course.models import build_mnist_cnn
+
+
+def check_build_mnist_cnn(build_mnist_cnn_fn: Callable) -> None:
+    """build_mnist_cnn(input_shape, num_classes) matches the course's reference MNIST CNN."""
+    check_model_builder("build_mnist_cnn", build_mnist_cnn_fn, build_mnist_cnn, (28, 28, 1), 10)
+
+
+CHECKS: dict[str, Callable[[Callable], None]] = {
+    "count_per_class": check_count_per_class,
+    "scale_images": check_scale_images,
+    "add_channel_axis": check_add_channel_axis,
+    "one_hot": check_one_hot,
+    "split_train_validation": check_split_train_validation,
+    "conv_output_size": check_conv_output_size,
+    "conv2d_param_count": check_conv2d_param_count,
+    "build_mnist_cnn": check_build_mnist_cnn,
+    "compile_classifier": check_compile_classifier,
+    "train_classifier": check_train_classifier,
+    "predict_labels": check_predict_labels,
+    "confusion_counts": check_confusion_counts,
+    "most_confident_mistakes": check_most_confident_mistakes,
+}
+
+
+def self_check(function: Callable) -> None:
+    """Run the grader's check on a lesson's exercise function and print the verdict.
+
+    Raises CheckFailed (what is wrong, with a hint) or ExerciseError (the function crashed or
+    hung); prints a reminder instead when the exercise is not written yet.
+    """
+    name = function.__name__
+    if name not in CHECKS:
+        raise KeyError(f"no check is registered for '{name}'; known exercises: {', '.join(CHECKS)}")
+    try:
+        CHECKS[name](functools.update_wrapper(functools.partial(call_exercise, function), function))
+    except NotAttempted:
+        print(f"… {name} is not written yet: replace `raise NotImplementedError` with your code, then run this cell again.")
+        return
+    print(f"✔ {name} passes every check.")
+
+
+__all__ = [
+    "CHECKS",
+    "CheckFailed",
+    "ExerciseError",
+    "ExerciseTimeout",
+    "NotAttempted",
+    "call_exercise",
+    "compare_architecture",
+    "layer_table",
+    "self_check",
+]

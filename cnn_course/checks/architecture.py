@@ -1,0 +1,147 @@
+"""Comparing a learner's model with the reference, layer by layer, with a hint at the first difference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from cnn_course.checks.feedback import CheckFailed
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """What a grader compares about one layer: its kind, output shape, parameters and settings."""
+
+    kind: str
+    output_shape: tuple
+    params: int
+    activation: str | None = None
+    padding: str | None = None
+    filters_or_units: int | None = None
+    kernel_size: tuple | None = None
+
+    def describe(self) -> str:
+        """Return e.g. 'Conv2D(32, 3x3, relu) -> (None, 26, 26, 32), 320 params'."""
+        settings = [str(self.filters_or_units)] if self.filters_or_units is not None else []
+        if self.kernel_size:
+            settings.append("x".join(map(str, self.kernel_size)))
+        if self.padding == "same":
+            settings.append("padding='same'")
+        if self.activation and self.activation != "linear":
+            settings.append(self.activation)
+        return f"{self.kind}({', '.join(settings)}) -> {self.output_shape}, {self.params:,} params"
+
+
+def layer_table(model: keras.Model) -> list[LayerRow]:
+    """Return one LayerRow per layer of `model` (input layers excluded)."""
+    rows = []
+    for layer in model.layers:
+        activation = getattr(layer, "activation", None)
+        kernel = getattr(layer, "kernel_size", None)
+        rows.append(
+            LayerRow(
+                kind=type(layer).__name__,
+                output_shape=tuple(layer.output.shape),
+                params=int(layer.count_params()),
+                activation=getattr(activation, "__name__", None),
+                padding=getattr(layer, "padding", None) if kernel else None,
+                filters_or_units=getattr(layer, "filters", None) or getattr(layer, "units", None),
+                kernel_size=tuple(kernel) if kernel else None,
+            )
+        )
+    return rows
+
+
+def _same_except(rows: list[LayerRow], other: list[LayerRow], index: int) -> bool:
+    """True when `rows` without rows[index] has the same kinds, in order, as `other`."""
+    return [r.kind for r in rows[:index] + rows[index + 1 :]] == [r.kind for r in other]
+
+
+def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> str:
+    """Return the likely cause of a difference between two layers at the same position."""
+    if expected.kind != found.kind:
+        return f"expected a {expected.kind} layer here, found {found.kind}: check the order of your layers."
+    if expected.padding != found.padding:
+        return (
+            f"padding='{found.padding}' here, but the reference uses padding='{expected.padding}'. "
+            "'valid' (the default) shrinks each side by kernel_size - 1; 'same' keeps the size."
+        )
+    if expected.kernel_size != found.kernel_size:
+        return f"kernel_size should be {expected.kernel_size}, not {found.kernel_size}."
+    if expected.filters_or_units != found.filters_or_units:
+        if is_last:
+            return (
+                f"the output layer has {found.filters_or_units} units; it needs one per class: "
+                f"Dense(num_classes) = Dense({expected.filters_or_units})."
+            )
+        what = "filters" if expected.kind.startswith("Conv") else "units"
+        return f"this layer should have {expected.filters_or_units} {what}, not {found.filters_or_units}."
+    if expected.activation != found.activation:
+        if is_last and expected.activation == "softmax":
+            return (
+                "the output layer needs activation='softmax' so that the model outputs class "
+                "probabilities that sum to 1 (the loss expects probabilities)."
+            )
+        return f"activation should be '{expected.activation}', not '{found.activation}'."
+    return "its output shape or parameter count differs from the reference: check its arguments."
+
+
+def compare_architecture(exercise: str, model: object, reference: keras.Model) -> None:
+    """Raise CheckFailed naming the first layer where `model` differs from `reference`."""
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(
+            exercise,
+            f"returned {type(model).__name__}, not a keras.Model.",
+            "build the layers inside keras.Sequential([...]) and `return` the model.",
+        )
+    expected, found = layer_table(reference), layer_table(model)
+    if expected == found:
+        return
+    for index in range(max(len(expected), len(found))):
+        want = expected[index] if index < len(expected) else None
+        got = found[index] if index < len(found) else None
+        if want == got:
+            continue
+        position = f"layer {index + 1}"
+        if want is None:
+            raise CheckFailed(exercise, f"{position} ({got.describe()}) is extra: the reference stops after {len(expected)} layers.", "remove the layers after the output layer.")
+        if got is None:
+            raise CheckFailed(exercise, f"the model stops after {len(found)} layers; {position} should be {want.describe()}.", f"add the missing {want.kind} layer(s) at the end.")
+        if want.kind != got.kind and _same_except(expected, found, index):
+            hint = f"add a {want.kind} layer before {got.kind}."
+            if want.kind == "Flatten":
+                hint = (
+                    "add layers.Flatten() before the Dense layers: without it, Dense acts on each pixel "
+                    "position separately and the output stays 4-D instead of (batch, classes)."
+                )
+            raise CheckFailed(exercise, f"{position} should be {want.describe()}, but that layer is missing.", hint)
+        if want.kind != got.kind and _same_except(found, expected, index):
+            raise CheckFailed(exercise, f"{position} ({got.describe()}) is not in the reference model.", f"remove this {got.kind} layer.")
+        raise CheckFailed(
+            exercise,
+            f"{position} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}",
+            explain_difference(want, got, is_last=index == len(expected) - 1),
+        )
+
+
+def check_model_builder(
+    exercise: str, build: Callable[..., object], reference_build: Callable[..., keras.Model], input_shape: tuple, num_classes: int
+) -> None:
+    """Check that build(input_shape, num_classes) matches the reference and outputs probabilities."""
+    model = build(input_shape=input_shape, num_classes=num_classes)
+    compare_architecture(exercise, model, reference_build(input_shape=input_shape, num_classes=num_classes))
+    batch = np.random.default_rng(0).random((4, *input_shape), dtype=np.float32)
+    probabilities = np.asarray(model(batch, training=False))
+    if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
+        raise CheckFailed(exercise, "the outputs do not sum to 1 per image.", "end with activation='softmax'.")
+    other_classes = 5
+    smaller = build(input_shape=input_shape, num_classes=other_classes)
+    if tuple(smaller.output_shape) != (None, other_classes):
+        raise CheckFailed(
+            exercise,
+            f"with num_classes={other_classes} the output shape is {smaller.output_shape}, not (None, {other_classes}).",
+            "use the num_classes argument for the output layer instead of a fixed number.",
+        )

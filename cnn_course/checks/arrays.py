@@ -1,0 +1,30 @@
+"""Small assertions shared by the checks: each raises CheckFailed with the exercise's name."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnn_course.checks.feedback import CheckFailed
+
+
+def expect_array(exercise: str, value: object, what: str = "an array") -> np.ndarray:
+    """Return `value` if it is a NumPy array, else fail saying what was returned instead."""
+    if value is None:
+        raise CheckFailed(exercise, f"returned None instead of {what}.", "did you forget the `return` statement?")
+    if not isinstance(value, np.ndarray):
+        raise CheckFailed(
+            exercise, f"returned a {type(value).__name__}, not {what}.", "return a NumPy array (np.asarray(...) converts)."
+        )
+    return value
+
+
+def expect_shape(exercise: str, array: np.ndarray, shape: tuple, hint: str = "") -> None:
+    """Fail unless `array.shape == shape`."""
+    if array.shape != shape:
+        raise CheckFailed(exercise, f"the result has shape {array.shape}; expected {shape}.", hint)
+
+
+def expect_integer_dtype(exercise: str, array: np.ndarray, hint: str = "") -> None:
+    """Fail unless `array` holds integers."""
+    if not np.issubdtype(array.dtype, np.integer):
+        raise CheckFailed(exercise, f"the result has dtype {array.dtype}; expected integers.", hint)

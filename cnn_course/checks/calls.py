@@ -1,0 +1,63 @@
+"""Calling a learner's exercise safely: a time limit, and errors turned into feedback."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, exercise: str) -> Iterator[None]:
+    """Raise ExerciseTimeout in the block if it runs longer than `seconds` (main thread only)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise ExerciseTimeout(
+            exercise,
+            f"did not finish within {seconds:g} s and was stopped. Look for a loop whose condition "
+            "never becomes false, or work that grows with the data (a Python loop over every "
+            "pixel); the reference solution takes well under a second.",
+        )
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    # Re-arm every second so code that swallows the first exception is still stopped.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def learner_frames(error: BaseException) -> str:
+    """Return the traceback lines of `error` that point into lesson code, not library code."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "cell" in f.filename]
+    return "".join(traceback.format_list(frames)).rstrip()
+
+
+def call_exercise(function: Callable[..., Any], *args: Any, timeout: float = DEFAULT_TIMEOUT_S, **kwargs: Any) -> Any:
+    """Call a learner's function; NotImplementedError -> NotAttempted, other errors -> ExerciseError."""
+    name = getattr(function, "__name__", repr(function))
+    with time_limit(timeout, name):
+        try:
+            return function(*args, **kwargs)
+        except NotImplementedError as error:
+            raise NotAttempted(name) from error
+        except ExerciseTimeout:
+            raise
+        except Exception as error:
+            where = learner_frames(error)
+            message = f"raised {type(error).__name__}: {error}"
+            if where:
+                message += f"\n{where}"
+            raise ExerciseError(name, message) from error

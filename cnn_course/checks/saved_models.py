@@ -1,0 +1,63 @@
+"""Grading a trained model the learner saved: load it safely, evaluate it on the official test set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from cnn_course.checks.feedback import CheckFailed, NotAttempted
+
+
+def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
+    """Load a .keras file in safe mode; a missing file is 'not attempted', a bad one a failure."""
+    if not path.is_file():
+        raise NotAttempted(exercise, f"{exercise}: no saved model at {path} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:
+        raise CheckFailed(
+            exercise,
+            f"{path} could not be loaded as a Keras model ({type(error).__name__}: {error}).",
+            f"run lesson {saved_by} again so that it saves with model.save('{path.parent.name}/{path.name}').",
+        ) from None
+
+
+def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, threshold: float) -> float:
+    """Fail unless `model` classifies (x_test, y_test) with accuracy >= threshold; return the accuracy."""
+    expected_input = tuple(x_test.shape[1:])
+    model_input = tuple(model.input_shape[1:])
+    if model_input != expected_input:
+        raise CheckFailed(
+            exercise,
+            f"the saved model takes inputs of shape {model_input}; the test images have shape {expected_input}.",
+            "build the model with keras.Input(shape=...) matching the preprocessed images.",
+        )
+    predictions = np.argmax(model.predict(x_test, batch_size=1000, verbose=0), axis=1)
+    accuracy = float(np.mean(predictions == y_test))
+    if accuracy < threshold:
+        raise CheckFailed(
+            exercise,
+            f"test accuracy {accuracy:.2%} on the {len(y_test):,} official test images; at least {threshold:.2%} is required.",
+            "train with the lesson's settings (epochs, learning-rate schedule) on images scaled to [0, 1], and check "
+            "that the validation accuracy was still rising; a model trained on unscaled pixels scores far lower.",
+        )
+    return accuracy
+
+
+def check_saved_history(exercise: str, path: Path, saved_by: str) -> None:
+    """Fail unless the saved training history (JSON) records validation metrics for each epoch."""
+    if not path.is_file():
+        raise NotAttempted(exercise, f"{exercise}: no training history at {path} yet. Run lesson {saved_by} to the end.")
+    try:
+        history = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise CheckFailed(exercise, f"{path} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it.") from None
+    if not isinstance(history, dict) or not history.get("val_accuracy"):
+        raise CheckFailed(
+            exercise,
+            f"{path} has no val_accuracy: the model was trained without a validation set.",
+            "train with validation_data=(x_val, y_val), carved from the training set.",
+        )

@@ -1,0 +1,62 @@
+"""Evaluating a classifier on a test set: accuracy, loss, confusion matrix, per-class report, mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Return the model's class probabilities, float32 of shape (N, num_classes)."""
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def most_confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: int = 9) -> np.ndarray:
+    """Return the indices (int64, at most k) of wrong predictions, most confident first."""
+    predicted = np.argmax(probabilities, axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    confidence = probabilities[wrong, predicted[wrong]]
+    return wrong[np.argsort(-confidence, kind="stable")][:k].astype(np.int64)
+
+
+def cross_entropy(probabilities: np.ndarray, y_true: np.ndarray) -> float:
+    """Return the mean sparse categorical cross-entropy, as Keras computes it (clipped at 1e-7)."""
+    picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
+    return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+
+
+@dataclass
+class Evaluation:
+    """A classifier's results on a labelled test set."""
+
+    accuracy: float
+    loss: float
+    confusion: np.ndarray
+    report_text: str
+    report: dict
+    probabilities: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        """Return the predicted class of each image, int64 of shape (N,)."""
+        return np.argmax(self.probabilities, axis=1)
+
+
+def evaluate_classifier(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]) -> Evaluation:
+    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics."""
+    probabilities = predict_probabilities(model, x_test)
+    predicted = np.argmax(probabilities, axis=1)
+    labels = list(range(len(class_names)))
+    names = [str(name) for name in class_names]
+    return Evaluation(
+        accuracy=float(np.mean(predicted == y_test)),
+        loss=cross_entropy(probabilities, y_test),
+        confusion=confusion_matrix(y_test, predicted, labels=labels),
+        report_text=classification_report(y_test, predicted, labels=labels, target_names=names, digits=4),
+        report=classification_report(y_test, predicted, labels=labels, target_names=names, output_dict=True),
+        probabilities=probabilities,
+    )

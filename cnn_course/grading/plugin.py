@@ -1,0 +1,158 @@
+"""The pytest plugin behind the graders: --target, the `lesson` fixture, feedback and a scoreboard."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
+from cnn_course.grading.lesson import GradedLesson, load_lesson
+from cnn_course.notebook_runner import NotebookRunError, execute_notebook
+from cnn_course.notebooks import NotebookError, newest_of_pair
+
+OUTCOME_ORDER = ("passed", "failed", "not attempted")
+_RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cnn-course", "cnn-course grading")
+    group.addoption(
+        "--target",
+        default="lessons",
+        help="folder of lesson notebooks to grade: 'lessons' (default), 'solutions', or any path",
+    )
+    group.addoption(
+        "--execute-lessons",
+        action="store_true",
+        help="run the target's training lessons end to end first, so the saved models graded are "
+        "trained by the target's own code",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_RESULTS] = {}
+
+
+def grading_folder(config: pytest.Config) -> Path:
+    """Return the folder named by --target, relative to the project root when not absolute."""
+    target = Path(config.getoption("--target")).expanduser()
+    folder = target if target.is_absolute() else config.rootpath / target
+    if not folder.is_dir():
+        raise pytest.UsageError(
+            f"--target {target}: no such folder. Use --target lessons, --target solutions, "
+            "or the path of a folder holding the lesson notebooks."
+        )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def target_folder(pytestconfig: pytest.Config) -> Path:
+    """The folder of lesson notebooks being graded."""
+    return grading_folder(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def _lesson_cache() -> dict[str, GradedLesson]:
+    return {}
+
+
+@pytest.fixture
+def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: dict[str, GradedLesson]) -> GradedLesson:
+    """The lesson named by the module's `lesson` marker, loaded once per session from the target."""
+    marker = request.node.get_closest_marker("lesson")
+    if marker is None:
+        raise pytest.UsageError(f"{request.node.nodeid}: mark the grader module with pytest.mark.lesson(stem)")
+    stem = marker.args[0]
+    if stem not in _lesson_cache:
+        try:
+            _lesson_cache[stem] = load_lesson(target_folder, stem)
+        except NotebookError as error:
+            pytest.fail(str(error), pytrace=False)
+    return _lesson_cache[stem]
+
+
+class SavedModels:
+    """Where lessons save their models; with --execute-lessons, runs the lesson that saves one first."""
+
+    def __init__(self, folder: Path, execute: bool) -> None:
+        self.folder, self.execute = folder, execute
+        self._runs: dict[str, str | None] = {}
+
+    def path(self, filename: str, saved_by: str) -> Path:
+        """Return target/models/filename, executing lesson `saved_by` first when asked to."""
+        if self.execute:
+            if saved_by not in self._runs:
+                self._runs[saved_by] = self._run(saved_by)
+            if self._runs[saved_by]:
+                raise ExerciseError(saved_by, self._runs[saved_by])
+        return self.folder / "models" / filename
+
+    def _run(self, stem: str) -> str | None:
+        try:
+            execute_notebook(newest_of_pair(self.folder, stem))
+        except (NotebookError, NotebookRunError) as error:
+            return f"running the lesson end to end failed, so its model could not be trained:\n{error}"
+        return None
+
+
+@pytest.fixture(scope="session")
+def saved_models(pytestconfig: pytest.Config, target_folder: Path) -> SavedModels:
+    """Paths of the models the target's lessons save (trained on demand with --execute-lessons)."""
+    return SavedModels(target_folder, pytestconfig.getoption("--execute-lessons"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Turn exercise outcomes into pytest's: not attempted -> skipped, failures -> short messages."""
+    try:
+        return (yield)
+    except NotAttempted as outcome:
+        pytest.skip(str(outcome))
+    except (CheckFailed, ExerciseError) as outcome:
+        pytest.fail(str(outcome), pytrace=False)
+
+
+def _exercise_key(item: pytest.Item) -> tuple[str, str] | None:
+    exercise, lesson_marker = item.get_closest_marker("exercise"), item.get_closest_marker("lesson")
+    if exercise is None or lesson_marker is None:
+        return None
+    return lesson_marker.args[0], exercise.args[0]
+
+
+def _worse(current: str | None, new: str) -> str:
+    """Combine outcomes of several tests of one exercise: any failure fails it, any skip leaves it open."""
+    rank = {"passed": 0, "not attempted": 1, "failed": 2}
+    return new if current is None or rank[new] > rank[current] else current
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    key = _exercise_key(item)
+    if key is not None and (report.when == "call" or report.outcome != "passed"):
+        outcome = {"passed": "passed", "failed": "failed", "skipped": "not attempted"}[report.outcome]
+        results = item.config.stash[_RESULTS]
+        results[key] = _worse(results.get(key), outcome)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Print one line per exercise and the totals: passed, failed, not attempted."""
+    results = config.stash[_RESULTS]
+    if not results:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section(f"cnn-course scoreboard (target: {config.getoption('--target')})")
+    width = max(len(exercise) for _, exercise in results)
+    by_lesson: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for (stem, exercise), outcome in results.items():
+        by_lesson[stem].append((exercise, outcome))
+    marks = {"passed": "PASS", "failed": "FAIL", "not attempted": "TODO"}
+    for stem, rows in by_lesson.items():
+        write(stem)
+        for exercise, outcome in rows:
+            write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
+    counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
+    write(f"exercises: {counts['passed']} passed, {counts['failed']} failed, {counts['not attempted']} not attempted")

@@ -1,0 +1,94 @@
+"""`cnn-course train`: train a reference recipe, evaluate it on the test set, write the five outputs."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")  # the job writes PNG files and never opens a window
+
+from cnn_course import data  # noqa: E402
+from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
+from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
+from cnn_course.recipes import Recipe  # noqa: E402
+from cnn_course.seeding import DEFAULT_SEED, set_global_seed  # noqa: E402
+from cnn_course.training import TrainingRun, compile_classifier, fit_classifier, steps_per_epoch, warmup_cosine_schedule  # noqa: E402
+
+OUTPUT_FILES = ("model.keras", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
+
+
+@dataclass
+class PreparedData:
+    """Images scaled to [0, 1] with a channel axis; validation carved from the training set."""
+
+    x_train: object
+    y_train: object
+    x_val: object
+    y_val: object
+    x_test: object
+    y_test: object
+    class_names: tuple[str, ...]
+
+
+def prepare_mnist(data_dir: Path | None, validation_fraction: float, seed: int) -> PreparedData:
+    """Load MNIST, scale it, add the channel axis, and split off a stratified validation set."""
+    (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
+    x_train = data.add_channel_axis(data.scale_images(x_train))
+    x_test = data.add_channel_axis(data.scale_images(x_test))
+    (x_train, y_train), (x_val, y_val) = data.train_validation_split(x_train, y_train, validation_fraction, seed)
+    return PreparedData(x_train, y_train, x_val, y_val, x_test, y_test, data.MNIST_CLASS_NAMES)
+
+
+PREPARE = {"mnist": prepare_mnist}
+
+
+def write_outputs(out: Path, model: keras.Model, recipe: Recipe, run: TrainingRun, result: Evaluation, class_names: tuple[str, ...], seed: int) -> dict:
+    """Write the model, the two figures, the text report and metrics.json into `out`; return the metrics."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    plot_history(run.history).savefig(out / "training_history.png", dpi=120)
+    plot_confusion_matrix(result.confusion, class_names, title=f"{recipe.dataset} test set").savefig(out / "confusion_matrix.png", dpi=120)
+    metrics = {
+        "dataset": recipe.dataset,
+        "recipe": recipe.name,
+        "epochs": len(run.epoch_seconds),
+        "batch_size": recipe.batch_size,
+        "seed": seed,
+        "train_seconds": round(run.train_seconds, 2),
+        "epoch_seconds": [round(s, 2) for s in run.epoch_seconds],
+        "test_accuracy": round(result.accuracy, 5),
+        "test_loss": round(result.loss, 5),
+        "final_val_accuracy": round(run.history["val_accuracy"][-1], 5),
+        "parameters": int(model.count_params()),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
+    }
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "model_metrics.txt").write_text(
+        f"{recipe.dataset} / recipe '{recipe.name}': {recipe.description}\n"
+        f"test accuracy: {result.accuracy:.4f}\n"
+        f"test loss:     {result.loss:.4f}\n"
+        f"training time: {run.train_seconds:.1f} s over {len(run.epoch_seconds)} epochs\n\n"
+        f"classification report (official test set, {len(result.probabilities):,} images):\n{result.report_text}"
+    )
+    return metrics
+
+
+def train_recipe(recipe: Recipe, out: Path, data_dir: Path | None = None, epochs: int | None = None, seed: int = DEFAULT_SEED) -> dict:
+    """Train `recipe` from scratch, evaluate on the official test split, write the outputs; return metrics."""
+    set_global_seed(seed)
+    prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
+    epochs = epochs or recipe.epochs
+    total_steps = epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
+    model = compile_classifier(recipe.build(), warmup_cosine_schedule(recipe.peak_learning_rate, total_steps))
+    print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.description}) for {epochs} epochs "
+          f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}.")
+    run = fit_classifier(model, prepared.x_train, prepared.y_train, prepared.x_val, prepared.y_val, epochs, recipe.batch_size)
+    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names)
+    return write_outputs(out, model, recipe, run, result, prepared.class_names, seed)

@@ -1,0 +1,95 @@
+"""Training helpers: the learning-rate schedule, compiling, and a timed fit with validation."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+
+def warmup_cosine_schedule(
+    peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.125, initial_fraction: float = 0.05
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """Return a schedule rising linearly to `peak_learning_rate`, then decaying to 0 on a cosine.
+
+    The warm-up lasts `warmup_fraction` of `total_steps` and starts at
+    `initial_fraction * peak_learning_rate`.
+    """
+    warmup_steps = max(1, int(total_steps * warmup_fraction))
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak_learning_rate * initial_fraction,
+        decay_steps=max(1, total_steps - warmup_steps),
+        warmup_target=peak_learning_rate,
+        warmup_steps=warmup_steps,
+    )
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Return the number of batches in one pass over `num_examples`."""
+    return math.ceil(num_examples / batch_size)
+
+
+def compile_classifier(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
+    """Compile `model` in place with Adam, sparse categorical cross-entropy and accuracy; return it."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Record the wall-clock time of each training epoch (validation included)."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.epoch_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_seconds.append(time.perf_counter() - self._start)
+
+
+@dataclass
+class TrainingRun:
+    """A finished fit: the per-epoch metrics, and the seconds each epoch took."""
+
+    history: dict[str, list[float]]
+    epoch_seconds: list[float]
+
+    @property
+    def train_seconds(self) -> float:
+        """Total training time in seconds."""
+        return float(sum(self.epoch_seconds))
+
+
+def fit_classifier(
+    model: keras.Model,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    verbose: int | str = "auto",
+) -> TrainingRun:
+    """Fit a compiled `model`, validating after every epoch on (x_val, y_val); return the run."""
+    timer = EpochTimer()
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=[timer],
+        verbose=verbose,
+    )
+    return TrainingRun(
+        history={key: [float(v) for v in values] for key, values in history.history.items()},
+        epoch_seconds=timer.epoch_seconds,
+    )
