@@ -27,9 +27,9 @@ class Recipe:
 MNIST_RECIPE = Recipe(
     name="cnn",
     dataset="mnist",
-    description="two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay, 4 epochs",
+    description="two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay, 3 epochs",
     build=build_mnist_cnn,
-    epochs=4,
+    epochs=3,
     batch_size=128,
     peak_learning_rate=3e-3,
 )

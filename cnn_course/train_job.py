@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +90,8 @@ def train_recipe(recipe: Recipe, out: Path, data_dir: Path | None = None, epochs
     model = compile_classifier(recipe.build(), warmup_cosine_schedule(recipe.peak_learning_rate, total_steps))
     print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.description}) for {epochs} epochs "
           f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}.")
-    run = fit_classifier(model, prepared.x_train, prepared.y_train, prepared.x_val, prepared.y_val, epochs, recipe.batch_size)
+    # One line per epoch when the output is a log file rather than a terminal.
+    verbose = 1 if sys.stdout.isatty() else 2
+    run = fit_classifier(model, prepared.x_train, prepared.y_train, prepared.x_val, prepared.y_val, epochs, recipe.batch_size, verbose)
     result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names)
     return write_outputs(out, model, recipe, run, result, prepared.class_names, seed)

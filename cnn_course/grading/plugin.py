@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
@@ -22,6 +23,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--target",
         default="lessons",
         help="folder of lesson notebooks to grade: 'lessons' (default), 'solutions', or any path",
+    )
+    group.addoption(
+        "--exercise-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds an exercise may run before it is stopped and failed (default {DEFAULT_TIMEOUT_S:g})",
     )
     group.addoption(
         "--execute-lessons",
@@ -67,7 +74,7 @@ def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: d
     stem = marker.args[0]
     if stem not in _lesson_cache:
         try:
-            _lesson_cache[stem] = load_lesson(target_folder, stem)
+            _lesson_cache[stem] = load_lesson(target_folder, stem, request.config.getoption("--exercise-timeout"))
         except NotebookError as error:
             pytest.fail(str(error), pytrace=False)
     return _lesson_cache[stem]

@@ -1,0 +1,59 @@
+"""Shared helpers of the package's own tests: the repository paths and a subprocess grader run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SOLUTIONS = REPO / "solutions"
+LESSONS = REPO / "lessons"
+
+
+def needs_data() -> pytest.MarkDecorator:
+    """Skip a test unless the datasets folder is configured (CI stages it)."""
+    return pytest.mark.skipif(
+        not os.environ.get("CNN_COURSE_DATA"),
+        reason="set CNN_COURSE_DATA to a staged data folder (python ../shared/datasets/stage.py --out DIR)",
+    )
+
+
+@dataclass
+class GraderRun:
+    """The outcome of running the graders in a subprocess: exit code, output, and per-test results."""
+
+    returncode: int
+    output: str
+    results: dict[str, tuple[str, str]]  # test name -> (outcome, message)
+
+
+def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
+    """Run `pytest tests/graders --target TARGET ARGS` from the repository root; parse its JUnit XML."""
+    junit = target.parent / f"{target.name}-junit.xml"
+    command = [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), f"--junitxml={junit}", "-p", "no:cacheprovider", *args]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    results = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome, message = "passed", ""
+        for kind in ("failure", "error", "skipped"):
+            element = case.find(kind)
+            if element is not None:
+                outcome, message = kind, (element.get("message") or "") + "\n" + (element.text or "")
+        results[case.get("name")] = (outcome, message)
+    return GraderRun(completed.returncode, completed.stdout + completed.stderr, results)
+
+
+def copy_lessons(source: Path, destination: Path, suffixes: tuple[str, ...] = (".py",)) -> Path:
+    """Copy the notebook files of `source` with the given suffixes into `destination`; return it."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("[0-9][0-9]_*")):
+        if path.suffix in suffixes:
+            shutil.copy2(path, destination / path.name)
+    return destination
