@@ -40,6 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
+    grading_folder(config)
 
 
 def grading_folder(config: pytest.Config) -> Path:
@@ -73,10 +74,11 @@ def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: d
         raise pytest.UsageError(f"{request.node.nodeid}: mark the grader module with pytest.mark.lesson(stem)")
     stem = marker.args[0]
     if stem not in _lesson_cache:
+        timeout = request.config.getoption("--exercise-timeout")
         try:
-            _lesson_cache[stem] = load_lesson(target_folder, stem, request.config.getoption("--exercise-timeout"))
+            _lesson_cache[stem] = load_lesson(target_folder, stem, timeout)
         except NotebookError as error:
-            pytest.fail(str(error), pytrace=False)
+            _lesson_cache[stem] = GradedLesson(target_folder / stem, {}, timeout, setup_error=str(error))
     return _lesson_cache[stem]
 
 

@@ -1,0 +1,42 @@
+"""Every master notebook runs end to end in a real Jupyter kernel, in quick mode, so none can rot."""
+
+import keras
+import pytest
+
+from cnn_course.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook, inject_parameters
+from cnn_course.notebooks import lesson_stems, read_notebook
+
+from .conftest import SOLUTIONS, needs_data
+
+
+@needs_data()
+@pytest.mark.parametrize("stem", lesson_stems(SOLUTIONS))
+def test_master_notebook_runs_in_quick_mode(stem, tmp_path):
+    notebook = execute_notebook(SOLUTIONS / f"{stem}.ipynb", {**QUICK_PARAMETERS, "MODEL_DIR": str(tmp_path)})
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert "passes every check" in printed
+    assert "not written yet" not in printed
+
+
+@needs_data()
+def test_quick_training_lesson_saves_a_loadable_model_outside_the_repository(tmp_path):
+    execute_notebook(SOLUTIONS / "03_mnist_training.py", {**QUICK_PARAMETERS, "MODEL_DIR": str(tmp_path)})
+    model = keras.saving.load_model(tmp_path / "mnist_cnn.keras", safe_mode=True)
+    assert model.output_shape == (None, 10)
+    assert (tmp_path / "mnist_cnn_history.json").is_file()
+
+
+def test_parameters_are_injected_after_the_parameters_cell():
+    notebook = read_notebook(SOLUTIONS / "03_mnist_training.py")
+    inject_parameters(notebook, {"QUICK_RUN": True})
+    index = next(i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", []))
+    assert notebook.cells[index + 1].source == "QUICK_RUN = True"
+
+
+def test_a_failing_notebook_names_the_cell(tmp_path):
+    broken = tmp_path / "01_broken.py"
+    broken.write_text("# %%\nx = 1\n\n# %%\nraise ValueError('boom in cell two')\n")
+    with pytest.raises(NotebookRunError, match="boom in cell two"):
+        execute_notebook(broken)
