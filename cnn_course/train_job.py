@@ -20,6 +20,7 @@ from cnn_course.recipes import Recipe  # noqa: E402
 from cnn_course.seeding import DEFAULT_SEED, set_global_seed  # noqa: E402
 from cnn_course.training import TrainingRun, compile_classifier, fit_classifier, steps_per_epoch, warmup_cosine_schedule  # noqa: E402
 
+DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 OUTPUT_FILES = ("model.keras", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
 
 
@@ -53,7 +54,7 @@ def write_outputs(out: Path, model: keras.Model, recipe: Recipe, run: TrainingRu
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
     plot_history(run.history).savefig(out / "training_history.png", dpi=120)
-    plot_confusion_matrix(result.confusion, class_names, title=f"{recipe.dataset} test set").savefig(out / "confusion_matrix.png", dpi=120)
+    plot_confusion_matrix(result.confusion, class_names, title=f"{DATASET_TITLES[recipe.dataset]} test set").savefig(out / "confusion_matrix.png", dpi=120)
     metrics = {
         "dataset": recipe.dataset,
         "recipe": recipe.name,
