@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train and evaluate a reference model", description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras, training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
-    train.add_argument("dataset", help="which dataset: mnist")
+    train.add_argument("dataset", help="which dataset: mnist or cifar10")
     train.add_argument("--recipe", help="recipe name (default: the dataset's default recipe)")
     train.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
     train.add_argument("--out", type=Path, help="output folder (default: runs/DATASET)")

@@ -10,9 +10,16 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Return the model's class probabilities, float32 of shape (N, num_classes)."""
-    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1000, flip_tta: bool = False) -> np.ndarray:
+    """Return the model's class probabilities, float32 of shape (N, num_classes).
+
+    With flip_tta, average the predictions for each image and its left-right mirror image.
+    """
+    probabilities = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    if flip_tta:
+        mirrored = np.asarray(model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0), dtype=np.float32)
+        probabilities = (probabilities + mirrored) / 2
+    return probabilities
 
 
 def most_confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: int = 9) -> np.ndarray:
@@ -46,9 +53,11 @@ class Evaluation:
         return np.argmax(self.probabilities, axis=1)
 
 
-def evaluate_classifier(model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]) -> Evaluation:
-    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics."""
-    probabilities = predict_probabilities(model, x_test)
+def evaluate_classifier(
+    model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str], flip_tta: bool = False
+) -> Evaluation:
+    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with flip TTA)."""
+    probabilities = predict_probabilities(model, x_test, flip_tta=flip_tta)
     predicted = np.argmax(probabilities, axis=1)
     labels = list(range(len(class_names)))
     names = [str(name) for name in class_names]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 MNIST_INPUT_SHAPE = (28, 28, 1)
@@ -100,4 +101,80 @@ def build_cifar10_three_conv_cnn(
             layers.Dense(num_classes, activation="softmax"),
         ],
         name="cifar10_three_conv_cnn",
+    )
+
+
+def build_cifar10_fast_cnn(
+    mean: np.ndarray,
+    variance: np.ndarray,
+    input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE,
+    num_classes: int = 10,
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256),
+) -> keras.Sequential:
+    """Return the fast CIFAR-10 CNN (uncompiled): standardisation and augmentation inside, BatchNorm
+    after every convolution, global average pooling instead of a large dense head.
+
+    mean, variance: per-channel statistics of the training split, shape (3,). Inputs are float32
+    images in [0, 1]; the flip and translation layers are active only while training.
+    """
+    stem, second, third, last = widths
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Normalization(mean=mean, variance=variance),
+            layers.RandomFlip("horizontal"),
+            layers.RandomTranslation(0.125, 0.125, fill_mode="reflect"),
+            *_conv_bn_relu(stem),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(second),
+            *_conv_bn_relu(second),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(third),
+            *_conv_bn_relu(third),
+            layers.MaxPooling2D(2),
+            *_conv_bn_relu(last),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="cifar10_fast_cnn",
+    )
+
+
+def build_keras_cifar10_cnn(input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10) -> keras.Sequential:
+    """Return the classic Keras `cifar10_cnn` example model (uncompiled), a baseline."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Conv2D(64, 3, padding="same", activation="relu"),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(512, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="keras_cifar10_cnn",
+    )
+
+
+def build_tf_tutorial_cnn(input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10) -> keras.Sequential:
+    """Return the model of TensorFlow's "Convolutional Neural Network" tutorial (uncompiled), a baseline."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="tf_tutorial_cnn",
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -13,40 +12,15 @@ import matplotlib
 
 matplotlib.use("Agg")  # the job writes PNG files and never opens a window
 
-from cnn_course import data  # noqa: E402
 from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
+from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
 from cnn_course.recipes import Recipe  # noqa: E402
 from cnn_course.seeding import DEFAULT_SEED, set_global_seed  # noqa: E402
-from cnn_course.training import TrainingRun, compile_classifier, fit_classifier, steps_per_epoch, warmup_cosine_schedule  # noqa: E402
+from cnn_course.training import TrainingRun, fit_classifier, steps_per_epoch  # noqa: E402
 
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 OUTPUT_FILES = ("model.keras", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
-
-
-@dataclass
-class PreparedData:
-    """Images scaled to [0, 1] with a channel axis; validation carved from the training set."""
-
-    x_train: object
-    y_train: object
-    x_val: object
-    y_val: object
-    x_test: object
-    y_test: object
-    class_names: tuple[str, ...]
-
-
-def prepare_mnist(data_dir: Path | None, validation_fraction: float, seed: int) -> PreparedData:
-    """Load MNIST, scale it, add the channel axis, and split off a stratified validation set."""
-    (x_train, y_train), (x_test, y_test) = data.load_mnist(data_dir)
-    x_train = data.add_channel_axis(data.scale_images(x_train))
-    x_test = data.add_channel_axis(data.scale_images(x_test))
-    (x_train, y_train), (x_val, y_val) = data.train_validation_split(x_train, y_train, validation_fraction, seed)
-    return PreparedData(x_train, y_train, x_val, y_val, x_test, y_test, data.MNIST_CLASS_NAMES)
-
-
-PREPARE = {"mnist": prepare_mnist}
 
 
 def write_outputs(out: Path, model: keras.Model, recipe: Recipe, run: TrainingRun, result: Evaluation, class_names: tuple[str, ...], seed: int) -> dict:
@@ -63,6 +37,7 @@ def write_outputs(out: Path, model: keras.Model, recipe: Recipe, run: TrainingRu
         "seed": seed,
         "train_seconds": round(run.train_seconds, 2),
         "epoch_seconds": [round(s, 2) for s in run.epoch_seconds],
+        "flip_tta": recipe.flip_tta,
         "test_accuracy": round(result.accuracy, 5),
         "test_loss": round(result.loss, 5),
         "final_val_accuracy": round(run.history["val_accuracy"][-1], 5),
@@ -88,11 +63,13 @@ def train_recipe(recipe: Recipe, out: Path, data_dir: Path | None = None, epochs
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
     epochs = epochs or recipe.epochs
     total_steps = epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
-    model = compile_classifier(recipe.build(), warmup_cosine_schedule(recipe.peak_learning_rate, total_steps))
+    model = recipe.compile(recipe.build(prepared), total_steps)
     print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.description}) for {epochs} epochs "
           f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}.")
     # One line per epoch when the output is a log file rather than a terminal.
     verbose = 1 if sys.stdout.isatty() else 2
-    run = fit_classifier(model, prepared.x_train, prepared.y_train, prepared.x_val, prepared.y_val, epochs, recipe.batch_size, verbose)
-    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names)
+    classes = len(prepared.class_names)
+    y_train, y_val = recipe.targets(prepared.y_train, classes), recipe.targets(prepared.y_val, classes)
+    run = fit_classifier(model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose)
+    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta)
     return write_outputs(out, model, recipe, run, result, prepared.class_names, seed)

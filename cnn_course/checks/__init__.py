@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from cnn_course.checks.architecture import check_model_builder, compare_architecture, layer_table
 from cnn_course.checks.calls import call_exercise
+from cnn_course.checks.colour import check_channel_mean_std, check_first_indices_per_class, check_standardize_splits
 from cnn_course.checks.evaluation import check_confusion_counts, check_most_confident_mistakes, check_predict_labels
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.checks.layers_math import check_conv2d_param_count, check_conv_output_size
@@ -43,6 +44,9 @@ CHECKS: dict[str, Callable[[Callable], None]] = {
     "predict_labels": check_predict_labels,
     "confusion_counts": check_confusion_counts,
     "most_confident_mistakes": check_most_confident_mistakes,
+    "first_indices_per_class": check_first_indices_per_class,
+    "channel_mean_std": check_channel_mean_std,
+    "standardize_splits": check_standardize_splits,
 }
 
 

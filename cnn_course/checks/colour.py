@@ -1,0 +1,74 @@
+"""Checks for the colour-image exercises: per-class samples, channel statistics, standardisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
+from cnn_course.checks.feedback import CheckFailed
+
+
+def _colour_images(count: int, seed: int, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Return float32 images (count, 8, 8, 3) whose channels have different means and spreads."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([0.10, 0.20, 0.05], np.float32)
+    centre = np.array([0.3, 0.5, 0.7], np.float32) + np.array(offset, np.float32)
+    return (centre + scale * rng.standard_normal((count, 8, 8, 3))).astype(np.float32)
+
+
+def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
+    """first_indices_per_class(labels, per_class, num_classes) returns (num_classes, per_class) indices."""
+    name = "first_indices_per_class"
+    labels = np.array([2, 0, 1, 0, 2, 2, 1, 0, 1, 2, 0, 1])
+    expected = np.array([[1, 3], [2, 6], [0, 4]])
+    found = expect_array(name, first_indices_per_class(labels, per_class=2, num_classes=3))
+    expect_shape(name, found, (3, 2), "one row per class, `per_class` indices in each row.")
+    expect_integer_dtype(name, found, "return positions in the dataset (integers), not the images.")
+    if not np.array_equal(found, expected):
+        raise CheckFailed(
+            name,
+            f"returned {found.tolist()}; expected {expected.tolist()}.",
+            "for class c, take the first `per_class` positions where labels == c: np.flatnonzero(labels == c)[:per_class].",
+        )
+
+
+def check_channel_mean_std(channel_mean_std: Callable) -> None:
+    """channel_mean_std(images) returns float32 mean and std per channel, shape (3,) each."""
+    name = "channel_mean_std"
+    images = _colour_images(50, seed=0)
+    result = channel_mean_std(images)
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise CheckFailed(name, f"returned {type(result).__name__}; expected a pair (mean, std).", "return mean, std")
+    mean, std = (expect_array(name, value) for value in result)
+    hint = "average over the images, rows and columns (axis=(0, 1, 2)), leaving one value per channel."
+    expect_shape(name, mean, (3,), hint)
+    expect_shape(name, std, (3,), hint)
+    if not (np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.std(axis=(0, 1, 2)), atol=1e-4)):
+        raise CheckFailed(name, f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.", hint)
+
+
+def check_standardize_splits(standardize_splits: Callable) -> None:
+    """standardize_splits(x_train, x_val, x_test) uses the training split's statistics for all three."""
+    name = "standardize_splits"
+    x_train = _colour_images(40, seed=1)
+    x_val = _colour_images(10, seed=2, offset=(0.1, 0.1, 0.1))
+    x_test = _colour_images(10, seed=3, offset=(0.2, -0.2, 0.1))
+    result = standardize_splits(x_train, x_val, x_test)
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise CheckFailed(name, "expected a tuple of three arrays (train, validation, test).", "return train, val, test")
+    train, val, test = (expect_array(name, value) for value in result)
+    mean, std = x_train.mean(axis=(0, 1, 2)), x_train.std(axis=(0, 1, 2))
+    if np.allclose(test.mean(axis=(0, 1, 2)), 0.0, atol=1e-3) or np.allclose(val.mean(axis=(0, 1, 2)), 0.0, atol=1e-3):
+        raise CheckFailed(
+            name,
+            "the validation or test split was standardised with its own statistics.",
+            "compute mean and std on the training images only, then apply those same numbers to every split: "
+            "statistics from the test set leak information about it into the model.",
+        )
+    for split, original, label in ((train, x_train, "training"), (val, x_val, "validation"), (test, x_test, "test")):
+        if split.shape != original.shape or not np.allclose(split, (original - mean) / std, atol=1e-4):
+            raise CheckFailed(name, f"the {label} split is not (images - train_mean) / train_std.", "subtract the mean, then divide by the std, per channel.")
+    if train.dtype != np.float32:
+        raise CheckFailed(name, f"dtype {train.dtype}; expected float32.", "keep float32 (cast the statistics with .astype('float32')).")
