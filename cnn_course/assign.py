@@ -12,17 +12,19 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jupytext
 import nbformat
 
-from cnn_course.notebooks import lesson_stems, newest_of_pair, read_notebook
+from cnn_course.notebooks import EXERCISE_TAG, defined_names, has_tag, lesson_stems, newest_of_pair, read_notebook
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 MANIFEST = ".assign-manifest.json"
+OPTIONAL = "(optional, not graded)"
 PAIRING = {
     "formats": "ipynb,py:percent",
     # Keep the Jupytext version out of the files, so regenerating them never differs by it alone.
@@ -55,8 +57,23 @@ def strip_solutions(source: str, where: str) -> str:
     return stripped
 
 
-def learner_notebook(master: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """Return the learner's version of a master: solutions stubbed, outputs cleared, pairing set."""
+def mark_optional(notebook: nbformat.NotebookNode, optional: Collection[str]) -> None:
+    """Label the exercise cells defining an `optional` function, and the heading just above them, as not graded."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not has_tag(cell, EXERCISE_TAG) or not set(defined_names(cell.source)) & set(optional):
+            continue
+        cell.source = f"# {OPTIONAL}: this exercise is not part of the graded assignment.\n{cell.source}"
+        above = notebook.cells[index - 1] if index else None
+        if above is not None and above.cell_type == "markdown":
+            lines = above.source.split("\n")
+            heading = next((i for i, line in enumerate(lines) if line.startswith("#")), None)
+            if heading is not None:
+                lines[heading] += f" {OPTIONAL}"
+                above.source = "\n".join(lines)
+
+
+def learner_notebook(master: nbformat.NotebookNode, name: str, optional: Collection[str] = ()) -> nbformat.NotebookNode:
+    """Return the learner's version of a master: solutions stubbed, outputs cleared, pairing set, optional exercises labelled."""
     lesson = copy.deepcopy(master)
     for number, cell in enumerate(lesson.cells, start=1):
         if cell.cell_type == "code":
@@ -64,6 +81,7 @@ def learner_notebook(master: nbformat.NotebookNode, name: str) -> nbformat.Noteb
             cell.outputs, cell.execution_count = [], None
         cell.pop("id", None)
         cell.metadata = {key: value for key, value in cell.metadata.items() if key == "tags"}
+    mark_optional(lesson, optional)
     lesson.metadata = {"jupytext": PAIRING, "kernelspec": KERNELSPEC}
     return lesson
 
@@ -101,11 +119,14 @@ class AssignReport:
     refused: list[Path] = field(default_factory=list)
 
 
-def generate_lessons(solutions: Path, lessons: Path, check: bool = False, force: bool = False) -> AssignReport:
+def generate_lessons(
+    solutions: Path, lessons: Path, check: bool = False, force: bool = False, optional: Collection[str] = ()
+) -> AssignReport:
     """Regenerate every lesson pair in `lessons` from the masters in `solutions`.
 
     With check=True nothing is written; the report lists the files that differ. A lesson that
     differs from what assign last wrote (a learner edited it) is refused unless force=True.
+    Exercises named in `optional` are labelled "(optional, not graded)".
     """
     stems = lesson_stems(solutions)
     if not stems:
@@ -117,7 +138,7 @@ def generate_lessons(solutions: Path, lessons: Path, check: bool = False, force:
     pending: dict[Path, str] = {}
     for stem in stems:
         master = read_notebook(newest_of_pair(solutions, stem))
-        for suffix, text in render_pair(learner_notebook(master, stem)).items():
+        for suffix, text in render_pair(learner_notebook(master, stem, optional)).items():
             path = lessons / f"{stem}{suffix}"
             current = path.read_text(encoding="utf-8") if path.is_file() else None
             if current == text:
@@ -137,3 +158,12 @@ def generate_lessons(solutions: Path, lessons: Path, check: bool = False, force:
     manifest.update({path.name: digest(path.read_text(encoding="utf-8")) for path in report.written + report.unchanged})
     write_atomically(manifest_path, json.dumps(dict(sorted(manifest.items())), indent=2) + "\n")
     return report
+
+
+def exercise_names(solutions: Path) -> list[str]:
+    """Return the functions that the masters' exercise cells define, lesson by lesson."""
+    names: list[str] = []
+    for stem in lesson_stems(solutions):
+        master = read_notebook(newest_of_pair(solutions, stem))
+        names += [name for cell in master.cells if has_tag(cell, EXERCISE_TAG) for name in defined_names(cell.source)]
+    return names

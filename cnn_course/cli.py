@@ -1,8 +1,9 @@
-"""The `cnn-course` command: train, assign, doctor."""
+"""The `cnn-course` command: train, assign, grade, doctor."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """Parse a number greater than 0 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
 
 
@@ -33,10 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
 
     assign = commands.add_parser("assign", help="regenerate lessons/ from the masters in solutions/", description="Regenerate the learners' lessons from the instructor's master notebooks.")
-    assign.add_argument("--solutions", type=Path, default=Path("solutions"), help="folder of master notebooks (default: solutions)")
-    assign.add_argument("--lessons", type=Path, default=Path("lessons"), help="folder of learner lessons to write (default: lessons)")
+    assign.add_argument("--solutions", type=Path, help="folder of master notebooks (default: the configuration's, else solutions)")
+    assign.add_argument("--lessons", type=Path, help="folder of learner lessons to write (default: the configuration's, else lessons)")
     assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if lessons/ differs from what the masters generate")
-    assign.add_argument("--force", action="store_true", help="overwrite lessons that were edited since they were generated")
+    assign.add_argument("--force", action="store_true", help="overwrite lessons that were edited since they were generated (with --release: replace DIR)")
+    assign.add_argument("--release", type=Path, metavar="DIR", help="write a learner-ready copy of the course to DIR: no solutions, no hidden tests")
+    assign.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course] in pyproject.toml)")
+
+    grade = commands.add_parser("grade", help="grade learners' submissions with your graders; export grades and feedback", description="Grade submissions (folders of lessons, or zips of them) with this course's graders and hidden tests, each in its own process with time and memory limits, and write a gradebook, JSON, Gradescope results and feedback reports.")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a learner's folder of lessons (with models/), or a .zip of one")
+    grade.add_argument("--out", type=Path, help="folder for the exports (default: a new grades/YYYY-MM-DD_HHMMSS)")
+    grade.add_argument("--force", action="store_true", help="write into --out even if it holds earlier exports")
+    grade.add_argument("--jobs", type=positive_int, default=max(1, (os.cpu_count() or 1) // 2), help="submissions graded at the same time (default: half the CPU cores)")
+    grade.add_argument("--time-limit", type=positive_float, help="wall-clock seconds for one submission (default: the configuration's, else 600)")
+    grade.add_argument("--memory-limit", type=positive_float, help="GiB of address space for one submission (default: the configuration's, else 6)")
+    grade.add_argument("--exercise-timeout", type=positive_float, help="seconds an exercise may run when the configuration sets no limit for it (default: 60)")
+    grade.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course] in pyproject.toml)")
+    grade.add_argument("--course", type=Path, default=Path("."), help="the course folder whose graders grade (default: the current folder)")
+    grade.add_argument("--html", action="store_true", help="also write each learner's feedback report as HTML")
 
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
     return parser
@@ -65,10 +91,24 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_assign(args: argparse.Namespace) -> int:
-    """Regenerate lessons, or with --check report drift; return the exit status."""
-    from cnn_course.assign import generate_lessons
+    """Regenerate lessons (unassigned exercises labelled optional), report drift with --check, or --release."""
+    from cnn_course.assign import exercise_names, generate_lessons
+    from cnn_course.course_config import load_config
+    from cnn_course.grading.catalog import exercise_catalog
 
-    report = generate_lessons(args.solutions, args.lessons, check=args.check, force=args.force)
+    if args.release:
+        if args.check:
+            print("cnn-course assign: --release and --check do not go together; run them one after the other.", file=sys.stderr)
+            return 2
+        from cnn_course.instructor.commands import run_release
+
+        return run_release(args)
+    config = load_config(Path("."), args.config)
+    if config.exercises is not None:
+        config.assigned(exercise_catalog(config.graders, config.hidden_tests))  # refuses unknown exercise names
+    solutions, lessons = args.solutions or config.solutions, args.lessons or config.lessons
+    optional = config.unassigned(exercise_names(solutions))
+    report = generate_lessons(solutions, lessons, check=args.check, force=args.force, optional=optional)
     if args.check:
         if report.written:
             print("lessons/ is out of date with the masters; run `cnn-course assign`. Differing files:")
@@ -81,8 +121,15 @@ def run_assign(args: argparse.Namespace) -> int:
         print("\n".join(f"  {path}" for path in report.refused), file=sys.stderr)
         print("Move them aside (or keep them and skip assign), or run `cnn-course assign --force` to replace them.", file=sys.stderr)
         return 1
-    print(f"wrote {len(report.written)} files, {len(report.unchanged)} unchanged, in {args.lessons}/")
+    print(f"wrote {len(report.written)} files, {len(report.unchanged)} unchanged, in {args.lessons or os.path.relpath(lessons)}/")
     return 0
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """Grade submissions in a batch and write the exports."""
+    from cnn_course.instructor.commands import run_grade as grade
+
+    return grade(args)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
@@ -96,14 +143,23 @@ def run_doctor(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cnn-course` console script."""
     from cnn_course.assign import AssignError
+    from cnn_course.course_config import CourseConfigError
     from cnn_course.data import DataError
+    from cnn_course.grading.catalog import CatalogError
     from cnn_course.notebooks import NotebookError
 
     args = build_parser().parse_args(argv)
-    handlers = {"train": run_train, "assign": run_assign, "doctor": run_doctor}
+    handlers = {"train": run_train, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
+    instructor_errors: tuple[type[Exception], ...] = ()
+    if args.command in ("grade", "assign"):
+        from cnn_course.instructor.commands import CommandError
+        from cnn_course.instructor.release import ReleaseError
+        from cnn_course.instructor.submissions import SubmissionError
+
+        instructor_errors = (CommandError, ReleaseError, SubmissionError)
     try:
         return handlers[args.command](args)
-    except (DataError, AssignError, NotebookError) as error:
+    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, *instructor_errors) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

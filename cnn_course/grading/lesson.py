@@ -22,9 +22,13 @@ class GradedLesson:
     timeout: float = DEFAULT_TIMEOUT_S
     broken: dict[str, str] = field(default_factory=dict)
     setup_error: str | None = None
+    limits: dict[str, float] = field(default_factory=dict)
 
     def exercise(self, name: str, timeout: float | None = None) -> Callable[..., Any]:
-        """Return the learner's `name`, wrapped with a time limit (default: the lesson's) and friendly errors."""
+        """Return the learner's `name`, wrapped with a time limit and friendly errors.
+
+        The limit is the course configuration's for `name` if it sets one, else `timeout`, else the lesson's.
+        """
         if self.setup_error:
             raise ExerciseError(name, self.setup_error)
         if name in self.broken:
@@ -36,7 +40,7 @@ class GradedLesson:
                 f"is not defined in {self.path.name}. The exercise cell must define a function named "
                 f"`{name}`: did you rename it, or delete or retag its cell?",
             )
-        guarded = functools.partial(call_exercise, function, timeout=timeout or self.timeout)
+        guarded = functools.partial(call_exercise, function, timeout=self.limits.get(name) or timeout or self.timeout)
         return functools.update_wrapper(guarded, function)
 
 

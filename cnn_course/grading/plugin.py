@@ -9,12 +9,16 @@ import pytest
 
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
+from cnn_course.course_config import CourseConfigError, load_config
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
 from cnn_course.notebooks import NotebookError, newest_of_pair
 
 OUTCOME_ORDER = ("passed", "failed", "not attempted")
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
+_LIMITS = pytest.StashKey[dict[str, float]]()
+# The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
+EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,11 +40,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the target's training lessons end to end first, so the saved models graded are "
         "trained by the target's own code",
     )
+    group.addoption(
+        "--exercises",
+        help="grade only these exercises (comma-separated names, e.g. scale_images,one_hot)",
+    )
+    group.addoption(
+        "--course-config",
+        help="course configuration (course.toml or pyproject.toml) whose per-exercise time limits apply "
+        "(default: the one at the project root)",
+    )
+    group.addoption(
+        "--all-must-pass",
+        action="store_true",
+        help="exit 1 unless every graded exercise passed (a not-attempted exercise counts as not passed)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
     grading_folder(config)
+    explicit = config.getoption("--course-config")
+    try:
+        course = load_config(config.rootpath, Path(explicit).expanduser() if explicit else None)
+    except CourseConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_LIMITS] = course.time_limits()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --exercises, deselect every test that grades another exercise."""
+    selection = config.getoption("--exercises")
+    if not selection:
+        return
+    wanted = {name.strip() for name in selection.split(",") if name.strip()}
+    kept, deselected = [], []
+    for item in items:
+        marker = item.get_closest_marker("exercise")
+        (kept if marker is not None and marker.args[0] in wanted else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 def grading_folder(config: pytest.Config) -> Path:
@@ -79,6 +118,7 @@ def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: d
             _lesson_cache[stem] = load_lesson(target_folder, stem, timeout)
         except NotebookError as error:
             _lesson_cache[stem] = GradedLesson(target_folder / stem, {}, timeout, setup_error=str(error))
+        _lesson_cache[stem].limits = request.config.stash[_LIMITS]
     return _lesson_cache[stem]
 
 
@@ -118,8 +158,10 @@ def pytest_runtest_call(item: pytest.Item):
     try:
         return (yield)
     except NotAttempted as outcome:
+        item.stash[EXERCISE_OUTCOME] = outcome
         pytest.skip(str(outcome))
     except (CheckFailed, ExerciseError) as outcome:
+        item.stash[EXERCISE_OUTCOME] = outcome
         pytest.fail(str(outcome), pytrace=False)
 
 
@@ -145,6 +187,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         results = item.config.stash[_RESULTS]
         results[key] = _worse(results.get(key), outcome)
     return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With --all-must-pass, a run where some exercise did not pass exits 1 even if nothing failed."""
+    results = session.config.stash[_RESULTS]
+    if session.config.getoption("--all-must-pass") and exitstatus == 0:
+        if not results or any(outcome != "passed" for outcome in results.values()):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -1,0 +1,141 @@
+"""Feedback for people: a report per learner (Markdown, optionally HTML) and a summary of the cohort."""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from cnn_course.instructor.export import number
+from cnn_course.instructor.results import STATUSES, SubmissionResult
+
+FEEDBACK_DIR, SUMMARY, HISTOGRAM = "feedback", "summary.md", "score_histogram.png"
+MARKS = {"passed": "✅", "not attempted": "⬜", "failed": "❌", "error": "💥", "timeout": "⏱️"}
+
+
+def _score_line(result: SubmissionResult) -> str:
+    share = f" ({result.total / result.max_total:.0%})" if result.max_total else ""
+    return f"**Score: {number(result.total)} / {number(result.max_total)} points{share}**"
+
+
+def learner_markdown(result: SubmissionResult) -> str:
+    """Return a learner's report: score, one table row per exercise, then what to fix for each exercise not passed."""
+    lines = [f"# Feedback for {result.learner}", "", _score_line(result), ""]
+    if result.note:
+        lines += [f"> Grading note: {result.note}.", ""]
+    lines += ["| | lesson | exercise | result | points |", "|---|---|---|---|---|"]
+    for e in result.exercises:
+        lines.append(f"| {MARKS[e.status]} | {e.lesson} | `{e.exercise}` | {e.status} | {number(e.points)} / {number(e.max_points)} |")
+    open_items = [e for e in result.exercises if e.status != "passed"]
+    if open_items:
+        lines += ["", "## What to do next", ""]
+        for e in open_items:
+            lines += [f"### `{e.exercise}` ({e.lesson}): {e.status}", "", "```text", e.message or e.status, "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def learner_html(result: SubmissionResult) -> str:
+    """Return the same report as a self-contained HTML page."""
+    rows = "".join(
+        f"<tr class='{e.status.replace(' ', '-')}'><td>{MARKS[e.status]}</td><td>{html.escape(e.lesson)}</td>"
+        f"<td><code>{html.escape(e.exercise)}</code></td><td>{e.status}</td><td>{number(e.points)} / {number(e.max_points)}</td></tr>"
+        for e in result.exercises
+    )
+    details = "".join(
+        f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): {e.status}</h3><pre>{html.escape(e.message or e.status)}</pre>"
+        for e in result.exercises
+        if e.status != "passed"
+    )
+    note = f"<p><em>Grading note: {html.escape(result.note)}.</em></p>" if result.note else ""
+    share = f" ({result.total / result.max_total:.0%})" if result.max_total else ""
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Feedback for {html.escape(result.learner)}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}"
+        "pre{background:#f6f8fa;padding:.8rem;white-space:pre-wrap}.passed td{background:#eefbea}"
+        "</style></head><body>"
+        f"<h1>Feedback for {html.escape(result.learner)}</h1>"
+        f"<p><strong>Score: {number(result.total)} / {number(result.max_total)} points{share}</strong></p>{note}"
+        f"<table><tr><th></th><th>lesson</th><th>exercise</th><th>result</th><th>points</th></tr>{rows}</table>"
+        + (f"<h2>What to do next</h2>{details}" if details else "")
+        + "</body></html>\n"
+    )
+
+
+def common_failures(results: list[SubmissionResult], top: int = 3) -> dict[str, list[tuple[str, int]]]:
+    """Return, per exercise, its most frequent feedback first lines among submissions that did not pass it."""
+    found: dict[str, Counter] = {}
+    for result in results:
+        for e in result.exercises:
+            if e.status not in ("passed", "not attempted"):
+                found.setdefault(e.exercise, Counter())[e.message.splitlines()[0] if e.message else e.status] += 1
+    return {exercise: counter.most_common(top) for exercise, counter in found.items()}
+
+
+def plot_histogram(results: list[SubmissionResult], path: Path) -> None:
+    """Save a histogram of the submissions' total scores as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    totals = [result.total for result in results]
+    maximum = max((result.max_total for result in results), default=1.0) or 1.0
+    bins = [edge - 0.5 for edge in range(int(maximum) + 2)] if maximum <= 40 else 20  # one bar per point when few
+    figure, axes = plt.subplots(figsize=(6, 3.5), dpi=120)
+    axes.hist(totals, bins=bins, range=(0, maximum), color="#3f51b5", edgecolor="white")
+    axes.set(xlabel="total points", ylabel="submissions", title=f"Score distribution ({len(totals)} submissions)")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def cohort_markdown(results: list[SubmissionResult]) -> str:
+    """Return the cohort summary: score statistics, pass rate and status counts per exercise, common failures."""
+    totals = [result.total for result in results]
+    maximum = max((result.max_total for result in results), default=0.0)
+    lines = ["# Cohort summary", ""]
+    if totals:
+        lines += [
+            f"{len(totals)} submissions, out of {number(maximum)} points: mean {statistics.mean(totals):.1f}, "
+            f"median {number(statistics.median(totals))}, lowest {number(min(totals))}, highest {number(max(totals))}.",
+            "",
+            f"![Score distribution]({HISTOGRAM})",
+            "",
+        ]
+    lines += ["| exercise | pass rate | " + " | ".join(STATUSES) + " |", "|---|---|" + "---|" * len(STATUSES)]
+    exercises = results[0].exercises if results else []
+    for index, exercise in enumerate(exercises):
+        statuses = Counter(result.exercises[index].status for result in results)
+        rate = statuses["passed"] / len(results)
+        lines.append(f"| `{exercise.exercise}` | {rate:.0%} | " + " | ".join(str(statuses[s]) for s in STATUSES) + " |")
+    failures = common_failures(results)
+    if failures:
+        lines += ["", "## Most common problems", ""]
+        for exercise, messages in failures.items():
+            lines.append(f"- `{exercise}`")
+            lines += [f"    - {count} × {message}" for message, count in messages]
+    unusual = [result for result in results if result.run != "completed"]
+    if unusual:
+        lines += ["", "## Submissions whose grading did not complete", ""]
+        lines += [f"- {result.learner}: {result.run}: {result.note}" for result in unusual]
+    return "\n".join(lines) + "\n"
+
+
+def write_feedback(folder: Path, results: list[SubmissionResult], with_html: bool = False) -> list[Path]:
+    """Write feedback/LEARNER.md (and .html), summary.md and the score histogram; return their paths."""
+    reports = folder / FEEDBACK_DIR
+    reports.mkdir(parents=True, exist_ok=True)
+    written = []
+    for result in results:
+        written.append(reports / f"{result.learner}.md")
+        written[-1].write_text(learner_markdown(result), encoding="utf-8")
+        if with_html:
+            written.append(reports / f"{result.learner}.html")
+            written[-1].write_text(learner_html(result), encoding="utf-8")
+    (folder / SUMMARY).write_text(cohort_markdown(results), encoding="utf-8")
+    plot_histogram(results, folder / HISTOGRAM)
+    return written + [folder / SUMMARY, folder / HISTOGRAM]
