@@ -106,7 +106,8 @@ def run_assign(args: argparse.Namespace) -> int:
     config = load_config(Path("."), args.config)
     if config.exercises is not None:
         config.assigned(exercise_catalog(config.graders, config.hidden_tests))  # refuses unknown exercise names
-    solutions, lessons = args.solutions or config.solutions, args.lessons or config.lessons
+    solutions = args.solutions or Path(os.path.relpath(config.solutions))
+    lessons = args.lessons or Path(os.path.relpath(config.lessons))
     optional = config.unassigned(exercise_names(solutions))
     report = generate_lessons(solutions, lessons, check=args.check, force=args.force, optional=optional)
     if args.check:
@@ -121,7 +122,7 @@ def run_assign(args: argparse.Namespace) -> int:
         print("\n".join(f"  {path}" for path in report.refused), file=sys.stderr)
         print("Move them aside (or keep them and skip assign), or run `cnn-course assign --force` to replace them.", file=sys.stderr)
         return 1
-    print(f"wrote {len(report.written)} files, {len(report.unchanged)} unchanged, in {args.lessons or os.path.relpath(lessons)}/")
+    print(f"wrote {len(report.written)} files, {len(report.unchanged)} unchanged, in {lessons}/")
     return 0
 
 

@@ -100,6 +100,8 @@ def _hidden_message(item: pytest.Item, exercise: str, status: str, error: BaseEx
 def _public_message(report: pytest.TestReport, error: BaseException | None) -> str:
     if isinstance(error, NotAttempted | CheckFailed | ExerciseError):
         return str(error) + _memory_note(error)
+    if isinstance(error, pytest.fail.Exception):
+        return error.msg
     if report.skipped and isinstance(report.longrepr, tuple):
         return report.longrepr[2].removeprefix("Skipped: ")
     return report.longreprtext.strip() + _memory_note(error)

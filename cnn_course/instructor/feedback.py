@@ -64,14 +64,19 @@ def learner_html(result: SubmissionResult) -> str:
     )
 
 
+def _headline(message: str, status: str, width: int = 140) -> str:
+    line = message.splitlines()[0] if message else status
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
+
+
 def common_failures(results: list[SubmissionResult], top: int = 3) -> dict[str, list[tuple[str, int]]]:
-    """Return, per exercise, its most frequent feedback first lines among submissions that did not pass it."""
-    found: dict[str, Counter] = {}
+    """Return, per exercise in course order, its most frequent feedback first lines among submissions that failed it."""
+    found: dict[str, Counter] = {e.exercise: Counter() for e in (results[0].exercises if results else [])}
     for result in results:
         for e in result.exercises:
             if e.status not in ("passed", "not attempted"):
-                found.setdefault(e.exercise, Counter())[e.message.splitlines()[0] if e.message else e.status] += 1
-    return {exercise: counter.most_common(top) for exercise, counter in found.items()}
+                found[e.exercise][_headline(e.message, e.status)] += 1
+    return {exercise: counter.most_common(top) for exercise, counter in found.items() if counter}
 
 
 def plot_histogram(results: list[SubmissionResult], path: Path) -> None:
@@ -87,6 +92,7 @@ def plot_histogram(results: list[SubmissionResult], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 3.5), dpi=120)
     axes.hist(totals, bins=bins, range=(0, maximum), color="#3f51b5", edgecolor="white")
     axes.set(xlabel="total points", ylabel="submissions", title=f"Score distribution ({len(totals)} submissions)")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.yaxis.get_major_locator().set_params(integer=True)
     figure.tight_layout()
     figure.savefig(path)

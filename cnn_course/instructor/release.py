@@ -1,8 +1,8 @@
 """`cnn-course assign --release DIR`: a learner-ready copy of the course, without solutions or hidden tests.
 
-The copy is built from an allow-list (the package, the public graders, the packaging files), gets
-freshly generated lessons and a GitHub Classroom workflow, and is searched before it is put in
-place: a solution marker, a line of a master's solution in the lessons or the top-level files, or
+The copy is built from an allow-list (the package, the public graders, the packaging files and
+course.toml), gets freshly generated lessons and a GitHub Classroom workflow, and is searched
+before it is put in place: a solution marker, a line of a master's solution in the lessons or the top-level files, or
 a hidden test stops the release. It is assembled next to DIR and renamed into place in one step.
 The reference package itself is released: by design it holds the course's own implementations
 (lesson 3 uses them), which is why exercises are graded on what the learner writes in the lesson.
@@ -24,7 +24,7 @@ from cnn_course.grading.catalog import exercise_catalog
 from cnn_course.instructor.classroom import WORKFLOW_PATH, classroom_workflow
 from cnn_course.notebooks import lesson_stems, newest_of_pair
 
-RELEASED = ("README.md", "LICENSE", "pyproject.toml", "jupytext.toml", "cnn_course", "tests/__init__.py")
+RELEASED = ("README.md", "LICENSE", "pyproject.toml", "course.toml", "jupytext.toml", "cnn_course", "tests/__init__.py")
 PACKAGE = "cnn_course"
 _SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".pytest_cache", "*.egg-info")
 _SOLUTION_BLOCK = re.compile(rf"{re.escape(BEGIN_SOLUTION)}[^\n]*\n(.*?){re.escape(END_SOLUTION)}", re.DOTALL)
