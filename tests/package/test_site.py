@@ -72,3 +72,20 @@ def test_every_lesson_is_a_page_of_the_site():
     nav = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     missing = [stem for stem in lesson_stems(SOLUTIONS) if f"lessons/{stem}.ipynb" not in nav]
     assert not missing, f"add these lessons to the nav of mkdocs.yml (section Lessons): {missing}"
+
+
+def test_every_module_of_the_package_is_in_the_api_reference():
+    """Each module and subpackage of cnn_course has a `::: cnn_course.NAME` block on a page of docs/api/."""
+    import pkgutil
+
+    import cnn_course
+
+    documented = {
+        line.split()[1].split(".")[1]
+        for page in (REPO / "docs" / "api").glob("*.md")
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if line.startswith("::: cnn_course.")
+    }
+    modules = {module.name for module in pkgutil.iter_modules(cnn_course.__path__)}
+    missing = sorted(modules - documented)
+    assert not missing, f"add `::: cnn_course.NAME` for these modules to a page of docs/api/: {missing}"
