@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 # A word of each lesson's prose that search must find (and the page it must lead to).
 SEARCH_WORDS = {"01_mnist_data": "stratify", "02_mnist_cnn": "funnel", "03_mnist_training": "overfitting"}
 REQUIRED = os.environ.get("CNN_COURSE_REQUIRE_SITE_TEST") == "1"  # set by .ci/run: skip becomes failure
+NO_SITE = f"no built site in {SITE}: run `python -m cnn_course.site lessons --quick && mkdocs build --strict`"
 
 pytestmark = pytest.mark.site
 
@@ -62,11 +63,17 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def site_url() -> Iterator[str]:
-    """The built site, served by http.server on a free port of 127.0.0.1."""
+def built_site() -> Path:
+    """The folder `mkdocs build` wrote."""
     if not (SITE / "index.html").is_file():
-        unavailable(f"no built site in {SITE}: run `python -m cnn_course.site lessons --quick && mkdocs build --strict`")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SITE)))
+        unavailable(NO_SITE)
+    return SITE
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: Path) -> Iterator[str]:
+    """The built site, served by http.server on a free port of 127.0.0.1."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -76,9 +83,12 @@ def site_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[docs]' installs playwright")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("no playwright: pip install -e '.[docs]' installs it")
     executable = chromium_path()
-    with sync_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -208,11 +218,9 @@ def test_search_finds_a_lesson_by_a_word_in_it(page, site_url, stem, word):
         screenshot(page, "search")
 
 
-def test_worked_solutions_stay_out_of_the_search_index():
+def test_worked_solutions_stay_out_of_the_search_index(built_site):
     """Search previews show a section's text: a solution there would be one keystroke away."""
-    if not (SITE / "index.html").is_file():
-        unavailable(f"no built site in {SITE}")
-    docs = json.loads((SITE / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     lesson = " ".join(doc["text"] for doc in docs if doc["location"].startswith("lessons/01_mnist_data/"))
     assert "count_per_class" in lesson, "the lesson is indexed"
     assert "minlength=num_classes" not in lesson, "the worked solution of count_per_class is indexed"
@@ -246,23 +254,21 @@ class LinksAndIds(HTMLParser):
                 self.links.append(value)
 
 
-def test_every_local_link_and_anchor_resolves():
+def test_every_local_link_and_anchor_resolves(built_site):
     """No page links to a missing file or to an anchor its target lacks (notebook pages included)."""
-    if not (SITE / "index.html").is_file():
-        unavailable(f"no built site in {SITE}")
-    pages = {path: LinksAndIds() for path in SITE.rglob("*.html")}
+    pages = {path: LinksAndIds() for path in built_site.rglob("*.html")}
     for path, parser in pages.items():
         parser.feed(path.read_text(encoding="utf-8"))
     broken = []
     for path, parser in pages.items():
         for link in parser.links:
             parts = urlsplit(link)
-            base = SITE if parts.path.startswith("/") else path.parent  # 404.html links from the site's root
+            base = built_site if parts.path.startswith("/") else path.parent  # 404.html links from the site's root
             target = (base / unquote(parts.path).lstrip("/")).resolve() if parts.path else path
             if target.is_dir():
                 target = target / "index.html"
             if not target.is_file():
-                broken.append(f"{path.relative_to(SITE)}: {link} (no such file)")
+                broken.append(f"{path.relative_to(built_site)}: {link} (no such file)")
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in pages[target].ids:
-                broken.append(f"{path.relative_to(SITE)}: {link} (no such anchor)")
+                broken.append(f"{path.relative_to(built_site)}: {link} (no such anchor)")
     assert not broken, "\n".join(sorted(set(broken)))
