@@ -159,10 +159,11 @@ def pytest_runtest_call(item: pytest.Item):
         return (yield)
     except NotAttempted as outcome:
         item.stash[EXERCISE_OUTCOME] = outcome
-        pytest.skip(str(outcome))
+        raise pytest.skip.Exception(str(outcome)) from None
     except (CheckFailed, ExerciseError) as outcome:
         item.stash[EXERCISE_OUTCOME] = outcome
-        pytest.fail(str(outcome), pytrace=False)
+        # `from None`: the learner needs the message once, not the chain of exceptions behind it.
+        raise pytest.fail.Exception(str(outcome), pytrace=False) from None
 
 
 def _exercise_key(item: pytest.Item) -> tuple[str, str] | None:
