@@ -9,7 +9,7 @@ from .conftest import REPO, needs_data
 
 @needs_data()
 def test_quick_benchmark_reports_every_recipe(tmp_path):
-    recipes = ["cnn", "keras-example", "fast", "tf-tutorial"]
+    recipes = ["cnn", "keras-example", "tf-tutorial"]
     completed = subprocess.run(
         [sys.executable, "-m", "benchmarks.benchmark", "--quick", "--recipes", *recipes, "--out", str(tmp_path)],
         cwd=REPO,
