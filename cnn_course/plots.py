@@ -53,7 +53,10 @@ def plot_predictions(
 def plot_class_counts(counts: np.ndarray, class_names: Sequence[str]) -> Figure:
     """Draw a bar chart of examples per class."""
     figure, axis = plt.subplots(figsize=(7, 3))
-    sns.barplot(x=[str(name) for name in class_names], y=counts, color="tab:blue", ax=axis)
+    names = [str(name) for name in class_names]
+    sns.barplot(x=names, y=counts, color="tab:blue", ax=axis)
+    if max(map(len, names)) > 3:
+        axis.tick_params(axis="x", rotation=35)
     axis.set_xlabel("class")
     axis.set_ylabel("examples")
     figure.tight_layout()
