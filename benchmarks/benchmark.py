@@ -26,7 +26,6 @@ QUICK_TRAIN_IMAGES, QUICK_TEST_IMAGES = 2000, 1000
 
 def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, data_dir: str | None) -> dict:
     """Train one recipe and return its measurements (runs in a child process)."""
-    import keras
     import numpy as np
 
     from cnn_course import data
@@ -34,7 +33,7 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
     from cnn_course.preparation import PREPARE
     from cnn_course.recipes import RECIPES
     from cnn_course.seeding import DEFAULT_SEED, set_global_seed
-    from cnn_course.training import steps_per_epoch
+    from cnn_course.training import EpochTimer, steps_per_epoch
 
     recipe = RECIPES[dataset][recipe_name]
     set_global_seed(DEFAULT_SEED)
@@ -48,20 +47,19 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
     classes = len(prepared.class_names)
     model = recipe.compile(recipe.build(prepared), epochs * steps_per_epoch(len(x_train), recipe.batch_size))
 
-    class Measure(keras.callbacks.Callback):
-        """Per epoch: training seconds (evaluation excluded) and test accuracy."""
+    class Measure(EpochTimer):
+        """Per epoch: training seconds (the test evaluation below is not counted) and test accuracy."""
 
         def on_train_begin(self, logs=None):
-            self.train_seconds, self.curve = 0.0, []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
+            super().on_train_begin(logs)
+            self.curve = []
 
         def on_epoch_end(self, epoch, logs=None):
-            self.train_seconds += time.perf_counter() - self.started
+            super().on_epoch_end(epoch, logs)
+            train_seconds = sum(self.epoch_seconds)
             probabilities = predict_probabilities(self.model, x_test, flip_tta=recipe.flip_tta)
-            self.curve.append((round(self.train_seconds, 2), float(np.mean(probabilities.argmax(1) == y_test))))
-            if self.train_seconds >= time_limit:
+            self.curve.append((round(train_seconds, 2), float(np.mean(probabilities.argmax(1) == y_test))))
+            if train_seconds >= time_limit:
                 self.model.stop_training = True
 
     measure = Measure()
@@ -75,6 +73,7 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
         verbose=0,
     )
     epochs_run = len(measure.curve)
+    train_seconds = sum(measure.epoch_seconds)
     return {
         "dataset": dataset,
         "recipe": recipe.name,
@@ -84,8 +83,8 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
         "epochs_run": epochs_run,
         "stopped_at_time_limit": epochs_run < epochs,
         "test_accuracy": measure.curve[-1][1],
-        "train_seconds": round(measure.train_seconds, 2),
-        "images_per_second": round(epochs_run * len(x_train) / measure.train_seconds, 1),
+        "train_seconds": round(train_seconds, 2),
+        "images_per_second": round(epochs_run * len(x_train) / train_seconds, 1),
         "time_to_accuracy": {
             f"{threshold:.2f}": next((seconds for seconds, accuracy in measure.curve if accuracy >= threshold), None)
             for threshold in THRESHOLDS[dataset]

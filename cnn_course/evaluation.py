@@ -1,4 +1,4 @@
-"""Evaluating a classifier on a test set: accuracy, loss, confusion matrix, per-class report, mistakes."""
+"""Evaluating a classifier on a test set: accuracy, loss, confusion matrix, per-class report."""
 
 from __future__ import annotations
 
@@ -22,14 +22,6 @@ def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: in
     return probabilities
 
 
-def most_confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: int = 9) -> np.ndarray:
-    """Return the indices (int64, at most k) of wrong predictions, most confident first."""
-    predicted = np.argmax(probabilities, axis=1)
-    wrong = np.flatnonzero(predicted != y_true)
-    confidence = probabilities[wrong, predicted[wrong]]
-    return wrong[np.argsort(-confidence, kind="stable")][:k].astype(np.int64)
-
-
 def cross_entropy(probabilities: np.ndarray, y_true: np.ndarray) -> float:
     """Return the mean sparse categorical cross-entropy, as Keras computes it (clipped at 1e-7)."""
     picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
@@ -44,13 +36,7 @@ class Evaluation:
     loss: float
     confusion: np.ndarray
     report_text: str
-    report: dict
     probabilities: np.ndarray
-
-    @property
-    def predicted(self) -> np.ndarray:
-        """Return the predicted class of each image, int64 of shape (N,)."""
-        return np.argmax(self.probabilities, axis=1)
 
 
 def evaluate_classifier(
@@ -66,6 +52,5 @@ def evaluate_classifier(
         loss=cross_entropy(probabilities, y_test),
         confusion=confusion_matrix(y_test, predicted, labels=labels),
         report_text=classification_report(y_test, predicted, labels=labels, target_names=names, digits=4),
-        report=classification_report(y_test, predicted, labels=labels, target_names=names, output_dict=True),
         probabilities=probabilities,
     )

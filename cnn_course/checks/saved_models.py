@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 from cnn_course.checks.feedback import CheckFailed, NotAttempted
+from cnn_course.evaluation import predict_probabilities
 
 
 def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
@@ -35,7 +36,7 @@ def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, 
             f"the saved model takes inputs of shape {model_input}; the test images have shape {expected_input}.",
             "build the model with keras.Input(shape=...) matching the preprocessed images.",
         )
-    predictions = np.argmax(model.predict(x_test, batch_size=1000, verbose=0), axis=1)
+    predictions = np.argmax(predict_probabilities(model, x_test), axis=1)
     accuracy = float(np.mean(predictions == y_test))
     if accuracy < threshold:
         raise CheckFailed(
