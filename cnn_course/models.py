@@ -104,35 +104,45 @@ def build_cifar10_three_conv_cnn(
     )
 
 
+def build_cifar10_augmentation(max_shift: float = 0.125) -> keras.Sequential:
+    """Return the CIFAR-10 augmentation: a random horizontal flip and a shift of up to `max_shift`
+    of the height and width (reflecting the border). Active only while training."""
+    return keras.Sequential(
+        [layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, max_shift, fill_mode="reflect")],
+        name="augmentation",
+    )
+
+
 def build_cifar10_fast_cnn(
     mean: np.ndarray,
     variance: np.ndarray,
+    augmentation: keras.layers.Layer | None = None,
     input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE,
     num_classes: int = 10,
-    widths: tuple[int, int, int, int] = (32, 64, 128, 256),
+    widths: tuple[int, ...] = (32, 64, 128, 256),
+    convs_per_stage: tuple[int, ...] = (1, 1, 1, 1),
 ) -> keras.Sequential:
-    """Return the fast CIFAR-10 CNN (uncompiled): standardisation and augmentation inside, BatchNorm
-    after every convolution, global average pooling instead of a large dense head.
+    """Return the fast CIFAR-10 CNN (uncompiled): standardisation and augmentation inside, stages of
+    3x3 convolutions with BatchNorm after each, 2x2 max pooling between stages, global average
+    pooling instead of a large dense head.
 
     mean, variance: per-channel statistics of the training split, shape (3,). Inputs are float32
-    images in [0, 1]; the flip and translation layers are active only while training.
+    images in [0, 1]. augmentation: a layer applied after standardisation while training (for
+    example build_cifar10_augmentation()); None trains on the images as they are. widths and
+    convs_per_stage: the filters and the number of convolutions of each stage.
     """
-    stem, second, third, last = widths
+    body: list[keras.layers.Layer] = []
+    for stage, (filters, convs) in enumerate(zip(widths, convs_per_stage, strict=True)):
+        if stage:
+            body.append(layers.MaxPooling2D(2))
+        for _ in range(convs):
+            body.extend(_conv_bn_relu(filters))
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
             layers.Normalization(mean=mean, variance=variance),
-            layers.RandomFlip("horizontal"),
-            layers.RandomTranslation(0.125, 0.125, fill_mode="reflect"),
-            *_conv_bn_relu(stem),
-            layers.MaxPooling2D(2),
-            *_conv_bn_relu(second),
-            *_conv_bn_relu(second),
-            layers.MaxPooling2D(2),
-            *_conv_bn_relu(third),
-            *_conv_bn_relu(third),
-            layers.MaxPooling2D(2),
-            *_conv_bn_relu(last),
+            *([augmentation] if augmentation is not None else []),
+            *body,
             layers.GlobalAveragePooling2D(),
             layers.Dense(num_classes, activation="softmax"),
         ],

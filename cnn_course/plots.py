@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
+from sklearn.metrics import auc, roc_curve
 
 
 def plot_image_grid(
@@ -16,7 +17,8 @@ def plot_image_grid(
     """Draw images (N, H, W) or (N, H, W, C) in a grid, each with an optional title."""
     count = len(images)
     nrows = max(1, -(-count // ncols))
-    figure, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, 1.6 * nrows), squeeze=False)
+    extra_lines = max((title.count("\n") for title in titles), default=0) if titles is not None else 0
+    figure, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, (1.6 + 0.2 * extra_lines) * nrows), squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index >= count:
@@ -40,9 +42,11 @@ def plot_predictions(
     ncols: int = 8,
 ) -> Figure:
     """Draw images titled 'true -> predicted' (with confidence), green when right, red when wrong."""
+    # Long class names (CIFAR-10) fit above a small image only on two lines.
+    arrow = "\n→ " if max(len(str(name)) for name in class_names) > 3 else " → "
     titles = []
     for i, (true, pred) in enumerate(zip(y_true, y_pred)):
-        title = f"{class_names[true]} → {class_names[pred]}"
+        title = f"{class_names[true]}{arrow}{class_names[pred]}"
         if confidence is not None:
             title += f" ({confidence[i]:.0%})"
         titles.append(title)
@@ -80,6 +84,21 @@ def plot_history(history: dict[str, list[float]]) -> Figure:
     return figure
 
 
+def plot_histories_compared(histories: dict[str, dict[str, list[float]]]) -> Figure:
+    """Draw the accuracy of several runs side by side: training dashed, validation solid, one colour a run."""
+    figure, axis = plt.subplots(figsize=(7, 3.8))
+    for (name, history), color in zip(histories.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        epochs = np.arange(1, len(history["accuracy"]) + 1)
+        axis.plot(epochs, history["accuracy"], "--", color=color, label=f"{name}: training")
+        axis.plot(epochs, history["val_accuracy"], "o-", color=color, label=f"{name}: validation")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("accuracy")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
 def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], title: str = "Confusion matrix") -> Figure:
     """Draw a confusion-matrix heatmap: rows are true classes, columns predicted, counts annotated."""
     size = max(5.0, 0.6 * len(class_names) + 2)
@@ -97,5 +116,44 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], tit
     axis.set_xlabel("predicted class")
     axis.set_ylabel("true class")
     axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_roc_curves(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> Figure:
+    """Draw one one-vs-rest ROC curve per class (scores: that class's probability column), labelled with its AUC."""
+    figure, axis = plt.subplots(figsize=(6.5, 5.5))
+    colors = sns.color_palette("tab10", len(class_names))
+    for index, (name, color) in enumerate(zip(class_names, colors)):
+        false_positive_rate, true_positive_rate, _ = roc_curve(y_true == index, probabilities[:, index])
+        area = auc(false_positive_rate, true_positive_rate)
+        axis.plot(false_positive_rate, true_positive_rate, color=color, label=f"{name} (AUC {area:.3f})")
+    axis.plot([0, 1], [0, 1], "k--", linewidth=1, label="chance (AUC 0.5)")
+    axis.set_xlabel("false positive rate (other classes wrongly flagged)")
+    axis.set_ylabel("true positive rate (recall)")
+    axis.set_title("One-vs-rest ROC curves")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_top_k(
+    image: np.ndarray, indices: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str], true_class: int | None = None
+) -> Figure:
+    """Draw an image beside a bar chart of its top classes (most probable on top); the true class's bar is green."""
+    figure, (image_axis, bar_axis) = plt.subplots(1, 2, figsize=(7, 2.4), gridspec_kw={"width_ratios": [1, 2]})
+    grey = image.shape[-1] == 1
+    image_axis.imshow(image[..., 0] if grey else image, cmap="gray_r" if grey else None)
+    image_axis.axis("off")
+    if true_class is not None:
+        image_axis.set_title(f"true: {class_names[true_class]}", fontsize=10)
+    names = [str(class_names[index]) for index in indices]
+    colors = ["tab:green" if index == true_class else "tab:blue" for index in indices]
+    bars = bar_axis.barh(names[::-1], probabilities[::-1], color=colors[::-1])
+    bar_axis.bar_label(bars, labels=[f"{value:.1%}" for value in probabilities[::-1]], padding=3, fontsize=9)
+    bar_axis.set_xlim(0, 1.15)
+    bar_axis.set_xlabel("probability")
+    bar_axis.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure

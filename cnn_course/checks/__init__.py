@@ -11,6 +11,12 @@ from collections.abc import Callable
 from cnn_course.checks.architecture import check_model_builder, compare_architecture, layer_table
 from cnn_course.checks.calls import call_exercise
 from cnn_course.checks.colour import check_channel_mean_std, check_first_indices_per_class, check_standardize_splits
+from cnn_course.checks.error_analysis import (
+    check_most_confused_pairs,
+    check_precision_recall_f1,
+    check_roc_auc_one_vs_rest,
+    check_top_k_classes,
+)
 from cnn_course.checks.evaluation import check_confusion_counts, check_most_confident_mistakes, check_predict_labels
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.checks.layers_math import check_conv2d_param_count, check_conv_output_size
@@ -21,6 +27,7 @@ from cnn_course.checks.preprocessing import (
     check_scale_images,
     check_split_train_validation,
 )
+from cnn_course.checks.regularisation import check_build_augmentation, check_build_seed_cnn, check_training_callbacks
 from cnn_course.checks.training import check_compile_classifier, check_train_classifier
 from cnn_course.models import build_mnist_cnn
 
@@ -47,6 +54,13 @@ CHECKS: dict[str, Callable[[Callable], None]] = {
     "first_indices_per_class": check_first_indices_per_class,
     "channel_mean_std": check_channel_mean_std,
     "standardize_splits": check_standardize_splits,
+    "build_seed_cnn": check_build_seed_cnn,
+    "build_augmentation": check_build_augmentation,
+    "training_callbacks": check_training_callbacks,
+    "precision_recall_f1": check_precision_recall_f1,
+    "most_confused_pairs": check_most_confused_pairs,
+    "roc_auc_one_vs_rest": check_roc_auc_one_vs_rest,
+    "top_k_classes": check_top_k_classes,
 }
 
 

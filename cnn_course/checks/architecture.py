@@ -79,6 +79,11 @@ def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> st
             )
         what = "filters" if expected.kind.startswith("Conv") else "units"
         return f"this layer should have {expected.filters_or_units} {what}, not {found.filters_or_units}."
+    if expected.filters_or_units and found.params - expected.params == expected.filters_or_units:
+        return (
+            "it has a bias the reference does not: use use_bias=False, since the BatchNormalization right "
+            "after it adds its own learned shift."
+        )
     if expected.activation != found.activation:
         if is_last and expected.activation == "softmax":
             return (

@@ -28,3 +28,20 @@ def expect_integer_dtype(exercise: str, array: np.ndarray, hint: str = "") -> No
     """Fail unless `array` holds integers."""
     if not np.issubdtype(array.dtype, np.integer):
         raise CheckFailed(exercise, f"the result has dtype {array.dtype}; expected integers.", hint)
+
+
+def expect_float_dtype(exercise: str, array: np.ndarray, what: str = "the result") -> None:
+    """Fail unless `array` holds floats."""
+    if not np.issubdtype(array.dtype, np.floating):
+        raise CheckFailed(
+            exercise, f"{what} has dtype {array.dtype}; expected floats.", "divide with /, not // (which rounds down to whole numbers)."
+        )
+
+
+def expect_tuple(exercise: str, value: object, names: tuple[str, ...]) -> tuple:
+    """Return `value` if it is a tuple with one item per name, else fail naming the items expected."""
+    if not isinstance(value, tuple) or len(value) != len(names):
+        found = f"a tuple of {len(value)}" if isinstance(value, tuple) else f"a {type(value).__name__}"
+        listed = ", ".join(names)
+        raise CheckFailed(exercise, f"returned {found}; expected a tuple ({listed}).", f"end with `return {listed}`.")
+    return value

@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--execute-lessons",
         action="store_true",
         help="run the target's training lessons end to end first, so the saved models graded are "
-        "trained by the target's own code",
+        "trained by the target's own code (a lesson whose saved file is newer than the lesson is not rerun)",
     )
     group.addoption(
         "--exercises",
@@ -123,20 +123,29 @@ def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: d
 
 
 class SavedModels:
-    """Where lessons save their models; with --execute-lessons, runs the lesson that saves one first."""
+    """Where lessons save their models; with --execute-lessons, runs the lesson that saves one first,
+    unless the saved file is newer than the lesson (as `make` would)."""
 
     def __init__(self, folder: Path, execute: bool) -> None:
         self.folder, self.execute = folder, execute
         self._runs: dict[str, str | None] = {}
 
     def path(self, filename: str, saved_by: str) -> Path:
-        """Return target/models/filename, executing lesson `saved_by` first when asked to."""
+        """Return target/models/filename, executing lesson `saved_by` first when asked to and stale."""
+        path = self.folder / "models" / filename
         if self.execute:
             if saved_by not in self._runs:
-                self._runs[saved_by] = self._run(saved_by)
+                self._runs[saved_by] = None if self._is_fresh(path, saved_by) else self._run(saved_by)
             if self._runs[saved_by]:
                 raise ExerciseError(saved_by, self._runs[saved_by])
-        return self.folder / "models" / filename
+        return path
+
+    def _is_fresh(self, path: Path, stem: str) -> bool:
+        """True when `path` exists and was written after the last change to lesson `stem`."""
+        try:
+            return path.is_file() and path.stat().st_mtime > newest_of_pair(self.folder, stem).stat().st_mtime
+        except NotebookError:
+            return False
 
     def _run(self, stem: str) -> str | None:
         try:
