@@ -104,7 +104,7 @@ def build_cifar10_three_conv_cnn(
     )
 
 
-def build_cifar10_augmentation(max_shift: float = 0.125) -> keras.Sequential:
+def build_cifar10_augmentation(max_shift: float = 0.0625) -> keras.Sequential:
     """Return the CIFAR-10 augmentation: a random horizontal flip and a shift of up to `max_shift`
     of the height and width (reflecting the border). Active only while training."""
     return keras.Sequential(
