@@ -263,15 +263,8 @@ set_global_seed(SEED)
 steps = EPOCHS * training.steps_per_epoch(len(x_fit), BATCH_SIZE)
 model = models.build_cifar10_fast_cnn(mean, variance, augmentation=build_augmentation(MAX_SHIFT))
 training.compile_classifier(model, training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps))
-history = model.fit(
-    x_fit,
-    y_fit,
-    validation_data=(x_val, y_val),
-    epochs=EPOCHS,
-    batch_size=BATCH_SIZE,
-    callbacks=training_callbacks(model_path, PATIENCE),
-    verbose=2,
-)
+callbacks = training_callbacks(model_path, PATIENCE)
+history = model.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks, verbose=2)
 plots.plot_history(history.history);
 
 # %% [markdown]
