@@ -223,7 +223,7 @@ for name, augment in (("no augmentation", None), ("augmentation", build_augmenta
     steps = COMPARISON_EPOCHS * training.steps_per_epoch(len(x_small), BATCH_SIZE)
     model = models.build_cifar10_fast_cnn(mean, variance, augmentation=augment)
     training.compile_classifier(model, training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps))
-    fit = model.fit(x_small, y_small, validation_data=(x_val, y_val), epochs=COMPARISON_EPOCHS, batch_size=BATCH_SIZE, verbose=0)
+    fit = model.fit(x_small, y_small, epochs=COMPARISON_EPOCHS, batch_size=BATCH_SIZE, verbose=0, validation_data=(x_val, y_val))
     comparison[name] = fit.history
     print(f"{name:>16}: training accuracy {fit.history['accuracy'][-1]:.1%}, validation accuracy {fit.history['val_accuracy'][-1]:.1%}")
 plots.plot_histories_compared(comparison);
@@ -288,7 +288,7 @@ steps = EPOCHS * training.steps_per_epoch(len(x_fit), BATCH_SIZE)
 model = models.build_cifar10_fast_cnn(mean, variance, augmentation=build_augmentation(MAX_SHIFT))
 training.compile_classifier(model, training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps))
 callbacks = training_callbacks(model_path, PATIENCE)
-history = model.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks, verbose=2)
+history = model.fit(x_fit, y_fit, epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks, verbose=2, validation_data=(x_val, y_val))
 plots.plot_history(history.history);
 
 # %% [markdown]
