@@ -91,7 +91,7 @@ def _expect_validation_monitor(name: str, callback: keras.callbacks.Callback) ->
 def check_training_callbacks(training_callbacks: Callable) -> None:
     """training_callbacks(checkpoint_path, patience) returns EarlyStopping and ModelCheckpoint on validation."""
     name = "training_callbacks"
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:  # learner code may create the checkpoint folder: keep it out of the target
         path = Path(folder) / "best.keras"
         callbacks = training_callbacks(path, patience=4)
         if not isinstance(callbacks, list) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
