@@ -91,6 +91,7 @@ def plot_histories_compared(histories: dict[str, dict[str, list[float]]]) -> Fig
         epochs = np.arange(1, len(history["accuracy"]) + 1)
         axis.plot(epochs, history["accuracy"], "--", color=color, label=f"{name}: training")
         axis.plot(epochs, history["val_accuracy"], "o-", color=color, label=f"{name}: validation")
+        axis.set_xticks(epochs)
     axis.set_xlabel("epoch")
     axis.set_ylabel("accuracy")
     axis.grid(alpha=0.3)
