@@ -57,3 +57,26 @@ def has_tag(cell: nbformat.NotebookNode, tag: str) -> bool:
 def defined_names(source: str) -> list[str]:
     """Return the top-level functions and classes a cell defines, even if it does not parse."""
     return _DEFINED_NAME.findall(source)
+
+
+def exercise_sources(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """Map each function or class an exercise cell defines to that cell's code, blank-line and trailing-space insensitive."""
+    sources: dict[str, str] = {}
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and has_tag(cell, EXERCISE_TAG):
+            code = "\n".join(line.rstrip() for line in cell.source.strip("\n").splitlines() if line.strip())
+            for name in defined_names(cell.source):
+                sources[name] = code
+    return sources
+
+
+def diverged_exercises(py_path: Path, ipynb_path: Path) -> list[str]:
+    """Return the exercises whose code differs between the two files of a pair, in the order the .py defines them.
+
+    An exercise present in only one file counts as differing. Blank lines and trailing spaces are
+    ignored (Jupyter and Jupytext add or drop them on save). Raises NotebookError when either file
+    cannot be read.
+    """
+    first, second = exercise_sources(read_notebook(Path(py_path))), exercise_sources(read_notebook(Path(ipynb_path)))
+    names = list(first) + [name for name in second if name not in first]
+    return [name for name in names if first.get(name) != second.get(name)]
