@@ -48,4 +48,8 @@ def report_lines() -> list[str]:
     devices = ", ".join(f"{d.device_type}" for d in tf.config.list_physical_devices()) or "none"
     lines.append(f"  keras backend: {keras.backend.backend()}; devices: {devices}; CPU cores: {os.cpu_count()}")
     lines += data_source_lines()
+    from cnn_course.instructor.sandbox import sandbox_status
+
+    mode, reason = sandbox_status()
+    lines.append(f"  grading sandbox (cnn-course grade): {mode}: {reason}")
     return lines

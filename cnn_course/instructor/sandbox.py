@@ -1,0 +1,133 @@
+"""The sandbox a learner process runs in when an instructor grades a class (Linux, bubblewrap).
+
+Inside it the learner's code sees a read-only system (`/usr`, `/etc`, the Python installation and
+its site-packages, the installed `cnn_course` package) and one writable folder, its scratch copy
+of the submission, mounted at the same path. It has no network, its own process namespace (every
+process it starts dies with it, and it cannot see or signal the grader), no capabilities, and runs
+as `nobody`. Nothing else of the instructor's machine is there: not the course project, its
+solutions, hidden tests, configuration or grades, not the results files, not the home folder.
+
+Where bubblewrap is missing or cannot create namespaces (some containers forbid them),
+`sandbox_status()` says so, and grading falls back to the plain learner process, which keeps the
+same time and memory limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+BWRAP = "bwrap"
+NOBODY = 65534
+# Parts of the system a Python process needs, read-only; what a machine lacks is skipped.
+_SYSTEM = ("/usr", "/etc", "/opt/conda")
+_MERGED_USR = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_INSTALL_HINT = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap)"
+
+
+def python_folders() -> list[Path]:
+    """The folders of this Python installation the learner process needs: prefixes and site-packages.
+
+    Folders inside another bound folder are left out. Entries of sys.path that are not part of the
+    installation (the project root, a test folder) are never included.
+    """
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages()}
+    candidates |= {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    candidates.add(str(Path(sys.executable).resolve().parent.parent))
+    folders = sorted({Path(c).resolve() for c in candidates if c and Path(c).is_dir()}, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for folder in folders:
+        if folder != Path("/") and not any(folder.is_relative_to(k) for k in kept):
+            kept.append(folder)
+    return kept
+
+
+def _system_binds() -> list[str]:
+    arguments: list[str] = []
+    for top in _MERGED_USR:
+        path = Path(top)
+        if path.is_symlink():
+            arguments += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            arguments += ["--ro-bind", top, top]
+    for top in _SYSTEM:
+        if Path(top).is_dir():
+            arguments += ["--ro-bind", top, top]
+    return arguments
+
+
+def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, env: dict[str, str]) -> list[str]:
+    """Return the bubblewrap command line that runs `command` in the learner's sandbox.
+
+    Args:
+        command: the learner process's command line (e.g. ``[sys.executable, "-m", "cnn_course.grading.learner", ...]``);
+            every path it names must lie inside `scratch`, `package_dir` or the Python installation.
+        scratch: the learner's scratch folder: the only writable place, mounted at the same path and
+            used as working, home and temporary folder.
+        package_dir: the installed ``cnn_course`` package folder, mounted read-only at the same path; its
+            parent is put first on ``PYTHONPATH`` so the package imports from there.
+        env: the learner process's whole environment (nothing of the caller's is inherited).
+
+    Returns:
+        The argument list for ``subprocess.Popen``: ``bwrap`` with its options (behind util-linux's
+        ``setpriv --pdeathsig KILL`` where it exists), then `command`.
+        The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, runs as
+        ``nobody`` inside a user namespace, dies with its parent, and every process it started dies
+        when `command` exits.
+    """
+    scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
+    # bwrap's --die-with-parent covers the sandboxed processes, not bwrap itself: setpriv does.
+    setpriv = shutil.which("setpriv")
+    arguments = [*([setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []), shutil.which(BWRAP) or BWRAP, *_system_binds()]
+    for folder in python_folders():
+        arguments += ["--ro-bind", str(folder), str(folder)]
+    arguments += ["--ro-bind", str(package_dir), str(package_dir)]
+    arguments += ["--bind", str(scratch), str(scratch)]
+    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+    arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--chdir", str(scratch), "--clearenv"]
+    pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    inside = {**env, "HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONPATH": pythonpath}
+    for name, value in sorted(inside.items()):
+        arguments += ["--setenv", name, value]
+    return [*arguments, "--", *command]
+
+
+@functools.cache
+def sandbox_status() -> tuple[str, str]:
+    """Probe once whether learner processes can run in the bubblewrap sandbox here.
+
+    Returns:
+        ``("bwrap", description)`` when a sandboxed Python starts and runs, else ``("none", reason)``,
+        the reason saying what is missing and what to do; grading then runs the plain learner process
+        with the same time and memory limits.
+    """
+    if sys.platform != "linux":
+        return "none", f"the learner sandbox needs Linux (this is {sys.platform})"
+    if shutil.which(BWRAP) is None:
+        return "none", f"bubblewrap (bwrap) is not installed: {_INSTALL_HINT}"
+    import cnn_course
+
+    package_dir = Path(cnn_course.__file__).resolve().parent
+    with tempfile.TemporaryDirectory(prefix="cnn-course-sandbox-probe-") as scratch:
+        probe = [sys.executable, "-I", "-c", "import pathlib; pathlib.Path('probe').write_text('ok')"]
+        command = sandboxed_command(probe, scratch=Path(scratch), package_dir=package_dir, env={"PATH": "/usr/bin:/bin"})
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return "none", f"bubblewrap could not start ({error})"
+        if completed.returncode != 0 or not (Path(scratch) / "probe").is_file():
+            said = (completed.stderr.strip().splitlines() or [f"exit code {completed.returncode}"])[-1]
+            return "none", (
+                f"bubblewrap cannot create its namespaces here ({said}); containers often forbid them: "
+                "allow user namespaces (e.g. sysctl kernel.unprivileged_userns_clone=1) or run where they are allowed"
+            )
+    version = subprocess.run([BWRAP, "--version"], capture_output=True, text=True).stdout.strip() or "bubblewrap"
+    return "bwrap", f"{version}: learner code runs with a read-only system, no network, its own processes, no instructor files"
