@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from cnn_course import __version__, quiet
 
 
 def positive_int(text: str) -> int:
@@ -31,12 +32,28 @@ def positive_float(text: str) -> float:
     return value
 
 
+class RecipeListFormatter(argparse.HelpFormatter):
+    """Help formatter of `cnn-course train`: appends the recipes, imported only when help is shown."""
+
+    def format_help(self) -> str:
+        from cnn_course.recipes import DEFAULT_RECIPE, RECIPES
+
+        lines = ["recipes (choose one with --recipe NAME):"]
+        for dataset, recipes in RECIPES.items():
+            for name, recipe in recipes.items():
+                default = ", the default" if name == DEFAULT_RECIPE[dataset] else ""
+                lines.append(f"  {dataset:<8} {name:<18} {recipe.summary} ({recipe.epochs} epochs{default})")
+        return super().format_help() + "\n" + "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cnn-course", description="Convolutional neural networks with Keras: the course's tools.")
+    parser.add_argument("--version", action="version", version=f"cnn-course {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=f"show TensorFlow's start-up logs (as {quiet.VERBOSE_ENV_VAR}=1 does)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train and evaluate a reference model", description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras, training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
+    train = commands.add_parser("train", help="train and evaluate a reference model", formatter_class=RecipeListFormatter, description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras, training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
     train.add_argument("dataset", help="which dataset: mnist or cifar10")
     train.add_argument("--recipe", help="recipe name (default: the dataset's default recipe)")
     train.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
@@ -150,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.notebooks import NotebookError
 
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        quiet.make_verbose()
     handlers = {"train": run_train, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):

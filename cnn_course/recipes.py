@@ -35,6 +35,7 @@ class Recipe:
     flip_tta: bool = False
     baseline: bool = False
     validation_fraction: float = 0.1
+    summary: str = ""  # one line for `cnn-course train --help` and the training banner; no epoch count
 
     def learning_rate_for(self, total_steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
         """Return the constant rate or the warm-up + cosine schedule over `total_steps`."""
@@ -72,6 +73,7 @@ def training_statistics(prepared: PreparedData) -> tuple[np.ndarray, np.ndarray]
 MNIST_RECIPES = [
     Recipe(
         name="cnn",
+        summary="the course's CNN: two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay",
         dataset="mnist",
         description="two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay, 3 epochs",
         build=lambda prepared: models.build_mnist_cnn(),
@@ -81,6 +83,7 @@ MNIST_RECIPES = [
     ),
     Recipe(
         name="keras-example",
+        summary="baseline: the keras.io mnist_convnet example, Adam 1e-3",
         dataset="mnist",
         description="keras.io mnist_convnet: conv32-pool-conv64-pool-dropout-dense, Adam 1e-3, 15 epochs",
         build=lambda prepared: models.build_keras_mnist_convnet(),
@@ -94,6 +97,7 @@ MNIST_RECIPES = [
 
 CIFAR10_FAST = Recipe(
     name="fast",
+        summary="compact all-convolutional net with BatchNorm and in-model augmentation, AdamW",
     dataset="cifar10",
     description="compact all-conv net (16-32-32-64-64-128, 146k parameters) with BatchNorm and global average "
     "pooling, flip + 4-pixel shifts inside the model, AdamW with warm-up and cosine decay, label smoothing 0.1, "
@@ -115,6 +119,7 @@ CIFAR10_RECIPES = [
     replace(
         CIFAR10_FAST,
         name="deeper",
+        summary="the fast recipe twice as wide: slower, more accurate",
         description="the fast recipe twice as wide (32-64-64-128-128-256, 578k parameters), for 10 epochs: "
         "slower, more accurate",
         build=lambda prepared: models.build_cifar10_fast_cnn(
@@ -124,6 +129,7 @@ CIFAR10_RECIPES = [
     ),
     Recipe(
         name="seed",
+        summary="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512)",
         dataset="cifar10",
         description="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512), Adam with warm-up and cosine decay",
         build=lambda prepared: models.build_cifar10_seed_cnn(),
@@ -133,6 +139,7 @@ CIFAR10_RECIPES = [
     ),
     Recipe(
         name="keras-cifar10-cnn",
+        summary="baseline: the classic Keras cifar10_cnn example, RMSprop 1e-4",
         dataset="cifar10",
         description="classic Keras cifar10_cnn example: conv32-conv32-pool-conv64-conv64-pool-dense512, RMSprop 1e-4, batch 32",
         build=lambda prepared: models.build_keras_cifar10_cnn(),
@@ -145,6 +152,7 @@ CIFAR10_RECIPES = [
     ),
     Recipe(
         name="tf-tutorial",
+        summary="baseline: TensorFlow's CNN tutorial, Adam 1e-3",
         dataset="cifar10",
         description="TensorFlow's CNN tutorial: conv32-pool-conv64-pool-conv64-dense64, Adam 1e-3, 10 epochs, batch 32",
         build=lambda prepared: models.build_tf_tutorial_cnn(),

@@ -64,7 +64,7 @@ def train_recipe(recipe: Recipe, out: Path, data_dir: Path | None = None, epochs
     epochs = epochs or recipe.epochs
     total_steps = epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
     model = recipe.compile(recipe.build(prepared), total_steps)
-    print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.description}) for {epochs} epochs "
+    print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.summary or recipe.description}) for {epochs} epochs "
           f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}.")
     # One line per epoch when the output is a log file rather than a terminal.
     verbose = 1 if sys.stdout.isatty() else 2

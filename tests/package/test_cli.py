@@ -54,3 +54,12 @@ def test_doctor_reports_versions_and_data_sources():
     assert completed.returncode == 0, completed.stderr
     for expected in ("keras", "tensorflow", "data:", "mnist"):
         assert expected in completed.stdout
+
+
+def test_version_and_train_help_list_the_recipes():
+    version = cnn_course("--version")
+    assert version.returncode == 0 and version.stdout.startswith("cnn-course ")
+    help_text = cnn_course("train", "--help").stdout
+    for name in ("cnn", "keras-example", "fast", "deeper", "seed", "keras-cifar10-cnn", "tf-tutorial"):
+        assert f" {name} " in help_text, name
+    assert "(3 epochs, the default)" in help_text
