@@ -1,4 +1,4 @@
-"""The `cnn-course` command: train, assign, grade, doctor."""
+"""The `cnn-course` command: train, predict, serve, export, assign, grade, doctor."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help=f"show TensorFlow's start-up logs (as {quiet.VERBOSE_ENV_VAR}=1 does)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train and evaluate a reference model", formatter_class=RecipeListFormatter, description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras, training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
+    train = commands.add_parser("train", help="train and evaluate a reference model", formatter_class=RecipeListFormatter, description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras (with its class names in model.classes.json), training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
     train.add_argument("dataset", help="which dataset: mnist or cifar10")
     train.add_argument("--recipe", help="recipe name (default: the dataset's default recipe)")
     train.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course] in pyproject.toml)")
     grade.add_argument("--course", type=Path, default=Path("."), help="the course folder whose graders grade (default: the current folder)")
     grade.add_argument("--html", action="store_true", help="also write each learner's feedback report as HTML")
+
+    predict = commands.add_parser("predict", help="classify image files with a saved model", description="Print the most probable classes of each image (PNG, JPEG, any size, grayscale or colour), preprocessed exactly as in training. A file that is not a readable image gets a one-line error and the others go on; the exit status is 1 if any failed.")
+    predict.add_argument("model", type=Path, metavar="MODEL", help="a .keras file (its class names are read from MODEL.classes.json next to it)")
+    predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to classify")
+    predict.add_argument("--top", type=positive_int, default=3, metavar="K", help="how many classes to show per image (default: 3)")
 
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
     return parser
@@ -150,6 +155,13 @@ def run_grade(args: argparse.Namespace) -> int:
     return grade(args)
 
 
+def run_predict(args: argparse.Namespace) -> int:
+    """Classify image files with a saved model."""
+    from cnn_course.deploy_commands import run_predict as predict
+
+    return predict(args)
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources."""
     from cnn_course.doctor import report_lines
@@ -169,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
         quiet.make_verbose()
-    handlers = {"train": run_train, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
+    from cnn_course.images import ImageError
+    from cnn_course.inference import ModelFileError
+    from cnn_course.saving import ClassNamesError
+
+    handlers = {"train": run_train, "predict": run_predict, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):
         from cnn_course.instructor.commands import CommandError
@@ -179,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         instructor_errors = (CommandError, ReleaseError, SubmissionError)
     try:
         return handlers[args.command](args)
-    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, *instructor_errors) as error:
+    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, ModelFileError, ClassNamesError, ImageError, *instructor_errors) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,4 +1,4 @@
-"""`cnn-course train`: train a reference recipe, evaluate it on the test set, write the five outputs."""
+"""`cnn-course train`: train a reference recipe, evaluate it on the test set, write the model (with its class names) and reports."""
 
 from __future__ import annotations
 
@@ -16,17 +16,18 @@ from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
 from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
 from cnn_course.recipes import Recipe  # noqa: E402
+from cnn_course.saving import save_model_with_classes  # noqa: E402
 from cnn_course.seeding import DEFAULT_SEED, set_global_seed  # noqa: E402
 from cnn_course.training import TrainingRun, fit_classifier, steps_per_epoch  # noqa: E402
 
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
-OUTPUT_FILES = ("model.keras", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
+OUTPUT_FILES = ("model.keras", "model.classes.json", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
 
 
 def write_outputs(out: Path, model: keras.Model, recipe: Recipe, run: TrainingRun, result: Evaluation, class_names: tuple[str, ...], seed: int) -> dict:
-    """Write the model, the two figures, the text report and metrics.json into `out`; return the metrics."""
+    """Write the model with its class names, the two figures, the text report and metrics.json into `out`; return the metrics."""
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
+    save_model_with_classes(model, out / "model.keras", class_names)
     plot_history(run.history).savefig(out / "training_history.png", dpi=120)
     plot_confusion_matrix(result.confusion, class_names, title=f"{DATASET_TITLES[recipe.dataset]} test set").savefig(out / "confusion_matrix.png", dpi=120)
     metrics = {

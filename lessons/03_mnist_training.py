@@ -34,7 +34,7 @@ import keras
 import numpy as np
 from sklearn.metrics import classification_report
 
-from cnn_course import data, models, plots, training
+from cnn_course import data, models, plots, saving, training
 from cnn_course.checks import self_check
 from cnn_course.seeding import set_global_seed
 
@@ -269,13 +269,14 @@ plots.plot_predictions(
 # ## Save the model and its history
 #
 # The `.keras` format stores the architecture, the weights and the compile settings in one file;
-# `keras.saving.load_model` restores it. The grader loads this file and measures its accuracy on
+# `keras.saving.load_model` restores it; the class names go next to it (`mnist_cnn.classes.json`) for
+# `cnn-course predict` and `serve`. The grader loads this file and measures its accuracy on
 # the 10,000 official test images: at least **99.0 %** passes.
 
 # %%
 model_dir = Path(MODEL_DIR)
 model_dir.mkdir(parents=True, exist_ok=True)
-model.save(model_dir / "mnist_cnn.keras")
+saving.save_model_with_classes(model, model_dir / "mnist_cnn.keras", data.MNIST_CLASS_NAMES)  # + mnist_cnn.classes.json
 (model_dir / "mnist_cnn_history.json").write_text(json.dumps(history.history, indent=2))
 print("saved", sorted(p.name for p in model_dir.iterdir()))
 

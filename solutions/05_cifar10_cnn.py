@@ -36,7 +36,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnn_course import data, models, plots, training
+from cnn_course import data, models, plots, saving, training
 from cnn_course.checks import self_check
 from cnn_course.seeding import set_global_seed
 
@@ -313,10 +313,12 @@ print(f"test loss {test_loss:.4f}, test accuracy {test_accuracy:.2%}")
 # ## Save the history
 #
 # The model is already saved by the checkpoint; the history goes next to it, for the grader,
-# which checks that validation metrics were recorded.
+# which checks that validation metrics were recorded, and so do the class names, for
+# `cnn-course predict` and `serve` (lesson 9).
 
 # %%
 (model_dir / "cifar10_cnn_history.json").write_text(json.dumps(history.history, indent=2))
+saving.write_class_names(model_path, data.CIFAR10_CLASS_NAMES)  # cifar10_cnn.classes.json, for predict and serve
 print("saved", sorted(p.name for p in model_dir.iterdir() if p.name.startswith("cifar10")))
 
 # %% [markdown]

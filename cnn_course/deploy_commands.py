@@ -1,0 +1,54 @@
+"""`cnn-course predict`, `serve` and `export`: a trained model used after the course."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cnn_course.images import ImageError
+from cnn_course.inference import load_classifier
+
+
+def format_one(name: str, predictions: list[tuple[str, float]]) -> str:
+    """One image's top-k as an indented list: class name, probability in percent, a bar."""
+    width = max(len(label) for label, _ in predictions)
+    lines = [name]
+    lines += [f"  {label:<{width}}  {probability:7.2%}  {'█' * round(probability * 20)}" for label, probability in predictions]
+    return "\n".join(lines)
+
+
+def format_table(rows: list[tuple[str, list[tuple[str, float]]]]) -> str:
+    """Many images' top-k as a table: one row per image, one column per rank ("cat 87.1%")."""
+    k = max(len(predictions) for _, predictions in rows)
+    header = ["image"] + [f"top-{rank}" for rank in range(1, k + 1)]
+    cells = [[name] + [f"{label} {probability:.1%}" for label, probability in predictions] for name, predictions in rows]
+    widths = [max(len(row[column]) for row in [header, *cells] if column < len(row)) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *cells]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    """Print the top-k classes of each image; a bad file gets one line on stderr and the rest go on.
+
+    Returns 0 when every image was classified, 1 when any failed.
+    """
+    classifier = load_classifier(args.model)
+    if classifier.note:
+        print(f"note: {classifier.note}", file=sys.stderr)
+    k = min(args.top, len(classifier.class_names))
+    rows, failed = [], 0
+    for path in args.images:
+        try:
+            rows.append((str(path), classifier.top_k(Path(path), k)))
+        except ImageError as error:
+            print(f"cnn-course predict: {error}", file=sys.stderr)
+            failed += 1
+    if len(rows) == 1 and len(args.images) == 1:
+        print(format_one(*rows[0]))
+    elif rows:
+        print(format_table(rows))
+    if failed:
+        print(f"{failed} of {len(args.images)} files could not be classified.", file=sys.stderr)
+    return 1 if failed else 0

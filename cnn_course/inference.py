@@ -1,0 +1,102 @@
+"""A saved classifier ready to predict on image files: loaded safely once, with its class names.
+
+Shared by `cnn-course predict`, `cnn-course serve` (one `Classifier` for every request) and
+`cnn-course export`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cnn_course.images import ImageError, load_image, model_input_shape
+from cnn_course.saving import read_class_names
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing or cannot be loaded in safe mode."""
+
+
+def load_keras_model(path: str | Path):
+    """Load a `.keras` file in safe mode (no arbitrary code runs), uncompiled; ModelFileError if it cannot be."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file. Train one first, e.g. `cnn-course train cifar10 --out DIR`, and pass DIR/model.keras.")
+    if path.suffix != ".keras":
+        raise ModelFileError(f"{path}: expected a Keras 3 model saved as a .keras file (model.save('model.keras')).")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises ValueError, TypeError, OSError, zipfile errors...
+        raise ModelFileError(f"{path}: could not be loaded as a Keras model in safe mode ({type(error).__name__}: {error}).") from None
+
+
+def as_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """Return model outputs (N, classes) as probabilities: unchanged if each row already is one, else softmax.
+
+    A model trained with `from_logits=True` ends without a softmax; its outputs (logits) are
+    turned into probabilities here. Returns float32 (N, classes), each row summing to 1.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3):
+        return (outputs / outputs.sum(axis=1, keepdims=True)).astype(np.float32)
+    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def top_k(probabilities: np.ndarray, class_names: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
+    """Return the k most probable (class name, probability) pairs of one row (classes,), most probable first.
+
+    Ties keep the lower class index first; k is capped at the number of classes.
+    """
+    order = np.argsort(-np.asarray(probabilities), kind="stable")[: max(1, k)]
+    return [(class_names[index], float(probabilities[index])) for index in order]
+
+
+@dataclass
+class Classifier:
+    """A Keras image classifier, its class names and input shape; `predict` is safe to call from many threads."""
+
+    model: object
+    class_names: tuple[str, ...]
+    input_shape: tuple[int | None, int | None, int]
+    note: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def preprocess(self, source: str | Path | bytes, name: str | None = None) -> np.ndarray:
+        """Decode an image file (path or bytes) into this model's input: float32 (H, W, C) in [0, 1]; ImageError if not an image."""
+        return load_image(source, self.input_shape, name)
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Class probabilities float32 (N, classes) of preprocessed images (N, H, W, C).
+
+        Calls the model directly (no `predict` loop) under a lock: a Keras model's call is not
+        guaranteed thread-safe, and one image takes milliseconds, so requests simply queue.
+        """
+        with self._lock:
+            outputs = self.model(np.asarray(images, dtype=np.float32), training=False)
+        return as_probabilities(np.asarray(outputs))
+
+    def top_k(self, source: str | Path | bytes, k: int = 3, name: str | None = None) -> list[tuple[str, float]]:
+        """The k most probable (class name, probability) pairs for one image file; ImageError if not an image."""
+        return top_k(self.predict(self.preprocess(source, name)[np.newaxis])[0], self.class_names, k)
+
+
+def load_classifier(path: str | Path) -> Classifier:
+    """Load a saved classifier (safe mode) with its class names (the sidecar, else "0", "1", ...).
+
+    Raises ModelFileError for a missing or unloadable file, ImageError for a model that does not
+    take images, ClassNamesError for a sidecar that does not fit the model.
+    """
+    model = load_keras_model(path)
+    input_shape = model_input_shape(model)
+    output_shape = model.output_shape
+    if isinstance(output_shape, list) or len(output_shape) != 2:
+        raise ImageError(f"{path}: the model's output has shape {output_shape}; a classifier outputs (N, classes).")
+    class_names, note = read_class_names(path, int(output_shape[-1]))
+    return Classifier(model, class_names, input_shape, note)
