@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to classify")
     predict.add_argument("--top", type=positive_int, default=3, metavar="K", help="how many classes to show per image (default: 3)")
 
+    serve = commands.add_parser("serve", help="serve a saved model as a web app and JSON API", description="Serve a saved classifier: a page to upload or drop an image and see its top-3 classes, and a JSON API (POST /predict with the image in form field 'file', GET /health, GET /classes). Runs on waitress, a multi-threaded production WSGI server; binds to this computer only unless --host says otherwise.")
+    serve.add_argument("model", type=Path, metavar="MODEL", help="a .keras file (its class names are read from MODEL.classes.json next to it)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only; 0.0.0.0: every network interface)")
+    serve.add_argument("--port", type=positive_int, default=5000, help="port (default: 5000)")
+    serve.add_argument("--threads", type=positive_int, default=8, help="requests handled at the same time (default: 8)")
+    serve.add_argument("--max-upload-mb", type=positive_float, default=8, metavar="MB", help="largest upload accepted, in MiB (default: 8)")
+
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
     return parser
 
@@ -162,6 +169,13 @@ def run_predict(args: argparse.Namespace) -> int:
     return predict(args)
 
 
+def run_serve(args: argparse.Namespace) -> int:
+    """Serve a saved model as a web app."""
+    from cnn_course.deploy_commands import run_serve as serve
+
+    return serve(args)
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources."""
     from cnn_course.doctor import report_lines
@@ -185,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.inference import ModelFileError
     from cnn_course.saving import ClassNamesError
 
-    handlers = {"train": run_train, "predict": run_predict, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
+    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):
         from cnn_course.instructor.commands import CommandError

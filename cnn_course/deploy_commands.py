@@ -52,3 +52,36 @@ def run_predict(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(args.images)} files could not be classified.", file=sys.stderr)
     return 1 if failed else 0
+
+
+def serve_banner(model: Path, host: str, port: int, threads: int) -> str:
+    """What `serve` prints at start: where the app is, who can reach it, how to go further."""
+    shown = "localhost" if host in ("127.0.0.1", "localhost", "::1") else host
+    lines = [
+        f"Serving {model} at http://{shown}:{port}/  (JSON API: POST /predict, GET /health, GET /classes)",
+        f"waitress, {threads} threads; Ctrl+C stops it.",
+    ]
+    if shown == "localhost":
+        lines.append("Only this computer can reach it. To let other machines in, run with --host 0.0.0.0 "
+                     "(anyone on your network can then use it: put a reverse proxy with HTTPS in front before the internet).")
+    else:
+        lines.append(f"Listening on {host}: every machine that can reach this one can use the app; it has no login.")
+    return "\n".join(lines)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Load the model once and serve the app with waitress until interrupted."""
+    import waitress
+
+    from cnn_course.serving import create_app
+
+    app = create_app(args.model, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024))
+    try:
+        server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="cnn-course")
+    except OSError as error:
+        print(f"cnn-course serve: cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+              "choose another --port, or stop the program using it.", file=sys.stderr)
+        return 2
+    print(serve_banner(args.model, args.host, server.effective_port, args.threads), flush=True)
+    server.run()
+    return 0
