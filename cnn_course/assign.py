@@ -1,7 +1,9 @@
 """Generating the learners' lessons from the instructor's masters, without clobbering learners' edits.
 
 A master cell's solution sits between `### BEGIN SOLUTION` and `### END SOLUTION`; the learner's
-version keeps the signature and docstring and gets a `raise NotImplementedError` instead.
+version keeps the signature and docstring and gets a `raise NotImplementedError(...)` naming the
+exercise instead. Both files of a pair are written exactly as Jupytext writes them under the
+project's jupytext.toml, so a save in Jupyter of an unchanged lesson changes nothing.
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 MANIFEST = ".assign-manifest.json"
 OPTIONAL = "(optional, not graded)"
+# The notebook metadata Jupytext's contents manager writes under jupytext.toml (it copies the filters
+# into each notebook; the Jupytext version stays out of the files, so regenerating never differs by it alone).
 PAIRING = {
+    "cell_metadata_filter": "tags,-all",
     "formats": "ipynb,py:percent",
-    # Keep the Jupytext version out of the files, so regenerating them never differs by it alone.
-    "notebook_metadata_filter": "-jupytext.text_representation.jupytext_version",
-    "text_representation": {"extension": ".py", "format_name": "percent"},
+    "notebook_metadata_filter": "kernelspec,jupytext,-jupytext.text_representation.jupytext_version",
 }
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 _BLOCK = re.compile(
     rf"^(?P<indent>[ \t]*){re.escape(BEGIN_SOLUTION)}[^\n]*\n.*?^[ \t]*{re.escape(END_SOLUTION)}[^\n]*(?:\n|$)",
     re.MULTILINE | re.DOTALL,
 )
+
+
+_DEFINITION = re.compile(r"^(?P<indent>[ \t]*)(?:async\s+)?(?:def|class)\s+(?P<name>[A-Za-z_]\w*)")
 
 
 class AssignError(Exception):
@@ -49,12 +55,25 @@ def strip_solutions(source: str, where: str) -> str:
 
     def stub(match: re.Match) -> str:
         indent = match.group("indent")
-        return f"{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError\n"
+        name = enclosing_name(source[: match.start()], indent)
+        message = f"{name} is not written yet: write your code in its exercise cell in place of this line, and run that cell"
+        return f'{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{message}")\n'
 
     stripped = _BLOCK.sub(stub, source)
     if BEGIN_SOLUTION in stripped:
         raise AssignError(f"{where}: a {BEGIN_SOLUTION} marker is not closed by {END_SOLUTION} further down.")
     return stripped
+
+
+def enclosing_name(before: str, indent: str) -> str:
+    """Return the dotted name of the function (or class.method) around a line indented by `indent`, given the code before it."""
+    names: list[str] = []
+    for line in reversed(before.splitlines()):
+        match = _DEFINITION.match(line)
+        if match and len(match.group("indent")) < len(indent):
+            names.insert(0, match.group("name"))
+            indent = match.group("indent")
+    return ".".join(names) or "this exercise"
 
 
 def mark_optional(notebook: nbformat.NotebookNode, optional: Collection[str]) -> None:
@@ -79,6 +98,8 @@ def learner_notebook(master: nbformat.NotebookNode, name: str, optional: Collect
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{name}, cell {number}")
             cell.outputs, cell.execution_count = [], None
+        # Jupyter keeps no newline at the end of a cell; one here would come back as a blank line on save.
+        cell.source = cell.source.rstrip("\n")
         cell.pop("id", None)
         cell.metadata = {key: value for key, value in cell.metadata.items() if key == "tags"}
     mark_optional(lesson, optional)

@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -35,6 +36,7 @@
 # the checks. Run this cell first; the grader runs it too.
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -91,8 +93,7 @@ def count_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     Returns an integer array of shape (num_classes,) whose entry c counts the labels equal to c.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("count_per_class is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -130,8 +131,7 @@ def scale_images(images: np.ndarray) -> np.ndarray:
     Returns a float32 array of the same shape, equal to images / 255.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("scale_images is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -154,8 +154,7 @@ def add_channel_axis(images: np.ndarray) -> np.ndarray:
     Returns an array of shape (N, H, W, 1) with the same values.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("add_channel_axis is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -189,8 +188,7 @@ def one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     Returns a float array of shape (N, num_classes) with a single 1 per row, at the label.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("one_hot is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -239,8 +237,7 @@ def split_train_validation(
     The same seed gives the same split.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("split_train_validation is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -28,6 +29,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import math
 
 import keras
@@ -64,8 +66,7 @@ def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding
     padding: "valid" (no padding) or "same" (zero padding, output = ceil(input / stride)).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("conv_output_size is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -100,8 +101,7 @@ def conv2d_param_count(kernel_size: int, in_channels: int, filters: int) -> int:
     filters: number of filters (output channels).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("conv2d_param_count is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -149,8 +149,7 @@ def build_mnist_cnn(input_shape: tuple[int, int, int] = (28, 28, 1), num_classes
     (batch, num_classes).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("build_mnist_cnn is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -192,8 +191,7 @@ def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras
     categorical cross-entropy loss and the accuracy metric.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("compile_classifier is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -27,6 +28,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import json
 from pathlib import Path
 
@@ -116,8 +118,7 @@ def train_classifier(
     'val_accuracy', each a list of `epochs` floats.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("train_classifier is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -161,8 +162,7 @@ def predict_labels(model: keras.Model, images: np.ndarray, batch_size: int = 100
     Returns an integer array of shape (N,).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("predict_labels is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -197,8 +197,7 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 
     of true class t predicted as p.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("confusion_counts is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -251,8 +250,7 @@ def most_confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: in
     Returns an integer array of at most k indices, most confident mistake first.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("most_confident_mistakes is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

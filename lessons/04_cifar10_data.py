@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -78,8 +79,7 @@ def first_indices_per_class(labels: np.ndarray, per_class: int = 8, num_classes:
     order, the first positions where labels == c.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("first_indices_per_class is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -121,8 +121,7 @@ def channel_mean_std(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns (mean, std), each a float32 array of shape (C,), computed over N, H and W.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("channel_mean_std is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -150,8 +149,7 @@ def standardize_splits(
     (x - train_mean) / train_std for each split.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("standardize_splits is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -28,6 +29,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import json
 from pathlib import Path
 
@@ -111,8 +113,7 @@ def build_seed_cnn(input_shape: tuple[int, int, int] = (32, 32, 3), num_classes:
     Takes float32 images (N, *input_shape); outputs (N, num_classes) class probabilities.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("build_seed_cnn is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -169,8 +170,7 @@ def build_augmentation(max_shift: float = 0.0625) -> keras.Sequential:
     Takes and returns float32 images (N, H, W, C); active with training=True, identity otherwise.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("build_augmentation is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -239,8 +239,7 @@ def training_callbacks(checkpoint_path: str | Path, patience: int = 3) -> list[k
     the best model so far to `checkpoint_path` (a .keras file).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("training_callbacks is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -29,6 +30,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 from pathlib import Path
 
 import keras
@@ -135,8 +137,7 @@ def precision_recall_f1(
     denominator is 0 is 0.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("precision_recall_f1 is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -193,8 +194,7 @@ def most_confused_pairs(confusion: np.ndarray, k: int = 5) -> list[tuple[int, in
     without the diagonal and without entries of 0.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("most_confused_pairs is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -272,8 +272,7 @@ def roc_auc_one_vs_rest(y_true: np.ndarray, probabilities: np.ndarray) -> np.nda
     pairs in which the image of class c has the higher probabilities[:, c], a tie counting 0.5.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("roc_auc_one_vs_rest is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -314,8 +313,7 @@ def top_k_classes(probabilities: np.ndarray, k: int = 3) -> tuple[np.ndarray, np
     float array (k,) of their probabilities in the same order.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("top_k_classes is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%

@@ -36,6 +36,7 @@
 # the checks. Run this cell first; the grader runs it too.
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import keras
 import numpy as np
 from sklearn.model_selection import train_test_split

@@ -28,6 +28,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import json
 from pathlib import Path
 
