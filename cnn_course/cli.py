@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=positive_int, default=8, help="requests handled at the same time (default: 8)")
     serve.add_argument("--max-upload-mb", type=positive_float, default=8, metavar="MB", help="largest upload accepted, in MiB (default: 8)")
 
+    export = commands.add_parser("export", help="export a saved model for devices (LiteRT) and check it", description="Export a saved classifier as a LiteRT (TensorFlow Lite) flatbuffer with Keras's model.export, run it in the LiteRT CPU interpreter on test images, and report its top-1 agreement with the Keras model and the speed of both. Exits 1 if fewer than 99 % of the top-1 classes agree.")
+    export.add_argument("model", type=Path, metavar="MODEL", help="a .keras file")
+    export.add_argument("--format", choices=["litert", "tflite"], default="litert", help="litert (tflite is its former name); the only format this stack exports and runs")
+    export.add_argument("--out", type=Path, help="the .tflite file to write (default: MODEL with the suffix .tflite)")
+    export.add_argument("--dataset", choices=["mnist", "cifar10"], help="test set to check on (default: the one matching the model's input shape)")
+    export.add_argument("--test-images", type=positive_int, default=1000, metavar="N", help="test images to compare on (default: 1000)")
+    export.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
+
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
     return parser
 
@@ -176,6 +184,13 @@ def run_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """Export a saved model to LiteRT and check it."""
+    from cnn_course.deploy_commands import run_export as export
+
+    return export(args)
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources."""
     from cnn_course.doctor import report_lines
@@ -196,10 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         quiet.make_verbose()
     from cnn_course.images import ImageError
+    from cnn_course.export import ExportError
     from cnn_course.inference import ModelFileError
     from cnn_course.saving import ClassNamesError
 
-    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
+    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):
         from cnn_course.instructor.commands import CommandError
@@ -209,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         instructor_errors = (CommandError, ReleaseError, SubmissionError)
     try:
         return handlers[args.command](args)
-    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, ModelFileError, ClassNamesError, ImageError, *instructor_errors) as error:
+    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, ModelFileError, ClassNamesError, ImageError, ExportError, *instructor_errors) as error:
         print(f"cnn-course {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
