@@ -46,6 +46,16 @@ class RecipeListFormatter(argparse.HelpFormatter):
         return super().format_help() + "\n" + "\n".join(lines) + "\n"
 
 
+def duration(text: str) -> float:
+    """Parse a time budget such as 300, 300s, 5m or 1h30m into seconds (argparse type)."""
+    from cnn_course.time_budget import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cnn-course", description="Convolutional neural networks with Keras: the course's tools.")
@@ -56,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train and evaluate a reference model", formatter_class=RecipeListFormatter, description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras (with its class names in model.classes.json), training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.")
     train.add_argument("dataset", help="which dataset: mnist or cifar10")
     train.add_argument("--recipe", help="recipe name (default: the dataset's default recipe)")
-    train.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs")
+    train.add_argument("--epochs", type=positive_int, help="override the recipe's number of epochs (with --budget: at most this many)")
+    train.add_argument("--budget", type=duration, metavar="TIME", help="train for this long (300, 300s, 5m, 1h30m): the learning-rate schedule follows the clock, and the best epoch's model is kept")
     train.add_argument("--out", type=Path, help="output folder (default: runs/DATASET)")
     train.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
     train.add_argument("--seed", type=int, default=None, help="random seed (default: 42)")
@@ -120,7 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"cnn-course train: no recipe '{name}' for {args.dataset}; choose one of: {', '.join(recipes)}", file=sys.stderr)
         return 2
     out = args.out or Path("runs") / args.dataset
-    metrics = train_recipe(recipes[name], out, args.data_dir, args.epochs, DEFAULT_SEED if args.seed is None else args.seed)
+    metrics = train_recipe(recipes[name], out, args.data_dir, args.epochs, DEFAULT_SEED if args.seed is None else args.seed, args.budget)
     print(f"\ntest accuracy {metrics['test_accuracy']:.2%}, test loss {metrics['test_loss']:.4f}, "
           f"training {metrics['train_seconds']:.1f} s")
     print(f"wrote {', '.join(OUTPUT_FILES)} to {out}/")

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnn_course import data, models
 from cnn_course.preparation import PreparedData
+from cnn_course.time_budget import TimeBudget
 from cnn_course.training import warmup_cosine_schedule
 
 
@@ -32,24 +33,40 @@ class Recipe:
     schedule: str = "warmup_cosine"  # or "constant"
     weight_decay: float = 0.0
     label_smoothing: float = 0.0
+    ema_momentum: float | None = None  # train with an exponential moving average of the weights, kept at the end
     flip_tta: bool = False
     baseline: bool = False
     validation_fraction: float = 0.1
     summary: str = ""  # one line for `cnn-course train --help` and the training banner; no epoch count
 
-    def learning_rate_for(self, total_steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
-        """Return the constant rate or the warm-up + cosine schedule over `total_steps`."""
-        if self.schedule == "constant":
+    def learning_rate_for(self, total_steps: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
+        """Return the constant rate or the warm-up + cosine schedule over `total_steps`.
+
+        total_steps None: the constant rate, for a `time_budget()` callback to schedule by time.
+        """
+        if self.schedule == "constant" or total_steps is None:
             return self.learning_rate
         return warmup_cosine_schedule(self.learning_rate, total_steps)
 
-    def compile(self, model: keras.Model, total_steps: int) -> keras.Model:
-        """Compile `model` with this recipe's optimiser and loss; return it."""
+    def time_budget(self, seconds: float | None, verbose: int = 1) -> TimeBudget:
+        """Return the callback that ends training after `seconds` and schedules this recipe's rate by time.
+
+        The model must be compiled with `compile(model, None)`. A constant-rate recipe keeps its rate.
+        """
+        peak = None if self.schedule == "constant" else self.learning_rate
+        return TimeBudget(seconds, peak, verbose=verbose)
+
+    def compile(self, model: keras.Model, total_steps: int | None) -> keras.Model:
+        """Compile `model` with this recipe's optimiser and loss; return it.
+
+        total_steps: the steps the schedule spans; None to schedule by time with `time_budget()`.
+        """
         rate = self.learning_rate_for(total_steps)
+        ema = {"use_ema": True, "ema_momentum": self.ema_momentum} if self.ema_momentum else {}
         optimizers = {
-            "adam": lambda: keras.optimizers.Adam(rate),
-            "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=self.weight_decay),
-            "rmsprop": lambda: keras.optimizers.RMSprop(rate),
+            "adam": lambda: keras.optimizers.Adam(rate, **ema),
+            "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=self.weight_decay, **ema),
+            "rmsprop": lambda: keras.optimizers.RMSprop(rate, **ema),
         }
         loss = (
             keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)

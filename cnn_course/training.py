@@ -42,6 +42,26 @@ def compile_classifier(model: keras.Model, learning_rate: float | keras.optimize
     return model
 
 
+class KeepBestWeights(keras.callbacks.Callback):
+    """Remember the weights of the epoch with the highest `monitor` value; put them back when training ends."""
+
+    def __init__(self, monitor: str = "val_accuracy") -> None:
+        super().__init__()
+        self.monitor = monitor
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.best, self.best_epoch, self._weights = -math.inf, None, None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value > self.best:
+            self.best, self.best_epoch, self._weights = float(value), epoch, self.model.get_weights()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Record the wall-clock time of each training epoch (validation included)."""
 
@@ -77,8 +97,12 @@ def fit_classifier(
     epochs: int,
     batch_size: int,
     verbose: int | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> TrainingRun:
-    """Fit a compiled `model`, validating after every epoch on (x_val, y_val); return the run."""
+    """Fit a compiled `model`, validating after every epoch on (x_val, y_val); return the run.
+
+    `callbacks` run after the epoch timer (a `time_budget.TimeBudget` ends training early).
+    """
     timer = EpochTimer()
     history = model.fit(
         x_train,
@@ -86,7 +110,7 @@ def fit_classifier(
         validation_data=(x_val, y_val),
         epochs=epochs,
         batch_size=batch_size,
-        callbacks=[timer],
+        callbacks=[timer, *(callbacks or [])],
         verbose=verbose,
     )
     return TrainingRun(

@@ -33,6 +33,8 @@ def test_train_mnist_writes_the_five_outputs(tmp_path):
     [
         (["train", "mnist", "--epochs", "0"], "must be at least 1"),
         (["train", "mnist", "--epochs", "many"], "'many' is not a whole number"),
+        (["train", "mnist", "--budget", "5 minutes"], "'5 minutes' is not a duration: write seconds (300 or 300s)"),
+        (["train", "mnist", "--budget", "0m"], "more than 0 seconds"),
         (["train", "svhn"], "unknown dataset 'svhn'"),
         (["train", "mnist", "--recipe", "huge"], "no recipe 'huge'"),
         (["train", "mnist", "--data-dir", "/nonexistent/folder"], "/nonexistent/folder"),

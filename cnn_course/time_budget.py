@@ -1,0 +1,183 @@
+"""Training to a time budget: durations as people write them, and a schedule that follows the clock.
+
+`TimeBudget` is a Keras callback: it sets the optimiser's learning rate before every training step
+from the fraction of the budget already spent (warm-up, then cosine decay to zero), and ends
+training when the budget is spent, so a slow machine completes the whole schedule in fewer steps
+and a fast one in more. Validation passes are timed and kept out of the schedule: the budget
+covers training and validation together, and training stops early enough for the last
+validation pass to fit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+
+import keras
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_DURATION = re.compile(rf"(?P<bare>{_NUMBER})|(?:(?P<h>{_NUMBER})h)?(?:(?P<m>{_NUMBER})m)?(?:(?P<s>{_NUMBER})s)?")
+
+
+def parse_duration(text: str) -> float:
+    """Return the seconds (float) a duration stands for: "300", "300s", "5m", "2.5m", "1h30m", "1h2m3s".
+
+    A bare number is seconds; after a unit, every number needs its own unit ("1h30" is refused).
+
+    Raises ValueError, with a message saying how to write one, for anything else and for zero.
+    """
+    cleaned = str(text).strip().lower()
+    match = _DURATION.fullmatch(cleaned)
+    if not cleaned or match is None:
+        raise ValueError(f"'{text}' is not a duration: write seconds (300 or 300s) or hours, minutes and seconds (5m, 1h30m, 2m30s)")
+    seconds = sum(float(match[unit] or 0) * scale for unit, scale in (("h", 3600), ("m", 60), ("s", 1), ("bare", 1)))
+    if seconds <= 0:
+        raise ValueError(f"a time budget must be more than 0 seconds, got '{text}'")
+    return seconds
+
+
+def warmup_cosine(progress: float, peak_learning_rate: float, warmup_fraction: float = 0.125, initial_fraction: float = 0.05) -> float:
+    """Return the learning rate at `progress` (0 to 1) of a warm-up + cosine schedule.
+
+    The same shape as `training.warmup_cosine_schedule` over steps: a linear rise from
+    `initial_fraction * peak_learning_rate` to the peak during the first `warmup_fraction` of
+    training, then a cosine decay to 0 at progress 1.
+    """
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup_fraction:
+        start = peak_learning_rate * initial_fraction
+        return start + (peak_learning_rate - start) * progress / warmup_fraction
+    decayed = (progress - warmup_fraction) / (1.0 - warmup_fraction)
+    return 0.5 * peak_learning_rate * (1.0 + math.cos(math.pi * decayed))
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training when `seconds` of fit time are spent; with a peak rate, schedules the rate by time.
+
+    seconds: the budget in wall-clock seconds for the whole `fit` (training steps and validation
+    passes); None trains for the `epochs` given to `fit`, with the same schedule over steps.
+    peak_learning_rate: the warm-up + cosine schedule's peak; the model must be compiled with a
+    constant (float) learning rate, which this callback overwrites before each step. None leaves
+    the optimiser's rate alone (a constant-rate recipe) and only ends training at the budget.
+
+    Progress is the larger of the time fraction and the step fraction of the epochs passed to
+    `fit`, so the schedule completes whichever limit comes first. The time fraction counts
+    training time only: the time of validation passes so far, plus an estimate of those still
+    to come (the step time measured on the first `calibration_steps` steps after the first, which
+    includes tracing, and then on every step), is set aside from the budget.
+
+    After training: `steps` (training steps run), `elapsed` (seconds of fit), `training_seconds`
+    (`elapsed` less the validation passes), `step_seconds` (the measured seconds per training
+    step), `stopped_by_budget`.
+    """
+
+    def __init__(
+        self,
+        seconds: float | None,
+        peak_learning_rate: float | None = None,
+        warmup_fraction: float = 0.125,
+        initial_fraction: float = 0.05,
+        calibration_steps: int = 10,
+        verbose: int = 1,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__()
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"a time budget must be more than 0 seconds, got {seconds}")
+        self.seconds = seconds
+        self.peak_learning_rate = peak_learning_rate
+        self.warmup_fraction = warmup_fraction
+        self.initial_fraction = initial_fraction
+        self.calibration_steps = calibration_steps
+        self.verbose = verbose
+        self.clock = clock
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.peak_learning_rate is not None and not isinstance(self.model.optimizer._learning_rate, keras.Variable):
+            raise TypeError("TimeBudget sets the learning rate itself: compile the model with a number as its learning rate, not a schedule")
+        self._start = self.clock()
+        self._validation_seconds = 0.0
+        self._last_validation_seconds: float | None = None
+        self._first_step_training_seconds = 0.0
+        self._epochs_ended = 0
+        self.steps = 0
+        self.progress = 0.0
+        self.step_seconds: float | None = None
+        self.stopped_by_budget = False
+        self._set_rate()
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._set_rate()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps += 1
+        now = self.clock()
+        if self.steps == 1:
+            self._first_step_training_seconds = self._training_seconds(now)
+        else:
+            self.step_seconds = (self._training_seconds(now) - self._first_step_training_seconds) / (self.steps - 1)
+            if self.steps == self.calibration_steps + 1 and self.verbose and self.seconds is not None:
+                self._report_calibration()
+        self.progress = max(self.progress, self._progress(now))
+        if self.progress >= 1.0:
+            self.stopped_by_budget = self.seconds is not None and self._time_progress(now) >= 1.0
+            self.model.stop_training = True
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self._validation_start = self.clock()
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        self._last_validation_seconds = self.clock() - self._validation_start
+        self._validation_seconds += self._last_validation_seconds
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._epochs_ended += 1
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self.elapsed = self.clock() - self._start
+        self.training_seconds = self.elapsed - self._validation_seconds
+        if self.verbose and self.seconds is not None:
+            epochs = self.steps / self._steps_per_epoch() if self._steps_per_epoch() else float("nan")
+            print(f"time budget {self.seconds:.0f} s: {self.steps} training steps ({epochs:.1f} epochs) in {self.elapsed:.1f} s")
+
+    def _steps_per_epoch(self) -> int | None:
+        return (self.params or {}).get("steps")
+
+    def _training_seconds(self, now: float) -> float:
+        return now - self._start - self._validation_seconds
+
+    def _reserved_for_validation(self, now: float) -> float:
+        """Seconds of the budget the validation passes take: those done and an estimate of those to come."""
+        if self.step_seconds is None or (self._epochs_ended and self._last_validation_seconds is None):
+            return self._validation_seconds  # not calibrated yet, or a fit without validation data
+        epoch_seconds = self.step_seconds * (self._steps_per_epoch() or 1)
+        # Before the first pass, guess it at a tenth of an epoch of training: a tenth of the images,
+        # forward only, plus tracing the evaluation function.
+        per_pass = self._last_validation_seconds if self._last_validation_seconds is not None else 0.1 * epoch_seconds
+        remaining = max(0.0, self.seconds - (now - self._start))
+        passes_to_come = max(1, math.ceil(remaining / (epoch_seconds + per_pass)))
+        return self._validation_seconds + passes_to_come * per_pass
+
+    def _time_progress(self, now: float) -> float:
+        if self.seconds is None:
+            return 0.0
+        training_budget = self.seconds - self._reserved_for_validation(now)
+        return self._training_seconds(now) / training_budget if training_budget > 0 else 1.0
+
+    def _progress(self, now: float) -> float:
+        epochs, steps_per_epoch = (self.params or {}).get("epochs"), self._steps_per_epoch()
+        step_progress = self.steps / (epochs * steps_per_epoch) if epochs and steps_per_epoch else 0.0
+        return max(self._time_progress(now), step_progress)
+
+    def _set_rate(self) -> None:
+        if self.peak_learning_rate is not None:
+            rate = warmup_cosine(self.progress, self.peak_learning_rate, self.warmup_fraction, self.initial_fraction)
+            self.model.optimizer.learning_rate.assign(rate)
+
+    def _report_calibration(self) -> None:
+        expected = (self.seconds - (self.clock() - self._start)) / self.step_seconds + self.steps
+        per_epoch = self._steps_per_epoch()
+        epochs = f" (about {expected / per_epoch:.1f} epochs; the epoch count Keras shows is only an upper limit)" if per_epoch else ""
+        print(f"time budget {self.seconds:.0f} s: {self.step_seconds * 1000:.0f} ms per training step, about {expected:.0f} steps{epochs}")
