@@ -68,17 +68,29 @@ def self_check(function: Callable) -> None:
     """Run the grader's check on a lesson's exercise function and print the verdict.
 
     Raises CheckFailed (what is wrong, with a hint) or ExerciseError (the function crashed or
-    hung); prints a reminder instead when the exercise is not written yet.
+    hung), which Jupyter shows as the verdict alone, without a traceback through this package;
+    prints a reminder instead when the exercise is not written yet. Raises KeyError, shown the
+    same way, for a function that is not one of the course's exercises.
     """
-    name = function.__name__
-    if name not in CHECKS:
-        raise KeyError(f"no check is registered for '{name}'; known exercises: {', '.join(CHECKS)}")
+    name = getattr(function, "__name__", repr(function))
     try:
+        if name not in CHECKS:
+            raise KeyError(f"no check is registered for '{name}'; self_check takes one of the exercises: {', '.join(CHECKS)}")
         CHECKS[name](functools.update_wrapper(functools.partial(call_exercise, function), function))
     except NotAttempted:
-        print(f"… {name} is not written yet: replace `raise NotImplementedError` with your code, then run this cell again.")
+        print(f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, then run this cell again.")
         return
+    except (CheckFailed, ExerciseError, KeyError) as verdict:
+        verdict._render_traceback_ = functools.partial(_verdict_lines, verdict)  # IPython shows these lines instead of a traceback
+        raise verdict.with_traceback(None) from None
     print(f"✔ {name} passes every check.")
+
+
+def _verdict_lines(verdict: Exception) -> list[str]:
+    """The lines Jupyter shows for a failed self-check: the verdict in red, then what to do."""
+    text = verdict.args[0] if isinstance(verdict, KeyError) else str(verdict)
+    first, *rest = text.splitlines()
+    return [f"\x1b[1;31m✘ {first}\x1b[0m", *rest, "Fix the exercise cell above, run it, then run this self-check again."]
 
 
 __all__ = [
