@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
 
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
+
+    sync = commands.add_parser("sync", help="bring the two files of a lesson (.py and .ipynb) back in step, losing no work", description="Reconcile a lesson pair whose files differ: the newer file gives the text, an exercise written in the older file but a stub in the newer keeps its code, and an exercise written differently in both is only replaced if you agree. Every file that changes is first copied to backups/ beside it.")
+    sync.add_argument("lesson", help="a lesson name such as 01_mnist_data (in lessons/), or the path of either file of the pair")
+    sync.add_argument("--force", action="store_true", help="where both files hold different written code, keep the newer file's without asking (the other is backed up)")
     return parser
 
 
@@ -210,6 +214,39 @@ def run_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_sync(args: argparse.Namespace) -> int:
+    """Reconcile a lesson pair; ask before replacing written code, refuse without a terminal."""
+    from cnn_course.sync import SyncRefused, pair_paths, sync_pair
+
+    def confirm(names: list[str], newer: Path, older: Path) -> bool:
+        if not sys.stdin.isatty():
+            return False
+        print(f"{', '.join(names)}: written in both files, differently.")
+        answer = input(f"Keep the code of the newer file, {newer.name}, and replace {older.name}'s (a backup is kept)? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    py, ipynb = pair_paths(args.lesson, Path("lessons"))
+    try:
+        report = sync_pair(py, ipynb, force=args.force, confirm=confirm)
+    except SyncRefused as refusal:
+        print(f"cnn-course sync: {refusal}", file=sys.stderr)
+        return 1
+    if report.diverged:
+        print(f"exercises that differed between {py.name} and {ipynb.name}: {', '.join(report.diverged)}")
+    if report.kept_older:
+        print(f"  kept your code from {report.older.name} (still a stub in {report.newer.name}): {', '.join(report.kept_older)}")
+    if report.replaced:
+        print(f"  kept {report.newer.name}'s code, as agreed: {', '.join(report.replaced)}")
+    if not report.written:
+        print(f"{py.name} and {ipynb.name} are in step; nothing to do.")
+        return 0
+    kept = ", with the exercises' code kept as above" if report.kept_older or report.replaced else ""
+    print(f"wrote {', '.join(path.name for path in report.written)}: the text of the newer file, {report.newer.name}{kept}")
+    if report.backups:
+        print(f"backups of the files as they were: {', '.join(str(path) for path in report.backups)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cnn-course` console script."""
     from cnn_course.assign import AssignError
@@ -226,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.inference import ModelFileError
     from cnn_course.saving import ClassNamesError
 
-    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "assign": run_assign, "grade": run_grade, "doctor": run_doctor}
+    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "assign": run_assign, "grade": run_grade, "doctor": run_doctor, "sync": run_sync}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):
         from cnn_course.instructor.commands import CommandError

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jupytext
@@ -47,3 +51,60 @@ def test_blank_lines_and_trailing_spaces_do_not_count_as_a_difference(tmp_path):
     cell.source = "\n" + cell.source.replace("\n", "  \n", 1) + "\n\n"
     jupytext.write(notebook, ipynb)
     assert diverged_exercises(py, ipynb) == []
+
+
+def cnn_course_sync(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run `cnn-course sync ARGS` with no terminal on stdin, as a script or an IDE would."""
+    return subprocess.run([sys.executable, "-m", "cnn_course.cli", "sync", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+
+
+def make_newer(path: Path) -> None:
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def test_sync_keeps_an_exercise_written_in_the_older_file_and_backs_up_the_newer(tmp_path):
+    py, ipynb = copy_pair(tmp_path)
+    write_exercise(py, "conv_output_size", WRITTEN)
+    stubbed = ipynb.read_text()
+    make_newer(ipynb)  # the issue's case: JupyterLab saved the .ipynb, with its stub, after the .py was written
+
+    completed = cnn_course_sync(str(py), cwd=tmp_path)
+
+    assert completed.returncode == 0, completed.stderr
+    assert "conv_output_size" in completed.stdout and "kept your code" in completed.stdout
+    for path in (py, ipynb):
+        assert "return (size - kernel_size) // stride + 1" in path.read_text()
+    assert diverged_exercises(py, ipynb) == []
+    [backup] = (tmp_path / "backups").glob(f"{LESSON}.*.ipynb")
+    assert backup.read_text() == stubbed
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    for path in (py, ipynb):
+        path.rename(lessons / path.name)
+    again = cnn_course_sync(LESSON, cwd=tmp_path)  # a bare lesson name is looked up in lessons/
+    assert again.returncode == 0 and "in step" in again.stdout, again.stderr
+
+
+def test_sync_without_a_terminal_refuses_to_replace_written_code_and_force_keeps_a_backup(tmp_path):
+    py, ipynb = copy_pair(tmp_path)
+    write_exercise(py, "conv_output_size", WRITTEN)
+    mine = WRITTEN.replace("+ 1", "+ 1  # the older version")
+    write_exercise(ipynb, "conv_output_size", mine)
+    make_newer(py)
+    before = {path: path.read_bytes() for path in (py, ipynb)}
+
+    refused = cnn_course_sync(str(ipynb), cwd=tmp_path)
+
+    assert refused.returncode == 1
+    assert "conv_output_size" in refused.stderr and "--force" in refused.stderr and "Traceback" not in refused.stderr
+    assert {path: path.read_bytes() for path in (py, ipynb)} == before
+    assert not (tmp_path / "backups").exists()
+
+    forced = cnn_course_sync(str(ipynb), "--force", cwd=tmp_path)
+
+    assert forced.returncode == 0, forced.stderr
+    assert diverged_exercises(py, ipynb) == []
+    assert "# the older version" not in ipynb.read_text()
+    [backup] = (tmp_path / "backups").glob(f"{LESSON}.*.ipynb")
+    assert backup.read_bytes() == before[ipynb]
