@@ -207,11 +207,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
-    """Print versions, devices and data sources."""
+    """Print versions, devices and data sources; exit 1 when a dataset is missing or damaged."""
     from cnn_course.doctor import report_lines
 
-    print("\n".join(report_lines()))
-    return 0
+    lines, healthy = report_lines()
+    print("\n".join(lines))
+    return 0 if healthy else 1
 
 
 def run_sync(args: argparse.Namespace) -> int:

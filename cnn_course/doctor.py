@@ -17,29 +17,54 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def data_source_lines() -> list[str]:
-    """Describe where MNIST and CIFAR-10 would load from, and whether that looks ready."""
-    from cnn_course.data import DATA_ENV_VAR, DataError, resolve_data_dir
+def data_source_lines() -> tuple[list[str], bool]:
+    """Describe where MNIST and CIFAR-10 load from, after verifying every file as the loaders do; True if all is well.
+
+    A configured folder is checked completely (the MNIST md5 sums, the CIFAR-10 batch sizes and
+    labels); a keras.datasets cache is checked by loading from it. Nothing is downloaded.
+    """
+    from cnn_course.data import DATA_ENV_VAR, DataError, cifar10_files, load_cifar10, load_mnist, mnist_files, resolve_data_dir
 
     try:
         folder = resolve_data_dir()
     except DataError as error:
-        return [f"  data: {error}"]
+        return [f"  data: PROBLEM: {error}"], False
+    datasets = (
+        ("mnist", mnist_files, load_mnist, "md5 sums match the official files"),
+        ("cifar10", cifar10_files, load_cifar10, "sizes and labels match the official batches"),
+    )
+    healthy = True
     if folder is None:
+        loaders = {name: load for name, _, load, _ in datasets}
         cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-        return [
-            f"  data: {DATA_ENV_VAR} is not set; keras.datasets downloads and caches in {cache}",
-            f"    mnist:   {'cached' if (cache / 'mnist.npz').is_file() else 'not cached yet (needs internet once)'}",
-            f"    cifar10: {'cached' if (cache / 'cifar-10-batches-py').is_dir() else 'not cached yet (needs internet once)'}",
-        ]
+        lines = [f"  data: {DATA_ENV_VAR} is not set; keras.datasets downloads and caches in {cache}"]
+        for name, cached in (("mnist", cache / "mnist.npz"), ("cifar10", cache / "cifar-10-batches-py")):
+            if not cached.exists():
+                lines.append(f"    {name + ':':<8} not cached yet (needs internet once)")
+                continue
+            try:
+                loaders[name]()
+            except DataError as error:
+                healthy = False
+                lines.append(f"    {name + ':':<8} PROBLEM: {error}")
+            else:
+                lines.append(f"    {name + ':':<8} cached, loads")
+        return lines, healthy
     lines = [f"  data: {DATA_ENV_VAR}={folder}"]
-    for name, sub in (("mnist", "mnist"), ("cifar10", "cifar-10-batches-py")):
-        lines.append(f"    {name}: {'found ' + str(folder / sub) if (folder / sub).is_dir() else 'no ' + sub + '/ folder there'}")
-    return lines
+    for name, files, load, verified in datasets:
+        try:
+            paths = files(folder)
+            load(folder)
+        except DataError as error:
+            healthy = False
+            lines.append(f"    {name + ':':<8} PROBLEM: {error}")
+        else:
+            lines.append(f"    {name + ':':<8} {len(paths)} files in {paths[0].parent}, {verified}")
+    return lines, healthy
 
 
-def report_lines() -> list[str]:
-    """Return the doctor's report: Python, package versions, devices, data sources."""
+def report_lines() -> tuple[list[str], bool]:
+    """Return the doctor's report (Python, package versions, devices, data sources) and whether the data is usable."""
     import keras
     import tensorflow as tf
 
@@ -47,9 +72,11 @@ def report_lines() -> list[str]:
     lines += [f"    {package:<13} {_version(package)}" for package in PACKAGES]
     devices = ", ".join(f"{d.device_type}" for d in tf.config.list_physical_devices()) or "none"
     lines.append(f"  keras backend: {keras.backend.backend()}; devices: {devices}; CPU cores: {os.cpu_count()}")
-    lines += data_source_lines()
+    data_lines, healthy = data_source_lines()
+    lines += data_lines
     from cnn_course.instructor.sandbox import sandbox_status
 
     mode, reason = sandbox_status()
     lines.append(f"  grading sandbox (cnn-course grade): {mode}: {reason}")
-    return lines
+    lines.append("all set: every dataset file found is intact." if healthy else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again.")
+    return lines, healthy

@@ -75,7 +75,7 @@ def train_recipe(
     schedule following the clock, then keep the weights of the best validation epoch; `epochs`
     is then an upper limit. None trains for `epochs` (default: the recipe's).
     """
-    set_global_seed(seed)
+    set_global_seed(seed, deterministic=True)
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
     callbacks: list[keras.callbacks.Callback] = [keep_best := KeepBestWeights()]
     if budget_seconds is None:

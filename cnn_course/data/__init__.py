@@ -5,8 +5,10 @@ from .datasets import (
     CIFAR10_CLASS_NAMES,
     DATA_ENV_VAR,
     MNIST_CLASS_NAMES,
+    cifar10_files,
     load_cifar10,
     load_mnist,
+    mnist_files,
     resolve_data_dir,
 )
 from .errors import DataError
@@ -26,10 +28,12 @@ __all__ = [
     "DataError",
     "add_channel_axis",
     "channel_statistics",
+    "cifar10_files",
     "load_cifar10",
     "load_cifar_batch",
     "load_cifar_meta",
     "load_mnist",
+    "mnist_files",
     "read_idx",
     "resolve_data_dir",
     "scale_images",

@@ -2,7 +2,7 @@
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,15 @@ CIFAR10_LABEL_SHA256 = {
     "data_batch_5": "2ddf3ab27d5d04409c94ce7b56849c243129c10de1058ae0bfe14c77e934800c",
     "test_batch": "cec8a24a1e92aa2ecaa0bbd3dbfa86bf6cd8759fbd209a832824c8cf0afca9d5",
 }
+# md5 of the same files decompressed (train-images-idx3-ubyte, ...), as some mirrors and archives ship them.
+MNIST_RAW_MD5 = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+}
 CIFAR10_BATCH_SIZE = 10_000
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 
 _MNIST_REMEDY = f"download the four files {', '.join(MNIST_MD5)} from {MNIST_URL} into DIR/mnist/"
 _CIFAR10_REMEDY = f"download {CIFAR10_URL} and extract it into DIR, which creates DIR/cifar-10-batches-py/"
@@ -61,34 +69,81 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:
     return folder
 
 
-def load_mnist(data_dir: str | Path | None = None) -> tuple[Split, Split]:
-    """Return MNIST as ((x_train, y_train), (x_test, y_test)): uint8 images (60000|10000, 28, 28), uint8 labels (N,)."""
+def mnist_files(data_dir: str | Path | None = None) -> list[Path] | None:
+    """Return the paths of the four MNIST files (train images, train labels, test images, test labels), unverified.
+
+    Looks in DIR/mnist/, then DIR itself, for the official .gz files or the same files decompressed;
+    None when no data folder is configured (keras.datasets is used). Raises DataError, saying where
+    the files are and how to move them, when they are missing, one folder too deep or elsewhere nearby.
+    """
     root = resolve_data_dir(data_dir)
     if root is None:
+        return None
+    folder = _find_dataset_folder(root, "mnist", list(MNIST_MD5), _mnist_path, "MNIST", _MNIST_REMEDY)
+    return [_mnist_path(folder, name) for name in MNIST_MD5]
+
+
+def cifar10_files(data_dir: str | Path | None = None) -> list[Path] | None:
+    """Return the paths of the six CIFAR-10 batches (data_batch_1..5, test_batch), unverified.
+
+    Looks in DIR/cifar-10-batches-py/, then DIR itself; None when no data folder is configured.
+    Raises DataError, saying what to do, when they are missing, misplaced or still in their archive.
+    """
+    root = resolve_data_dir(data_dir)
+    if root is None:
+        return None
+    folder = _find_dataset_folder(root, "cifar-10-batches-py", list(CIFAR10_LABEL_SHA256), _plain_path, "CIFAR-10", _CIFAR10_REMEDY)
+    return [folder / name for name in CIFAR10_LABEL_SHA256]
+
+
+def load_mnist(data_dir: str | Path | None = None) -> tuple[Split, Split]:
+    """Return MNIST as ((x_train, y_train), (x_test, y_test)): uint8 images (60000|10000, 28, 28), uint8 labels (N,).
+
+    Every file is checked against the official md5 sum; DataError says which file is wrong and what to do.
+    """
+    paths = mnist_files(data_dir)
+    if paths is None:
         return _load_with_keras("mnist", "MNIST", _MNIST_REMEDY)
-    folder = _find_dataset_folder(root, "mnist", MNIST_MD5, "MNIST", _MNIST_REMEDY)
-    x_train, y_train, x_test, y_test = (_read_mnist_file(folder / name, md5) for name, md5 in MNIST_MD5.items())
+    x_train, y_train, x_test, y_test = (_read_mnist_file(path, name) for path, name in zip(paths, MNIST_MD5))
     return (x_train, y_train), (x_test, y_test)
 
 
 def load_cifar10(data_dir: str | Path | None = None) -> tuple[Split, Split]:
-    """Return CIFAR-10 as ((x_train, y_train), (x_test, y_test)): uint8 images (50000|10000, 32, 32, 3), uint8 labels (N,)."""
-    root = resolve_data_dir(data_dir)
-    if root is None:
+    """Return CIFAR-10 as ((x_train, y_train), (x_test, y_test)): uint8 images (50000|10000, 32, 32, 3), uint8 labels (N,).
+
+    Every batch is checked for its size and the official labels; DataError says which file is wrong and what to do.
+    """
+    paths = cifar10_files(data_dir)
+    if paths is None:
         return _load_with_keras("cifar10", "CIFAR-10", _CIFAR10_REMEDY)
-    folder = _find_dataset_folder(root, "cifar-10-batches-py", CIFAR10_LABEL_SHA256, "CIFAR-10", _CIFAR10_REMEDY)
-    batches = [_read_cifar_file(folder / name, sha256) for name, sha256 in CIFAR10_LABEL_SHA256.items()]
+    batches = [_read_cifar_file(path, CIFAR10_LABEL_SHA256[path.name]) for path in paths]
     train, (x_test, y_test) = batches[:-1], batches[-1]
     x_train = np.concatenate([images for images, _ in train])
     y_train = np.concatenate([labels for _, labels in train])
     return (x_train, y_train), (x_test, y_test)
 
 
-def _find_dataset_folder(root: Path, subfolder: str, names: Iterable[str], title: str, remedy: str) -> Path:
+def _plain_path(folder: Path, name: str) -> Path | None:
+    path = folder / name
+    return path if path.is_file() else None
+
+
+def _mnist_path(folder: Path, name: str) -> Path | None:
+    """The official file `name` in `folder`, gzip'ed or decompressed (train-images-idx3-ubyte or train-images.idx3-ubyte)."""
+    raw = name.removesuffix(".gz")
+    for candidate in (name, raw, raw.replace("-idx", ".idx", 1)):
+        if (folder / candidate).is_file():
+            return folder / candidate
+    return None
+
+
+Locate = Callable[[Path, str], Path | None]
+
+
+def _find_dataset_folder(root: Path, subfolder: str, names: list[str], locate: Locate, title: str, remedy: str) -> Path:
     """Return root/subfolder or root, whichever holds the dataset's files; DataError if none or some are missing."""
-    names = list(names)
     for folder in (root / subfolder, root):
-        missing = [name for name in names if not (folder / name).is_file()]
+        missing = [name for name in names if locate(folder, name) is None]
         if len(missing) < len(names):
             if missing:
                 raise DataError(
@@ -97,6 +152,21 @@ def _find_dataset_folder(root: Path, subfolder: str, names: Iterable[str], title
                     f"{', '.join(names)}. To get them, with DIR = {root}: {remedy}."
                 )
             return folder
+    target = root / subfolder
+    for folder in _folders_below(root, depth=2):
+        if any(locate(folder, name) is not None for name in names):
+            raise DataError(
+                f"{root} holds no {title} files, but {folder} does: that is not where the course looks. "
+                f"Move them to {target}/, e.g. `mkdir -p {target} && mv {folder}/* {target}/`, "
+                f"so that {target / names[0]} exists."
+            )
+    if subfolder == "cifar-10-batches-py":
+        for archive in (root / CIFAR10_ARCHIVE, target / CIFAR10_ARCHIVE):
+            if archive.is_file():
+                raise DataError(
+                    f"{archive} is the CIFAR-10 archive, not yet extracted. Extract it: "
+                    f"`tar -xzf {archive} -C {root}`, which creates {target}/ with the batches."
+                )
     raise DataError(
         f"{root} holds no {title} files. Point the course at the folder DIR that contains {subfolder}/ "
         f"with the files {', '.join(names)} (or at a folder holding those files directly), not at another "
@@ -104,8 +174,25 @@ def _find_dataset_folder(root: Path, subfolder: str, names: Iterable[str], title
     )
 
 
-def _read_mnist_file(path: Path, expected_md5: str) -> np.ndarray:
-    """Check path's md5 against the official one and parse it as IDX."""
+def _folders_below(root: Path, depth: int) -> list[Path]:
+    """The folders under `root`, `depth` levels deep at most, breadth first; unreadable ones are skipped."""
+    found, level = [], [root]
+    for _ in range(depth):
+        level = [child for folder in level for child in _subfolders(folder)]
+        found += level
+    return found
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _read_mnist_file(path: Path, name: str) -> np.ndarray:
+    """Check the md5 of `path` (the official file `name`, gzip'ed or not) against the official one and parse it as IDX."""
+    expected_md5 = MNIST_MD5[name] if path.name == name else MNIST_RAW_MD5[name]
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     if md5 != expected_md5:
         raise DataError(

@@ -1,12 +1,15 @@
 """The `cnn-course` command: the training job's outputs, and clear errors instead of tracebacks."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from cnn_course.cli import main
+from cnn_course.doctor import data_source_lines
 
 from .conftest import REPO, needs_data
 
@@ -51,11 +54,57 @@ def test_bad_arguments_get_a_clear_message(args, message, capsys):
     assert "Traceback" not in stderr
 
 
-def test_doctor_reports_versions_and_data_sources():
+@needs_data()
+def test_doctor_verifies_a_healthy_data_folder_quietly():
     completed = cnn_course("doctor")
-    assert completed.returncode == 0, completed.stderr
-    for expected in ("keras", "tensorflow", "data:", "mnist"):
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    for expected in ("keras", "tensorflow", "md5 sums match the official files", "labels match the official batches", "all set"):
         assert expected in completed.stdout
+    assert completed.stderr == ""  # no TensorFlow start-up lines
+
+
+def test_doctor_exits_non_zero_when_the_data_folder_does_not_exist(tmp_path):
+    completed = cnn_course("doctor", env={**os.environ, "CNN_COURSE_DATA": str(tmp_path / "missing")})
+    assert completed.returncode == 1
+    assert f"PROBLEM: The data folder {tmp_path / 'missing'} (from the CNN_COURSE_DATA environment variable) does not exist" in completed.stdout
+
+
+@pytest.fixture
+def linked_data(tmp_path):
+    """A data folder of links to the real files, to damage or rearrange."""
+    data = Path(os.environ["CNN_COURSE_DATA"])
+    for sub in ("mnist", "cifar-10-batches-py"):
+        (tmp_path / sub).mkdir()
+        for path in (data / sub).iterdir():
+            (tmp_path / sub / path.name).symlink_to(path)
+    return tmp_path
+
+
+@needs_data()
+def test_doctor_reports_a_truncated_file(linked_data, monkeypatch):
+    truncated = linked_data / "mnist" / "train-images-idx3-ubyte.gz"
+    content = truncated.read_bytes()
+    truncated.unlink()
+    truncated.write_bytes(content[: len(content) // 2])
+    monkeypatch.setenv("CNN_COURSE_DATA", str(linked_data))
+    lines, healthy = data_source_lines()
+    assert not healthy
+    [problem] = [line for line in lines if "PROBLEM" in line]
+    assert problem.startswith("    mnist:   PROBLEM: ") and f"{truncated} is corrupt or incomplete" in problem and "download it again" in problem
+    assert any(line.startswith("    cifar10: 6 files in") for line in lines)
+
+
+@needs_data()
+def test_doctor_reports_cifar10_one_folder_too_deep_with_the_fix(linked_data, monkeypatch):
+    batches = linked_data / "cifar-10-batches-py"
+    batches.rename(linked_data / "inner")
+    batches.mkdir()
+    (linked_data / "inner").rename(batches / "cifar-10-batches-py")
+    monkeypatch.setenv("CNN_COURSE_DATA", str(linked_data))
+    lines, healthy = data_source_lines()
+    assert not healthy
+    [problem] = [line for line in lines if "PROBLEM" in line]
+    assert f"mv {batches / 'cifar-10-batches-py'}/* {batches}/" in problem
 
 
 def test_version_and_train_help_list_the_recipes():

@@ -490,3 +490,55 @@ def test_channel_statistics_on_mnist(mnist):
     np.testing.assert_allclose(std, [0.3081], atol=1e-4)
     with pytest.raises(ValueError, match="add_channel_axis"):
         channel_statistics(mnist[0][0])
+
+
+# ---------------------------------------------------------------- wrong layouts: decompressed, nested, unextracted
+
+
+def test_load_mnist_accepts_decompressed_files(data_dir, mnist, tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST_MD5:
+        (folder / name.removesuffix(".gz")).write_bytes(gzip.decompress((data_dir / "mnist" / name).read_bytes()))
+    (x_train, y_train), (x_test, y_test) = load_mnist(tmp_path)
+    np.testing.assert_array_equal(x_train, mnist[0][0])
+    np.testing.assert_array_equal(y_test, mnist[1][1])
+
+
+def test_load_mnist_checks_decompressed_files_against_their_own_md5(data_dir, tmp_path):
+    folder = tmp_path / "mnist"
+    mnist_copy(data_dir, tmp_path, skip=("t10k-labels-idx1-ubyte.gz",))
+    raw = gzip.decompress((data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    (folder / "t10k-labels.idx1-ubyte").write_bytes(raw[:-1] + b"\x07")
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path)
+    assert f"{folder / 't10k-labels.idx1-ubyte'} is corrupt or incomplete" in message(info)
+
+
+@pytest.mark.parametrize(
+    ("subfolder", "names", "loader"),
+    [
+        ("mnist/mnist", list(MNIST_MD5), load_mnist),
+        ("cifar-10-python/cifar-10-batches-py", list(CIFAR10_LABEL_SHA256), load_cifar10),
+        ("MNIST_data", [name.removesuffix(".gz") for name in MNIST_MD5], load_mnist),
+    ],
+    ids=["mnist-twice", "cifar-inside-archive-folder", "mnist-other-name"],
+)
+def test_loaders_name_the_folder_that_holds_the_files_and_how_to_move_them(tmp_path, subfolder, names, loader):
+    nested = tmp_path / subfolder
+    nested.mkdir(parents=True)
+    for name in names:
+        (nested / name).write_bytes(b"tiny")
+    target = tmp_path / ("mnist" if loader is load_mnist else "cifar-10-batches-py")
+    with pytest.raises(DataError) as info:
+        loader(tmp_path)
+    text = message(info)
+    assert f"but {nested} does" in text
+    assert f"`mkdir -p {target} && mv {nested}/* {target}/`" in text
+
+
+def test_load_cifar10_explains_an_unextracted_archive(tmp_path):
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"tiny")
+    with pytest.raises(DataError) as info:
+        load_cifar10(tmp_path)
+    assert f"`tar -xzf {tmp_path / 'cifar-10-python.tar.gz'} -C {tmp_path}`" in message(info)
