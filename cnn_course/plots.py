@@ -18,7 +18,9 @@ def plot_image_grid(
     count = len(images)
     nrows = max(1, -(-count // ncols))
     extra_lines = max((title.count("\n") for title in titles), default=0) if titles is not None else 0
-    figure, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, (1.6 + 0.2 * extra_lines) * nrows), squeeze=False)
+    # Titles stay readable (about 12 px) when the grid is shown at the width of a web page or a notebook.
+    title_size = 10.5 if extra_lines else 12
+    figure, axes = plt.subplots(nrows, ncols, figsize=(1.4 * ncols, (1.7 + 0.25 * extra_lines) * nrows), squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index >= count:
@@ -28,7 +30,7 @@ def plot_image_grid(
         axis.imshow(image.squeeze(-1) if image.ndim == 3 and grey else image, cmap="gray_r" if grey else None)
         if titles is not None:
             color = title_colors[index] if title_colors is not None else "black"
-            axis.set_title(titles[index], fontsize=9, color=color)
+            axis.set_title(titles[index], fontsize=title_size, color=color)
     figure.tight_layout()
     return figure
 

@@ -1,41 +1,73 @@
-"""Generated content of the course website: lesson pages with figures, and the home page's pictures.
+"""Generated content of the course website: lesson pages with real outputs, and the site's pictures.
 
-    python -m cnn_course.site lessons [--quick]   # docs/lessons/: every master, executed, as a site notebook
-    python -m cnn_course.site figures             # docs/assets/: curves and confusion matrix of the MNIST recipe
+    python -m cnn_course.site lessons           # docs/lessons/: every master as a page, outputs from the run cache
+    python -m cnn_course.site lessons --full    # first run in full the masters whose cached run is missing or stale
+    python -m cnn_course.site status            # which lessons have an up-to-date full run in the cache
+    python -m cnn_course.site figures           # docs/assets/: curves and confusion matrix of the MNIST recipe
+    python -m cnn_course.site concepts          # docs/assets/concepts/: the Concepts page's diagrams
 
-A *site notebook* is a master executed end to end, whose exercise cells show the learner's stub
-(as in `lessons/`) followed by the worked solution in a collapsed admonition; every other cell
-keeps its outputs, so the page shows the lesson's figures. `--quick` runs the training lessons in
-quick mode (one epoch on a small subset: seconds, not minutes); without it the figures and
-numbers are those of a full run.
+The **run cache** (`docs/lesson-runs/NN_topic.ipynb`, committed) holds each master as executed
+end to end in full, keyed by a fingerprint of the master's code cells and the package version:
+editing a lesson's text keeps its run, editing its code makes the run stale. A page is the
+master's current text with the outputs of its cached run. A lesson with no up-to-date run is
+executed on the spot in quick mode (training lessons run one epoch on a small subset) and its
+page carries a visible "quick mode" banner: quick outputs are never shown as the course's results.
+
+A *site notebook* is what a page shows: exercise cells hold the learner's stub (as in
+`lessons/`) followed by the worked solution in a collapsed admonition; the self-check after a
+stub shows no output (on the page, the stub was never checked); every other cell keeps its
+outputs, so the page shows the lesson's figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 
+import cnn_course
 from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, render_pair, strip_solutions
 from cnn_course.notebook_runner import QUICK_PARAMETERS, execute_notebook
-from cnn_course.notebooks import EXERCISE_TAG, PARAMETERS_TAG, defined_names, has_tag, lesson_stems, newest_of_pair
+from cnn_course.notebooks import (
+    EXERCISE_TAG,
+    PARAMETERS_TAG,
+    defined_names,
+    has_tag,
+    lesson_stems,
+    newest_of_pair,
+    read_notebook,
+)
 
 REPO = Path(__file__).resolve().parents[1]
+RUN_CACHE = REPO / "docs" / "lesson-runs"
+RUN_FOLDER = REPO / ".cache" / "site-runs"  # where full runs work: lesson 6 reads the model lesson 5 saved there
+RUN_METADATA = "cnn_course_run"  # notebook metadata of a cached run: fingerprint, machine, date, duration
 INJECTED_TAG = "injected-parameters"
 HOME_FIGURES = ("training_history.png", "confusion_matrix.png")
 HOME_RUN_SNIPPET = "mnist-run.md"
+CONCEPT_MODEL = RUN_FOLDER / "models" / "mnist_cnn.keras"  # saved by the full run of lesson 3
+QUICK_BANNER_CLASS = "quick-mode-banner"
+VERDICT_LINE = re.compile(r"^[✔✘✗].*(?:\n|$)", re.MULTILINE)  # what self_check prints about an exercise
 
 # Notebook markdown is rendered by nbconvert, which knows no `!!!` admonitions: write their HTML.
 QUICK_NOTE = (
-    '<div class="admonition note"><p class="admonition-title">Built in quick mode</p>'
-    "<p>The outputs of this page come from a quick build of the site: the training cells ran one epoch "
-    "on a small subset, so the curves, accuracies and mistakes below are far from what the lesson "
-    "reaches when you run it. A full build (<code>python -m cnn_course.site lessons</code>) shows a full run.</p></div>"
+    f'<div class="admonition warning {QUICK_BANNER_CLASS}"><p class="admonition-title">Quick mode: these are not the lesson\'s results</p>'
+    "<p>This page was built without an up-to-date full run of the lesson, so its training cells ran in quick mode "
+    "(one epoch on a small subset, <code>QUICK_RUN = True</code>): the curves, accuracies and mistakes below are far "
+    "from what the lesson reaches when you run it. A maintainer publishes the real ones with "
+    "<code>python -m cnn_course.site lessons --full</code>.</p></div>"
 )
 TRACKS = {"mnist": "MNIST: handwritten digits", "cifar10": "CIFAR-10: colour photographs"}
 COURSE_MAP_INTRO = """# Course map
@@ -46,6 +78,54 @@ from a terminal with `pytest -k NN`. On these pages the exercise cells show what
 the worked solution sits folded below each one. Try first: the
 [learner guide](../learner-guide.md) explains how the exercises and the grader work.
 """
+
+
+def code_fingerprint(notebook: nbformat.NotebookNode) -> str:
+    """Return the sha256 (hex) of what decides a lesson's outputs: its code cells and the package version.
+
+    Markdown is left out, so editing a lesson's text keeps its cached run; any change to a code
+    cell's source or tags, or a new `cnn_course.__version__`, makes the run stale.
+    """
+    code = [[cell.source.strip(), sorted(cell.metadata.get("tags", []))] for cell in notebook.cells if cell.cell_type == "code"]
+    return hashlib.sha256(json.dumps([cnn_course.__version__, code]).encode()).hexdigest()
+
+
+def cached_run(cache: Path, stem: str, master: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
+    """Return the cached full run of lesson `stem` if it was made from `master`'s code, else None."""
+    path = cache / f"{stem}.ipynb"
+    if not path.is_file():
+        return None
+    run = nbformat.read(path, as_version=4)
+    fresh = run.metadata.get(RUN_METADATA, {}).get("fingerprint") == code_fingerprint(master)
+    return run if fresh else None
+
+
+def with_outputs_of(master: nbformat.NotebookNode, run: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Return `master` (its current text) with the outputs of `run`, a run of the same code cells."""
+    merged = copy.deepcopy(master)
+    ran = [cell for cell in run.cells if cell.cell_type == "code" and not has_tag(cell, INJECTED_TAG)]
+    code = [cell for cell in merged.cells if cell.cell_type == "code"]
+    if [c.source.strip() for c in ran] != [c.source.strip() for c in code]:
+        raise ValueError("the run's code cells differ from the master's: the cached run is stale")
+    for cell, executed in zip(code, ran):
+        cell.outputs, cell.execution_count = executed.outputs, executed.execution_count
+    merged.metadata[RUN_METADATA] = {**run.metadata.get(RUN_METADATA, {}), "mode": "full"}
+    return merged
+
+
+def shown_parameters(source: str, parameters: dict) -> str:
+    """Return a parameters cell's source with `parameters` assigned as they were for the run.
+
+    Each `NAME = ...` line of a given name shows the injected value; names the cell lacks are
+    appended. The page then shows exactly what ran, with no separate injected cell.
+    """
+    lines, missing = source.splitlines(), dict(parameters)
+    for i, line in enumerate(lines):
+        name = line.split("=")[0].strip()
+        if "=" in line and name in missing:
+            lines[i] = f"{name} = {missing.pop(name)!r}"
+    lines += [f"{name} = {value!r}" for name, value in missing.items()]
+    return "\n".join(lines)
 
 
 def solution_source(source: str) -> str:
@@ -75,11 +155,13 @@ def terminal_text(text: str) -> str:
     return "\n".join(lines).replace("\b", "")
 
 
-def readable_outputs(outputs: list) -> list:
+def readable_outputs(outputs: list, hidden_paths: tuple[str, ...] = ()) -> list:
     """Return a cell's outputs as a reader should see them: stdout merged and settled, stderr dropped.
 
     stderr only carries TensorFlow's start-up logs here; progress bars arrive as many stdout
     chunks full of carriage returns, which a static page would show as hundreds of lines.
+    Each of `hidden_paths` (the folder a notebook ran in) is removed from text outputs, so a
+    page shows `models/x.keras`, never a build machine's path.
     """
     kept: list = []
     for output in outputs:
@@ -92,28 +174,49 @@ def readable_outputs(outputs: list) -> list:
     for output in kept:
         if output.output_type == "stream":
             output.text = terminal_text(output.text)
+        for path in hidden_paths:
+            if output.output_type == "stream":
+                output.text = output.text.replace(path.rstrip("/") + "/", "").replace(path, ".")
+            elif "text/plain" in output.get("data", {}):
+                output.data["text/plain"] = output.data["text/plain"].replace(path.rstrip("/") + "/", "").replace(path, ".")
+    return kept
+
+
+def without_verdicts(outputs: list) -> list:
+    """Return a self-check cell's outputs without self_check's verdict lines (other printed lines stay)."""
+    kept = []
+    for output in outputs:
+        if output.output_type == "stream":
+            output.text = VERDICT_LINE.sub("", output.text)
+            if not output.text.strip():
+                continue
+        kept.append(output)
     return kept
 
 
 def site_notebook(executed: nbformat.NotebookNode, name: str, quick: bool) -> nbformat.NotebookNode:
     """Turn an executed master into its site version: learner stubs, collapsed solutions, outputs kept.
 
-    `name` (the lesson's stem) is used in error messages.
+    `name` (the lesson's stem) is used in error messages. `quick`: the master ran in quick mode,
+    so a lesson with a parameters cell gets the quick-mode banner under its title.
     """
     site = copy.deepcopy(executed)
-    cells, count = [], 0
+    cells, count, after_exercise = [], 0, False
     for number, cell in enumerate(site.cells, start=1):
         if has_tag(cell, INJECTED_TAG):
             continue
         cell.pop("id", None)
         if cell.cell_type == "code":
             cell.outputs = readable_outputs(cell.outputs)
+            if after_exercise and cell.source.startswith("self_check("):
+                cell.outputs = without_verdicts(cell.outputs)  # the check ran on the worked solution, not on the stub above
             if cell.execution_count is not None:  # number the cells as if the injected one never ran
                 count += 1
                 cell.execution_count = count
                 for output in cell.outputs:
                     if "execution_count" in output:
                         output.execution_count = count
+        after_exercise = has_tag(cell, EXERCISE_TAG)
         cells.append(cell)
         if cell.cell_type == "code" and has_tag(cell, EXERCISE_TAG):
             solution = cell.source
@@ -121,13 +224,20 @@ def site_notebook(executed: nbformat.NotebookNode, name: str, quick: bool) -> nb
             cells.append(worked_solution_cell(solution))
     if quick and any(has_tag(cell, PARAMETERS_TAG) for cell in cells):
         title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("# ")), -1)
-        cells.insert(title + 1, nbformat.v4.new_markdown_cell(QUICK_NOTE))
+        cells.insert(title + 1, nbformat.v4.new_markdown_cell(QUICK_NOTE, metadata={"tags": ["quick-mode"]}))
     site.cells = cells
     return site
 
 
+def run_summary(run: dict) -> str:
+    """Return one line saying when, where and how long a cached full run ran, for the course map."""
+    minutes = run["duration_s"] / 60
+    took = f"{minutes:.0f} min" if minutes >= 2 else f"{run['duration_s']:.0f} s"
+    return f"full run on the site: {took} on {run['cpus']} CPU cores ({run['date']})"
+
+
 def course_map(lessons: dict[str, nbformat.NotebookNode]) -> str:
-    """Return the Markdown of the course map: each lesson's title, goal and exercises, by track."""
+    """Return the Markdown of the course map: each lesson's title, goal, time and exercises, by track."""
     parts, track = [COURSE_MAP_INTRO], None
     for stem, notebook in lessons.items():
         number, topic = stem.split("_")[0], stem.split("_")[1]
@@ -135,39 +245,128 @@ def course_map(lessons: dict[str, nbformat.NotebookNode]) -> str:
             track = topic
             parts.append(f"## {TRACKS.get(topic, topic)}\n")
         markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
+        paragraphs = [p for text in markdown for p in text.split("\n\n")]
         title = next((line[2:] for text in markdown for line in text.splitlines() if line.startswith("# ")), stem)
-        goal = next((p for text in markdown for p in text.split("\n\n") if p.startswith("**Goal:**")), "")
+        goal = next((p for p in paragraphs if p.startswith("**Goal:**")), "")
+        needs = next((p for p in paragraphs if p.startswith("**Before you start:**")), "")
+        budget = next((p for p in paragraphs if p.startswith("**Time:**")), "")
+        run = notebook.metadata.get(RUN_METADATA, {})
+        if budget and "duration_s" in run:
+            budget += f" ({run_summary(run)})"
         exercises = [name for cell in notebook.cells if has_tag(cell, EXERCISE_TAG) for name in defined_names(cell.source)]
-        parts.append(f"### [{title}]({stem}.ipynb)\n\n{goal}\n")
+        parts.append(f"### [{title}]({stem}.ipynb)\n")
+        parts += [f"{text}\n" for text in (goal, needs, budget) if text]
         if exercises:
             parts.append(f"Exercises: {', '.join(f'`{name}`' for name in exercises)}. Grade them with `pytest -k {number}`.\n")
     return "\n".join(parts)
 
 
-def build_site_lessons(solutions: Path, lessons: Path, out: Path, quick: bool = False) -> list[Path]:
-    """Execute every master of `solutions` and write its site notebook to `out`; return the files written.
+def machine() -> dict:
+    """Return what a cached run records about where it ran."""
+    return {
+        "cpus": os.cpu_count(),
+        "load_1min": round(os.getloadavg()[0], 1),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "python": platform.python_version(),
+    }
 
-    `out/downloads/` receives the learners' pairs from `lessons` (what a lesson page offers to
-    download) and `out/index.md` the course map. Models a training lesson saves go to a temporary
-    folder, never into the repository.
+
+def run_in_full(solutions: Path, stem: str, folder: Path) -> nbformat.NotebookNode:
+    """Execute master `stem` end to end as written (no parameter injected) in `folder`; return it.
+
+    Saved models land in `folder/models/`, where a later lesson of the same run finds them. The
+    result carries RUN_METADATA: the master's fingerprint, the package version, the date, the
+    machine and the run's duration.
+    """
+    master = read_notebook(newest_of_pair(solutions, stem))
+    folder.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic(), machine()
+    executed = execute_notebook(newest_of_pair(solutions, stem), {}, cwd=folder)
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            cell.outputs = readable_outputs(cell.outputs, hidden_paths=(str(folder.resolve()),))
+    executed.metadata[RUN_METADATA] = {
+        "mode": "full",
+        "fingerprint": code_fingerprint(master),
+        "package_version": cnn_course.__version__,
+        "date": datetime.date.today().isoformat(),
+        "duration_s": round(time.monotonic() - start[0], 1),
+        **start[1],
+    }
+    return executed
+
+
+def build_site_lessons(
+    solutions: Path, lessons: Path, out: Path, cache: Path = RUN_CACHE, full: bool = False, only: list[str] | None = None
+) -> tuple[list[Path], list[str]]:
+    """Write every master's site notebook to `out`; return the files written and the quick-mode lessons.
+
+    A lesson's outputs come from its run in `cache` when that run is up to date. Otherwise, with
+    `full`, the master runs in full (in RUN_FOLDER) and its run is written to `cache`; without,
+    it runs in quick mode in a temporary folder, after the earlier lessons that have a parameters
+    cell (whose saved models it may load), and its page says so. `only` limits `full` to the
+    named lessons. `out/downloads/` receives the learners' pairs from `lessons`, `out/index.md`
+    the course map.
     """
     out.mkdir(parents=True, exist_ok=True)
     downloads = out / "downloads"
     downloads.mkdir(exist_ok=True)
-    written, masters = [], {}
-    with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as models:
-        parameters = {**QUICK_PARAMETERS, "MODEL_DIR": models} if quick else {"MODEL_DIR": models}
-        for stem in lesson_stems(solutions):
-            print(f"executing {stem} ({'quick' if quick else 'full'} mode) ...", flush=True)
-            executed = masters[stem] = execute_notebook(newest_of_pair(solutions, stem), parameters, cwd=Path(models))
-            path = out / f"{stem}.ipynb"
-            path.write_text(render_pair(site_notebook(executed, stem, quick))[".ipynb"], encoding="utf-8")
-            written.append(path)
-            for suffix in (".ipynb", ".py"):
-                shutil.copyfile(lessons / f"{stem}{suffix}", downloads / f"{stem}{suffix}")
-    (out / "index.md").write_text(course_map(masters), encoding="utf-8")
+    stems = lesson_stems(solutions)
+    masters = {stem: read_notebook(newest_of_pair(solutions, stem)) for stem in stems}
+    runs = {stem: cached_run(cache, stem, masters[stem]) for stem in stems}
+    if full:
+        cache.mkdir(parents=True, exist_ok=True)
+        for stem in stems:
+            if (only and stem in only) or (not only and runs[stem] is None):
+                print(f"running {stem} in full ...", flush=True)
+                runs[stem] = run_in_full(solutions, stem, RUN_FOLDER)
+                (cache / f"{stem}.ipynb").write_text(nbformat.writes(runs[stem]) + "\n", encoding="utf-8")
+                print(f"  {runs[stem].metadata[RUN_METADATA]['duration_s']:.0f} s; cached in {cache / (stem + '.ipynb')}", flush=True)
+    stale = [stem for stem in stems if runs[stem] is None]
+    quick: list[str] = []
+    training = {stem: any(has_tag(cell, PARAMETERS_TAG) for cell in masters[stem].cells) for stem in stems}
+    last_training = max((i for i, stem in enumerate(stems) if stem in stale and training[stem]), default=-1)
+    with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as folder:
+        for i, stem in enumerate(stems):
+            if stem not in stale and not (training[stem] and i < last_training):
+                continue  # up to date, and no later quick run may need the models it saves
+            print(f"executing {stem} in quick mode{'' if stem in stale else ' (for the models later lessons load)'} ...", flush=True)
+            executed = execute_notebook(newest_of_pair(solutions, stem), QUICK_PARAMETERS, cwd=Path(folder))
+            if stem in stale:
+                for cell in executed.cells:
+                    if cell.cell_type == "code":
+                        cell.outputs = readable_outputs(cell.outputs, hidden_paths=(str(Path(folder).resolve()), folder))
+                        if has_tag(cell, PARAMETERS_TAG):
+                            cell.source = shown_parameters(cell.source, QUICK_PARAMETERS)
+                executed.metadata[RUN_METADATA] = {"mode": "quick" if training[stem] else "full"}
+                runs[stem] = executed
+                quick += [stem] if training[stem] else []
+    written = []
+    pages = {}
+    for stem in stems:
+        executed = runs[stem] if stem in stale else with_outputs_of(masters[stem], runs[stem])
+        pages[stem] = executed
+        path = out / f"{stem}.ipynb"
+        path.write_text(render_pair(site_notebook(executed, stem, stem in quick))[".ipynb"], encoding="utf-8")
+        written.append(path)
+        for suffix in (".ipynb", ".py"):
+            shutil.copyfile(lessons / f"{stem}{suffix}", downloads / f"{stem}{suffix}")
+    (out / "index.md").write_text(course_map(pages), encoding="utf-8")
     written.append(out / "index.md")
-    return written
+    return written, quick
+
+
+def run_status(solutions: Path, cache: Path = RUN_CACHE) -> dict[str, str]:
+    """Return, for each lesson, 'up to date (...)', 'stale' or 'missing' for its cached full run."""
+    status = {}
+    for stem in lesson_stems(solutions):
+        master = read_notebook(newest_of_pair(solutions, stem))
+        run = cached_run(cache, stem, master)
+        if run is not None:
+            status[stem] = f"up to date ({run_summary(run.metadata[RUN_METADATA])})"
+        else:
+            status[stem] = "stale: the master's code changed since its run" if (cache / f"{stem}.ipynb").is_file() else "missing"
+    return status
 
 
 def build_home_figures(out: Path, data_dir: Path | None = None) -> dict:
@@ -192,18 +391,66 @@ def build_home_figures(out: Path, data_dir: Path | None = None) -> dict:
     return metrics
 
 
+def build_concept_diagrams(out: Path, model_path: Path = CONCEPT_MODEL, data_dir: Path | None = None) -> list[Path]:
+    """Draw the Concepts page's diagrams into `out` (PNG, 110 dpi); return the files written.
+
+    "What the network sees" reads the MNIST model at `model_path` (by default the one the full
+    run of lesson 3 saved) and the first test image of MNIST. Raises FileNotFoundError, naming
+    the command that makes the model, when it is missing.
+    """
+    import keras
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnn_course import data, diagrams
+
+    if not model_path.is_file():
+        raise FileNotFoundError(
+            f"no trained MNIST model at {model_path}: run `python -m cnn_course.site lessons --full --only 03_mnist_training` "
+            "first, or pass --model PATH to a model lesson 3 saved"
+        )
+    model = keras.saving.load_model(model_path, safe_mode=True)
+    (_, _), (x_test, _) = data.load_mnist(data_dir)
+    image = data.add_channel_axis(data.scale_images(x_test[:1]))[0]
+    figures = {
+        "convolution.png": diagrams.draw_convolution(),
+        "max_pooling.png": diagrams.draw_max_pooling(),
+        "receptive_field.png": diagrams.draw_receptive_field(),
+        "batchnorm.png": diagrams.draw_batchnorm_train_vs_inference(),
+        "dropout.png": diagrams.draw_dropout_train_vs_inference(),
+        "first_layer_filters.png": diagrams.draw_first_layer_filters(model),
+        "feature_maps.png": diagrams.draw_feature_maps(model, image),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, figure in figures.items():
+        figure.savefig(out / name, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(figure)
+        written.append(out / name)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m cnn_course.site`."""
     parser = argparse.ArgumentParser(prog="python -m cnn_course.site", description="Generate the course website's content.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    lessons = commands.add_parser("lessons", help="execute the masters and write the lesson pages' notebooks")
-    lessons.add_argument("--quick", action="store_true", help="run training lessons in quick mode (seconds instead of minutes)")
+    lessons = commands.add_parser("lessons", help="write the lesson pages' notebooks (outputs from the run cache)")
+    lessons.add_argument("--full", action="store_true", help="first run in full (minutes) the masters whose cached run is missing or stale")
+    lessons.add_argument("--only", nargs="+", metavar="STEM", help="with --full: run these lessons (e.g. 05_cifar10_cnn) even if up to date")
     lessons.add_argument("--solutions", type=Path, default=REPO / "solutions", help="folder of master notebooks")
     lessons.add_argument("--lessons", type=Path, default=REPO / "lessons", help="folder of learner lessons (offered for download)")
     lessons.add_argument("--out", type=Path, default=REPO / "docs" / "lessons", help="where to write the site notebooks")
+    status = commands.add_parser("status", help="say which lessons have an up-to-date full run in the cache; exit 1 if any has not")
+    status.add_argument("--solutions", type=Path, default=REPO / "solutions", help="folder of master notebooks")
     figures = commands.add_parser("figures", help="train the MNIST recipe and copy its figures to the home page's assets")
     figures.add_argument("--out", type=Path, default=REPO / "docs" / "assets", help="where to write the figures")
     figures.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA)")
+    concepts = commands.add_parser("concepts", help="draw the Concepts page's diagrams (needs lesson 3's model from a full run)")
+    concepts.add_argument("--out", type=Path, default=REPO / "docs" / "assets" / "concepts", help="where to write the diagrams")
+    concepts.add_argument("--model", type=Path, default=CONCEPT_MODEL, help="the trained MNIST model (.keras) whose first layer is shown")
+    concepts.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA)")
     args = parser.parse_args(argv)
 
     from cnn_course.data import DataError
@@ -212,12 +459,24 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "lessons":
-            for path in build_site_lessons(args.solutions, args.lessons, args.out, args.quick):
+            written, quick = build_site_lessons(args.solutions, args.lessons, args.out, full=args.full, only=args.only)
+            for path in written:
+                print(f"wrote {path}")
+            if quick:
+                print(f"quick mode (no up-to-date full run; the pages say so): {', '.join(quick)}. "
+                      "Publish real outputs with: python -m cnn_course.site lessons --full")
+        elif args.command == "status":
+            status = run_status(args.solutions)
+            for stem, state in status.items():
+                print(f"{stem}: {state}")
+            return 0 if all(state.startswith("up to date") for state in status.values()) else 1
+        elif args.command == "concepts":
+            for path in build_concept_diagrams(args.out, args.model, args.data_dir):
                 print(f"wrote {path}")
         else:
             metrics = build_home_figures(args.out, args.data_dir)
             print(f"test accuracy {metrics['test_accuracy']:.2%}; wrote {', '.join(HOME_FIGURES)} and {HOME_RUN_SNIPPET} to {args.out}/")
-    except (DataError, NotebookError, NotebookRunError) as error:
+    except (DataError, NotebookError, NotebookRunError, FileNotFoundError) as error:
         print(f"python -m cnn_course.site {args.command}: {error}", file=sys.stderr)
         return 2
     return 0

@@ -20,6 +20,16 @@
 # **Goal:** train the network of lesson 2 to **at least 99 % accuracy on the 10,000 test
 # images** in about a minute on a laptop CPU, then find out where it still goes wrong.
 #
+# **You will learn to:** train with a validation set and a warm-up + cosine learning-rate schedule;
+# read training curves; evaluate once on the test set; compute a confusion matrix and per-class
+# precision, recall and F1; find the most confident mistakes; save a model and reload it.
+#
+# **Before you start:** [Lesson 1](01_mnist_data.ipynb) (the data) and [Lesson 2](02_mnist_cnn.ipynb)
+# (the CNN); this lesson uses the package's versions of both, so your own need not be finished.
+#
+# **Time:** about 45 minutes to read and do the four exercises, plus the training run: 3 epochs,
+# 1 to 2 minutes on a 2-core laptop CPU (the whole notebook runs in about 3 minutes).
+#
 # The plan, as in any supervised project: prepare the data, train while watching a validation
 # set, evaluate **once** on the test set, look at the mistakes, save the model. The grader
 # loads the model you save at the end and measures its accuracy on the official test set.
@@ -283,4 +293,15 @@ print("saved", sorted(p.name for p in model_dir.iterdir()))
 #
 # A CNN that reads handwritten digits with about 99.2 % accuracy after a minute of training on
 # a CPU, and the tools to see where it fails. Grade the lesson with `pytest -k 03`; the accuracy
-# grader uses the model you just saved. Next: colour images with **CIFAR-10**.
+# grader uses the model you just saved.
+#
+# ## Questions to think about
+#
+# 1. Why not choose the number of epochs by watching the test accuracy? What would the final
+#    number then measure?
+# 2. Look at the most confident mistakes: how many would you have got wrong yourself? What
+#    does that say about the accuracy any model can reach on MNIST?
+# 3. In the first epoch the validation accuracy is often *above* the training accuracy. Which two
+#    things the training curve averages or switches on explain it?
+#
+# **Next:** [Lesson 4 · CIFAR-10: colour images](04_cifar10_data.ipynb).

@@ -21,6 +21,18 @@
 # in a few minutes on a laptop CPU. The classic starting points, the Keras `cifar10_cnn` example
 # and TensorFlow's CNN tutorial, report 65–75 % after much longer training.
 #
+# **You will learn to:** compare seed CNNs and recognise overfitting in their curves; use batch
+# normalisation, dropout and global average pooling; put data augmentation inside the model; stop
+# early and keep the best weights with callbacks; train and save a model that reaches 75 %.
+#
+# **Before you start:** [Lesson 2](02_mnist_cnn.ipynb) (layers, shapes, parameters),
+# [Lesson 3](03_mnist_training.ipynb) (training, curves, saving) and
+# [Lesson 4](04_cifar10_data.ipynb) (CIFAR-10 and its standardisation).
+#
+# **Time:** about 50 minutes to read and do the three exercises, plus the training runs: about
+# 15 minutes on a 2-core laptop CPU for the whole notebook, 7 to 8 of them for the final model.
+# Start the final training, then read on while it runs.
+#
 # We start from two well-known "seed" architectures, see where they fall short (they learn the
 # training images by heart), and fix that with three tools: **batch normalisation**, **data
 # augmentation** and **callbacks** that watch the validation set.
@@ -303,4 +315,15 @@ print("saved", sorted(p.name for p in model_dir.iterdir() if p.name.startswith("
 # reasons it does: batch normalisation, global average pooling instead of a huge dense layer,
 # augmentation against overfitting, and callbacks that keep the best model. Grade the lesson
 # with `pytest -k 05`; the accuracy grader loads `models/cifar10_cnn.keras` and needs 75 % on
-# the test set. Next, **Lesson 6** looks closely at what the model gets wrong.
+# the test set.
+#
+# ## Questions to think about
+#
+# 1. Augmentation makes the training loss fall more slowly, yet the test accuracy ends higher. Why
+#    both at once?
+# 2. Horizontal flips help CIFAR-10. Which augmentations would be wrong for MNIST digits, and
+#    why?
+# 3. Early stopping can watch the validation loss or the validation accuracy. Which would you
+#    choose, and what can happen with the other?
+#
+# **Next:** [Lesson 6 · Evaluate the CIFAR-10 model and analyse its errors](06_cifar10_evaluation.ipynb), with the model you just saved.

@@ -21,6 +21,17 @@
 # it fails: which classes it finds hard, which classes it mixes up, how sure it is when it is
 # wrong, and what a single prediction looks like.
 #
+# **You will learn to:** report test accuracy and loss; compute per-class precision, recall and F1;
+# read a confusion matrix and list the most confused pairs; look at the mistakes; draw one-vs-rest
+# ROC curves with their AUC; explain a single prediction by its top 3 classes.
+#
+# **Before you start:** the model [Lesson 5](05_cifar10_cnn.ipynb) saves, `models/cifar10_cnn.keras`:
+# run lesson 5 to the end first, with the same `MODEL_DIR`. The metrics of
+# [Lesson 3](03_mnist_training.ipynb) (confusion matrix, precision and recall) are used again here.
+#
+# **Time:** about 45 minutes to read and do the four exercises; nothing to train (evaluating the
+# model takes about a minute).
+#
 # One number, the accuracy, tells us how often the model is right. This lesson takes it apart.
 # A per-class report, a confusion matrix, ROC curves and a look at the mistakes themselves tell
 # us where to spend the next hour of work: more data for one class, augmentation that matches its
@@ -356,3 +367,10 @@ print(f"top-1 accuracy {accuracy:.2%}, top-3 accuracy {np.mean((top_3 == y_test[
 # confusion matrix and its most confused pairs, a look at the mistakes, one-vs-rest ROC curves
 # with their AUC, and a single prediction with its top 3 classes. Grade the lesson with
 # `pytest -k 06`.
+#
+# ## Questions to think about
+#
+# 1. The most confused pairs are similar animals. Would you spend the next hour on more data,
+#    different augmentation or a bigger model, and how would you check the choice?
+# 2. A class can have an AUC close to 1 and an F1 far below it. How can both be true?
+# 3. When is the top-3 accuracy the number that matters to the people who use a classifier?

@@ -20,6 +20,15 @@
 # **Goal:** turn the raw MNIST digits into arrays a convolutional network can learn from, and
 # understand every step.
 #
+# **You will learn to:** look at a dataset before modelling it (images, class balance); scale the
+# pixels and add the channel axis a Keras CNN expects; one-hot encode labels and know when you need
+# to; hold out a stratified validation set.
+#
+# **Before you start:** Python and NumPy basics (arrays, shapes, indexing); the course installed
+# (`pip install -e .`) and the MNIST files at hand (`cnn-course doctor` says where they load from).
+#
+# **Time:** about 40 minutes to read and do the five exercises; nothing to train.
+#
 # MNIST holds 70,000 handwritten digits, 28×28 pixels in shades of grey, each labelled 0–9:
 # 60,000 for training and 10,000 for the final test. It is small enough to train on a laptop in a
 # minute and hard enough that a good model needs convolutions to beat 99 % accuracy.
@@ -260,4 +269,16 @@ print("share of digit 1 in train / validation:", np.mean(y_fit == 1).round(4), n
 #
 # The package has the same helpers (`data.scale_images`, `data.add_channel_axis`,
 # `data.train_validation_split`), which the next lessons use. Grade this lesson with
-# `pytest -k 01`, then go on to **Lesson 2: build a CNN**.
+# `pytest -k 01`.
+#
+# ## Questions to think about
+#
+# 1. Why must the validation images come from the training split and never from the test split?
+#    Which number of lesson 3 would you no longer be able to trust?
+# 2. MNIST's classes are nearly balanced. How unbalanced would they have to be before plain
+#    accuracy misleads you, and what would you report instead?
+# 3. Scaling to [0, 1] and standardising to mean 0 and standard deviation 1 both shrink the
+#    inputs. Would the network of lesson 2 learn differently with one or the other? How would you
+#    find out?
+#
+# **Next:** [Lesson 2 · Build a convolutional neural network](02_mnist_cnn.ipynb).

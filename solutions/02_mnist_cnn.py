@@ -20,6 +20,16 @@
 # **Goal:** build the CNN that will classify MNIST digits, and be able to predict, before running
 # `model.summary()`, the shape of every layer's output and how many parameters it learns.
 #
+# **You will learn to:** predict a convolution's output size from its kernel, stride and padding;
+# count a layer's parameters by hand; build a CNN with Keras and read `model.summary()`; compile it
+# with the loss that matches integer labels.
+#
+# **Before you start:** [Lesson 1](01_mnist_data.ipynb): images as arrays of shape `(N, 28, 28, 1)`
+# with integer labels.
+#
+# **Time:** about 40 minutes to read and do the four exercises; nothing to train (the model is built
+# here and trained in lesson 3).
+#
 # A plain dense network would flatten each image into 784 numbers and forget which pixels are
 # neighbours. A **convolutional** network slides small filters over the image instead: the same
 # 3×3 filter looks for the same stroke everywhere, so the network needs far fewer weights and
@@ -238,4 +248,15 @@ print(f"loss before training: {loss:.2f} (ln 10 = {math.log(10):.2f})")
 #
 # A 225,034-parameter CNN whose every shape and parameter count you can derive by hand, compiled
 # for integer labels. The package's `cnn_course.models.build_mnist_cnn` is the same model. Grade
-# this lesson with `pytest -k 02`, then train it in **Lesson 3**.
+# this lesson with `pytest -k 02`.
+#
+# ## Questions to think about
+#
+# 1. `Dense(128)` holds about 90 % of the parameters. What happens to the count if `Flatten` becomes
+#    `GlobalAveragePooling2D`, and what might the network lose?
+# 2. Two stacked 3×3 convolutions see a 5×5 patch of their input. How many weights do they need,
+#    compared with one 5×5 convolution of the same width?
+# 3. Which shapes of the summary would change with `padding="same"` in both convolutions, and
+#    how many parameters would the dense layer then have?
+#
+# **Next:** [Lesson 3 · Train, evaluate, and save the MNIST CNN](03_mnist_training.ipynb).

@@ -21,6 +21,15 @@
 # the way the best CIFAR-10 models do: per-channel standardisation with statistics computed on
 # the training split only.
 #
+# **You will learn to:** load colour images and look at their three channels; show one labelled
+# sample per class; compute per-channel statistics; standardise every split with statistics of the
+# training split only.
+#
+# **Before you start:** [Lesson 1](01_mnist_data.ipynb) (scaling, validation split); the CIFAR-10
+# files at hand (`cnn-course doctor`).
+#
+# **Time:** about 30 minutes to read and do the three exercises; nothing to train.
+#
 # CIFAR-10 holds 60,000 photos of 32×32 pixels: 50,000 for training and 10,000 for the test.
 # MNIST digits are centred strokes on a blank background; CIFAR-10 objects appear at any
 # position, size and angle, on cluttered backgrounds, in colour. A network that scores 99 % on
@@ -182,4 +191,15 @@ print("validation mean:", x_val_std.mean(axis=(0, 1, 2)).round(3), "— close to
 # ## What you built
 #
 # A look at every class, per-channel statistics, and a leak-free standardisation. Grade it with
-# `pytest -k 04`, then build a deeper CNN in **Lesson 5**.
+# `pytest -k 04`.
+#
+# ## Questions to think about
+#
+# 1. What exactly leaks into the test score if the mean and standard deviation are computed on
+#    all 60,000 images?
+# 2. Per-channel standardisation keeps three means; per-pixel standardisation would keep
+#    32×32×3. What would each remove from the images, and which suits a CNN?
+# 3. The three channel means differ. Is that a property of the objects, of the photographers, or of
+#    the cameras, and does it matter for the model?
+#
+# **Next:** [Lesson 5 · A deeper CNN: regularisation, augmentation and callbacks](05_cifar10_cnn.ipynb).

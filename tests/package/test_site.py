@@ -1,11 +1,27 @@
-"""The website's generated lesson pages: learner stubs, folded worked solutions, readable outputs, every lesson in the nav."""
+"""The website's generated lesson pages: learner stubs, folded worked solutions, readable outputs,
+the run cache and its quick-mode fallback, the lessons' scaffolding, every lesson in the nav."""
+
+import copy
+import re
 
 import nbformat
 import pytest
 
 from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, learner_notebook
-from cnn_course.notebooks import EXERCISE_TAG, has_tag, lesson_stems, read_notebook
-from cnn_course.site import course_map, readable_outputs, site_notebook, terminal_text
+from cnn_course.notebooks import EXERCISE_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
+from cnn_course.site import (
+    QUICK_BANNER_CLASS,
+    RUN_METADATA,
+    cached_run,
+    code_fingerprint,
+    course_map,
+    readable_outputs,
+    run_status,
+    shown_parameters,
+    site_notebook,
+    terminal_text,
+    with_outputs_of,
+)
 
 from .conftest import REPO, SOLUTIONS
 
@@ -45,12 +61,99 @@ def test_outputs_are_kept_and_cleaned_and_cells_numbered_from_one():
     code = [c for c in site.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert code[0].outputs == [nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/1\n4/4 ━━━━━━ accuracy: 0.9\n")]
-    assert "Built in quick mode" in site.cells[1].source
+    assert QUICK_BANNER_CLASS in site.cells[1].source
 
 
 def test_quick_mode_is_only_announced_where_it_changes_something():
     site = site_notebook(executed_master("01_mnist_data"), "01_mnist_data", quick=True)
-    assert not any("Built in quick mode" in c.source for c in site.cells)
+    assert not any(QUICK_BANNER_CLASS in c.source for c in site.cells)
+
+
+def test_the_self_check_under_a_stub_shows_no_verdict():
+    """On the page the exercise cell shows the stub: the check that passed on the solution would contradict it."""
+    executed = executed_master("01_mnist_data")
+    for cell in executed.cells:
+        if cell.source.startswith("self_check("):
+            name = cell.source[len("self_check(") :].split(")")[0]
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"✔ {name} passes every check.\n")]
+            if "\n" in cell.source:  # a check followed by a demo: the demo's output stays
+                cell.outputs[0].text += "[5 0 4] ->\n"
+    site = site_notebook(executed, "01_mnist_data", quick=False)
+    checks = [c for c in site.cells if c.cell_type == "code" and c.source.startswith("self_check(")]
+    assert len(checks) == 5
+    assert [c.outputs[0].text if c.outputs else "" for c in checks] == ["", "", "", "[5 0 4] ->\n", ""]
+    others = [c for c in site.cells if c.cell_type == "code" and not c.source.startswith("self_check(")]
+    assert all(c.outputs for c in others)
+
+
+def test_outputs_never_show_the_folder_a_notebook_ran_in():
+    output = nbformat.v4.new_output("stream", name="stdout", text="loaded /tmp/cnn-course-site-x1/models/cifar10_cnn.keras\n")
+    assert readable_outputs([output], hidden_paths=("/tmp/cnn-course-site-x1",))[0].text == "loaded models/cifar10_cnn.keras\n"
+
+
+def test_the_parameters_cell_shows_the_values_that_ran():
+    assert shown_parameters('QUICK_RUN = False\nMODEL_DIR = "models"', {"QUICK_RUN": True}) == 'QUICK_RUN = True\nMODEL_DIR = "models"'
+    assert shown_parameters("QUICK_RUN = False", {"SEED": 1}) == "QUICK_RUN = False\nSEED = 1"
+
+
+def test_the_run_fingerprint_follows_the_code_not_the_text():
+    master = read_notebook(SOLUTIONS / "03_mnist_training.py")
+    edited = copy.deepcopy(master)
+    next(c for c in edited.cells if c.cell_type == "markdown").source += "\n\nA new sentence."
+    assert code_fingerprint(edited) == code_fingerprint(master)
+    next(c for c in edited.cells if has_tag(c, PARAMETERS_TAG)).source += "\nEXTRA = 1"
+    assert code_fingerprint(edited) != code_fingerprint(master)
+
+
+def cache_with_run_of(tmp_path, stem):
+    """A run cache holding a (pretend) full run of master `stem`: its code cells with one output each."""
+    master = read_notebook(SOLUTIONS / f"{stem}.py")
+    run = copy.deepcopy(master)
+    for cell in run.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ran {len(cell.source)}\n")]
+    run.metadata[RUN_METADATA] = {
+        "mode": "full", "fingerprint": code_fingerprint(master), "date": "2026-11-29", "duration_s": 185.0, "cpus": 2,
+    }
+    tmp_path.joinpath(f"{stem}.ipynb").write_text(nbformat.writes(run), encoding="utf-8")
+    return master
+
+
+def test_a_cached_run_gives_the_page_its_outputs_under_the_current_text(tmp_path):
+    master = cache_with_run_of(tmp_path, "03_mnist_training")
+    master.cells[0].source += "\n\n**Time:** edited after the run."
+    run = cached_run(tmp_path, "03_mnist_training", master)
+    assert run is not None, "a text edit does not make the run stale"
+    page = with_outputs_of(master, run)
+    assert "edited after the run" in page.cells[0].source
+    assert all(c.outputs[0].text.startswith("ran ") for c in page.cells if c.cell_type == "code")
+    assert page.metadata[RUN_METADATA]["mode"] == "full"
+    status = run_status(SOLUTIONS, cache=tmp_path)
+    assert status["03_mnist_training"].startswith("up to date (full run on the site: 3 min on 2 CPU cores (2026-11-29))")
+    assert status["01_mnist_data"] == "missing"
+
+
+def test_a_code_change_makes_the_cached_run_stale(tmp_path):
+    master = cache_with_run_of(tmp_path, "03_mnist_training")
+    next(c for c in master.cells if has_tag(c, PARAMETERS_TAG)).source = "QUICK_RUN = False\nMODEL_DIR = 'elsewhere'"
+    assert cached_run(tmp_path, "03_mnist_training", master) is None
+
+
+LABELS = ("**Goal:**", "**You will learn to:**", "**Before you start:**", "**Time:**", "## Questions to think about")
+
+
+@pytest.mark.parametrize("stem", lesson_stems(SOLUTIONS))
+def test_every_lesson_states_goals_prerequisites_time_questions_and_links_the_next(stem):
+    master = read_notebook(SOLUTIONS / f"{stem}.py")
+    text = "\n\n".join(c.source for c in master.cells if c.cell_type == "markdown")
+    missing = [label for label in LABELS if label not in text]
+    assert not missing, f"add to the markdown of solutions/{stem}.py: {missing} (see the other lessons)"
+    questions = text.split("## Questions to think about")[1]
+    assert 2 <= len(re.findall(r"^\d\. ", questions, re.MULTILINE)) <= 4, "two or three open questions"
+    stems = lesson_stems(SOLUTIONS)
+    later = stems[stems.index(stem) + 1 :]
+    if later:
+        assert f"**Next:** [Lesson" in text and f"]({later[0]}.ipynb)" in text, f"a linked next step: [Lesson ...]({later[0]}.ipynb)"
 
 
 def test_terminal_text_keeps_what_a_terminal_would_show():
@@ -65,7 +168,7 @@ def test_course_map_links_every_lesson_with_its_goal_and_exercises():
     for stem in masters:
         assert f"]({stem}.ipynb)" in text
         assert f"pytest -k {stem[:2]}" in text
-    assert "`scale_images`" in text and "**Goal:**" in text
+    assert "`scale_images`" in text and "**Goal:**" in text and "**Time:**" in text
 
 
 def test_every_lesson_is_a_page_of_the_site():

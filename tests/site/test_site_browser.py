@@ -1,11 +1,12 @@
 """The built website in a real browser: home page, every lesson page, search, the API reference.
 
 Headless Chromium (Debian's `chromium` package) driven by Playwright, against the built site
-(`site/`) served on 127.0.0.1. Nothing outside localhost is fetched, except that MathJax's CDN is
-answered from Debian's `libjs-mathjax` when it is installed, so equations typeset offline.
-Screenshots go to `site-screenshots/`.
+(`site/`) served on 127.0.0.1, with the network blocked: every request outside localhost is
+refused, so equations, figures, fonts and search must all come from the site itself.
+Screenshots go to `site-screenshots/`: `pytest tests/site -k screenshots` takes every lesson page,
+whole, at 1280 px and at 390 px (a phone).
 
-Build the site first:  python -m cnn_course.site lessons --quick && mkdocs build --strict
+Build the site first:  python -m cnn_course.site lessons && mkdocs build --strict
 Run:                   pytest tests/site
 """
 
@@ -15,6 +16,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -29,8 +31,10 @@ from cnn_course.notebooks import lesson_stems
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "site"
 SCREENSHOTS = REPO / "site-screenshots"
-MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@2.7.9/"  # docs/overrides/main.html
-LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax")
+STEMS = lesson_stems(REPO / "solutions")
+WIDTHS = {"desktop": 1280, "phone": 390}
+OVERFLOW_ALLOWANCE = 0.10  # at most this share of a lesson's code cells may need horizontal scrolling at 1280 px
+QUICK_BANNER = ".quick-mode-banner"  # cnn_course.site.QUICK_BANNER_CLASS
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -38,7 +42,7 @@ CHROMIUM_ARGS = [
 # A word of each lesson's prose that search must find (and the page it must lead to).
 SEARCH_WORDS = {"01_mnist_data": "stratify", "02_mnist_cnn": "funnel", "03_mnist_training": "overfitting"}
 REQUIRED = os.environ.get("CNN_COURSE_REQUIRE_SITE_TEST") == "1"  # set by .ci/run: skip becomes failure
-NO_SITE = f"no built site in {SITE}: run `python -m cnn_course.site lessons --quick && mkdocs build --strict`"
+NO_SITE = f"no built site in {SITE}: run `python -m cnn_course.site lessons && mkdocs build --strict`"
 
 pytestmark = pytest.mark.site
 
@@ -94,31 +98,39 @@ def browser():
         browser.close()
 
 
-def answer_offline(route) -> None:
-    """Serve localhost; answer MathJax's CDN from the local copy; refuse everything else."""
-    url = route.request.url
-    if url.startswith("http://127.0.0.1:"):
-        route.continue_()
-    elif url.startswith(MATHJAX_CDN) and LOCAL_MATHJAX.is_dir():
-        name = urlsplit(url).path.removeprefix(urlsplit(MATHJAX_CDN).path)
-        if (LOCAL_MATHJAX / name).is_file():
-            route.fulfill(path=str(LOCAL_MATHJAX / name))
+class Offline:
+    """A route handler that serves localhost and refuses (and remembers) every other request."""
+
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def __call__(self, route) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
         else:
+            self.refused.append(url)
             route.abort()
-    else:
-        route.abort()
+
+
+def new_page(browser, width: int):
+    """Return a page of a fresh browser context `width` px wide, offline, that records JavaScript errors."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    offline = Offline()
+    context.route("**/*", offline)
+    page = context.new_page()
+    page.errors, page.refused = [], offline.refused
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return page
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.route("**/*", answer_offline)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    page = new_page(browser, WIDTHS["desktop"])
     yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    page.context.close()
+    assert not page.errors, f"JavaScript errors on the page: {page.errors}"
+    assert not page.refused, f"the site asked the network for: {sorted(set(page.refused))}"
 
 
 def screenshot(page, name: str, full_page: bool = False) -> Path:
@@ -139,13 +151,27 @@ def loaded_images(page, selector: str) -> list[int]:
     return page.eval_on_selector_all(selector, "images => images.map(image => image.complete ? image.naturalWidth : 0)")
 
 
+def site_notebook(stem: str) -> dict:
+    """Return the site notebook of lesson `stem` (docs/lessons/), as JSON."""
+    path = REPO / "docs" / "lessons" / f"{stem}.ipynb"
+    assert path.is_file(), f"no site notebook {path}: run `python -m cnn_course.site lessons`, then build the site"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def figure_count(stem: str) -> int:
     """Return how many figures (PNG outputs) the site notebook of lesson `stem` holds."""
-    path = REPO / "docs" / "lessons" / f"{stem}.ipynb"
-    assert path.is_file(), f"no site notebook {path}: run `python -m cnn_course.site lessons --quick`, then build the site"
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    outputs = [output for cell in notebook["cells"] for output in cell.get("outputs", [])]
+    outputs = [output for cell in site_notebook(stem)["cells"] for output in cell.get("outputs", [])]
     return sum("image/png" in output.get("data", {}) for output in outputs)
+
+
+def built_from_full_run(stem: str) -> bool:
+    """Return True when the page of lesson `stem` shows the outputs of a full run (cnn_course.site)."""
+    return site_notebook(stem)["metadata"].get("cnn_course_run", {}).get("mode") == "full"
+
+
+def is_training_lesson(stem: str) -> bool:
+    """Return True for a lesson whose outputs differ in quick mode (it has a parameters cell)."""
+    return any("parameters" in cell["metadata"].get("tags", []) for cell in site_notebook(stem)["cells"])
 
 
 def test_home_page_shows_the_course_and_its_pictures(page, site_url):
@@ -164,16 +190,18 @@ def test_home_page_shows_the_course_and_its_pictures(page, site_url):
     assert page.locator("body").get_attribute("data-md-color-scheme") != scheme, "the light/dark toggle"
 
 
-@pytest.mark.parametrize("stem", lesson_stems(REPO / "solutions"))
+@pytest.mark.parametrize("stem", STEMS)
 def test_lesson_page_renders_headings_code_figures_and_folded_solutions(page, site_url, stem):
-    page.goto(f"{site_url}lessons/{stem}/")
+    page.goto(f"{site_url}lessons/{stem}/", wait_until="networkidle")
     screenshot(page, f"lesson-{stem}")
     article = page.locator("article")
     headings = article.locator("h2").all_inner_texts()
     assert any("Exercise 1" in heading for heading in headings), headings
     assert page.locator(".jp-CodeCell .highlight-ipynb").count() >= 5, "code cells"
+    assert not page.locator(".jp-InputPrompt:visible, .jp-OutputPrompt:visible, .celltoolbar:visible").count(), "In [n] prompts or tag badges"
     stubs = page.locator(".jp-CodeCell pre", has_text="raise NotImplementedError")
     assert stubs.count() >= 1, "exercise cells show the learner's stub"
+    assert "passes every check" not in article.inner_text(), "a stub followed by its solution's self-check verdict"
     solutions = page.locator("details.tip")
     assert solutions.count() == stubs.count(), "one folded worked solution per exercise"
     assert not solutions.first.evaluate("details => details.open"), "worked solutions start folded"
@@ -193,17 +221,92 @@ def test_lesson_page_renders_headings_code_figures_and_folded_solutions(page, si
         screenshot(page, f"lesson-{stem}-figure")
 
 
+@pytest.mark.parametrize("stem", STEMS)
+def test_lesson_code_fits_the_page_at_1280_px(page, site_url, stem):
+    page.goto(f"{site_url}lessons/{stem}/")
+    sizes = page.eval_on_selector_all(".jp-CodeCell .highlight-ipynb pre", "cells => cells.map(c => [c.scrollWidth, c.clientWidth])")
+    scrolling = [size for size in sizes if size[0] > size[1] + 1]
+    assert len(scrolling) <= OVERFLOW_ALLOWANCE * len(sizes), f"{len(scrolling)} of {len(sizes)} code cells scroll sideways: {scrolling}"
+    page_width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert page_width <= WIDTHS["desktop"], f"the page itself is {page_width} px wide"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_quick_mode_pages_say_so_and_show_what_ran(page, site_url, stem):
+    """A page built without a full run of a training lesson carries the banner; its parameters cell shows QUICK_RUN = True."""
+    page.goto(f"{site_url}lessons/{stem}/")
+    quick = is_training_lesson(stem) and not built_from_full_run(stem)
+    banner = page.locator(QUICK_BANNER)
+    if quick:
+        assert banner.count() == 1 and banner.is_visible(), "a quick-mode page without its banner"
+        assert banner.bounding_box()["y"] < 1500, "the banner sits under the lesson's title"
+    else:
+        assert banner.count() == 0, "a page built from a full run carries the quick-mode banner"
+    if is_training_lesson(stem):
+        parameters = page.locator(".celltag_parameters pre").first.inner_text()
+        assert f"QUICK_RUN = {quick}" in parameters, f"the parameters cell does not show what ran: {parameters}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_lesson_page_starts_with_its_scaffolding_and_links_the_next_lesson(page, site_url, stem):
+    page.goto(f"{site_url}lessons/{stem}/")
+    text = page.inner_text("article")
+    for label in ("Goal:", "You will learn to:", "Before you start:", "Time:", "Questions to think about"):
+        assert label in text, f"the lesson page has no '{label}'"
+    if re.search(r"^repo_url: *https://github.com/", (REPO / "mkdocs.yml").read_text(encoding="utf-8"), re.MULTILINE):
+        assert page.locator(".lesson-download a.open-binder").count() == 1, "a link to open the lesson in a hosted Jupyter"
+    later = STEMS[STEMS.index(stem) + 1 :]
+    if later:
+        link = page.locator(f"article a[href='../{later[0]}/']")
+        assert link.count() >= 1, f"no link to the next lesson, {later[0]}"
+        link.last.click()
+        page.wait_for_url(f"**/lessons/{later[0]}/")
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_screenshots_of_every_lesson_page_at_desktop_and_phone_width(browser, site_url, stem):
+    """Whole-page screenshots to look at: site-screenshots/lesson-NN_topic-{1280,390}.png."""
+    for width in WIDTHS.values():
+        page = new_page(browser, width)
+        page.goto(f"{site_url}lessons/{stem}/", wait_until="networkidle")
+        page.wait_for_function("() => !window.MathJax || !MathJax.Hub || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, f"the page is wider than {width} px"
+        screenshot(page, f"lesson-{stem}-{width}", full_page=True)
+        page.context.close()
+        assert not page.errors and not page.refused, (page.errors, page.refused)
+
+
 @pytest.mark.parametrize("path", ["lessons/02_mnist_cnn/", "concepts/"])
-def test_equations_are_typeset(page, site_url, path):
-    if not LOCAL_MATHJAX.is_dir():
-        unavailable("no local MathJax to typeset equations offline: apt-get install libjs-mathjax")
+def test_equations_are_typeset_offline(page, site_url, path):
     page.goto(f"{site_url}{path}")
-    page.wait_for_selector(".MathJax_CHTML", timeout=20_000)
-    assert page.locator(".MathJax_CHTML").count() >= 3
+    page.wait_for_selector(".MathJax", timeout=30_000)
+    page.wait_for_function("() => MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0", timeout=30_000)
+    assert page.locator(".MathJax").count() >= 3
     assert not page.locator(".MathJax_Error, merror").count(), "TeX that MathJax could not typeset"
-    page.locator(".MathJax_CHTML").nth(2).scroll_into_view_if_needed()
+    text = page.inner_text("article")
+    assert "\\frac" not in text and "$$" not in text, "raw TeX left on the page"
+    fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+    assert any("STIX" in family for family in fonts), f"MathJax's own fonts did not load: {fonts}"
+    page.locator(".MathJax").nth(2).scroll_into_view_if_needed()
     settle(page)
     screenshot(page, f"equations-{path.split('/')[-2]}")
+
+
+def test_search_previews_show_formulas_as_text_not_tex(built_site):
+    docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    mathy = [doc for doc in docs if doc["location"].startswith(("lessons/02_mnist_cnn/", "concepts/"))]
+    assert any("⌊" in doc["text"] for doc in mathy), "the output-size formula, as text"
+    raw = [doc["location"] for doc in mathy if "\\frac" in doc["text"] or "$$" in doc["text"]]
+    assert not raw, f"TeX in the search previews of {raw}"
+
+
+def test_no_page_shows_a_build_path(built_site):
+    leaks = [
+        str(path.relative_to(built_site))
+        for path in built_site.glob("lessons/*/index.html")
+        if any(marker in path.read_text(encoding="utf-8") for marker in ("cnn-course-site-", "/tmp/", "site-runs"))
+    ]
+    assert not leaks, f"pages that show a build machine's path: {leaks}"
 
 
 @pytest.mark.parametrize(("stem", "word"), SEARCH_WORDS.items())
