@@ -224,16 +224,21 @@ def site_notebook(executed: nbformat.NotebookNode, name: str, quick: bool) -> nb
             cells.append(worked_solution_cell(solution))
     if quick and any(has_tag(cell, PARAMETERS_TAG) for cell in cells):
         title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("# ")), -1)
-        cells.insert(title + 1, nbformat.v4.new_markdown_cell(QUICK_NOTE, metadata={"tags": ["quick-mode"]}))
+        banner = [nbformat.v4.new_markdown_cell(QUICK_NOTE, metadata={"tags": ["quick-mode"]})]
+        if title >= 0 and "\n" in cells[title].source.strip():  # right under the H1, before the lesson's introduction
+            heading, rest = cells[title].source.split("\n", 1)
+            cells[title].source = heading
+            banner.append(nbformat.v4.new_markdown_cell(rest.strip("\n")))
+        cells[title + 1 : title + 1] = banner
     site.cells = cells
     return site
 
 
 def run_summary(run: dict) -> str:
-    """Return one line saying when, where and how long a cached full run ran, for the course map."""
+    """Return how long a cached full run took, where and when (e.g. '4.6 min on 2 CPU cores, 2026-11-29')."""
     minutes = run["duration_s"] / 60
-    took = f"{minutes:.0f} min" if minutes >= 2 else f"{run['duration_s']:.0f} s"
-    return f"full run on the site: {took} on {run['cpus']} CPU cores ({run['date']})"
+    took = f"{minutes:.1f} min" if minutes >= 2 else f"{run['duration_s']:.0f} s"
+    return f"{took} on {run['cpus']} CPU cores, {run['date']}"
 
 
 def course_map(lessons: dict[str, nbformat.NotebookNode]) -> str:
@@ -252,7 +257,7 @@ def course_map(lessons: dict[str, nbformat.NotebookNode]) -> str:
         budget = next((p for p in paragraphs if p.startswith("**Time:**")), "")
         run = notebook.metadata.get(RUN_METADATA, {})
         if budget and "duration_s" in run:
-            budget += f" ({run_summary(run)})"
+            budget += f" *The full run of this notebook for the site took {run_summary(run)}.*"
         exercises = [name for cell in notebook.cells if has_tag(cell, EXERCISE_TAG) for name in defined_names(cell.source)]
         parts.append(f"### [{title}]({stem}.ipynb)\n")
         parts += [f"{text}\n" for text in (goal, needs, budget) if text]
@@ -363,7 +368,7 @@ def run_status(solutions: Path, cache: Path = RUN_CACHE) -> dict[str, str]:
         master = read_notebook(newest_of_pair(solutions, stem))
         run = cached_run(cache, stem, master)
         if run is not None:
-            status[stem] = f"up to date ({run_summary(run.metadata[RUN_METADATA])})"
+            status[stem] = f"up to date (full run: {run_summary(run.metadata[RUN_METADATA])})"
         else:
             status[stem] = "stale: the master's code changed since its run" if (cache / f"{stem}.ipynb").is_file() else "missing"
     return status

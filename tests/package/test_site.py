@@ -61,7 +61,9 @@ def test_outputs_are_kept_and_cleaned_and_cells_numbered_from_one():
     code = [c for c in site.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert code[0].outputs == [nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/1\n4/4 ━━━━━━ accuracy: 0.9\n")]
-    assert QUICK_BANNER_CLASS in site.cells[1].source
+    assert site.cells[0].source == "# Lesson 3 · Train, evaluate, and save the MNIST CNN"
+    assert QUICK_BANNER_CLASS in site.cells[1].source, "the banner sits right under the title"
+    assert site.cells[2].source.startswith("**Goal:**")
 
 
 def test_quick_mode_is_only_announced_where_it_changes_something():
@@ -129,7 +131,7 @@ def test_a_cached_run_gives_the_page_its_outputs_under_the_current_text(tmp_path
     assert all(c.outputs[0].text.startswith("ran ") for c in page.cells if c.cell_type == "code")
     assert page.metadata[RUN_METADATA]["mode"] == "full"
     status = run_status(SOLUTIONS, cache=tmp_path)
-    assert status["03_mnist_training"].startswith("up to date (full run on the site: 3 min on 2 CPU cores (2026-11-29))")
+    assert status["03_mnist_training"] == "up to date (full run: 3.1 min on 2 CPU cores, 2026-11-29)"
     assert status["01_mnist_data"] == "missing"
 
 
