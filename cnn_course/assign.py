@@ -145,8 +145,9 @@ def generate_lessons(
 ) -> AssignReport:
     """Regenerate every lesson pair in `lessons` from the masters in `solutions`.
 
-    With check=True nothing is written; the report lists the files that differ. A lesson that
-    differs from what assign last wrote (a learner edited it) is refused unless force=True.
+    With check=True nothing is written; the report lists the files that differ (in `written`, and
+    in `refused` those edited since assign wrote them). A lesson that differs from what assign last
+    wrote (a learner edited it) is refused unless force=True.
     Exercises named in `optional` are labelled "(optional, not graded)".
     """
     stems = lesson_stems(solutions)
@@ -164,7 +165,7 @@ def generate_lessons(
             current = path.read_text(encoding="utf-8") if path.is_file() else None
             if current == text:
                 report.unchanged.append(path)
-            elif current is not None and manifest.get(path.name) != digest(current) and not force and not check:
+            elif current is not None and manifest.get(path.name) != digest(current) and not force:
                 report.refused.append(path)
             else:
                 pending[path] = text

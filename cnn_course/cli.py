@@ -164,8 +164,14 @@ def run_assign(args: argparse.Namespace) -> int:
     report = generate_lessons(solutions, lessons, check=args.check, force=args.force, optional=optional)
     if args.check:
         if report.written:
-            print("lessons/ is out of date with the masters; run `cnn-course assign`. Differing files:")
+            print(f"{lessons}/ is out of date with the masters; run `cnn-course assign`. Differing files:")
             print("\n".join(f"  {path}" for path in report.written))
+        if report.refused:
+            print("Edited since `cnn-course assign` wrote them (a learner's work, if this is a learner's copy), so assign will not overwrite them:")
+            print("\n".join(f"  {path}" for path in report.refused))
+            print("If the edits are meant, there is nothing to do. To start these lessons over from the masters, move them "
+                  "aside and run `cnn-course assign`, or run `cnn-course assign --force` to replace them.")
+        if report.written or report.refused:
             return 1
         print(f"lessons are up to date ({len(report.unchanged)} files).")
         return 0

@@ -78,5 +78,5 @@ def report_lines() -> tuple[list[str], bool]:
 
     mode, reason = sandbox_status()
     lines.append(f"  grading sandbox (cnn-course grade): {mode}: {reason}")
-    lines.append("all set: every dataset file found is intact." if healthy else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again.")
+    lines.append("no problem found." if healthy else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again.")
     return lines, healthy

@@ -97,6 +97,19 @@ def test_an_edited_lesson_is_refused_and_nothing_is_written_until_forced(tmp_pat
     assert edited in report.written and "my work" not in edited.read_text()
 
 
+def test_check_on_an_edited_lesson_gives_advice_that_works(tmp_path):
+    generate_lessons(SOLUTIONS, tmp_path)
+    edited = tmp_path / "01_mnist_data.py"
+    edited.write_text(edited.read_text().replace("raise NotImplementedError", "return 42  # my work", 1))
+    completed = subprocess.run(
+        [sys.executable, "-m", "cnn_course.cli", "assign", "--lessons", str(tmp_path), "--check"], cwd=REPO, capture_output=True, text=True
+    )
+    assert completed.returncode == 1
+    assert "Edited since `cnn-course assign` wrote them" in completed.stdout and str(edited) in completed.stdout
+    assert "run `cnn-course assign`. Differing" not in completed.stdout
+    assert "`cnn-course assign --force`" in completed.stdout
+
+
 def test_assign_cli_explains_a_refusal(tmp_path):
     generate_lessons(SOLUTIONS, tmp_path)
     (tmp_path / "03_mnist_training.py").write_text("# my notes\n")

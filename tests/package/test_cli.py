@@ -58,7 +58,7 @@ def test_bad_arguments_get_a_clear_message(args, message, capsys):
 def test_doctor_verifies_a_healthy_data_folder_quietly():
     completed = cnn_course("doctor")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    for expected in ("keras", "tensorflow", "md5 sums match the official files", "labels match the official batches", "all set"):
+    for expected in ("keras", "tensorflow", "md5 sums match the official files", "labels match the official batches", "no problem found"):
         assert expected in completed.stdout
     assert completed.stderr == ""  # no TensorFlow start-up lines
 
