@@ -1,4 +1,4 @@
-"""The `cnn-course` command: train, predict, serve, export, assign, grade, doctor."""
+"""The `cnn-course` command: train, predict, serve, export, export-images, assign, grade, doctor."""
 
 from __future__ import annotations
 
@@ -112,6 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--test-images", type=positive_int, default=1000, metavar="N", help="test images to compare on (default: 1000)")
     export.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
 
+    export_images = commands.add_parser("export-images", help="write a dataset as image files, one subfolder per class", description="Write CIFAR-10 images as files in DIR/<class>/, a stand-in for a folder of your own photos. Deterministic: the first N images of each class.")
+    export_images.add_argument("dataset", help="which dataset: cifar10")
+    export_images.add_argument("dir", type=Path, metavar="DIR", help="folder to create (must not exist, or be empty)")
+    export_images.add_argument("--per-class", type=positive_int, default=100, help="images per class (default: 100)")
+    export_images.add_argument("--size", type=positive_int, default=32, help="side of the square images in pixels (default: 32, CIFAR-10's own)")
+    export_images.add_argument("--format", choices=("png", "jpeg"), default="png", help="file format (default: png)")
+    export_images.add_argument("--split", choices=("train", "test"), default="train", help="official split to take images from (default: train)")
+    export_images.add_argument("--messy", action="store_true", help="add what real folders hold: a corrupt file, grayscale and RGBA images, other sizes, hidden files, .ipynb_checkpoints")
+    export_images.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
+
     commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
 
     sync = commands.add_parser("sync", help="bring the two files of a lesson (.py and .ipynb) back in step, losing no work", description="Reconcile a lesson pair whose files differ: the newer file gives the text, an exercise written in the older file but a stub in the newer keeps its code, and an exercise written differently in both is only replaced if you agree. Every file that changes is first copied to backups/ beside it.")
@@ -212,6 +222,25 @@ def run_export(args: argparse.Namespace) -> int:
     return export(args)
 
 
+def run_export_images(args: argparse.Namespace) -> int:
+    """Export a dataset as a folder of image files and say what was written."""
+    from cnn_course.data.image_folders import ImageFolderError, export_cifar10_folder
+
+    if args.dataset != "cifar10":
+        print(f"cnn-course export-images: unknown dataset '{args.dataset}'; choose: cifar10", file=sys.stderr)
+        return 2
+    try:
+        summary = export_cifar10_folder(args.dir, args.per_class, args.size, args.messy, args.split, args.format, args.data_dir)
+    except ImageFolderError as error:
+        print(f"cnn-course export-images: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {summary.images:,} images ({args.per_class} per class, {args.size} x {args.size} pixels) into "
+          f"{len(summary.class_names)} class folders of {summary.folder}/: {', '.join(summary.class_names)}")
+    for path, description in summary.messy.items():
+        print(f"  + {path}: {description}")
+    return 0
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources; exit 1 when a dataset is missing or damaged."""
     from cnn_course.doctor import report_lines
@@ -270,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.inference import ModelFileError
     from cnn_course.saving import ClassNamesError
 
-    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "assign": run_assign, "grade": run_grade, "doctor": run_doctor, "sync": run_sync}
+    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "export-images": run_export_images, "assign": run_assign, "grade": run_grade, "doctor": run_doctor, "sync": run_sync}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign"):
         from cnn_course.instructor.commands import CommandError

@@ -69,7 +69,7 @@ QUICK_NOTE = (
     "from what the lesson reaches when you run it. A maintainer publishes the real ones with "
     "<code>python -m cnn_course.site lessons --full</code>.</p></div>"
 )
-TRACKS = {"mnist": "MNIST: handwritten digits", "cifar10": "CIFAR-10: colour photographs"}
+TRACKS = {"mnist": "MNIST: handwritten digits", "cifar10": "CIFAR-10: colour photographs", "own": "Your own images"}
 COURSE_MAP_INTRO = """# Course map
 
 Each lesson is a Jupyter notebook in `lessons/`. Read it here, then work through it in Jupyter:

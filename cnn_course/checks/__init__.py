@@ -19,6 +19,12 @@ from cnn_course.checks.error_analysis import (
 )
 from cnn_course.checks.evaluation import check_confusion_counts, check_most_confident_mistakes, check_predict_labels
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
+from cnn_course.checks.image_folders import (
+    check_build_folder_cnn,
+    check_count_images_per_class,
+    check_image_shape,
+    check_load_image_folder,
+)
 from cnn_course.checks.layers_math import check_conv2d_param_count, check_conv_output_size
 from cnn_course.checks.preprocessing import (
     check_add_channel_axis,
@@ -61,6 +67,10 @@ CHECKS: dict[str, Callable[[Callable], None]] = {
     "most_confused_pairs": check_most_confused_pairs,
     "roc_auc_one_vs_rest": check_roc_auc_one_vs_rest,
     "top_k_classes": check_top_k_classes,
+    "count_images_per_class": check_count_images_per_class,
+    "image_shape": check_image_shape,
+    "load_image_folder": check_load_image_folder,
+    "build_folder_cnn": check_build_folder_cnn,
 }
 
 

@@ -10,7 +10,7 @@ from .conftest import SOLUTIONS, needs_data
 
 # The lessons that train and save a model into MODEL_DIR (here a temporary folder, never the repository),
 # and the lessons that load a model another lesson saved.
-SAVED_MODELS = {"03_mnist_training": "mnist_cnn", "05_cifar10_cnn": "cifar10_cnn"}
+SAVED_MODELS = {"03_mnist_training": "mnist_cnn", "05_cifar10_cnn": "cifar10_cnn", "07_own_images": "own_images_cnn"}
 NEEDS_MODEL_FROM = {"06_cifar10_evaluation": "05_cifar10_cnn"}
 
 
