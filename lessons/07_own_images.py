@@ -1,8 +1,9 @@
 # ---
 # jupyter:
 #   jupytext:
+#     cell_metadata_filter: tags,-all
 #     formats: ipynb,py:percent
-#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -41,6 +42,7 @@
 # ## Setup
 
 # %% tags=["setup"]
+import cnn_course  # first: it keeps TensorFlow's start-up messages out of the notebook
 import json
 import shutil
 import tempfile
@@ -54,7 +56,7 @@ import tensorflow as tf
 from keras import layers
 from PIL import Image
 
-from cnn_course import evaluation, plots, training
+from cnn_course import evaluation, plots, saving, training
 from cnn_course.checks import self_check
 from cnn_course.data.image_folders import IMAGE_SUFFIXES, export_cifar10_folder
 from cnn_course.seeding import set_global_seed
@@ -130,8 +132,7 @@ def count_images_per_class(folder: Path) -> dict[str, int]:
     '.') and files whose lower-cased extension is not in IMAGE_SUFFIXES are not counted.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("count_images_per_class is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -184,8 +185,7 @@ def image_shape(path: Path) -> tuple[int, int, int] | None:
     channels is what the file stores: 1 (grayscale), 3 (RGB) or 4 (RGBA).
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("image_shape is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -281,8 +281,7 @@ def load_image_folder(
     validation set is `validation_split` of the images, the same ones for the same seed.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("load_image_folder is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -364,8 +363,7 @@ def build_folder_cnn(num_classes: int = 10, image_size: int = 32) -> keras.Seque
     rescales them to [0, 1] itself; outputs (N, num_classes) class probabilities.
     """
     # YOUR CODE HERE
-    raise NotImplementedError
-
+    raise NotImplementedError("build_folder_cnn is not written yet: write your code in its exercise cell in place of this line, and run that cell")
 
 
 # %%
@@ -430,15 +428,15 @@ plots.plot_history(history.history);
 # %% [markdown]
 # ## Save the model, its history and its class names
 #
-# The class names go next to the model: its output *k* means `class_names[k]`, and nothing in
-# the `.keras` file says so.
+# The class names go next to the model (`own_images_cnn.classes.json`): its output *k* means
+# `class_names[k]`, and nothing in the `.keras` file says so. `saving.save_model_with_classes`
+# writes both, and `cnn-course predict` and `serve` read them together.
 
 # %%
 model_dir = Path(MODEL_DIR)
 model_dir.mkdir(parents=True, exist_ok=True)
-model.save(model_dir / "own_images_cnn.keras")
+saving.save_model_with_classes(model, model_dir / "own_images_cnn.keras", class_names)
 (model_dir / "own_images_cnn_history.json").write_text(json.dumps(history.history, indent=2))
-(model_dir / "own_images_cnn_class_names.json").write_text(json.dumps(class_names))
 print("saved", sorted(path.name for path in model_dir.iterdir() if path.name.startswith("own_images")))
 
 # %% [markdown]
@@ -450,7 +448,8 @@ print("saved", sorted(path.name for path in model_dir.iterdir() if path.name.sta
 
 # %%
 saved = keras.saving.load_model(model_dir / "own_images_cnn.keras")
-saved_class_names = json.loads((model_dir / "own_images_cnn_class_names.json").read_text())
+saved_class_names, _ = saving.read_class_names(model_dir / "own_images_cnn.keras", saved.output_shape[-1])
+saved_class_names = list(saved_class_names)
 if IMAGE_DIR is None:
     held_out = export_cifar10_folder(Path(workspace.name) / "held_out", per_class=TEST_PER_CLASS, split="test").folder
     test_ds = keras.utils.image_dataset_from_directory(held_out, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=500, shuffle=False)

@@ -442,18 +442,20 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
 # -- the saved model ---------------------------------------------------------------------------------
 
 def check_class_names_sidecar(exercise: str, path: Path, saved_by: str) -> list[str]:
-    """Return the class names saved next to a model (a JSON list of strings); fail with a hint when unusable."""
+    """Return the class names saved next to a model (`NAME.classes.json`, see cnn_course.saving); fail with a hint when unusable."""
     if not path.is_file():
-        raise NotAttempted(exercise, f"{exercise}: no class-names file at {path} yet. Run lesson {saved_by} to the end.")
+        raise NotAttempted(exercise, f"{exercise}: no class names at {path} yet. Run lesson {saved_by} to the end.")
     try:
-        names = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise CheckFailed(exercise, f"{path} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it.") from None
+        names = json.loads(path.read_text())["class_names"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckFailed(
+            exercise, f"{path} is not a class-names file ({type(error).__name__}: {error}).", f"run lesson {saved_by} again to rewrite it."
+        ) from None
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise CheckFailed(
             exercise,
-            f"{path} holds {type(names).__name__}, not a list of class names.",
-            "save train_ds.class_names, a list of strings in the order of the model's outputs.",
+            f"{path} holds {names!r}, not a list of class names.",
+            "save the model with saving.save_model_with_classes(model, path, train_ds.class_names).",
         )
     return names
 

@@ -38,7 +38,7 @@ def test_build_folder_cnn(lesson):
 def test_saved_model_classifies_a_held_out_folder(saved_models):
     model = load_saved_model("trained_own_images_cnn", saved_models.path("own_images_cnn.keras", saved_by=LESSON), LESSON)
     class_names = check_class_names_sidecar(
-        "trained_own_images_cnn", saved_models.path("own_images_cnn_class_names.json", saved_by=LESSON), LESSON
+        "trained_own_images_cnn", saved_models.path("own_images_cnn.classes.json", saved_by=LESSON), LESSON
     )
     check_folder_model_accuracy("trained_own_images_cnn", model, class_names, cifar10_test_folder(), FOLDER_TEST_ACCURACY_THRESHOLD)
 

@@ -347,8 +347,11 @@ def test_a_missing_class_names_file_is_not_attempted(tmp_path):
     from cnn_course.checks import NotAttempted
 
     with pytest.raises(NotAttempted, match="Run lesson 07_own_images to the end"):
-        check_class_names_sidecar("trained_own_images_cnn", tmp_path / "own_images_cnn_class_names.json", "07_own_images")
+        check_class_names_sidecar("trained_own_images_cnn", tmp_path / "own_images_cnn.classes.json", "07_own_images")
     (tmp_path / "names.json").write_text('{"cat": 0}')
+    with pytest.raises(CheckFailed, match="not a class-names file"):
+        check_class_names_sidecar("trained_own_images_cnn", tmp_path / "names.json", "07_own_images")
+    (tmp_path / "names.json").write_text('{"class_names": "cat"}')
     with pytest.raises(CheckFailed, match="not a list of class names"):
         check_class_names_sidecar("trained_own_images_cnn", tmp_path / "names.json", "07_own_images")
 
