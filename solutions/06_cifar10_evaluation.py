@@ -391,3 +391,6 @@ print(f"top-1 accuracy {accuracy:.2%}, top-3 accuracy {np.mean((top_3 == y_test[
 #    different augmentation or a bigger model, and how would you check the choice?
 # 2. A class can have an AUC close to 1 and an F1 far below it. How can both be true?
 # 3. When is the top-3 accuracy the number that matters to the people who use a classifier?
+#
+# **Next:** [Lesson 7 · Your own images](07_own_images.ipynb): train on a folder of image files, the way
+# your own photos come.

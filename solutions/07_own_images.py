@@ -21,6 +21,19 @@
 # your own photos arrive, and save a model that takes any image file as it is: any size, pixel
 # values 0–255.
 #
+# **You will learn to:** inspect a folder before training (images per class, files that cannot be
+# decoded, unusual modes and sizes, hidden files, the order of the classes); load it with
+# `keras.utils.image_dataset_from_directory` and a validation split that does not leak; make the
+# input pipeline fast with `cache`, `shuffle` and `prefetch`, and measure it; put resizing and
+# rescaling inside the model; train, save and evaluate it with lesson 6's tools.
+#
+# **Before you start:** [Lesson 5](05_cifar10_cnn.ipynb) (batch normalisation, augmentation,
+# training a CIFAR-10 CNN) and [Lesson 6](06_cifar10_evaluation.ipynb) (reading a classifier's
+# results).
+#
+# **Time:** about 50 minutes to read and do the four exercises, plus the training: about 3 minutes
+# on a 2-core laptop CPU (the whole notebook about 6 minutes, on a busy 2-core machine).
+#
 # So far the data came as ready-made arrays. A real project starts from something like this:
 #
 # ```
@@ -528,3 +541,12 @@ for path in odd_files:
 # `models/own_images_cnn.keras` and its class names and classifies a held-out folder of the 10,000
 # CIFAR-10 test images. To use your own photos, set `IMAGE_DIR` to their folder and run the
 # lesson again.
+#
+# ## Questions to think about
+#
+# 1. Your folder has 2,000 photos of cats and 150 of dogs. What does the accuracy on a validation
+#    split hide, and what would you look at instead?
+# 2. Photos taken in bursts hold near-identical images. Why can a random validation split then
+#    overstate the accuracy, and how would you split instead?
+# 3. The cached pipeline keeps every decoded image in memory. When would you cache to a file, or
+#    not cache at all?
