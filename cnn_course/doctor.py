@@ -63,6 +63,19 @@ def data_source_lines() -> tuple[list[str], bool]:
     return lines, healthy
 
 
+def transfer_lines() -> list[str]:
+    """Describe lesson 8's backbones: the course's own (checksum verified) and the optional ImageNet one."""
+    from cnn_course.pretrained import BackboneError, verify_backbone
+    from cnn_course.transfer import imagenet_weights_status
+
+    try:
+        record = verify_backbone()
+        backbone = f"ok ({record['accuracy']['source_test']:.1%} on its source classes, sha256 {record['sha256'][:12]}…)"
+    except BackboneError as error:
+        backbone = str(error)
+    return [f"  pretrained backbone: {backbone}", f"  ImageNet weights (optional, lesson 8): {imagenet_weights_status()}"]
+
+
 def report_lines() -> tuple[list[str], bool]:
     """Return the doctor's report (Python, package versions, devices, data sources) and whether the data is usable."""
     import keras
@@ -74,6 +87,7 @@ def report_lines() -> tuple[list[str], bool]:
     lines.append(f"  keras backend: {keras.backend.backend()}; devices: {devices}; CPU cores: {os.cpu_count()}")
     data_lines, healthy = data_source_lines()
     lines += data_lines
+    lines += transfer_lines()
     from cnn_course.instructor.sandbox import sandbox_status
 
     mode, reason = sandbox_status()

@@ -160,3 +160,32 @@ def plot_top_k(
     bar_axis.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     return figure
+
+
+def plot_arms_compared(arms: dict[str, dict]) -> Figure:
+    """Compare training runs ("arms") on one figure: validation accuracy against training time, and test accuracy.
+
+    arms: name -> {"val_accuracy": per-epoch list, "epoch_seconds": per-epoch list (s),
+    "test_accuracy": float in [0, 1]}. A run resumed from another (fine-tuning after the frozen
+    head) lists all its epochs, so its curve starts where the other's ends.
+    """
+    figure, (curves, bars) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [3, 2]})
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (name, arm), color in zip(arms.items(), colors):
+        curves.plot(np.cumsum(arm["epoch_seconds"]), arm["val_accuracy"], ".-", color=color, label=name)
+    curves.set_xlabel("training time (s)")
+    curves.set_ylabel("validation accuracy")
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=8)
+    names = list(arms)
+    accuracies = [arms[name]["test_accuracy"] for name in names]
+    bars.bar(range(len(names)), accuracies, color=colors[: len(names)])
+    for index, name in enumerate(names):
+        label = f"{accuracies[index]:.1%}\n{sum(arms[name]['epoch_seconds']):.0f} s"
+        bars.text(index, accuracies[index] + 0.01, label, ha="center", va="bottom", fontsize=9)
+    bars.set_xticks(range(len(names)), [name.replace(" + ", "\n+ ") for name in names], fontsize=8)
+    bars.set_ylim(0, min(1.0, max(accuracies) + 0.2))
+    bars.set_ylabel("test accuracy")
+    bars.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    return figure

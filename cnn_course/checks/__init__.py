@@ -35,6 +35,7 @@ from cnn_course.checks.preprocessing import (
 )
 from cnn_course.checks.regularisation import check_build_augmentation, check_build_seed_cnn, check_training_callbacks
 from cnn_course.checks.training import check_compile_classifier, check_train_classifier
+from cnn_course.checks.transfer import check_build_transfer_model, check_unfreeze_top_layers
 from cnn_course.models import build_mnist_cnn
 
 
@@ -71,6 +72,8 @@ CHECKS: dict[str, Callable[[Callable], None]] = {
     "image_shape": check_image_shape,
     "load_image_folder": check_load_image_folder,
     "build_folder_cnn": check_build_folder_cnn,
+    "build_transfer_model": check_build_transfer_model,
+    "unfreeze_top_layers": check_unfreeze_top_layers,
 }
 
 

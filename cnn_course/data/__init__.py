@@ -17,6 +17,7 @@ from .preprocessing import (
     add_channel_axis,
     channel_statistics,
     scale_images,
+    select_classes,
     stratified_subset,
     train_validation_split,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "read_idx",
     "resolve_data_dir",
     "scale_images",
+    "select_classes",
     "stratified_subset",
     "train_validation_split",
 ]

@@ -1,5 +1,7 @@
 """Array preparation for training: scaling, channel axis, stratified splits and subsets, channel statistics."""
 
+from collections.abc import Sequence
+
 import numpy as np
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -61,6 +63,27 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, size: int, seed: int = 0) ->
     rank[by_class] = np.arange(len(y)) - np.searchsorted(sorted_labels, sorted_labels)
     chosen = order[np.argsort(rank, kind="stable")[:size]]
     return x[chosen], y[chosen]
+
+
+def select_classes(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> Split:
+    """Return the samples of x (N, ...) whose label y (N,) is in `classes`, relabelled 0..len(classes)-1.
+
+    The new label of a sample is the position of its old label in `classes`, so
+    select_classes(x, y, [5, 9]) maps 5 -> 0 and 9 -> 1. Raises ValueError for an empty or
+    repeated list of classes, or a class that no sample has.
+    """
+    _check_samples(x, y)
+    classes = [int(c) for c in classes]
+    if not classes or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be a non-empty list without repeats, got {classes}.")
+    missing = sorted(set(classes) - set(np.unique(y).tolist()))
+    if missing:
+        raise ValueError(f"no sample has label {missing}; the labels present are {np.unique(y).tolist()}.")
+    lookup = np.full(int(max(np.max(y), *classes)) + 1, -1, dtype=np.int64)
+    lookup[classes] = np.arange(len(classes))
+    new_labels = lookup[y]
+    keep = new_labels >= 0
+    return x[keep], new_labels[keep].astype(y.dtype)
 
 
 def channel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -52,3 +52,13 @@ def cifar10_test_folder() -> Path:
     except data.DataError as error:
         pytest.fail(f"the grader cannot load the CIFAR-10 test set: {error}", pytrace=False)
     return folder / "images"
+
+
+@functools.cache
+def cifar10_target_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """Return the 5,000 official CIFAR-10 test images of lesson 8's target classes (dog, frog, horse, ship,
+    truck), float32 (N, 32, 32, 3) in [0, 1], and labels (N,) relabelled 0-4 in that order."""
+    from cnn_course.pretrained import TARGET_CLASSES
+
+    x_test, y_test = cifar10_test_set()
+    return data.select_classes(x_test, y_test, TARGET_CLASSES)

@@ -1,0 +1,39 @@
+"""Grader for lesson 08_transfer_learning: the transfer model, unfreezing for fine-tuning, and the saved model."""
+
+import pytest
+
+from cnn_course import checks
+from cnn_course.checks.saved_models import check_saved_history, load_saved_model
+from cnn_course.checks.transfer import check_transfer_accuracy
+from cnn_course.grading.test_sets import cifar10_target_test_set
+
+pytestmark = pytest.mark.lesson("08_transfer_learning")
+
+LESSON = "08_transfer_learning"
+# Training from scratch on the lesson's 500 images reaches SCRATCH_TEST_ACCURACY (measured, see the
+# lesson's page); the transfer model must beat it by REQUIRED_MARGIN on the 5,000 target test images.
+SCRATCH_TEST_ACCURACY = 0.50
+REQUIRED_MARGIN = 0.10
+
+
+@pytest.mark.exercise("build_transfer_model")
+def test_build_transfer_model(lesson):
+    checks.check_build_transfer_model(lesson.exercise("build_transfer_model"))
+
+
+@pytest.mark.exercise("unfreeze_top_layers")
+def test_unfreeze_top_layers(lesson):
+    checks.check_unfreeze_top_layers(lesson.exercise("unfreeze_top_layers"))
+
+
+@pytest.mark.exercise("trained_transfer_cnn")
+def test_saved_model_beats_training_from_scratch(saved_models):
+    model = load_saved_model("trained_transfer_cnn", saved_models.path("transfer_cnn.keras", saved_by=LESSON), LESSON)
+    x_test, y_test = cifar10_target_test_set()
+    check_transfer_accuracy("trained_transfer_cnn", model, x_test, y_test, SCRATCH_TEST_ACCURACY, REQUIRED_MARGIN)
+
+
+@pytest.mark.exercise("trained_transfer_cnn")
+def test_saved_history_of_the_transfer_model_has_validation_metrics(saved_models):
+    path = saved_models.path("transfer_cnn_history.json", saved_by=LESSON)
+    check_saved_history("trained_transfer_cnn", path, LESSON)
