@@ -22,6 +22,20 @@ from cnn_course.inference import as_probabilities
 from cnn_course.saving import class_names_path
 
 
+@contextlib.contextmanager
+def _tensorflow_warnings_off():
+    """Hide TensorFlow's Python INFO/WARNING logs in the block ("Assets written to", retracing notes)."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class ExportError(RuntimeError):
     """The model could not be exported, or no interpreter can run the export."""
 
@@ -55,7 +69,7 @@ def export_litert(model, model_path: str | Path, out: str | Path | None = None) 
     out.parent.mkdir(parents=True, exist_ok=True)
     log = io.StringIO()
     try:
-        with contextlib.redirect_stdout(log):
+        with contextlib.redirect_stdout(log), _tensorflow_warnings_off():
             model.export(str(out), format="litert", verbose=False)
     except Exception as error:  # the converter raises many kinds: ConverterError, ValueError, ...
         raise ExportError(f"Keras could not export the model to LiteRT ({type(error).__name__}: {error}).") from None
@@ -99,7 +113,11 @@ def check_export(model, model_path: str | Path, tflite_path: str | Path, images:
     (the latency a device or a web request sees), plus Keras on one batch of all `images`.
     `labels` (N,) int, when given, adds both models' accuracies.
     """
-    images = np.asarray(images, dtype=np.float32)
+    with _tensorflow_warnings_off():  # each new batch shape traces the predict function again, and TensorFlow says so
+        return _check_export(model, model_path, tflite_path, np.asarray(images, dtype=np.float32), labels, timed)
+
+
+def _check_export(model, model_path: str | Path, tflite_path: str | Path, images: np.ndarray, labels: np.ndarray | None, timed: int) -> ExportCheck:
     model.predict(images[:256], batch_size=256, verbose=0)  # the first call traces; not timed
     start = time.perf_counter()
     keras_probabilities = as_probabilities(np.asarray(model.predict(images, batch_size=256, verbose=0)))

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from cnn_course.checks.architecture import check_model_builder, compare_architecture, layer_table
 from cnn_course.checks.calls import call_exercise
 from cnn_course.checks.colour import check_channel_mean_std, check_first_indices_per_class, check_standardize_splits
+from cnn_course.checks.deployment import check_create_app, check_load_image, check_predict_top_k
 from cnn_course.checks.error_analysis import (
     check_most_confused_pairs,
     check_precision_recall_f1,
@@ -74,6 +75,9 @@ CHECKS: dict[str, Callable[[Callable], None]] = {
     "build_folder_cnn": check_build_folder_cnn,
     "build_transfer_model": check_build_transfer_model,
     "unfreeze_top_layers": check_unfreeze_top_layers,
+    "load_image": check_load_image,
+    "predict_top_k": check_predict_top_k,
+    "create_app": check_create_app,
 }
 
 

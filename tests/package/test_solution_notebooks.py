@@ -12,7 +12,7 @@ from .conftest import SOLUTIONS, needs_data
 # and the lessons that load a model another lesson saved.
 SAVED_MODELS = {"03_mnist_training": "mnist_cnn", "05_cifar10_cnn": "cifar10_cnn", "07_own_images": "own_images_cnn", "08_transfer_learning": "transfer_cnn"}
 OUTPUT_CLASSES = {"08_transfer_learning": 5}  # the others classify all 10 classes
-NEEDS_MODEL_FROM = {"06_cifar10_evaluation": "05_cifar10_cnn"}
+NEEDS_MODEL_FROM = {"06_cifar10_evaluation": "05_cifar10_cnn", "09_predict_and_serve": "05_cifar10_cnn"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,396 @@
+"""Checks for lesson 09: loading image files as the model expects, top-k predictions, and the web app.
+
+The app check talks HTTP to the learner's app: when the learner's code runs in its own process, the
+app arrives as a `ServedApp` (served on 127.0.0.1, `.url`); in the same process it is a Flask app,
+driven through Flask's test client. `AppClient` hides which.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import keras
+import numpy as np
+from PIL import Image
+
+from cnn_course.checks.arrays import expect_array, expect_shape
+from cnn_course.checks.feedback import CheckFailed
+from cnn_course.data.preprocessing import scale_images
+from cnn_course.images import load_image as reference_load_image
+from cnn_course.inference import as_probabilities
+from cnn_course.inference import top_k as reference_top_k
+
+CLASS_NAMES = ["cat", "dog", "frog", "ship"]
+INPUT_SHAPE = (16, 16, 3)
+UPLOAD_LIMIT = 200_000
+_HTTP_TIMEOUT_S = 30.0
+
+
+def _pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
+    """uint8 RGB pixels (height, width, 3): random, or smooth (which every resizing method treats alike)."""
+    rng = np.random.default_rng(seed)
+    if not smooth:
+        return rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rows, columns = np.meshgrid(np.linspace(0, 1, height), np.linspace(0, 1, width), indexing="ij")
+    phase = rng.random(3) * 2 * np.pi
+    channels = [127.5 + 120 * np.sin(2.5 * rows + 1.5 * columns + p) for p in phase]
+    return np.stack(channels, axis=-1).round().astype(np.uint8)
+
+
+def _write(path: Path, pixels: np.ndarray, mode: str = "RGB", **options) -> Path:
+    Image.fromarray(pixels).convert(mode).save(path, **options)
+    return path
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="cnn-course-check-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
+    array = expect_array(name, value, f"an image array of shape {shape}")
+    if array.ndim == 4 and array.shape[0] == 1:
+        raise CheckFailed(name, f"the result has shape {array.shape}, with a batch axis.", f"return one image of shape {shape}; the caller adds the batch axis.")
+    expect_shape(name, array, shape, "resize to the model's height and width, and convert to its number of channels: "
+                                     "Image.convert('RGB') for 3, Image.convert('L') plus a channel axis for 1.")
+    if array.dtype != np.float32:
+        raise CheckFailed(name, f"the result has dtype {array.dtype}; the model was trained on float32.", "return array.astype(np.float32) / 255 (or np.float32 arithmetic).")
+    return array
+
+
+def check_load_image(load_image: Callable) -> None:
+    """load_image(path, input_shape) decodes PNG/JPEG files of any size and mode exactly as the training data was prepared."""
+    name = "load_image"
+    with _scratch() as folder:
+        exact = _pixels(1, 16, 16)
+        found = _expect_image_array(name, load_image(_write(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3))
+        expected = scale_images(exact)
+        if not np.allclose(found, expected, atol=1e-5):
+            _explain_pixel_difference(name, found, expected, exact)
+
+        gray = _pixels(2, 16, 16)
+        found = _expect_image_array(name, load_image(_write(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3))
+        expected = reference_load_image(folder / "gray.png", (16, 16, 3))
+        if not np.allclose(found, expected, atol=1e-5):
+            raise CheckFailed(name, "a grayscale PNG loaded for a colour model differs from its gray levels repeated in R, G and B.",
+                              "convert every image to the model's mode first: image.convert('RGB').")
+
+        opaque = _write(folder / "opaque.png", _pixels(3, 16, 16), "RGBA")
+        found = _expect_image_array(name, load_image(opaque, (16, 16, 3)), (16, 16, 3))
+        if not np.allclose(found, reference_load_image(opaque, (16, 16, 3)), atol=1e-5):
+            raise CheckFailed(name, "an RGBA PNG (a fourth, alpha channel) loads with the wrong colours.", "convert it to RGB: image.convert('RGB').")
+
+        photo = _write(folder / "photo.jpg", _pixels(4, 90, 120, smooth=True), quality=95)
+        found = _expect_image_array(name, load_image(photo, (16, 16, 3)), (16, 16, 3))
+        difference = float(np.abs(found - reference_load_image(photo, (16, 16, 3))).mean())
+        if difference > 0.05:
+            raise CheckFailed(name, f"a 120x90 JPEG resized to 16x16 differs from the expected pixels by {difference:.3f} on average (scale 0-1).",
+                              "resize to (width, height) = (input_shape[1], input_shape[0]): PIL's size is width first, the model's shape height first.")
+
+        blocks = np.zeros((30, 40, 3), dtype=np.uint8)  # four blocks: a swapped width and height misplaces them
+        blocks[:, 20:] += 160
+        blocks[15:] += 60
+        blocks[..., 0] += 30
+        colour = _write(folder / "colour.png", blocks)
+        found = _expect_image_array(name, load_image(colour, (12, 20, 1)), (12, 20, 1))
+        if np.abs(found - reference_load_image(colour, (12, 20, 1))).mean() > 0.05:
+            raise CheckFailed(name, "a colour PNG loaded for a grayscale model (input_shape (12, 20, 1)) has the wrong gray levels.",
+                              "image.convert('L'), resize to (20, 12), then add the channel axis: array[..., np.newaxis].")
+
+
+def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray, pixels: np.ndarray) -> None:
+    """Fail with the most likely cause of a 16x16 PNG loading with other values than the training data."""
+    if np.allclose(found, pixels, atol=1e-3):
+        raise CheckFailed(name, "the pixels are 0-255; the model was trained on pixels scaled to [0, 1].",
+                          "divide by 255 as in training (data.scale_images): a model fed 0-255 pixels sees nearly white images.")
+    if np.allclose(found, expected[..., ::-1], atol=1e-5):
+        raise CheckFailed(name, "the channels are in BGR order; training used RGB.", "PIL decodes to RGB: keep that order (OpenCV's imread gives BGR).")
+    if abs(float(found.mean())) < 0.05 and 0.5 < float(found.std()) < 2:
+        raise CheckFailed(name, "the pixels are standardised (mean 0, std 1); training fed [0, 1] pixels and the model standardises them itself.",
+                          "only divide by 255: the model's Normalization layer does the rest.")
+    if np.allclose(found, expected, atol=2 / 255):
+        raise CheckFailed(name, "the pixels are off by one or two levels of 255 (rounding).", "divide the uint8 pixels by 255 in float32, without rounding.")
+    raise CheckFailed(name, f"a 16x16 RGB PNG loads with values {found.min():.3f}..{found.max():.3f}, not its pixels / 255.",
+                      "np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255 for an image already at the model's size.")
+
+
+def reference_model(logits: bool = False, seed: int = 3) -> keras.Model:
+    """A small 4-class CNN on 16x16 RGB images, with a softmax head or (logits=True) without."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    x = keras.layers.Conv2D(6, 3, activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(len(CLASS_NAMES), kernel_initializer=keras.initializers.RandomNormal(stddev=2.0))(x)
+    outputs = x if logits else keras.layers.Softmax()(x)
+    return keras.Model(inputs, outputs)
+
+
+def expected_top_k(model: keras.Model, path: Path, k: int) -> list[tuple[str, float]]:
+    """The course's own answer: the shared preprocessing, the model, probabilities, top k."""
+    image = reference_load_image(path, tuple(model.input_shape[1:]))
+    return reference_top_k(as_probabilities(model.predict(image[np.newaxis], verbose=0))[0], CLASS_NAMES, k)
+
+
+def _pairs(name: str, value: object, k: int) -> list[tuple[str, float]]:
+    """`value` as a list of k (class name, probability) pairs, or a failure saying what it is instead."""
+    if value is None:
+        raise CheckFailed(name, "returned None.", "did you forget the `return` statement?")
+    if not isinstance(value, list | tuple) or len(value) != k:
+        found = f"{len(value)} items" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
+        raise CheckFailed(name, f"called with k={k}, it returned {found}; expected a list of {k} (class_name, probability) pairs.",
+                          "return [(class_names[i], float(probabilities[i])) for i in order[:k]].")
+    pairs = []
+    for item in value:
+        if not isinstance(item, list | tuple) or len(item) != 2 or not isinstance(item[0], str):
+            raise CheckFailed(name, f"an item of the result is {item!r}; expected (class_name, probability).", "return pairs like ('cat', 0.87).")
+        pairs.append((item[0], float(item[1])))
+    return pairs
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    exponentials = np.exp(values - values.max())
+    return exponentials / exponentials.sum()
+
+
+def _compare_top_k(name: str, found: list[tuple[str, float]], expected: list[tuple[str, float]], model: keras.Model, path: Path) -> None:
+    found_probabilities = np.array([p for _, p in found])
+    expected_probabilities = np.array([p for _, p in expected])
+    if np.any(np.diff(found_probabilities) > 1e-7):
+        raise CheckFailed(name, f"the probabilities {found_probabilities.round(3).tolist()} are not in decreasing order.", "most probable first: np.argsort(-probabilities).")
+    if [label for label, _ in found] == [label for label, _ in expected] and np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
+        return
+    def top(probabilities: np.ndarray) -> np.ndarray:
+        return np.sort(probabilities)[::-1][: len(found)]
+
+    image = reference_load_image(path, INPUT_SHAPE)[np.newaxis]
+    probabilities = as_probabilities(np.asarray(model.predict(image, verbose=0)))[0]
+    if np.allclose(found_probabilities, top(_softmax(probabilities)), atol=1e-4):
+        raise CheckFailed(name, "softmax was applied to outputs that were already probabilities, which flattens them.",
+                          "apply softmax only when the outputs are not probabilities already (some negative, or not summing to 1).")
+    unscaled = np.asarray(model.predict(image * 255, verbose=0))
+    if np.allclose(found_probabilities, top(as_probabilities(unscaled)[0]), atol=1e-4):
+        raise CheckFailed(name, "the predictions are those of 0-255 pixels: the image was not scaled as in training.",
+                          "prepare the image with your load_image (pixels / 255), exactly as the training images.")
+    raise CheckFailed(name, f"returned {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
+                      "load the file with load_image(path, model.input_shape[1:]), add a batch axis, predict, then sort the probabilities.")
+
+
+def check_predict_top_k(predict_top_k: Callable) -> None:
+    """predict_top_k(model, path, class_names, k) returns the k most probable classes, probabilities summing to 1 over all classes."""
+    name = "predict_top_k"
+    softmax_model, logits_model = reference_model(), reference_model(logits=True)
+    with _scratch() as folder:
+        path = _write(folder / "image.png", _pixels(5, 16, 16))
+        found = _pairs(name, predict_top_k(softmax_model, path, CLASS_NAMES, k=3), 3)
+        _compare_top_k(name, found, expected_top_k(softmax_model, path, 3), softmax_model, path)
+
+        everything = _pairs(name, predict_top_k(softmax_model, path, CLASS_NAMES, k=len(CLASS_NAMES)), len(CLASS_NAMES))
+        total = sum(p for _, p in everything)
+        if abs(total - 1) > 1e-3:
+            raise CheckFailed(name, f"the probabilities of all {len(CLASS_NAMES)} classes sum to {total:.4f}, not 1.", "return the model's probabilities as they are, without rescaling them.")
+
+        found = _pairs(name, predict_top_k(logits_model, path, CLASS_NAMES, k=len(CLASS_NAMES)), len(CLASS_NAMES))
+        total = sum(p for _, p in found)
+        if abs(total - 1) > 1e-3 or min(p for _, p in found) < 0:
+            raise CheckFailed(name, f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
+                              "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.")
+        _compare_top_k(name, found, expected_top_k(logits_model, path, len(CLASS_NAMES)), logits_model, path)
+
+        large = _write(folder / "large.jpg", _pixels(6, 48, 64, smooth=True), quality=95)
+        found = _pairs(name, predict_top_k(softmax_model, large, CLASS_NAMES, k=2), 2)
+        expected = expected_top_k(softmax_model, large, 2)
+        if found[0][0] != expected[0][0] or abs(found[0][1] - expected[0][1]) > 0.05:
+            raise CheckFailed(name, f"for a 64x48 JPEG the top class is {found[0]}; expected about {expected[0]}.", "resize the image to the model's input size in load_image.")
+
+
+class AppClient:
+    """GET and multipart POST against the learner's app: a Flask app (its test client) or a served one (`.url`, over HTTP)."""
+
+    def __init__(self, exercise: str, app: object) -> None:
+        self.exercise = exercise
+        self.url = str(app.url).rstrip("/") if isinstance(getattr(app, "url", None), str) else None
+        if self.url is None and not callable(getattr(app, "test_client", None)):
+            raise CheckFailed(exercise, f"returned a {type(app).__name__}, not a Flask app.", "create app = Flask(__name__), add the routes, and `return app`.")
+        self.client = None if self.url else app.test_client()
+
+    def get(self, path: str) -> tuple[int, object]:
+        """Status and JSON body (None when the body is not JSON) of GET `path`."""
+        if self.client is not None:
+            response = self.client.get(path)
+            return response.status_code, _json_or_none(response.get_data())
+        return self._http(urllib.request.Request(self.url + path))
+
+    def post_file(self, path: str, field: str, filename: str, data: bytes) -> tuple[int, object]:
+        """Status and JSON body of a multipart POST with `data` as file field `field`."""
+        if self.client is not None:
+            response = self.client.post(path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+            return response.status_code, _json_or_none(response.get_data())
+        boundary = uuid.uuid4().hex
+        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return self._http(request)
+
+    def _http(self, request: urllib.request.Request) -> tuple[int, object]:
+        try:
+            with urllib.request.urlopen(request, timeout=_HTTP_TIMEOUT_S) as response:
+                return response.status, _json_or_none(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, _json_or_none(error.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            raise CheckFailed(self.exercise, f"the app did not answer {request.get_method()} {request.full_url} ({error}).",
+                              "a request that hangs or crashes the server: run the app in the notebook with app.test_client() to see the error.") from None
+
+
+def _json_or_none(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _files_since(folders: Sequence[Path], since: float, depth: int = 2) -> Iterator[Path]:
+    """Files modified at or after `since` under `folders`, at most `depth` folders deep."""
+    for folder in folders:
+        base = len(folder.parts)
+        for root, directories, files in os.walk(folder):
+            if len(Path(root).parts) - base >= depth:
+                directories.clear()
+            for file in files:
+                path = Path(root, file)
+                try:
+                    if path.stat().st_mtime >= since:
+                        yield path
+                except OSError:
+                    continue
+
+
+def _find_upload_copies(uploads: dict[str, bytes], folders: Sequence[Path], since: float, own: set[Path]) -> list[Path]:
+    """Files written since `since` (other than `own`) that hold an upload's bytes or carry its name."""
+    sizes = {len(data) for data in uploads.values()}
+    copies = []
+    for path in _files_since(folders, since):
+        if path in own:
+            continue
+        try:
+            if path.name in uploads or (path.stat().st_size in sizes and path.read_bytes() in uploads.values()):
+                copies.append(path)
+        except OSError:
+            continue
+    return copies
+
+
+def _predictions(name: str, status: int, answer: object, what: str) -> list[tuple[str, float]]:
+    if status != 200:
+        detail = f": {answer['error']}" if isinstance(answer, dict) and "error" in answer else ""
+        raise CheckFailed(name, f"POST /predict with {what} answered status {status}{detail}; expected 200.",
+                          "read the upload with request.files['file'], predict, and return jsonify(predictions=[...]).")
+    if not isinstance(answer, dict) or not isinstance(answer.get("predictions"), list):
+        raise CheckFailed(name, f"POST /predict answered {str(answer)[:200]!r}; expected JSON with a list under 'predictions'.",
+                          "return jsonify(predictions=[{'class': name, 'probability': p}, ...]).")
+    pairs = []
+    for item in answer["predictions"]:
+        if not isinstance(item, dict) or not isinstance(item.get("class"), str) or not isinstance(item.get("probability"), int | float):
+            raise CheckFailed(name, f"a prediction is {item!r}; expected {{'class': name, 'probability': number}}.", "build each item as {'class': name, 'probability': float(p)}.")
+        pairs.append((item["class"], float(item["probability"])))
+    return pairs
+
+
+def _expect_error(name: str, client: AppClient, status: int, answer: object, wanted: int, what: str, hint: str) -> None:
+    if status != wanted:
+        raise CheckFailed(name, f"POST /predict with {what} answered status {status}; expected {wanted}.", hint)
+    if wanted == 400 and not (isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"]):
+        raise CheckFailed(name, f"the {wanted} answer to {what} is {str(answer)[:200]!r}; expected JSON with a message under 'error'.",
+                          "return jsonify(error='...what went wrong...'), 400.")
+
+
+def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
+    """Create the learner's app on a saved model, break the model file, and exercise every route; return the prediction of a known image."""
+    name = "create_app"
+    with _scratch() as folder:
+        model_path = folder / "model" / "classifier.keras"
+        model_path.parent.mkdir()
+        model = reference_model()
+        model.save(model_path)
+        image_path = _write(folder / "image.png", _pixels(5, 16, 16))
+        expected = expected_top_k(model, image_path, 3)
+        watched = [folder, Path(tempfile.gettempdir()), Path.cwd()]
+        started = time.time() - 1  # file times have whole-second resolution on some systems
+        client = AppClient(name, create_app(model_path, list(CLASS_NAMES), max_upload_bytes=UPLOAD_LIMIT))
+        model_path.write_bytes(b"replaced after create_app returned")  # an app that reloads the model now fails
+
+        status, answer = client.get("/health")
+        if status != 200:
+            raise CheckFailed(name, f"GET /health answered status {status}; expected 200.", "add @app.get('/health') returning jsonify(status='ok').")
+
+        token = uuid.uuid4().hex[:8]
+        uploads = {f"upload-{token}.png": image_path.read_bytes()}
+        status, answer = client.post_file("/predict", "file", f"upload-{token}.png", uploads[f"upload-{token}.png"])
+        if status >= 500:
+            raise CheckFailed(name, f"POST /predict answered status {status} after the model file was replaced, once create_app had returned.",
+                              "load the model once, in create_app, before defining the routes; a route that loads it again reads the file at every request (slow, and broken when the file changes).")
+        found = _predictions(name, status, answer, "a 16x16 PNG")
+        if [label for label, _ in found] != [label for label, _ in expected] or not np.allclose([p for _, p in found], [p for _, p in expected], atol=1e-4):
+            raise CheckFailed(name, f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
+                              "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).")
+
+        photo = io.BytesIO()
+        Image.fromarray(_pixels(7, 60, 80, smooth=True)).save(photo, format="JPEG", quality=90)
+        uploads[f"photo-{token}.jpg"] = photo.getvalue()
+        status, answer = client.post_file("/predict", "file", f"photo-{token}.jpg", photo.getvalue())
+        if len(_predictions(name, status, answer, "an 80x60 JPEG")) != 3:
+            raise CheckFailed(name, f"POST /predict answered {len(answer['predictions'])} predictions; expected the top 3.", "return the 3 most probable classes.")
+
+        status, answer = client.post_file("/predict", "file", f"broken-{token}.png", _png(_pixels(8, 16, 16))[:60])
+        _expect_error(name, client, status, answer, 400, "a corrupt PNG", "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.")
+        status, answer = client.post_file("/predict", "file", f"notes-{token}.txt", b"these are not pixels")
+        _expect_error(name, client, status, answer, 400, "a text file", "catch the error of decoding the upload and return jsonify(error=...), 400.")
+        status, answer = client.post_file("/predict", "picture", f"field-{token}.png", uploads[f"upload-{token}.png"])
+        _expect_error(name, client, status, answer, 400, "the image in a field named 'picture' instead of 'file'",
+                      "check `'file' in request.files` and answer 400 with a message saying which field to use.")
+        status, answer = client.post_file("/predict", "file", f"huge-{token}.png", b"\0" * (UPLOAD_LIMIT + 50_000))
+        _expect_error(name, client, status, answer, 413, f"an upload of {UPLOAD_LIMIT + 50_000:,} bytes (max_upload_bytes={UPLOAD_LIMIT:,})",
+                      "set app.config['MAX_CONTENT_LENGTH'] = max_upload_bytes: Flask then answers 413 by itself.")
+
+        copies = _find_upload_copies(uploads, watched, started, own={image_path, model_path})
+        if copies:
+            raise CheckFailed(name, f"an upload was written to disk: {copies[0]}.",
+                              "read the upload in memory (Image.open(request.files['file'].stream)); a server that saves uploads fills its disk and keeps people's files.")
+        return found
+
+
+def check_create_app(create_app: Callable) -> None:
+    """create_app(model_path, class_names, max_upload_bytes) returns a Flask app serving the model's top-3 predictions as JSON."""
+    run_app_checks(create_app)
+
+
+def check_app_matches_predict_top_k(create_app: Callable, predict_top_k: Callable) -> None:
+    """The app's answer for an image file equals predict_top_k's for the same file (one preprocessing path)."""
+    answered = run_app_checks(create_app)
+    with _scratch() as folder:
+        path = _write(folder / "image.png", _pixels(5, 16, 16))
+        found = _pairs("predict_top_k", predict_top_k(reference_model(), path, CLASS_NAMES, k=3), 3)
+    if [label for label, _ in answered] != [label for label, _ in found] or not np.allclose([p for _, p in answered], [p for _, p in found], atol=1e-5):
+        raise CheckFailed("create_app", f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
+                          "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.")
