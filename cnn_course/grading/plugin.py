@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.course_config import CourseConfigError, load_config
+from cnn_course.grading.learner_client import DEFAULT_MEMORY_BYTES
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
 from cnn_course.notebooks import NotebookError, newest_of_pair
@@ -17,6 +19,8 @@ from cnn_course.notebooks import NotebookError, newest_of_pair
 OUTCOME_ORDER = ("passed", "failed", "not attempted")
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
 _LIMITS = pytest.StashKey[dict[str, float]]()
+_LESSONS = pytest.StashKey[dict[str, GradedLesson]]()
+_STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
@@ -50,6 +54,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default: the one at the project root)",
     )
     group.addoption(
+        "--learner-sandbox",
+        choices=("none", "bwrap"),
+        default="none",
+        help="run each lesson's learner process inside a bubblewrap sandbox (instructors' batch grading)",
+    )
+    group.addoption(
+        "--learner-memory",
+        type=float,
+        default=DEFAULT_MEMORY_BYTES / 2**30,
+        help=f"address-space limit of each learner process in GiB (default {DEFAULT_MEMORY_BYTES / 2**30:g})",
+    )
+    group.addoption(
         "--all-must-pass",
         action="store_true",
         help="exit 1 unless every graded exercise passed (a not-attempted exercise counts as not passed)",
@@ -58,6 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
+    config.stash[_LESSONS] = {}
+    config.stash[_STARTERS] = {}
     grading_folder(config)
     explicit = config.getoption("--course-config")
     try:
@@ -67,19 +85,60 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LIMITS] = course.time_limits()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With --exercises, deselect every test that grades another exercise."""
+    """With --exercises, deselect every test that grades another exercise; then start the lessons' processes."""
     selection = config.getoption("--exercises")
-    if not selection:
-        return
-    wanted = {name.strip() for name in selection.split(",") if name.strip()}
-    kept, deselected = [], []
+    if selection:
+        wanted = {name.strip() for name in selection.split(",") if name.strip()}
+        known = {marker.args[0] for item in items for marker in item.iter_markers("exercise")}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise pytest.UsageError(
+                f"--exercises: no grader for {', '.join(unknown)}. Known exercises: {', '.join(sorted(known))}."
+            )
+        kept, deselected = [], []
+        for item in items:
+            marker = item.get_closest_marker("exercise")
+            (kept if marker is not None and marker.args[0] in wanted else deselected).append(item)
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = kept
+    stems = []
     for item in items:
-        marker = item.get_closest_marker("exercise")
-        (kept if marker is not None and marker.args[0] in wanted else deselected).append(item)
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
+        marker = item.get_closest_marker("lesson")
+        if marker is not None and "lesson" in getattr(item, "fixturenames", ()) and marker.args[0] not in stems:
+            stems.append(marker.args[0])
+    for stem in stems:
+        _start_lesson(config, stem)
+
+
+def _start_lesson(config: pytest.Config, stem: str) -> None:
+    """Read lesson `stem` and start its learner process in a background thread (processes start in parallel)."""
+    lessons, starters = config.stash[_LESSONS], config.stash[_STARTERS]
+    if stem in lessons:
+        return
+    lesson = load_lesson(
+        grading_folder(config),
+        stem,
+        config.getoption("--exercise-timeout"),
+        memory_bytes=int(config.getoption("--learner-memory") * 2**30),
+        launcher=_launcher(config),
+    )
+    lesson.limits = config.stash[_LIMITS]
+    lessons[stem] = lesson
+    starters[stem] = threading.Thread(target=lesson.start, name=f"start {stem}", daemon=True)
+    starters[stem].start()
+
+
+def _launcher(config: pytest.Config):
+    """The sandbox wrapper for learner processes, or None to run them directly."""
+    if config.getoption("--learner-sandbox") != "bwrap":
+        return None
+    from cnn_course.instructor.sandbox import sandboxed_command
+
+    package_dir = Path(__import__("cnn_course").__file__).resolve().parent
+    return lambda command, scratch, env: sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env)
 
 
 def grading_folder(config: pytest.Config) -> Path:
@@ -100,26 +159,17 @@ def target_folder(pytestconfig: pytest.Config) -> Path:
     return grading_folder(pytestconfig)
 
 
-@pytest.fixture(scope="session")
-def _lesson_cache() -> dict[str, GradedLesson]:
-    return {}
-
-
 @pytest.fixture
-def lesson(request: pytest.FixtureRequest, target_folder: Path, _lesson_cache: dict[str, GradedLesson]) -> GradedLesson:
-    """The lesson named by the module's `lesson` marker, loaded once per session from the target."""
+def lesson(request: pytest.FixtureRequest) -> GradedLesson:
+    """The lesson named by the module's `lesson` marker, its learner process started once per session."""
     marker = request.node.get_closest_marker("lesson")
     if marker is None:
         raise pytest.UsageError(f"{request.node.nodeid}: mark the grader module with pytest.mark.lesson(stem)")
     stem = marker.args[0]
-    if stem not in _lesson_cache:
-        timeout = request.config.getoption("--exercise-timeout")
-        try:
-            _lesson_cache[stem] = load_lesson(target_folder, stem, timeout)
-        except NotebookError as error:
-            _lesson_cache[stem] = GradedLesson(target_folder / stem, {}, timeout, setup_error=str(error))
-        _lesson_cache[stem].limits = request.config.stash[_LIMITS]
-    return _lesson_cache[stem]
+    config = request.config
+    _start_lesson(config, stem)
+    config.stash[_STARTERS][stem].join()
+    return config.stash[_LESSONS][stem]
 
 
 class SavedModels:
@@ -200,7 +250,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """With --all-must-pass, a run where some exercise did not pass exits 1 even if nothing failed."""
+    """End the learner processes; with --all-must-pass, a run where some exercise did not pass exits 1."""
+    for lesson in session.config.stash[_LESSONS].values():
+        lesson.close()
     results = session.config.stash[_RESULTS]
     if session.config.getoption("--all-must-pass") and exitstatus == 0:
         if not results or any(outcome != "passed" for outcome in results.values()):
@@ -208,7 +260,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Print one line per exercise and the totals: passed, failed, not attempted."""
+    """Print one line per exercise, the totals (passed, failed, not attempted) and what to do next."""
     results = config.stash[_RESULTS]
     if not results:
         return
@@ -219,9 +271,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for (stem, exercise), outcome in results.items():
         by_lesson[stem].append((exercise, outcome))
     marks = {"passed": "PASS", "failed": "FAIL", "not attempted": "TODO"}
+    lessons = config.stash[_LESSONS]
     for stem, rows in by_lesson.items():
-        write(stem)
+        graded = lessons.get(stem)
+        write(f"{stem}" + (f"  (graded: {graded.path.name})" if graded is not None and graded.process is not None else ""))
+        for note in graded.notes if graded is not None else ():
+            write(f"  note: {note}")
         for exercise, outcome in rows:
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
     write(f"exercises: {counts['passed']} passed, {counts['failed']} failed, {counts['not attempted']} not attempted")
+    write(next_step(results))
+
+
+def next_step(results: dict[tuple[str, str], str]) -> str:
+    """One line saying what to do next: the first failed exercise, else the first not attempted."""
+    for wanted, advice in (("failed", "fix"), ("not attempted", "write")):
+        for (stem, exercise), outcome in results.items():
+            if outcome == wanted:
+                return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
+    return "next: every graded exercise passes. Well done!"

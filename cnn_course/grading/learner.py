@@ -1,0 +1,270 @@
+"""The learner process: runs a lesson's setup and exercise cells, then answers the grader's calls.
+
+Started by `cnn_course.grading.learner_client` as `python -m cnn_course.grading.learner REQUEST_FD
+REPLY_FD MEMORY_BYTES` in a scratch folder. Requests and replies are JSON lines on the two pipes
+(see `protocol`); arguments and results are files in a folder per call. Nothing here judges the
+learner's work: it runs it and reports what it returned, raised or printed.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cnn_course.grading.protocol import Decoder, Encoder, read_message, write_message
+
+MESSAGE_CHARS = 2000
+
+
+class _Stopped(BaseException):
+    """Raised by the alarm: a cell or call ran past its time limit."""
+
+
+def _die_with_parent() -> None:
+    """End this process when the grading process that started it goes away.
+
+    (PR_SET_PDEATHSIG would fire when the grader's *thread* that started us ends, so poll instead.)
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Stopped()
+
+
+def _limit(seconds: float) -> None:
+    """Raise _Stopped after `seconds`, then again every second (for code that swallows the first)."""
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001), 1.0)
+
+
+def _unlimit() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def describe_exception(error: BaseException) -> dict[str, Any]:
+    """Return the type, message and the lesson-code frames of `error` (never the package's frames)."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename.startswith("<lesson ")]
+    where = "".join(traceback.format_list(frames)).rstrip()
+    return {"type": type(error).__name__, "message": str(error)[:MESSAGE_CHARS], "where": where[-MESSAGE_CHARS:]}
+
+
+class LearnerSide:
+    """The lesson's namespace and the apps it returned, answering one request at a time."""
+
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+        self.namespace: dict[str, Any] = {"__name__": "__lesson__"}
+        self.apps: dict[int, Any] = {}
+
+    def send(self, message: dict[str, Any]) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        self.reply.write(write_message(message))
+        self.reply.flush()
+
+    def run_cell(self, request: dict[str, Any]) -> None:
+        """Execute one cell's source under a time limit and report how it went."""
+        label = f"<lesson {request['label']}>"
+        source = request["source"]
+        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
+        try:
+            code = compile(source, label, "exec")
+        except SyntaxError as error:
+            self.send({"status": "syntax_error", "line": error.lineno, "message": str(error.msg)})
+            return
+        try:
+            _limit(float(request["timeout"]))
+            exec(code, self.namespace)  # noqa: S102 - running the learner's cell is this process's purpose
+            _unlimit()
+        except _Stopped:
+            _unlimit()
+            self.send({"status": "timeout"})
+            return
+        except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too: report, go on
+            _unlimit()
+            self.send({"status": "error", **describe_exception(error)})
+            return
+        self.send({"status": "ok"})
+
+    def call(self, request: dict[str, Any]) -> None:
+        """Call exercise `name` with the arguments in the request's folder; write the result there."""
+        folder = Path(request["folder"])
+        function = self.namespace.get(request["name"])
+        if not callable(function):
+            self.send({"status": "missing", "found": type(function).__name__ if request["name"] in self.namespace else None})
+            return
+        decoder = Decoder(folder, generate=True)
+        args = decoder.decode(request["args"])
+        kwargs = decoder.decode(request["kwargs"])
+        watch = request.get("details", False)
+        before = _array_copies(args, kwargs) if watch else {}
+        files_before = _snapshot() if watch else {}
+        try:
+            _limit(float(request["timeout"]))
+            value = function(*args, **kwargs)
+            _unlimit()
+        except _Stopped:
+            _unlimit()
+            self.send({"status": "timeout"})
+            return
+        except NotImplementedError:
+            _unlimit()
+            self.send({"status": "not_attempted"})
+            return
+        except BaseException as error:  # noqa: BLE001
+            _unlimit()
+            described = describe_exception(error)
+            if isinstance(error, TypeError) and not described["where"]:
+                described["signature"] = _signature(function)
+            self.send({"status": "error", **described})
+            return
+        encoder = Encoder(folder, register_app=self._register_app)
+        reply: dict[str, Any] = {"status": "ok", "value": encoder.encode(value)}
+        if watch:
+            arguments = {**dict(enumerate(args)), **kwargs}
+            reply["returned_argument"] = next((key for key, argument in arguments.items() if argument is value and not _is_plain(value)), None)
+            reply["changed_arguments"] = [key for key, copy in before.items() if not _same_array(copy, arguments[key])]
+            reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in arguments.items() if _is_keras_model(argument)]
+            reply["written_files"] = sorted(path for path, stamp in _snapshot().items() if files_before.get(path) != stamp)
+        self.send(reply)
+
+    def http(self, request: dict[str, Any]) -> None:
+        """Run one or several HTTP requests through an app this process returned earlier."""
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        app = self.apps[int(request["app"])]
+        folder = Path(request["folder"])
+
+        def one(files: dict[str, Any], data: dict[str, str], method: str) -> dict[str, Any]:
+            payload = {**data, **{field: (_BytesFile(folder / spec[1]), spec[0], *spec[2:]) for field, spec in files.items()}}
+            builder = EnvironBuilder(path=request["path"], method=method, data=payload or None)
+            try:
+                body_iter, status, headers = run_wsgi_app(app, builder.get_environ(), buffered=True)
+                body = b"".join(body_iter)
+            finally:
+                builder.close()
+            return {"status": int(status.split()[0]), "headers": dict(headers), "body": body.decode("latin-1")}
+
+        try:
+            _limit(float(request["timeout"]))
+            if "many" in request:
+                with ThreadPoolExecutor(max_workers=int(request["threads"])) as pool:
+                    responses = list(pool.map(lambda files: one(files, {}, "POST"), request["many"]))
+            else:
+                responses = [one(request.get("files", {}), request.get("data", {}), request["method"])]
+            _unlimit()
+        except _Stopped:
+            _unlimit()
+            self.send({"status": "timeout"})
+            return
+        except BaseException as error:  # noqa: BLE001
+            _unlimit()
+            self.send({"status": "error", **describe_exception(error)})
+            return
+        self.send({"status": "ok", "responses": responses})
+
+    def _register_app(self, app: Any) -> int:
+        self.apps[len(self.apps) + 1] = app
+        return len(self.apps)
+
+
+class _BytesFile:
+    """A file upload read from the call folder (werkzeug accepts any object with read())."""
+
+    def __init__(self, path: Path) -> None:
+        self._data = path.read_bytes()
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size < 0 else self._offset + size
+        chunk = self._data[self._offset : end]
+        self._offset += len(chunk)
+        return chunk
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _is_keras_model(value: Any) -> bool:
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.Model)
+
+
+def _array_copies(args: tuple, kwargs: dict) -> dict[int | str, Any]:
+    import numpy as np
+
+    arguments = {**dict(enumerate(args)), **kwargs}
+    return {key: value.copy() for key, value in arguments.items() if isinstance(value, np.ndarray)}
+
+
+def _same_array(copy: Any, current: Any) -> bool:
+    import numpy as np
+
+    return isinstance(current, np.ndarray) and current.shape == copy.shape and np.array_equal(current, copy, equal_nan=True)
+
+
+def _signature(function: Any) -> str:
+    import inspect
+
+    try:
+        return f"{function.__name__}{inspect.signature(function)}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _snapshot() -> dict[str, tuple[int, int]]:
+    """Size and mtime of every file under the working folder and the temporary folder."""
+    stamps = {}
+    for root in {Path.cwd(), Path(os.environ.get("TMPDIR", "/tmp"))}:
+        for path in root.rglob("*"):
+            try:
+                if path.is_file() and not path.is_symlink():
+                    stat = path.stat()
+                    stamps[str(path.relative_to(root))] = (stat.st_size, stat.st_mtime_ns)
+            except OSError:
+                continue
+    return stamps
+
+
+def main(argv: list[str]) -> int:
+    """Serve requests until 'close' or the end of the request pipe."""
+    _die_with_parent()
+    request_fd, reply_fd, memory = int(argv[0]), int(argv[1]), int(argv[2])
+    if memory > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - a lesson that asks for input() reads end of file at once
+    requests = os.fdopen(request_fd, "rb")
+    side = LearnerSide(os.fdopen(reply_fd, "wb"))
+    handlers = {"cell": side.run_cell, "call": side.call, "http": side.http}
+    side.send({"status": "started"})
+    for line in requests:
+        request = read_message(line)
+        if request.get("op") == "close":
+            break
+        handlers[request["op"]](request)
+    return 0
+
+
+if __name__ == "__main__":
+    os._exit(main(sys.argv[1:]))  # not sys.exit: threads the lesson started must not keep the process alive

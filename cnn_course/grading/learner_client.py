@@ -1,0 +1,438 @@
+"""The grading side of the learner process: start it, feed it a lesson's cells, call its exercises.
+
+The learner process (`cnn_course.grading.learner`) runs in a scratch folder with a clean environment
+and a command line that names no grader file. Whatever it does (exits, hangs, floods its output,
+dies of a signal) this side turns into a verdict: a cell that ends the process is left out on the
+next start, a call that outlives its limit is killed from outside, and output is kept to a bounded
+head. Only data comes back (see `protocol`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cnn_course
+from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
+from cnn_course.grading.protocol import CallDetails, Decoder, Encoder, HttpResponse, ProtocolError, read_message, write_message
+
+START_TIMEOUT_S = 120.0
+GRACE_S = 5.0
+OUTPUT_HEAD_BYTES = 2000
+COPY_LIMIT_BYTES = 20 * 2**20
+DEFAULT_MEMORY_BYTES = 6 * 2**30
+
+Launcher = Callable[[list[str], Path, dict[str, str]], list[str]]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One code cell the learner process runs: its label (file and cell number), source and role."""
+
+    label: str
+    source: str
+    role: str  # "setup" or "exercise"
+    names: tuple[str, ...] = ()
+
+
+@dataclass
+class CellProblems:
+    """What went wrong while the lesson's cells ran: the setup's problem, and each broken exercise's."""
+
+    setup_error: str | None = None
+    broken: dict[str, str] = field(default_factory=dict)
+    skipped: set[int] = field(default_factory=set)
+
+
+class _Output:
+    """Drains the learner's stdout/stderr, keeping the first bytes since the last mark and a count."""
+
+    def __init__(self, stream: Any) -> None:
+        self._lock = threading.Lock()
+        self._head = bytearray()
+        self._total = 0
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: Any) -> None:
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            with self._lock:
+                room = OUTPUT_HEAD_BYTES - len(self._head)
+                if room > 0:
+                    self._head += chunk[:room]
+                self._total += len(chunk)
+
+    def join(self) -> None:
+        self._thread.join(timeout=1.0)
+
+    def mark(self) -> None:
+        with self._lock:
+            self._head.clear()
+            self._total = 0
+
+    def since_mark(self) -> str:
+        """Return what was printed since the last mark: its head, with a note when it was cut."""
+        time.sleep(0.02)  # the learner flushes before it replies; let the drain thread read that last chunk
+        with self._lock:
+            text = self._head.decode(errors="replace").rstrip()
+            total = self._total
+        if total > len(self._head):
+            text += f"\n[... output cut: {total:,} bytes printed in all, the first {OUTPUT_HEAD_BYTES:,} shown]"
+        return text
+
+
+def learner_environment(scratch: Path, threads: int) -> dict[str, str]:
+    """The learner process's whole environment: nothing of the grader's but the package's location."""
+    package_parent = str(Path(cnn_course.__file__).resolve().parent.parent)
+    environment = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch / "tmp"),
+        "KERAS_HOME": str(scratch / ".keras"),
+        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": package_parent,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "MALLOC_ARENA_MAX": "2",
+        "OMP_NUM_THREADS": str(threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
+    if "CNN_COURSE_DATA" in os.environ:
+        environment["CNN_COURSE_DATA"] = os.environ["CNN_COURSE_DATA"]
+    return environment
+
+
+def copy_lesson_folder(source: Path, destination: Path) -> None:
+    """Copy the regular files at the top of `source` (no links, nothing over 20 MiB) into `destination`."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in source.iterdir():
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_size <= COPY_LIMIT_BYTES:
+                shutil.copyfile(path, destination / path.name)
+        except OSError:
+            continue
+
+
+class LearnerProcess:
+    """One lesson's learner process: started on demand, restarted after it dies or is killed."""
+
+    def __init__(
+        self,
+        lesson_folder: Path,
+        cells: Sequence[Cell],
+        *,
+        cell_timeout: float,
+        memory_bytes: int = DEFAULT_MEMORY_BYTES,
+        threads: int = 1,
+        launcher: Launcher | None = None,
+    ) -> None:
+        self.lesson_folder, self.cells, self.cell_timeout = lesson_folder, list(cells), cell_timeout
+        self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
+        self.problems = CellProblems()
+        self._process: subprocess.Popen | None = None
+        self._scratch: Path | None = None
+        self._calls = itertools.count(1)
+        self._lock = threading.Lock()
+        self._buffer = b""
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> CellProblems:
+        """Start the process and run the lesson's cells; return what went wrong in them."""
+        with self._lock:
+            self._start_locked()
+        return self.problems
+
+    def _start_locked(self) -> None:
+        for _ in range(len(self.cells) + 1):
+            if not self._spawn():
+                return
+            failed_cell = self._run_cells()
+            if failed_cell is None:
+                return
+            self.problems.skipped.add(failed_cell)
+
+    def _spawn(self) -> bool:
+        """Start a fresh process in a fresh scratch folder; False (and a setup error) when it does not start."""
+        self._kill()
+        self._scratch = Path(tempfile.mkdtemp(prefix="cnn-course-learner-"))
+        workdir = self._scratch / "lesson"
+        copy_lesson_folder(self.lesson_folder, workdir)
+        for name in ("tmp", ".keras", ".matplotlib", "calls"):
+            (self._scratch / name).mkdir()
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", str(request_read), str(reply_write), str(self.memory_bytes)]
+        environment = learner_environment(self._scratch, self.threads)
+        if self.launcher is not None:
+            command = self.launcher(command, self._scratch, environment)
+        try:
+            self._process = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(request_read, reply_write),
+                start_new_session=True,
+            )
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        self._requests = os.fdopen(request_write, "wb")
+        self._reply_fd = reply_read
+        self._buffer = b""
+        self._output = _Output(self._process.stdout)
+        started = self._receive(START_TIMEOUT_S)
+        if started is not None and started.get("status") == "started":
+            return True
+        output = self._output.since_mark()
+        self.problems.setup_error = f"the lesson's process could not start: {self._death_message('starting')}" + _printed(output)
+        return False
+
+    def _run_cells(self) -> int | None:
+        """Run every cell not skipped; return the index of a cell that ended or hung the process."""
+        for index, cell in enumerate(self.cells):
+            if index in self.problems.skipped:
+                continue
+            self._output.mark()
+            reply = self._request({"op": "cell", "label": cell.label, "source": cell.source, "timeout": self.cell_timeout}, self.cell_timeout)
+            if reply is None:
+                self._record(cell, self._death_message(f"running {cell.label}") + " The grader skipped this cell and ran the others.")
+                return index
+            problem = _cell_problem(cell, reply, self.cell_timeout)
+            if problem:
+                self._record(cell, problem)
+        return None
+
+    def _record(self, cell: Cell, problem: str) -> None:
+        if cell.role == "setup":
+            self.problems.setup_error = self.problems.setup_error or f"the setup cell ({cell.label}) fails, so no exercise can run: {problem}"
+        for name in cell.names:
+            self.problems.broken.setdefault(name, problem)
+
+    def close(self) -> None:
+        """End the process and remove its scratch folder."""
+        with self._lock:
+            self._kill()
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+            self._output.join()
+            for stream in (self._requests, self._process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+            os.close(self._reply_fd)
+            self._process = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _request(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        """Send `message`; return the reply, or None when the process died or outlived `timeout` + grace."""
+        try:
+            self._requests.write(write_message(message))
+            self._requests.flush()
+        except (BrokenPipeError, OSError):
+            self._hung = False
+            return None
+        return self._receive(timeout + GRACE_S)
+
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
+        """Return the next reply; None when the process closed its pipe (`_hung` False) or was silent too long."""
+        deadline = time.monotonic() + timeout
+        self._hung = False
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._reply_fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    self._hung = True
+                    return None
+                chunk = os.read(self._reply_fd, 1 << 20)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return read_message(line)
+        except ProtocolError:
+            return {"status": "garbled"}
+
+    def _death_message(self, during: str) -> str:
+        """Say why the process stopped answering while `during`, and make sure it is gone."""
+        process = self._process
+        if self._hung:
+            self._kill()
+            return f"the lesson's code did not finish {during} within its time limit (it may catch the timer's interrupt) and was stopped."
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=GRACE_S)
+            except subprocess.TimeoutExpired:
+                pass
+        self._kill()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            cause = " (often: out of memory, or a call that kills processes)" if name == "SIGKILL" else ""
+            return f"the lesson's code was killed by {name}{cause} while {during}."
+        return (
+            f"the lesson's code ended its process (exit status {code}) while {during}: remove calls to "
+            "os._exit(), sys.exit(), exit() or quit() and anything that kills processes from your cells."
+        )
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def call(self, name: str, args: tuple, kwargs: dict, timeout: float, details: bool = False) -> CallDetails:
+        """Call exercise `name`; raise NotAttempted, ExerciseTimeout or ExerciseError for those outcomes."""
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._start_locked()
+            folder = self._scratch / "calls" / str(next(self._calls))
+            folder.mkdir()
+            encoder = Encoder(folder)
+            request = {
+                "op": "call", "name": name, "folder": str(folder), "timeout": timeout, "details": details,
+                "args": encoder.encode(tuple(args)), "kwargs": encoder.encode(dict(kwargs)),
+            }
+            self._output.mark()
+            reply = self._request(request, timeout)
+            if reply is None:
+                printed = self._output.since_mark()
+                if self._hung:
+                    self._kill()
+                    raise ExerciseTimeout(name, _timeout_message(timeout, hard=True) + _printed(printed))
+                raise ExerciseError(name, self._death_message(f"running `{name}`") + _printed(printed))
+            return self._call_outcome(name, reply, folder, timeout)
+
+    def _call_outcome(self, name: str, reply: dict[str, Any], folder: Path, timeout: float) -> CallDetails:
+        status = reply.get("status")
+        printed = self._output.since_mark() if status != "ok" else ""
+        if status == "not_attempted":
+            raise NotAttempted(name)
+        if status == "timeout":
+            raise ExerciseTimeout(name, _timeout_message(timeout, hard=False) + _printed(printed))
+        if status == "missing":
+            raise ExerciseError(
+                name,
+                f"is not defined by the lesson's exercise cells (found {reply['found']} instead of a function)."
+                if reply.get("found") else
+                "is not defined by the lesson's exercise cells. The exercise cell must define a function with this name: "
+                "did you rename it, or delete or retag its cell?",
+            )
+        if status == "error":
+            raise ExerciseError(name, _error_message(reply) + _printed(printed))
+        if status != "ok":
+            raise ExerciseError(name, "the lesson's process sent an answer the grader cannot read." + _printed(printed))
+        decoder = Decoder(folder, send_http=self._http)
+        try:
+            value = decoder.decode(reply.get("value"))
+            after = {key: decoder.decode(tree) for key, tree in reply.get("arguments_after", [])}
+        except ProtocolError as error:
+            raise ExerciseError(name, f"its result could not be read: {error}.") from None
+        returned = reply.get("returned_argument")
+        return CallDetails(
+            value=value,
+            returned_argument=returned if isinstance(returned, (int, str)) else None,
+            changed_arguments=tuple(key for key in reply.get("changed_arguments", []) if isinstance(key, (int, str))),
+            arguments_after=after,
+            written_files=tuple(str(path) for path in reply.get("written_files", [])),
+        )
+
+    def _http(self, app_id: int, request: dict[str, Any]) -> Any:
+        """Send HTTP requests to an app the learner process holds; return HttpResponse(s)."""
+        folder = self._scratch / "calls" / str(next(self._calls))
+        folder.mkdir()
+        counter = itertools.count(1)
+
+        def store(files: dict[str, tuple]) -> dict[str, list]:
+            stored = {}
+            for field_name, (filename, content, *rest) in files.items():
+                stored_name = f"upload{next(counter)}"
+                (folder / stored_name).write_bytes(content)
+                stored[field_name] = [filename, stored_name, *rest]
+            return stored
+
+        message = {"op": "http", "app": app_id, "folder": str(folder), "path": request["path"], "method": request["method"], "timeout": 60}
+        if "many" in request:
+            message.update(many=[store(files) for files in request["many"]], threads=request["threads"])
+        else:
+            message.update(files=store(request.get("files", {})), data=request.get("data", {}))
+        with self._lock:
+            reply = self._request(message, 60)
+        if reply is None or reply.get("status") != "ok":
+            detail = _error_message(reply) if reply and reply.get("status") == "error" else "the app did not answer."
+            raise ExerciseError("app", f"a request to {request['path']} failed: {detail}")
+        responses = [HttpResponse(int(r["status"]), dict(r["headers"]), str(r["body"]).encode("latin-1")) for r in reply["responses"]]
+        return responses if "many" in request else responses[0]
+
+
+def _cell_problem(cell: Cell, reply: dict[str, Any], timeout: float) -> str | None:
+    status = reply.get("status")
+    if status == "ok":
+        return None
+    if status == "syntax_error":
+        return f"its cell does not parse ({cell.label}, line {reply.get('line')}: {reply.get('message')}). Fix the syntax and save."
+    if status == "timeout":
+        return f"its cell ({cell.label}) did not finish within {timeout:g} s while being defined: move long work out of the exercise cell."
+    if status == "error":
+        return f"its cell raises {reply.get('type')}: {reply.get('message')} while being defined ({cell.label})\n{reply.get('where', '')}".rstrip()
+    return f"its cell ({cell.label}) could not be run."
+
+
+def _error_message(reply: dict[str, Any]) -> str:
+    kind, text = str(reply.get("type")), str(reply.get("message", ""))
+    if kind == "SystemExit":
+        message = "called sys.exit() or exit(), which ends a program; an exercise must `return` its result instead."
+    elif kind == "KeyboardInterrupt":
+        message = "raised KeyboardInterrupt (an interrupt), so it was stopped before returning a result."
+    elif kind == "MemoryError":
+        message = "ran out of memory (MemoryError): look for an array far larger than the data, e.g. from broadcasting (N, 1) against (N,)."
+    else:
+        message = f"raised {kind}: {text}"
+    if reply.get("signature"):
+        message += (
+            f"\nThe grader calls it with the arguments the exercise's docstring names; your function is "
+            f"`{reply['signature']}`. Keep the signature given in the lesson."
+        )
+    if reply.get("where"):
+        message += f"\n{reply['where']}"
+    return message
+
+
+def _timeout_message(timeout: float, hard: bool) -> str:
+    stopped = "was stopped from outside (it kept running after the timer's interrupt)" if hard else "was stopped"
+    return (
+        f"did not finish within {timeout:g} s and {stopped}. Look for a loop whose condition never becomes false, "
+        "or work that grows with the data (a Python loop over every pixel); the reference solution takes well under a second."
+    )
+
+
+def _printed(text: str) -> str:
+    return f"\nIt printed:\n{text}" if text else ""
