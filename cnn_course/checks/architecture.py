@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import difflib
+
 import keras
 import numpy as np
 
+from cnn_course.checks.equivalences import computing_layers
 from cnn_course.checks.feedback import CheckFailed
+from cnn_course.grading.protocol import ForeignObject
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,9 @@ class LayerRow:
 
 
 def layer_table(model: keras.Model) -> list[LayerRow]:
-    """Return one LayerRow per layer of `model` (input layers excluded)."""
+    """Return one LayerRow per computing layer of `model` (see `equivalences.computing_layers`)."""
     rows = []
-    for layer in model.layers:
+    for layer in computing_layers(model):
         activation = getattr(layer, "activation", None)
         kernel = getattr(layer, "kernel_size", None)
         rows.append(
@@ -53,11 +57,6 @@ def layer_table(model: keras.Model) -> list[LayerRow]:
             )
         )
     return rows
-
-
-def _same_except(rows: list[LayerRow], other: list[LayerRow], index: int) -> bool:
-    """True when `rows` without rows[index] has the same kinds, in order, as `other`."""
-    return [r.kind for r in rows[:index] + rows[index + 1 :]] == [r.kind for r in other]
 
 
 def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> str:
@@ -94,40 +93,65 @@ def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> st
     return "its output shape or parameter count differs from the reference: check its arguments."
 
 
+def _key(row: LayerRow) -> tuple:
+    """What identifies a layer when aligning two models: its kind and settings, not its shapes."""
+    return (row.kind, row.filters_or_units, row.kernel_size, row.padding, row.activation)
+
+
 def compare_architecture(exercise: str, model: object, reference: keras.Model) -> None:
-    """Raise CheckFailed naming the first layer where `model` differs from `reference`."""
+    """Raise CheckFailed naming the first layer where `model` differs from `reference`.
+
+    The two layer lists are aligned first, so an extra or a missing layer is reported as such
+    rather than as a difference in every layer after it.
+    """
     if not isinstance(model, keras.Model):
+        reason = f" ({model.reason})" if isinstance(model, ForeignObject) and model.reason else ""
         raise CheckFailed(
             exercise,
-            f"returned {type(model).__name__}, not a keras.Model.",
-            "build the layers inside keras.Sequential([...]) and `return` the model.",
+            f"returned {type(model).__name__ if not isinstance(model, ForeignObject) else model.type_name}, not a keras.Model{reason}.",
+            "build the layers inside keras.Sequential([...]) (or with the Functional API) and `return` the model.",
         )
     expected, found = layer_table(reference), layer_table(model)
     if expected == found:
         return
+    matcher = difflib.SequenceMatcher(a=[_key(r) for r in expected], b=[_key(r) for r in found], autojunk=False)
+    for tag, e_start, e_end, f_start, f_end in matcher.get_opcodes():
+        if tag == "insert":
+            extra = found[f_start]
+            where = f"layer {f_start + 1} ({extra.describe()})"
+            if e_start == len(expected):
+                raise CheckFailed(exercise, f"{where} is extra: the reference stops after {len(expected)} layers.", "remove the layers after the output layer.")
+            raise CheckFailed(exercise, f"{where} is not in the reference model.", f"remove this {extra.kind} layer.")
+        if tag == "delete":
+            missing = expected[e_start]
+            if f_start == len(found):
+                raise CheckFailed(
+                    exercise, f"the model stops after {len(found)} layers; layer {e_start + 1} should be {missing.describe()}.", f"add the missing {missing.kind} layer(s) at the end."
+                )
+            hint = f"add a {missing.kind} layer before {found[f_start].kind}."
+            if missing.kind == "Flatten":
+                hint = (
+                    "add layers.Flatten() before the Dense layers: without it, Dense acts on each pixel "
+                    "position separately and the output stays 4-D instead of (batch, classes)."
+                )
+            raise CheckFailed(exercise, f"layer {e_start + 1} should be {missing.describe()}, but that layer is missing.", hint)
+        if tag == "replace" and e_end - e_start != f_end - f_start:
+            break
     for index in range(max(len(expected), len(found))):
         want = expected[index] if index < len(expected) else None
         got = found[index] if index < len(found) else None
         if want == got:
             continue
-        position = f"layer {index + 1}"
-        if want is None:
-            raise CheckFailed(exercise, f"{position} ({got.describe()}) is extra: the reference stops after {len(expected)} layers.", "remove the layers after the output layer.")
-        if got is None:
-            raise CheckFailed(exercise, f"the model stops after {len(found)} layers; {position} should be {want.describe()}.", f"add the missing {want.kind} layer(s) at the end.")
-        if want.kind != got.kind and _same_except(expected, found, index):
-            hint = f"add a {want.kind} layer before {got.kind}."
-            if want.kind == "Flatten":
-                hint = (
-                    "add layers.Flatten() before the Dense layers: without it, Dense acts on each pixel "
-                    "position separately and the output stays 4-D instead of (batch, classes)."
-                )
-            raise CheckFailed(exercise, f"{position} should be {want.describe()}, but that layer is missing.", hint)
-        if want.kind != got.kind and _same_except(found, expected, index):
-            raise CheckFailed(exercise, f"{position} ({got.describe()}) is not in the reference model.", f"remove this {got.kind} layer.")
+        if want is None or got is None:
+            raise CheckFailed(
+                exercise,
+                f"the model has {len(found)} computing layers; the reference has {len(expected)}.\n    expected: "
+                + "\n              ".join(r.describe() for r in expected),
+                "build the layers the lesson lists, in order.",
+            )
         raise CheckFailed(
             exercise,
-            f"{position} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}",
+            f"layer {index + 1} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}",
             explain_difference(want, got, is_last=index == len(expected) - 1),
         )
 
@@ -144,9 +168,9 @@ def check_model_builder(
         raise CheckFailed(exercise, "the outputs do not sum to 1 per image.", "end with activation='softmax'.")
     other_classes = 5
     smaller = build(input_shape=input_shape, num_classes=other_classes)
-    if tuple(smaller.output_shape) != (None, other_classes):
+    if not isinstance(smaller, keras.Model) or tuple(smaller.output_shape) != (None, other_classes):
         raise CheckFailed(
             exercise,
-            f"with num_classes={other_classes} the output shape is {smaller.output_shape}, not (None, {other_classes}).",
+            f"with num_classes={other_classes} the output shape is {getattr(smaller, 'output_shape', None)}, not (None, {other_classes}).",
             "use the num_classes argument for the output layer instead of a fixed number.",
         )

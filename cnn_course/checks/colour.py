@@ -8,6 +8,7 @@ import numpy as np
 
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
 from cnn_course.checks.feedback import CheckFailed
+from cnn_course.grading.protocol import GeneratedArray
 
 
 def _colour_images(count: int, seed: int, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
@@ -47,6 +48,34 @@ def check_channel_mean_std(channel_mean_std: Callable) -> None:
     expect_shape(name, std, (3,), hint)
     if not (np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.std(axis=(0, 1, 2)), atol=1e-4)):
         raise CheckFailed(name, f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.", hint)
+    for label, value in (("mean", mean), ("std", std)):
+        if value.dtype != np.float32:
+            raise CheckFailed(name, f"the {label} has dtype {value.dtype}; the docstring asks for float32.", "cast the result: .astype('float32').")
+    _check_large_sample(name, channel_mean_std)
+
+
+def _check_large_sample(name: str, channel_mean_std: Callable) -> None:
+    """On 8,000 bright 32x32 images (8 million values per channel), float32 accumulation goes wrong."""
+    spec = GeneratedArray((8000, 32, 32, 3), seed=7, low=0.8, high=1.0)
+    result = channel_mean_std(spec if _runs_elsewhere(channel_mean_std) else spec.materialize())
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise CheckFailed(name, f"on 8,000 images it returned {type(result).__name__}; expected a pair (mean, std).", "return mean, std")
+    mean, std = (expect_array(name, value) for value in result)
+    per_channel = np.ascontiguousarray(spec.materialize().reshape(-1, 3).T)  # contiguous rows: NumPy sums them pairwise, accurately
+    expected_mean, expected_std = per_channel.mean(axis=1, dtype=np.float64), per_channel.std(axis=1, dtype=np.float64)
+    if mean.shape != (3,) or std.shape != (3,) or not (np.allclose(mean, expected_mean, atol=1e-4) and np.allclose(std, expected_std, atol=1e-4)):
+        raise CheckFailed(
+            name,
+            f"on 8,000 images (8 million values per channel) it returns mean {np.round(mean, 4).tolist()}, std "
+            f"{np.round(std, 4).tolist()}; the true values are {expected_mean.round(4).tolist()}, {expected_std.round(4).tolist()}.",
+            "the sums were accumulated in float32, which stops adding small values once the total is large: "
+            "compute with dtype=np.float64 (images.mean(axis=(0, 1, 2), dtype=np.float64)) and cast the result to float32.",
+        )
+
+
+def _runs_elsewhere(function: Callable) -> bool:
+    """True for an exercise run in the learner process, which generates large inputs itself from their spec."""
+    return hasattr(function, "call_with_details")
 
 
 def check_standardize_splits(standardize_splits: Callable) -> None:

@@ -40,6 +40,14 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
             "precision divides the correct predictions of a class by how often the class was *predicted*; "
             "recall divides them by how often it is the *true* class.",
         )
+    for found_values, expected_values, label in ((found_precision, precision, "precision"), (found_recall, recall, "recall")):
+        if not np.allclose(found_values, expected_values) and np.allclose(np.sort(found_values), np.sort(expected_values)):
+            raise CheckFailed(
+                name,
+                f"{label} {found_values.round(3).tolist()} holds the right values for the wrong classes; expected {expected_values.round(3).tolist()}.",
+                f"position c must hold the {label} of class c. Counting with np.unique skips classes that never occur and shifts the "
+                "rest; np.bincount(..., minlength=num_classes) keeps one slot per class.",
+            )
     if not np.allclose(found_precision, precision):
         raise CheckFailed(
             name,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
 from cnn_course.checks.feedback import CheckFailed
 
@@ -20,14 +21,21 @@ def _labels(seed: int = 0, size: int = 200, num_classes: int = 10, missing: int 
 def check_count_per_class(count_per_class: Callable) -> None:
     """count_per_class(labels, num_classes) returns the number of examples of each class."""
     name = "count_per_class"
-    labels = _labels()
-    counts = expect_array(name, count_per_class(labels, num_classes=10))
     hint = "a class with no examples still needs its 0: np.bincount(labels, minlength=num_classes)."
-    expect_shape(name, counts, (10,), hint)
-    expect_integer_dtype(name, counts, "counts are whole numbers: np.bincount returns integers.")
-    expected = np.bincount(labels, minlength=10)
-    if not np.array_equal(counts, expected):
-        raise CheckFailed(name, f"counts {counts.tolist()} differ from the expected {expected.tolist()}.", hint)
+    # A class missing in the middle, then the last classes missing (np.bincount without minlength stops early).
+    for labels in (_labels(), _labels(seed=3, num_classes=8, missing=None)):
+        counts = expect_array(name, count_per_class(labels, num_classes=10))
+        if counts.shape != (10,):
+            raise CheckFailed(
+                name,
+                f"for labels whose largest value is {labels.max()} it returned {counts.shape[0] if counts.ndim == 1 else counts.shape} counts; "
+                "num_classes=10 asks for 10.",
+                hint,
+            )
+        expect_integer_dtype(name, counts, "counts are whole numbers: np.bincount returns integers.")
+        expected = np.bincount(labels, minlength=10)
+        if not np.array_equal(counts, expected):
+            raise CheckFailed(name, f"counts {counts.tolist()} differ from the expected {expected.tolist()}.", hint)
 
 
 def check_scale_images(scale_images: Callable) -> None:
@@ -36,8 +44,9 @@ def check_scale_images(scale_images: Callable) -> None:
     images = np.random.default_rng(1).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     images[0, 0, 0], images[0, 0, 1] = 0, 255
     original = images.copy()
-    scaled = expect_array(name, scale_images(images), "an array of scaled images")
-    if not np.array_equal(images, original):
+    call = call_with_details(scale_images, images)
+    scaled = expect_array(name, call.value, "an array of scaled images")
+    if 0 in call.changed_arguments:
         raise CheckFailed(name, "it changed the array it was given.", "return a new array instead of modifying the input in place.")
     expect_shape(name, scaled, images.shape, "scaling changes values, not the shape.")
     if scaled.max() > 1.0 + 1e-6:

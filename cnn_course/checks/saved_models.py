@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import warnings
+import zipfile
 from pathlib import Path
 
 import keras
@@ -10,20 +12,38 @@ import numpy as np
 
 from cnn_course.checks.feedback import CheckFailed, NotAttempted
 from cnn_course.evaluation import predict_probabilities
+from cnn_course.grading.protocol import unloadable_model_reason
+
+
+def describe_model_file(path: Path) -> str | None:
+    """Say what `path` holds when it is not a `.keras` zip (HDF5, text, empty...), or None when it is one."""
+    with path.open("rb") as stream:
+        head = stream.read(8)
+    if zipfile.is_zipfile(path):
+        return None
+    if not head:
+        return "is empty (0 bytes): the save was interrupted or never written"
+    if head.startswith(b"\x89HDF"):
+        return "is an HDF5 file (the legacy .h5 format), not the .keras format"
+    if head.startswith((b"\x80", b"PK")):
+        return "is not a complete .keras file (a truncated zip or a pickle)"
+    return "is not a .keras file (it does not start like a zip archive)"
 
 
 def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
-    """Load a .keras file in safe mode; a missing file is 'not attempted', a bad one a failure."""
+    """Load a .keras file in safe mode; a missing file is 'not attempted', a bad one a failure that says what to do."""
     if not path.is_file():
-        raise NotAttempted(exercise, f"{exercise}: no saved model at {path} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
+        raise NotAttempted(exercise, f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
+    resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
+    problem = describe_model_file(path)
+    if problem:
+        raise CheckFailed(exercise, f"models/{path.name} {problem}.", resave)
     try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as error:
-        raise CheckFailed(
-            exercise,
-            f"{path} could not be loaded as a Keras model ({type(error).__name__}: {error}).",
-            f"run lesson {saved_by} again so that it saves with model.save('{path.parent.name}/{path.name}').",
-        ) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return keras.saving.load_model(path, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - whatever Keras raises, the learner needs one sentence
+        raise CheckFailed(exercise, f"models/{path.name} could not be loaded: {unloadable_model_reason(error)}", resave) from None
 
 
 def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, threshold: float) -> float:
@@ -51,14 +71,14 @@ def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, 
 def check_saved_history(exercise: str, path: Path, saved_by: str) -> None:
     """Fail unless the saved training history (JSON) records validation metrics for each epoch."""
     if not path.is_file():
-        raise NotAttempted(exercise, f"{exercise}: no training history at {path} yet. Run lesson {saved_by} to the end.")
+        raise NotAttempted(exercise, f"{exercise}: no training history at models/{path.name} yet. Run lesson {saved_by} to the end.")
     try:
         history = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise CheckFailed(exercise, f"{path} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it.") from None
+        raise CheckFailed(exercise, f"models/{path.name} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it.") from None
     if not isinstance(history, dict) or not history.get("val_accuracy"):
         raise CheckFailed(
             exercise,
-            f"{path} has no val_accuracy: the model was trained without a validation set.",
+            f"models/{path.name} has no val_accuracy: the model was trained without a validation set.",
             "train with validation_data=(x_val, y_val), carved from the training set.",
         )
