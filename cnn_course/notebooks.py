@@ -40,7 +40,9 @@ def newest_of_pair(folder: Path, stem: str) -> Path:
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read a .py (percent format) or .ipynb notebook; a damaged file raises NotebookError."""
     try:
-        return jupytext.read(path)
+        # utf-8-sig: some editors save with a byte-order mark, which the JSON reader would reject.
+        text = path.read_bytes().decode("utf-8-sig")
+        return jupytext.reads(text, fmt="ipynb" if path.suffix == ".ipynb" else "py:percent")
     except Exception as error:
         raise NotebookError(
             f"{path} cannot be read as a notebook ({type(error).__name__}: {error}). "

@@ -1,8 +1,9 @@
 """The learner process: runs a lesson's setup and exercise cells, then answers the grader's calls.
 
-Started by `cnn_course.grading.learner_client` as `python -m cnn_course.grading.learner REQUEST_FD
-REPLY_FD MEMORY_BYTES` in a scratch folder. Requests and replies are JSON lines on the two pipes
-(see `protocol`); arguments and results are files in a folder per call. Nothing here judges the
+`cnn_course.grading.learner_client` starts `python -m cnn_course.grading.learner zygote FD MEMORY`
+once per grading session, in a scratch folder with a clean environment: the zygote imports the
+heavy libraries, then forks one learner process per lesson. Requests and replies are JSON lines on
+each learner's socket (see `protocol`); arguments and results are files in a folder per call. Nothing here judges the
 learner's work: it runs it and reports what it returned, raised or printed.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import linecache
 import os
 import resource
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -246,16 +249,20 @@ def _snapshot() -> dict[str, tuple[int, int]]:
     return stamps
 
 
-def main(argv: list[str]) -> int:
-    """Serve requests until 'close' or the end of the request pipe."""
-    _die_with_parent()
-    request_fd, reply_fd, memory = int(argv[0]), int(argv[1]), int(argv[2])
+PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib.pyplot", "sklearn.metrics", "seaborn", "cnn_course.data",
+             "cnn_course.models", "cnn_course.plots", "cnn_course.training", "cnn_course.evaluation", "cnn_course.checks",
+             "cnn_course.seeding", "flask", "PIL.Image")
+
+
+def serve(channel: socket.socket, memory: int) -> None:
+    """Run as one lesson's learner process: answer requests on `channel` until 'close' or its end."""
     if memory > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    _die_with_parent()
     signal.signal(signal.SIGALRM, _on_alarm)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - a lesson that asks for input() reads end of file at once
-    requests = os.fdopen(request_fd, "rb")
-    side = LearnerSide(os.fdopen(reply_fd, "wb"))
+    requests = channel.makefile("rb")
+    side = LearnerSide(channel.makefile("wb"))
     handlers = {"cell": side.run_cell, "call": side.call, "http": side.http}
     side.send({"status": "started"})
     for line in requests:
@@ -263,8 +270,85 @@ def main(argv: list[str]) -> int:
         if request.get("op") == "close":
             break
         handlers[request["op"]](request)
+
+
+def zygote(host: socket.socket, memory: int) -> None:
+    """Import the heavy libraries once, then fork one learner process per lesson on request.
+
+    Requests and events are datagrams on `host` (AF_UNIX, SOCK_SEQPACKET): {"op": "fork", "cwd": DIR}
+    is answered with {"event": "forked", "pid": N} and two descriptors (the learner's channel and the
+    read end of its output); {"event": "exit", "pid": N, "status": S} reports each learner that ended
+    (S < 0: killed by signal -S). The zygote stays single-threaded, so forking it is safe.
+    """
+    import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for module in PRELOADED:
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - a library missing here is imported (or not) by the lesson itself
+            pass
+    parent = os.getppid()
+    host.send(write_message({"event": "ready"}))
+    while os.getppid() == parent:
+        _report_exits(host)
+        readable, _, _ = select.select([host], [], [], 0.25)
+        if not readable:
+            continue
+        data = host.recv(65536)
+        if not data:
+            return
+        request = read_message(data)
+        if request.get("op") == "fork":
+            _fork(host, Path(request["cwd"]), memory)
+
+
+def _fork(host: socket.socket, cwd: Path, memory: int) -> None:
+    ours, theirs = socket.socketpair()
+    output_read, output_write = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            host.close()
+            ours.close()
+            os.close(output_read)
+            os.setsid()
+            os.dup2(output_write, 1)
+            os.dup2(output_write, 2)
+            os.close(output_write)
+            os.chdir(cwd)
+            serve(theirs, memory)
+        finally:
+            os._exit(0)
+    theirs.close()
+    os.close(output_write)
+    socket.send_fds(host, [write_message({"event": "forked", "pid": pid})], [ours.fileno(), output_read])
+    ours.close()
+    os.close(output_read)
+
+
+def _report_exits(host: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        host.send(write_message({"event": "exit", "pid": pid, "status": code}))
+
+
+def main(argv: list[str]) -> int:
+    """`zygote FD MEMORY`: run the zygote on the socket FD (see `zygote`)."""
+    host = socket.socket(fileno=int(argv[1]))
+    zygote(host, int(argv[2]))
     return 0
 
 
 if __name__ == "__main__":
-    os._exit(main(sys.argv[1:]))  # not sys.exit: threads the lesson started must not keep the process alive
+    os._exit(main(sys.argv[1:]))  # not sys.exit: threads a lesson started must not keep a process alive

@@ -14,6 +14,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttemp
 from cnn_course.grading.protocol import CallDetails, Decoder, Encoder, HttpResponse, ProtocolError, read_message, write_message
 
 START_TIMEOUT_S = 120.0
+CELL_TIMEOUT_S = 120.0  # at least this for running a cell: setup cells import TensorFlow, slow on a busy laptop
 GRACE_S = 5.0
 OUTPUT_HEAD_BYTES = 2000
 COPY_LIMIT_BYTES = 20 * 2**20
@@ -60,6 +62,7 @@ class _Output:
     """Drains the learner's stdout/stderr, keeping the first bytes since the last mark and a count."""
 
     def __init__(self, stream: Any) -> None:
+        self.stream = stream
         self._lock = threading.Lock()
         self._head = bytearray()
         self._total = 0
@@ -129,23 +132,141 @@ def copy_lesson_folder(source: Path, destination: Path) -> None:
             continue
 
 
+class LearnerHost:
+    """The zygote of one grading session: a process that imported the heavy libraries once and forks
+    a learner process per lesson (see `cnn_course.grading.learner.zygote`).
+
+    Its scratch root holds every learner's working folder; `launcher` (the sandbox) wraps its command.
+    A zygote that dies (learner code can kill its parent) is replaced at the next fork.
+    """
+
+    def __init__(self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None) -> None:
+        self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
+        self.root = Path(tempfile.mkdtemp(prefix="cnn-course-learners-"))
+        for name in ("tmp", ".keras", ".matplotlib"):
+            (self.root / name).mkdir()
+        self._lock = threading.Lock()
+        self._exits: dict[int, int] = {}
+        self._forked: list[tuple[int, list[int]]] = []
+        self._changed = threading.Condition()
+        self._process: subprocess.Popen | None = None
+        self._socket: socket.socket | None = None
+        self._failure = ""
+        self._sequence = itertools.count(1)
+
+    def warm_up(self) -> None:
+        """Start the zygote now (it takes seconds to import the libraries), unless it runs already."""
+        with self._lock:
+            if self._socket is None:
+                self._start()
+
+    def new_folder(self, stem: str) -> Path:
+        """A fresh folder under the scratch root for one learner process."""
+        folder = self.root / f"{stem}-{next(self._sequence)}"
+        folder.mkdir()
+        return folder
+
+    def _start(self) -> None:
+        self._stop_zygote()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", "zygote", str(theirs.fileno()), str(self.memory_bytes)]
+        environment = learner_environment(self.root, self.threads)
+        if self.launcher is not None:
+            command = self.launcher(command, self.root, environment)
+        self._process = subprocess.Popen(
+            command, cwd=self.root, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), start_new_session=True,
+        )
+        theirs.close()
+        self._socket = ours
+        self._output = _Output(self._process.stdout)
+        self._ready = False
+        threading.Thread(target=self._listen, args=(ours,), name="zygote events", daemon=True).start()
+        with self._changed:
+            self._changed.wait_for(lambda: self._ready or self._socket is not ours, timeout=START_TIMEOUT_S)
+        if not self._ready:
+            self._failure = "the grader could not start the process that runs lessons." + _printed(self._output.since_mark())
+            self._stop_zygote()
+
+    def _listen(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data, fds, _, _ = socket.recv_fds(sock, 65536, 2)
+            except OSError:
+                data, fds = b"", []
+            with self._changed:
+                if not data:
+                    if self._socket is sock:
+                        self._socket = None
+                    self._changed.notify_all()
+                    return
+                message = read_message(data)
+                if message.get("event") == "ready":
+                    self._ready = True
+                elif message.get("event") == "forked":
+                    self._forked.append((int(message["pid"]), fds))
+                elif message.get("event") == "exit":
+                    self._exits[int(message["pid"])] = int(message["status"])
+                self._changed.notify_all()
+
+    def fork(self, workdir: Path) -> tuple[int, socket.socket, Any]:
+        """Start a learner process in `workdir`; return its pid, its channel and its output stream.
+
+        Raises OSError with a message for the learner when no process can be started.
+        """
+        with self._lock:
+            for _ in range(2):
+                if self._socket is None:
+                    self._start()
+                if self._socket is None:
+                    break
+                with self._changed:
+                    self._forked.clear()
+                    try:
+                        self._socket.send(write_message({"op": "fork", "cwd": str(workdir)}))
+                    except OSError:
+                        self._socket = None
+                        continue
+                    self._changed.wait_for(lambda: self._forked or self._socket is None, timeout=START_TIMEOUT_S)
+                    if self._forked:
+                        pid, (channel_fd, output_fd) = self._forked.pop()
+                        return pid, socket.socket(fileno=channel_fd), os.fdopen(output_fd, "rb", buffering=0)
+                self._socket = None
+            raise OSError(self._failure or "the process that runs lessons stopped answering.")
+
+    def exit_status(self, pid: int, timeout: float) -> int | None:
+        """The exit status of learner `pid` (negative: killed by that signal), or None if not known within `timeout`."""
+        with self._changed:
+            self._changed.wait_for(lambda: pid in self._exits or self._socket is None, timeout=timeout)
+            return self._exits.get(pid)
+
+    def _stop_zygote(self) -> None:
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self._process.wait()
+            self._process = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    def close(self) -> None:
+        """Stop the zygote and remove the scratch root."""
+        with self._lock:
+            self._stop_zygote()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 class LearnerProcess:
     """One lesson's learner process: started on demand, restarted after it dies or is killed."""
 
-    def __init__(
-        self,
-        lesson_folder: Path,
-        cells: Sequence[Cell],
-        *,
-        cell_timeout: float,
-        memory_bytes: int = DEFAULT_MEMORY_BYTES,
-        threads: int = 1,
-        launcher: Launcher | None = None,
-    ) -> None:
-        self.lesson_folder, self.cells, self.cell_timeout = lesson_folder, list(cells), cell_timeout
-        self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
+    def __init__(self, host: LearnerHost, lesson_folder: Path, cells: Sequence[Cell], *, cell_timeout: float) -> None:
+        self.host, self.lesson_folder, self.cells = host, lesson_folder, list(cells)
+        self.cell_timeout = max(cell_timeout, CELL_TIMEOUT_S)
         self.problems = CellProblems()
-        self._process: subprocess.Popen | None = None
+        self._pid: int | None = None
         self._scratch: Path | None = None
         self._calls = itertools.count(1)
         self._lock = threading.Lock()
@@ -171,40 +292,24 @@ class LearnerProcess:
     def _spawn(self) -> bool:
         """Start a fresh process in a fresh scratch folder; False (and a setup error) when it does not start."""
         self._kill()
-        self._scratch = Path(tempfile.mkdtemp(prefix="cnn-course-learner-"))
+        self._scratch = self.host.new_folder("lesson")
         workdir = self._scratch / "lesson"
         copy_lesson_folder(self.lesson_folder, workdir)
-        for name in ("tmp", ".keras", ".matplotlib", "calls"):
-            (self._scratch / name).mkdir()
-        request_read, request_write = os.pipe()
-        reply_read, reply_write = os.pipe()
-        command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", str(request_read), str(reply_write), str(self.memory_bytes)]
-        environment = learner_environment(self._scratch, self.threads)
-        if self.launcher is not None:
-            command = self.launcher(command, self._scratch, environment)
+        (self._scratch / "calls").mkdir()
         try:
-            self._process = subprocess.Popen(
-                command,
-                cwd=workdir,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(request_read, reply_write),
-                start_new_session=True,
-            )
-        finally:
-            os.close(request_read)
-            os.close(reply_write)
-        self._requests = os.fdopen(request_write, "wb")
-        self._reply_fd = reply_read
+            self._pid, self._channel, output = self.host.fork(workdir)
+        except OSError as error:
+            self.problems.setup_error = str(error)
+            self._pid = None
+            return False
+        self._reply_fd = self._channel.fileno()
+        self._requests = self._channel.makefile("wb")
         self._buffer = b""
-        self._output = _Output(self._process.stdout)
+        self._output = _Output(output)
         started = self._receive(START_TIMEOUT_S)
         if started is not None and started.get("status") == "started":
             return True
-        output = self._output.since_mark()
-        self.problems.setup_error = f"the lesson's process could not start: {self._death_message('starting')}" + _printed(output)
+        self.problems.setup_error = f"the lesson's process could not start: {self._death_message('starting')}" + _printed(self._output.since_mark())
         return False
 
     def _run_cells(self) -> int | None:
@@ -233,21 +338,23 @@ class LearnerProcess:
         with self._lock:
             self._kill()
 
+    def _alive(self) -> bool:
+        return self._pid is not None and self.host.exit_status(self._pid, 0) is None
+
     def _kill(self) -> None:
-        if self._process is not None:
+        if self._pid is not None:
             try:
-                os.killpg(self._process.pid, signal.SIGKILL)
+                os.killpg(self._pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            self._process.wait()
+            self.host.exit_status(self._pid, GRACE_S)
             self._output.join()
-            for stream in (self._requests, self._process.stdout):
+            for stream in (self._requests, self._channel, self._output.stream):
                 try:
                     stream.close()
                 except OSError:
                     pass
-            os.close(self._reply_fd)
-            self._process = None
+            self._pid = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -287,16 +394,10 @@ class LearnerProcess:
 
     def _death_message(self, during: str) -> str:
         """Say why the process stopped answering while `during`, and make sure it is gone."""
-        process = self._process
         if self._hung:
             self._kill()
             return f"the lesson's code did not finish {during} within its time limit (it may catch the timer's interrupt) and was stopped."
-        code = None
-        if process is not None:
-            try:
-                code = process.wait(timeout=GRACE_S)
-            except subprocess.TimeoutExpired:
-                pass
+        code = self.host.exit_status(self._pid, GRACE_S) if self._pid is not None else None
         self._kill()
         if code is not None and code < 0:
             name = signal.Signals(-code).name
@@ -312,8 +413,10 @@ class LearnerProcess:
     def call(self, name: str, args: tuple, kwargs: dict, timeout: float, details: bool = False) -> CallDetails:
         """Call exercise `name`; raise NotAttempted, ExerciseTimeout or ExerciseError for those outcomes."""
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
+            if not self._alive():
                 self._start_locked()
+            if self._pid is None:
+                raise ExerciseError(name, self.problems.setup_error or "the lesson's process could not start.")
             folder = self._scratch / "calls" / str(next(self._calls))
             folder.mkdir()
             encoder = Encoder(folder)

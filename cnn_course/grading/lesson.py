@@ -17,7 +17,7 @@ from typing import Any
 
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
-from cnn_course.grading.learner_client import Cell, LearnerProcess, Launcher
+from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
 from cnn_course.grading.protocol import CallDetails
 from cnn_course.notebooks import EXERCISE_TAG, PAIR_SUFFIXES, SETUP_TAG, NotebookError, defined_names, has_tag, read_notebook
 
@@ -222,21 +222,12 @@ class GradedLesson:
             self.process.close()
 
 
-def load_lesson(
-    folder: Path,
-    stem: str,
-    timeout: float = DEFAULT_TIMEOUT_S,
-    *,
-    memory_bytes: int | None = None,
-    threads: int = 1,
-    launcher: Launcher | None = None,
-) -> GradedLesson:
-    """Read lesson `stem` from `folder` and prepare (not start) its learner process."""
+def load_lesson(host: LearnerHost, folder: Path, stem: str, timeout: float = DEFAULT_TIMEOUT_S) -> GradedLesson:
+    """Read lesson `stem` from `folder` and prepare (not start) its learner process, forked by `host`."""
     try:
         lesson_file, notes = choose_lesson_file(folder, stem)
     except NotebookError as error:
         return GradedLesson(folder / stem, None, timeout=timeout, setup_error=str(error))
-    options = {"memory_bytes": memory_bytes} if memory_bytes else {}
-    process = LearnerProcess(folder, lesson_file.cells, cell_timeout=timeout, threads=threads, launcher=launcher, **options)
+    process = LearnerProcess(host, folder, lesson_file.cells, cell_timeout=timeout)
     return GradedLesson(lesson_file.path, process, lesson_file, timeout=timeout, notes=notes)
 

@@ -11,7 +11,7 @@ import pytest
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.course_config import CourseConfigError, load_config
-from cnn_course.grading.learner_client import DEFAULT_MEMORY_BYTES
+from cnn_course.grading.learner_client import DEFAULT_MEMORY_BYTES, LearnerHost
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
 from cnn_course.notebooks import NotebookError, newest_of_pair
@@ -21,6 +21,7 @@ _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
 _LIMITS = pytest.StashKey[dict[str, float]]()
 _LESSONS = pytest.StashKey[dict[str, GradedLesson]]()
 _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
+_HOST = pytest.StashKey[LearnerHost]()
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
@@ -76,6 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
+    config.stash[_HOST] = LearnerHost(memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=_launcher(config))
+    if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
+        threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
     grading_folder(config)
     explicit = config.getoption("--course-config")
     try:
@@ -118,13 +122,7 @@ def _start_lesson(config: pytest.Config, stem: str) -> None:
     lessons, starters = config.stash[_LESSONS], config.stash[_STARTERS]
     if stem in lessons:
         return
-    lesson = load_lesson(
-        grading_folder(config),
-        stem,
-        config.getoption("--exercise-timeout"),
-        memory_bytes=int(config.getoption("--learner-memory") * 2**30),
-        launcher=_launcher(config),
-    )
+    lesson = load_lesson(config.stash[_HOST], grading_folder(config), stem, config.getoption("--exercise-timeout"))
     lesson.limits = config.stash[_LIMITS]
     lessons[stem] = lesson
     starters[stem] = threading.Thread(target=lesson.start, name=f"start {stem}", daemon=True)
@@ -223,6 +221,14 @@ def pytest_runtest_call(item: pytest.Item):
         item.stash[EXERCISE_OUTCOME] = outcome
         # `from None`: the learner needs the message once, not the chain of exceptions behind it.
         raise pytest.fail.Exception(str(outcome), pytrace=False) from None
+    except Exception as error:
+        key = _exercise_key(item)
+        if key is None:
+            raise
+        # A check that could not read the result: say so in a sentence, never with the grader's traceback.
+        outcome = ExerciseError(key[1], f"its result could not be checked ({type(error).__name__}: {str(error)[:300]}). Compare what it returns with the docstring's contract: types, shapes and dtypes.")
+        item.stash[EXERCISE_OUTCOME] = outcome
+        raise pytest.fail.Exception(str(outcome), pytrace=False) from None
 
 
 def _exercise_key(item: pytest.Item) -> tuple[str, str] | None:
@@ -253,7 +259,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """End the learner processes; with --all-must-pass, a run where some exercise did not pass exits 1."""
     for lesson in session.config.stash[_LESSONS].values():
         lesson.close()
+    session.config.stash[_HOST].close()
     results = session.config.stash[_RESULTS]
+    if results and exitstatus == 0 and all(outcome == "not attempted" for outcome in results.values()):
+        session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED  # nothing was graded: not a success
     if session.config.getoption("--all-must-pass") and exitstatus == 0:
         if not results or any(outcome != "passed" for outcome in results.values()):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -282,6 +291,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
     write(f"exercises: {counts['passed']} passed, {counts['failed']} failed, {counts['not attempted']} not attempted")
     write(next_step(results))
+    if all(outcome == "not attempted" for outcome in results.values()):
+        write("(exit status 5: no exercise is written yet, so nothing was graded)")
 
 
 def next_step(results: dict[tuple[str, str], str]) -> str:
