@@ -50,6 +50,16 @@ def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
     return GraderRun(completed.returncode, completed.stdout + completed.stderr, results)
 
 
+def master_namespace(stem: str) -> dict:
+    """Run a master's setup and exercise cells here, in the test process (our own code, not a learner's)."""
+    from cnn_course.grading.lesson import read_lesson_file
+
+    namespace: dict = {"__name__": f"master_{stem}"}
+    for cell in read_lesson_file(SOLUTIONS / f"{stem}.py").cells:
+        exec(compile(cell.source, cell.label, "exec"), namespace)  # noqa: S102 - the course's own master
+    return namespace
+
+
 def copy_lessons(source: Path, destination: Path, suffixes: tuple[str, ...] = (".py",)) -> Path:
     """Copy the notebook files of `source` with the given suffixes into `destination`; return it."""
     destination.mkdir(parents=True, exist_ok=True)

@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 
 from cnn_course.checks import CheckFailed, ExerciseError, self_check
-from cnn_course.grading.lesson import load_lesson
-
-from .conftest import SOLUTIONS
+from .conftest import master_namespace
 
 EXERCISES = ("precision_recall_f1", "most_confused_pairs", "roc_auc_one_vs_rest", "top_k_classes")
 
@@ -14,9 +12,7 @@ EXERCISES = ("precision_recall_f1", "most_confused_pairs", "roc_auc_one_vs_rest"
 @pytest.fixture(scope="module")
 def master():
     """The exercise functions of the master notebook, as the grader loads them."""
-    lesson = load_lesson(SOLUTIONS, "06_cifar10_evaluation")
-    assert not lesson.setup_error and not lesson.broken
-    return lesson.namespace
+    return master_namespace("06_cifar10_evaluation")
 
 
 @pytest.mark.parametrize("name", EXERCISES)

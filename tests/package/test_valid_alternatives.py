@@ -1,0 +1,75 @@
+"""Valid ways of writing an exercise that differ from the master's pass, through the learner process."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SOLUTIONS, copy_lessons, run_graders
+
+FUNCTIONAL_MNIST = '''    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, (3, 3), activation="relu")(x)
+    x = layers.MaxPooling2D((2, 2))(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+'''
+
+FUNCTIONAL_SEED = '''    inputs = keras.Input(input_shape)
+    x = inputs
+    for filters in (32, 32, None, 64, 64, None):
+        if filters is None:
+            x = layers.MaxPooling2D(2)(x)
+            x = layers.Dropout(0.25)(x)
+            continue
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(512, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Dropout(0.5)(x)
+    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+'''
+
+# (lesson, exact text in the master, replacement)
+ALTERNATIVES = [
+    ("02_mnist_cnn", "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32", FUNCTIONAL_MNIST + "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32"),
+    ("05_cifar10_cnn", "    def conv_bn_relu(filters: int)", FUNCTIONAL_SEED + "    def conv_bn_relu(filters: int)"),
+    (
+        "02_mnist_cnn",
+        '        loss="sparse_categorical_crossentropy",\n        metrics=["accuracy"],',
+        "        loss=keras.losses.SparseCategoricalCrossentropy(),\n        metrics=[keras.metrics.SparseCategoricalAccuracy()],",
+    ),
+    ("01_mnist_data", "    return np.bincount(labels, minlength=num_classes)", "    return np.array([(labels == c).sum() for c in range(num_classes)])"),
+    (
+        "01_mnist_data",
+        '    return images.astype("float32") / 255.0',
+        "    import tensorflow as tf\n    return tf.cast(images, tf.float32) / 255.0",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def alternative_run(tmp_path_factory):
+    target = copy_lessons(SOLUTIONS, tmp_path_factory.mktemp("alternatives") / "lessons")
+    for stem, old, new in ALTERNATIVES:
+        path = target / f"{stem}.py"
+        text = path.read_text()
+        assert old in text, f"the master {stem} changed: update ALTERNATIVES ({old[:40]!r})"
+        path.write_text(text.replace(old, new, 1))
+    return run_graders(target, "-k", "01 or 02 or 05 and not saved", timeout=900)
+
+
+@pytest.mark.parametrize(
+    "test",
+    ["test_build_mnist_cnn", "test_build_seed_cnn", "test_compile_classifier", "test_count_per_class", "test_scale_images"],
+)
+def test_a_valid_alternative_passes(alternative_run, test):
+    outcome, message = alternative_run.results[test]
+    assert outcome == "passed", message
