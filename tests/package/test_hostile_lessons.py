@@ -21,7 +21,7 @@ ABUSE = [
     ("01_mnist_data", "    return keras.utils.to_categorical(labels, num_classes=num_classes)", "    raise KeyboardInterrupt"),
     (
         "01_mnist_data",
-        "    return images[..., np.newaxis]",
+        "    return np.expand_dims(images, axis=-1)",
         "    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass",
     ),
     # A signal, and a memory blow-up.
