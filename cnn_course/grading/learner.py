@@ -277,8 +277,10 @@ def zygote(host: socket.socket, memory: int) -> None:
 
     Requests and events are datagrams on `host` (AF_UNIX, SOCK_SEQPACKET): {"op": "fork", "cwd": DIR}
     is answered with {"event": "forked", "pid": N} and two descriptors (the learner's channel and the
-    read end of its output); {"event": "exit", "pid": N, "status": S} reports each learner that ended
-    (S < 0: killed by signal -S). The zygote stays single-threaded, so forking it is safe.
+    read end of its output); {"op": "kill", "pid": N} kills learner N and everything it started;
+    {"event": "exit", "pid": N, "status": S} reports each learner that ended (S < 0: killed by signal
+    -S). Pids are the zygote's own (inside a sandbox they differ from the grader's view), so only the
+    zygote signals them. The zygote stays single-threaded, so forking it is safe.
     """
     import importlib
 
@@ -303,6 +305,11 @@ def zygote(host: socket.socket, memory: int) -> None:
         request = read_message(data)
         if request.get("op") == "fork":
             _fork(host, Path(request["cwd"]), memory)
+        elif request.get("op") == "kill":
+            try:
+                os.killpg(int(request["pid"]), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _fork(host: socket.socket, cwd: Path, memory: int) -> None:

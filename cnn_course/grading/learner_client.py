@@ -70,12 +70,15 @@ class _Output:
         self._thread.start()
 
     def _drain(self, stream: Any) -> None:
-        for chunk in iter(lambda: stream.read1(65536), b""):
-            with self._lock:
-                room = OUTPUT_HEAD_BYTES - len(self._head)
-                if room > 0:
-                    self._head += chunk[:room]
-                self._total += len(chunk)
+        try:
+            for chunk in iter(lambda: stream.read1(65536), b""):
+                with self._lock:
+                    room = OUTPUT_HEAD_BYTES - len(self._head)
+                    if room > 0:
+                        self._head += chunk[:room]
+                    self._total += len(chunk)
+        except (OSError, ValueError):  # the stream was closed under us: the process is gone
+            return
 
     def join(self) -> None:
         self._thread.join(timeout=1.0)
@@ -173,11 +176,31 @@ class LearnerHost:
         environment = learner_environment(self.root, self.threads)
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)
-        self._process = subprocess.Popen(
-            command, cwd=self.root, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), start_new_session=True,
-        )
+        launched: dict[str, Any] = {}
+        started = threading.Event()
+
+        def keeper() -> None:
+            # Linux ties a parent-death signal (bwrap --die-with-parent) to the thread that started the
+            # process, so the zygote is started by a thread that lives exactly as long as it does.
+            try:
+                launched["process"] = subprocess.Popen(
+                    command, cwd=self.root, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), start_new_session=True,
+                )
+            except OSError as error:
+                launched["error"] = error
+            started.set()
+            if "process" in launched:
+                launched["process"].wait()
+
+        threading.Thread(target=keeper, name="zygote keeper", daemon=True).start()
+        started.wait()
         theirs.close()
+        if "error" in launched:
+            self._failure = f"the grader could not start the process that runs lessons ({launched['error']})."
+            ours.close()
+            return
+        self._process = launched["process"]
         self._socket = ours
         self._output = _Output(self._process.stdout)
         self._ready = False
@@ -230,9 +253,18 @@ class LearnerHost:
                     self._changed.wait_for(lambda: self._forked or self._socket is None, timeout=START_TIMEOUT_S)
                     if self._forked:
                         pid, (channel_fd, output_fd) = self._forked.pop()
-                        return pid, socket.socket(fileno=channel_fd), os.fdopen(output_fd, "rb", buffering=0)
+                        return pid, socket.socket(fileno=channel_fd), os.fdopen(output_fd, "rb")
                 self._socket = None
             raise OSError(self._failure or "the process that runs lessons stopped answering.")
+
+    def kill(self, pid: int) -> None:
+        """Kill learner `pid` and its process group (through the zygote, which sees the pid as it is)."""
+        with self._changed:
+            if self._socket is not None:
+                try:
+                    self._socket.send(write_message({"op": "kill", "pid": pid}))
+                except OSError:
+                    pass
 
     def exit_status(self, pid: int, timeout: float) -> int | None:
         """The exit status of learner `pid` (negative: killed by that signal), or None if not known within `timeout`."""
@@ -343,10 +375,7 @@ class LearnerProcess:
 
     def _kill(self) -> None:
         if self._pid is not None:
-            try:
-                os.killpg(self._pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self.host.kill(self._pid)
             self.host.exit_status(self._pid, GRACE_S)
             self._output.join()
             for stream in (self._requests, self._channel, self._output.stream):
@@ -382,7 +411,10 @@ class LearnerProcess:
                 if left <= 0 or not selector.select(left):
                     self._hung = True
                     return None
-                chunk = os.read(self._reply_fd, 1 << 20)
+                try:
+                    chunk = os.read(self._reply_fd, 1 << 20)
+                except OSError:  # e.g. ECONNRESET: the process died with our request unread
+                    chunk = b""
                 if not chunk:
                     return None
                 self._buffer += chunk
@@ -403,8 +435,9 @@ class LearnerProcess:
             name = signal.Signals(-code).name
             cause = " (often: out of memory, or a call that kills processes)" if name == "SIGKILL" else ""
             return f"the lesson's code was killed by {name}{cause} while {during}."
+        how = f"ended its process (exit status {code})" if code is not None else "ended its process, or the process that started it,"
         return (
-            f"the lesson's code ended its process (exit status {code}) while {during}: remove calls to "
+            f"the lesson's code {how} while {during}: remove calls to "
             "os._exit(), sys.exit(), exit() or quit() and anything that kills processes from your cells."
         )
 

@@ -19,7 +19,7 @@ from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
 from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
 from cnn_course.grading.protocol import CallDetails
-from cnn_course.notebooks import EXERCISE_TAG, PAIR_SUFFIXES, SETUP_TAG, NotebookError, defined_names, has_tag, read_notebook
+from cnn_course.notebooks import EXERCISE_TAG, PAIR_SUFFIXES, SETUP_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
 
 _MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
@@ -106,13 +106,11 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
         raise errors[0][1]
     graded, notes = readable[0], []
     for path, error in errors:
-        notes.append(f"{path.name} could not be read ({str(error).split(' (')[0]}), so its twin {graded.path.name} was graded.")
+        cause = type(error.__cause__).__name__ if error.__cause__ else "damaged"
+        notes.append(f"{path.name} could not be read as a notebook ({cause}), so its twin {graded.path.name} was graded.")
     if len(readable) == 2:
         other = readable[1]
-        differ = sorted(
-            name for name in set(graded.exercise_sources) | set(other.exercise_sources)
-            if _normalised(graded.exercise_sources.get(name)) != _normalised(other.exercise_sources.get(name))
-        )
+        differ = diverged_exercises(*candidates)
         if differ:
             notes.append(
                 f"graded {graded.path.name}, the file saved last; {other.path.name} holds different code for "
@@ -120,10 +118,6 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
                 f"`cnn-course sync {stem}` (it shows the differences and keeps a backup)."
             )
     return graded, notes
-
-
-def _normalised(source: str | None) -> str | None:
-    return None if source is None else "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
 class LearnerExercise:

@@ -76,16 +76,16 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
         env: the learner process's whole environment (nothing of the caller's is inherited).
 
     Returns:
-        The argument list for ``subprocess.Popen``: ``bwrap`` with its options (behind util-linux's
-        ``setpriv --pdeathsig KILL`` where it exists), then `command`.
+        The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
         The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, runs as
         ``nobody`` inside a user namespace, dies with its parent, and every process it started dies
         when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
-    # bwrap's --die-with-parent covers the sandboxed processes, not bwrap itself: setpriv does.
-    setpriv = shutil.which("setpriv")
-    arguments = [*([setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []), shutil.which(BWRAP) or BWRAP, *_system_binds()]
+    # No setpriv --pdeathsig here: the grader starts sandboxes from worker threads, and Linux sends the
+    # parent-death signal when that *thread* ends. The learner process ends itself when the grader's end
+    # of its socket closes, and every process in the sandbox dies with it.
+    arguments = [shutil.which(BWRAP) or BWRAP, *_system_binds()]
     for folder in python_folders():
         arguments += ["--ro-bind", str(folder), str(folder)]
     arguments += ["--ro-bind", str(package_dir), str(package_dir)]
@@ -94,7 +94,7 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
     arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-    inside = {**env, "HOME": str(scratch), "TMPDIR": str(scratch), "PYTHONPATH": pythonpath}
+    inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath}
     for name, value in sorted(inside.items()):
         arguments += ["--setenv", name, value]
     return [*arguments, "--", *command]
