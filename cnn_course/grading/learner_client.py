@@ -538,6 +538,8 @@ def _cell_problem(cell: Cell, reply: dict[str, Any], timeout: float) -> str | No
     if status == "timeout":
         return f"its cell ({cell.label}) did not finish within {timeout:g} s while being defined: move long work out of the exercise cell."
     if status == "error":
+        if reply.get("type") == "SystemExit":
+            return f"its cell ({cell.label}) calls sys.exit() or exit() while being defined: remove that call."
         return f"its cell raises {reply.get('type')}: {reply.get('message')} while being defined ({cell.label})\n{reply.get('where', '')}".rstrip()
     return f"its cell ({cell.label}) could not be run."
 

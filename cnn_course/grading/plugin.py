@@ -216,7 +216,8 @@ def pytest_runtest_call(item: pytest.Item):
         return (yield)
     except NotAttempted as outcome:
         item.stash[EXERCISE_OUTCOME] = outcome
-        raise pytest.skip.Exception(str(outcome)) from None
+        # Located at the grader's test, not here: the learner needs no path into the package.
+        raise pytest.skip.Exception(str(outcome), _use_item_location=True) from None
     except (CheckFailed, ExerciseError) as outcome:
         item.stash[EXERCISE_OUTCOME] = outcome
         # `from None`: the learner needs the message once, not the chain of exceptions behind it.

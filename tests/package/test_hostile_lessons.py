@@ -27,8 +27,8 @@ ABUSE = [
     # A signal, and a memory blow-up.
     ("02_mnist_cnn", "    return (kernel_size * kernel_size * in_channels + 1) * filters", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)"),
     ("06_cifar10_evaluation", "    indices = np.argsort(probabilities)[::-1][:k]", "    hog = np.ones((2**40,), np.uint8)\n    indices = np.argsort(probabilities)[::-1][:k]"),
-    # 10 MB of output, then a wrong answer.
-    ("06_cifar10_evaluation", "    np.fill_diagonal(mistakes, 0)\n", "    print('x' * 10_000_000)\n"),
+    # 10 MB of output, then an error.
+    ("06_cifar10_evaluation", "    np.fill_diagonal(mistakes, 0)\n", "    print('x' * 10_000_000)\n    raise ValueError('after printing')\n"),
     # Tampering with the grader's libraries in the learner process, then a wrong answer.
     (
         "04_cifar10_data",
@@ -77,8 +77,8 @@ def hostile_run(tmp_path_factory):
         ("test_conv2d_param_count", "killed by SIGKILL"),
         ("test_top_k_classes", "ran out of memory"),
         ("test_most_confused_pairs", "output cut"),
-        ("test_standardize_splits_uses_training_statistics_only", "standardise"),
-        ("test_augmentation_is_active_only_while_training", "ended its process"),
+        ("test_standardize_splits_uses_training_statistics_only", "is not (images - train_mean) / train_std"),
+        ("test_augmentation_is_active_only_while_training", "calls sys.exit() or exit() while being defined"),
     ],
 )
 def test_each_abuse_gets_a_one_paragraph_verdict(hostile_run, test, expected):

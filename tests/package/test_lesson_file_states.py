@@ -72,7 +72,7 @@ def test_a_name_from_an_untagged_cell_is_traced_to_that_cell(states_run):
 
 def test_a_changed_signature_is_shown_next_to_the_call(states_run):
     message = message_of(states_run, "test_one_hot")
-    assert "your function is `one_hot(labels)`" in message and "Keep the signature" in message
+    assert "your function is `one_hot(labels)" in message and "Keep the signature" in message
 
 
 def test_a_diverged_pair_names_the_differing_exercises_and_the_fix(states_run):
