@@ -121,6 +121,13 @@ plots.plot_class_counts(np.bincount(y_train, minlength=10), data.CIFAR10_CLASS_N
 #
 # Write `channel_mean_std`: the mean and standard deviation of each channel over all images,
 # rows and columns.
+#
+# **A float32 trap.** The 45,000 training images hold 46 million values per channel. Summed in
+# float32 (24 bits of precision), a running total past about 16 million can no longer grow by a
+# value below 1, so `images.mean(axis=(0, 1, 2))` on float32 images returns the *same wrong
+# number* for all three channels (0.364 here, against the true 0.491, 0.482 and 0.446). Ask NumPy
+# to accumulate in float64 with `dtype=np.float64`, then cast the small result to float32 as the
+# contract says.
 
 # %% tags=["exercise"]
 def channel_mean_std(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +181,9 @@ x_train_scaled, x_test_scaled = data.scale_images(x_train), data.scale_images(x_
 x_fit_std, x_val_std, x_test_std = standardize_splits(x_fit, x_val, x_test_scaled)
 mean, std = channel_mean_std(x_fit)
 print("training-split mean per channel (R, G, B):", mean.round(4), " std:", std.round(4))
-print("after standardising, training mean:", x_fit_std.mean(axis=(0, 1, 2)).round(3), " std:", x_fit_std.std(axis=(0, 1, 2)).round(3))
-print("validation mean:", x_val_std.mean(axis=(0, 1, 2)).round(3), "— close to 0, but not exactly: it is another sample")
+standardized_mean, standardized_std = channel_mean_std(x_fit_std)
+print("after standardising, training mean:", standardized_mean.round(3), " std:", standardized_std.round(3))
+print("validation mean:", channel_mean_std(x_val_std)[0].round(3), "— close to 0, but not exactly: it is another sample")
 
 # %% [markdown]
 # **What to look for:** the training split is exactly centred (mean 0, std 1) by construction;
