@@ -337,7 +337,10 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
         expected = expected_top_k(model, image_path, 3)
         watched = [folder, Path(tempfile.gettempdir()), Path.cwd()]
         started = time.time() - 1  # file times have whole-second resolution on some systems
-        client = AppClient(name, create_app(model_path, list(CLASS_NAMES), max_upload_bytes=UPLOAD_LIMIT))
+        app = create_app(model_path, list(CLASS_NAMES), max_upload_bytes=UPLOAD_LIMIT)
+        if isinstance(getattr(app, "working_folder", None), Path):
+            watched.append(app.working_folder)  # a ServedApp: where the learner process writes relative paths
+        client = AppClient(name, app)
         model_path.write_bytes(b"replaced after create_app returned")  # an app that reloads the model now fails
 
         status, answer = client.get("/health")

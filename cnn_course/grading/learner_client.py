@@ -163,6 +163,11 @@ class LearnerHost:
             if self._socket is None:
                 self._start()
 
+    @property
+    def temporary_folder(self) -> Path:
+        """The learner processes' TMPDIR, readable and writable on both sides (inside the sandbox too)."""
+        return self.root / "tmp"
+
     def new_folder(self, stem: str) -> Path:
         """A fresh folder under the scratch root for one learner process."""
         folder = self.root / f"{stem}-{next(self._sequence)}"
@@ -486,7 +491,7 @@ class LearnerProcess:
             raise ExerciseError(name, _error_message(reply) + _printed(printed))
         if status != "ok":
             raise ExerciseError(name, "the lesson's process sent an answer the grader cannot read." + _printed(printed))
-        decoder = Decoder(folder, send_http=self._http)
+        decoder = Decoder(folder, send_http=self._http, working_folder=self._scratch / "lesson")
         try:
             value = decoder.decode(reply.get("value"))
             after = {key: decoder.decode(tree) for key, tree in reply.get("arguments_after", [])}
@@ -509,10 +514,10 @@ class LearnerProcess:
 
         def store(files: dict[str, tuple]) -> dict[str, list]:
             stored = {}
-            for field_name, (filename, content, *rest) in files.items():
+            for field_name, (filename, content) in files.items():
                 stored_name = f"upload{next(counter)}"
                 (folder / stored_name).write_bytes(content)
-                stored[field_name] = [filename, stored_name, *rest]
+                stored[field_name] = [filename, stored_name]
             return stored
 
         message = {"op": "http", "app": app_id, "folder": str(folder), "path": request["path"], "method": request["method"], "timeout": 60}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -79,6 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STARTERS] = {}
     config.stash[_HOST] = LearnerHost(memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=_launcher(config))
     if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
+        # Checks make temporary files to hand to exercises: put them where the learner process sees them.
+        tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
         threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
     grading_folder(config)
     explicit = config.getoption("--course-config")

@@ -9,7 +9,8 @@ Values are written as a JSON tree plus files in one folder per call:
 - Keras callbacks as their public attributes, rebuilt from the Keras class of the same name;
 - a `History` as its `history` and `params`;
 - a `tf.data.Dataset` as its first batches (`MaterializedDataset`);
-- a WSGI application (a Flask app) stays in the learner process and is reached through `ServedApp`;
+- a WSGI application (a Flask app) stays in the learner process and is reached through `ServedApp`
+  (requests are carried to it; it behaves like Flask's test client);
 - anything else arrives as a `ForeignObject` that names its type and fails every isinstance test.
 
 Decoding never unpickles and never imports a module the learner named; a model, layer or callback
@@ -99,6 +100,9 @@ class HttpResponse:
     headers: dict[str, str]
     data: bytes
 
+    def get_data(self) -> bytes:
+        return self.data
+
     def get_json(self) -> Any:
         """Return the body parsed as JSON, or None when it is not JSON."""
         try:
@@ -111,24 +115,43 @@ class HttpResponse:
 class ServedApp:
     """A WSGI application (e.g. a Flask app) that lives in the learner process.
 
-    `get`/`post` send one request through the app, `post_many` several at once from threads in
-    the learner process; each returns HttpResponse. `files` maps a form field to
-    (filename, bytes[, content type]).
+    Use it as Flask's test client: `test_client()` returns the app itself, whose `get(path)` and
+    `post(path, data={field: (file object or bytes, filename) or text})` send one request through
+    the app in the learner process and return an HttpResponse; `post_many` sends several at once
+    from threads there. `working_folder` is the learner process's working folder, where a relative
+    path the app writes to ends up.
     """
 
     app_id: int
     type_name: str
+    working_folder: Path | None
     _send: Callable[[dict[str, Any]], Any] = field(repr=False)
+
+    def test_client(self) -> ServedApp:
+        return self
 
     def get(self, path: str) -> HttpResponse:
         return self._send({"method": "GET", "path": path})
 
-    def post(self, path: str, files: dict[str, tuple] | None = None, data: dict[str, str] | None = None) -> HttpResponse:
-        return self._send({"method": "POST", "path": path, "files": files or {}, "data": data or {}})
+    def post(self, path: str, data: dict[str, Any] | None = None, **_: Any) -> HttpResponse:
+        files, fields = _split_form(data or {})
+        return self._send({"method": "POST", "path": path, "files": files, "data": fields})
 
-    def post_many(self, path: str, requests: list[dict[str, tuple]], threads: int = 8) -> list[HttpResponse]:
-        """POST each `files` mapping of `requests` to `path`, `threads` at a time; responses in order."""
-        return self._send({"method": "POST", "path": path, "many": requests, "threads": threads})
+    def post_many(self, path: str, requests: list[dict[str, Any]], threads: int = 8) -> list[HttpResponse]:
+        """POST each form of `requests` (as for `post`) to `path`, `threads` at a time; responses in order."""
+        return self._send({"method": "POST", "path": path, "many": [_split_form(form)[0] for form in requests], "threads": threads})
+
+
+def _split_form(form: dict[str, Any]) -> tuple[dict[str, tuple], dict[str, str]]:
+    """Split a Flask-test-client form into file fields {field: (filename, bytes)} and text fields."""
+    files, fields = {}, {}
+    for name, value in form.items():
+        if isinstance(value, tuple):
+            content, filename = value[0], value[1]
+            files[name] = (filename, content.read() if hasattr(content, "read") else bytes(content))
+        else:
+            fields[name] = str(value)
+    return files, fields
 
 
 @dataclass(frozen=True)
@@ -292,8 +315,10 @@ class Decoder:
     `generate` materialises GeneratedArray specs (the learner side) or keeps them as specs.
     """
 
-    def __init__(self, folder: Path, send_http: Callable[[int, dict[str, Any]], Any] | None = None, generate: bool = False) -> None:
-        self.folder, self.send_http, self.generate = folder, send_http, generate
+    def __init__(
+        self, folder: Path, send_http: Callable[[int, dict[str, Any]], Any] | None = None, generate: bool = False, working_folder: Path | None = None
+    ) -> None:
+        self.folder, self.send_http, self.generate, self.working_folder = folder, send_http, generate, working_folder
 
     def _path(self, name: Any) -> Path:
         if not isinstance(name, str) or "/" in name or name.startswith("."):
@@ -421,7 +446,7 @@ class Decoder:
             raise ProtocolError("an app can only be used through the learner process")
         app_id = int(tree["id"])
         send = self.send_http
-        return ServedApp(app_id, str(tree.get("type", "app"))[:100], lambda request: send(app_id, request))
+        return ServedApp(app_id, str(tree.get("type", "app"))[:100], self.working_folder, lambda request: send(app_id, request))
 
 
 def unloadable_model_reason(error: BaseException) -> str:
