@@ -153,12 +153,13 @@ class TimeBudget(keras.callbacks.Callback):
         if self.step_seconds is None or (self._epochs_ended and self._last_validation_seconds is None):
             return self._validation_seconds  # not calibrated yet, or a fit without validation data
         epoch_seconds = self.step_seconds * (self._steps_per_epoch() or 1)
-        # Before the first pass, guess it at a tenth of an epoch of training: a tenth of the images,
-        # forward only, plus tracing the evaluation function.
-        per_pass = self._last_validation_seconds if self._last_validation_seconds is not None else 0.1 * epoch_seconds
+        # Before the first pass, guess it at a thirtieth of an epoch of training: a tenth of the
+        # images, forward only (a third of the work of a training step).
+        per_pass = self._last_validation_seconds if self._last_validation_seconds is not None else epoch_seconds / 30
         remaining = max(0.0, self.seconds - (now - self._start))
         passes_to_come = max(1, math.ceil(remaining / (epoch_seconds + per_pass)))
-        return self._validation_seconds + passes_to_come * per_pass
+        # However slow validation is, training keeps at least half of the budget.
+        return min(self._validation_seconds + passes_to_come * per_pass, self.seconds / 2)
 
     def _time_progress(self, now: float) -> float:
         if self.seconds is None:

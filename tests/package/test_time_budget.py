@@ -101,6 +101,22 @@ def test_training_ends_at_the_budget_with_the_schedule_completed():
     assert_warmup_then_cosine(recorder.rates)
 
 
+def test_a_budget_shorter_than_an_epoch_still_trains_most_of_it():
+    clock = FakeClock(step_seconds=1.0, validation_seconds=0.5)
+    budget = TimeBudget(6, PEAK, verbose=0, clock=clock)
+    recorder = fit(budget, clock)
+    assert budget.stopped_by_budget and budget.steps == len(recorder.rates) >= 5
+    assert clock.now <= 6.5
+    assert recorder.rates[-1] < 0.5 * PEAK
+
+
+def test_training_keeps_at_least_half_the_budget_however_slow_validation_is():
+    clock = FakeClock(step_seconds=1.0, validation_seconds=30.0)
+    budget = TimeBudget(100, PEAK, verbose=0, clock=clock)
+    fit(budget, clock)
+    assert budget.steps >= 50
+
+
 @pytest.mark.parametrize("step_seconds", [0.25, 4.0])
 def test_a_slower_machine_takes_fewer_steps_and_still_completes_the_schedule(step_seconds):
     clock = FakeClock(step_seconds)
