@@ -194,3 +194,22 @@ def test_every_module_of_the_package_is_in_the_api_reference():
     modules = {module.name for module in pkgutil.iter_modules(cnn_course.__path__)}
     missing = sorted(modules - documented)
     assert not missing, f"add `::: cnn_course.NAME` for these modules to a page of docs/api/: {missing}"
+
+
+def test_concept_diagrams_follow_the_operations_they_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnn_course import diagrams
+
+    assert [diagrams.conv_output_size(5, 3, padding, stride) for padding, stride in ((0, 1), (1, 1), (1, 2))] == [3, 5, 3]
+    figure = diagrams.draw_convolution()
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles == ["3×3 kernel, valid, stride 1\n5×5 → 3×3", "3×3 kernel, same, stride 1\n5×5 → 5×5", "3×3 kernel, padding 1, stride 2\n5×5 → 3×3"]
+    batchnorm = diagrams.draw_batchnorm_train_vs_inference(steps=50)
+    stats = [axis.get_title().splitlines()[-1] for axis in batchnorm.axes]
+    assert stats[1] == "mean 0.00, std 1.00", "training=True standardises with the batch's statistics"
+    assert stats[2].startswith("mean 4.") or stats[2].startswith("mean 5."), "a fresh layer at inference leaves the batch almost as it is"
+    plt.close("all")

@@ -292,6 +292,16 @@ def test_equations_are_typeset_offline(page, site_url, path):
     screenshot(page, f"equations-{path.split('/')[-2]}")
 
 
+def test_concepts_page_shows_its_diagrams_and_what_the_network_sees(page, site_url):
+    page.goto(f"{site_url}concepts/", wait_until="networkidle")
+    widths = loaded_images(page, "article img")
+    assert len(widths) >= 7 and all(width > 300 for width in widths), f"the concept diagrams, loaded: {widths}"
+    assert "What the network sees" in page.locator("article h2").all_inner_texts()
+    page.locator("article img[src*='feature_maps']").scroll_into_view_if_needed()
+    settle(page)
+    screenshot(page, "concepts-feature-maps")
+
+
 def test_search_previews_show_formulas_as_text_not_tex(built_site):
     docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
     mathy = [doc for doc in docs if doc["location"].startswith(("lessons/02_mnist_cnn/", "concepts/"))]
