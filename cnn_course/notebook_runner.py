@@ -7,7 +7,7 @@ from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from cnn_course.notebooks import PARAMETERS_TAG, has_tag, read_notebook
 
@@ -44,4 +44,9 @@ def execute_notebook(
         client.execute()
     except CellExecutionError as error:
         raise NotebookRunError(f"{path} stopped with an error:\n{error}") from error
+    except DeadKernelError as error:
+        raise NotebookRunError(
+            f"{path}: the Jupyter kernel died while running it, most often because the machine ran out of memory; "
+            "close other programs (or lower the lesson's batch size) and run it again"
+        ) from error
     return notebook

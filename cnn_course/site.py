@@ -39,7 +39,7 @@ import nbformat
 
 import cnn_course
 from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, render_pair, strip_solutions
-from cnn_course.notebook_runner import QUICK_PARAMETERS, execute_notebook
+from cnn_course.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook
 from cnn_course.notebooks import (
     EXERCISE_TAG,
     PARAMETERS_TAG,
@@ -69,7 +69,13 @@ QUICK_NOTE = (
     "from what the lesson reaches when you run it. A maintainer publishes the real ones with "
     "<code>python -m cnn_course.site lessons --full</code>.</p></div>"
 )
-TRACKS = {"mnist": "MNIST: handwritten digits", "cifar10": "CIFAR-10: colour photographs", "own": "Your own images"}
+TRACKS = {  # the course map's sections (as in the nav of mkdocs.yml), by the second word of a lesson's stem
+    "mnist": "MNIST: handwritten digits",
+    "cifar10": "CIFAR-10: colour photographs",
+    "own": "Your own images",
+    "transfer": "Transfer learning",
+    "predict": "After the course",
+}
 COURSE_MAP_INTRO = """# Course map
 
 Each lesson is a Jupyter notebook in `lessons/`. Read it here, then work through it in Jupyter:
@@ -324,7 +330,11 @@ def build_site_lessons(
         for stem in stems:
             if (only and stem in only) or (not only and runs[stem] is None):
                 print(f"running {stem} in full ...", flush=True)
-                runs[stem] = run_in_full(solutions, stem, RUN_FOLDER)
+                try:
+                    runs[stem] = run_in_full(solutions, stem, RUN_FOLDER)
+                except NotebookRunError as error:  # the other lessons still run; this one stays stale (quick mode)
+                    print(f"  {stem} failed, its page will be built in quick mode: {error}", flush=True)
+                    continue
                 (cache / f"{stem}.ipynb").write_text(nbformat.writes(runs[stem]) + "\n", encoding="utf-8")
                 print(f"  {runs[stem].metadata[RUN_METADATA]['duration_s']:.0f} s; cached in {cache / (stem + '.ipynb')}", flush=True)
     stale = [stem for stem in stems if runs[stem] is None]
@@ -459,7 +469,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cnn_course.data import DataError
-    from cnn_course.notebook_runner import NotebookRunError
     from cnn_course.notebooks import NotebookError
 
     try:

@@ -550,3 +550,5 @@ for path in odd_files:
 #    overstate the accuracy, and how would you split instead?
 # 3. The cached pipeline keeps every decoded image in memory. When would you cache to a file, or
 #    not cache at all?
+#
+# **Next:** [Lesson 8 · Transfer learning and fine-tuning](08_transfer_learning.ipynb).

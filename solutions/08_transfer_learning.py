@@ -20,6 +20,18 @@
 # **Goal:** classify five kinds of CIFAR-10 images (dog, frog, horse, ship, truck) from only
 # **20 labelled images per class**, by reusing a network that learnt to see on other images.
 #
+# **You will learn to:** reuse a pretrained backbone with a new classifier head; freeze it with
+# `trainable` and call it with `training=False`; feed it inputs preprocessed as it was trained;
+# fine-tune the top of the backbone with a low learning rate; measure whether transfer was worth it
+# against a model trained from scratch.
+#
+# **Before you start:** [Lesson 5](05_cifar10_cnn.ipynb) (batch normalisation, augmentation,
+# training a CIFAR-10 CNN) and [Lesson 6](06_cifar10_evaluation.ipynb) (evaluating it). The
+# pretrained backbone ships with the course: nothing to download.
+#
+# **Time:** about 45 minutes to read and do the two exercises, plus three short training runs on
+# 100 images (from scratch, new head, fine-tuning): a few minutes on a 2-core laptop CPU.
+#
 # A CNN trained on many images learns general features in its first layers (edges, colours,
 # textures) and more specific ones higher up (wheels, fur, eyes). **Transfer learning** keeps
 # those layers, the **backbone** (or *base*), and trains only a new classifier head for the new
@@ -413,3 +425,14 @@ else:
 # `training=False`, match its preprocessing, keep BatchNormalization frozen when fine-tuning,
 # recompile after every change of `trainable`, and fine-tune with a low learning rate. Grade the
 # lesson with `pytest -k 08`.
+#
+# ## Questions to think about
+#
+# 1. The frog has no relative among the backbone's five source classes. Would you expect its
+#    accuracy to gain more or less from transfer than the truck's, and how would you check?
+# 2. Why must BatchNormalization layers stay in inference mode while the top of the backbone is
+#    fine-tuned, and what happens to a small dataset's training if they do not?
+# 3. With 2,000 labelled images per class instead of 20, would you still freeze the backbone?
+#    Which of the three arms would you expect to win?
+#
+# **Next:** [Lesson 9 · Predict on any image, serve the model, export it for devices](09_predict_and_serve.ipynb).

@@ -21,15 +21,24 @@
 # classifies image files of any size and colour mode, answers a web page and a JSON API, and
 # runs as a LiteRT (TensorFlow Lite) file of the kind phones and small boards run.
 #
+# **You will learn to:** load any image file (size, colour mode, transparency) exactly as the
+# training images were prepared; report a prediction's top classes with their probabilities; build
+# a web app with a factory function that loads the model once; export the model to LiteRT and check
+# the export against the original.
+#
+# **Before you start:** the model [Lesson 5](05_cifar10_cnn.ipynb) saves, `models/cifar10_cnn.keras`
+# (without it, this lesson trains a small stand-in in about a minute), and
+# [Lesson 6](06_cifar10_evaluation.ipynb)'s reading of probabilities and top-k classes.
+#
+# **Time:** about 45 minutes to read and do the three exercises; nothing to train when lesson 5's
+# model is there (exporting and checking it takes a minute or two).
+#
 # The one rule that holds all of this together: **an image must reach the model prepared
 # exactly as the training images were.** The model of lesson 5 was trained on 32×32 RGB
 # pixels scaled to [0, 1]; it standardises them itself, with its own `Normalization` layer.
 # A photo from a phone is a 4000×3000 JPEG, maybe grayscale or with transparency. Everything
 # in between is preprocessing, and it must be written once and shared by the notebook, the
 # command line and the server.
-#
-# **Prerequisite:** lesson 5 saves the trained model in `models/cifar10_cnn.keras`. Without it,
-# this lesson trains a small stand-in in about a minute.
 
 # %% [markdown]
 # ## Setup
@@ -327,3 +336,12 @@ print(f"one image at a time: Keras {result.keras_ms_per_image:.2f} ms, LiteRT {r
 # memory, and a device-ready export checked against the original. Grade the lesson with
 # `pytest -k 09`. The course's tools do the same from a terminal: `cnn-course predict`,
 # `cnn-course serve` and `cnn-course export`.
+#
+# ## Questions to think about
+#
+# 1. A phone photo is 4000×3000 pixels; the model sees 32×32. What is lost in the resize, and
+#    would cropping the centre first do better or worse on your own photos?
+# 2. The web app answers with probabilities. When would you rather it answered "I don't know",
+#    and how would you choose the threshold?
+# 3. The LiteRT export agrees with the Keras model on almost every image. What could make it
+#    disagree on the rest, and when would that matter?
