@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import difflib
 
 import keras
 import numpy as np
 
-from cnn_course.checks.equivalences import computing_layers
+from cnn_course.checks.equivalences import computing_layers, standalone_activation
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.grading.protocol import ForeignObject
 
@@ -25,13 +25,19 @@ class LayerRow:
     activation: str | None = None
     padding: str | None = None
     filters_or_units: int | None = None
-    kernel_size: tuple | None = None
+    kernel_size: tuple | None = None  # a pooling layer's pool_size
+    strides: tuple | None = None
+    rate: float | None = None  # Dropout
 
     def describe(self) -> str:
         """Return e.g. 'Conv2D(32, 3x3, relu) -> (None, 26, 26, 32), 320 params'."""
         settings = [str(self.filters_or_units)] if self.filters_or_units is not None else []
         if self.kernel_size:
             settings.append("x".join(map(str, self.kernel_size)))
+        if self.strides and self.kernel_size and self.strides != (1, 1) and self.strides != self.kernel_size:
+            settings.append(f"strides={self.strides}")
+        if self.rate is not None:
+            settings.append(f"{self.rate:g}")
         if self.padding == "same":
             settings.append("padding='same'")
         if self.activation and self.activation != "linear":
@@ -40,11 +46,27 @@ class LayerRow:
 
 
 def layer_table(model: keras.Model) -> list[LayerRow]:
-    """Return one LayerRow per computing layer of `model` (see `equivalences.computing_layers`)."""
-    rows = []
+    """Return one LayerRow per computing layer of `model` (see `equivalences.computing_layers`).
+
+    A layer that only applies an activation right after a Conv2D or Dense without one is folded
+    into it (`Conv2D(32, 3)` + `ReLU()` is `Conv2D(32, 3, activation='relu')`); elsewhere
+    `Activation('relu')` and `ReLU()` are the same row.
+    """
+    rows: list[LayerRow] = []
     for layer in computing_layers(model):
+        applied = standalone_activation(layer)
+        if applied is not None:
+            previous = rows[-1] if rows else None
+            if previous is not None and previous.filters_or_units is not None and previous.activation == "linear":
+                rows[-1] = replace(previous, activation=applied)
+                continue
+            kind = {"relu": "ReLU", "softmax": "Softmax"}.get(applied, "Activation")
+            rows.append(LayerRow(kind, tuple(layer.output.shape), 0, activation=applied if kind == "Activation" else None))
+            continue
         activation = getattr(layer, "activation", None)
-        kernel = getattr(layer, "kernel_size", None)
+        kernel = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+        strides = getattr(layer, "strides", None)
+        rate = getattr(layer, "rate", None) if isinstance(layer, keras.layers.Dropout) else None
         rows.append(
             LayerRow(
                 kind=type(layer).__name__,
@@ -54,6 +76,8 @@ def layer_table(model: keras.Model) -> list[LayerRow]:
                 padding=getattr(layer, "padding", None) if kernel else None,
                 filters_or_units=getattr(layer, "filters", None) or getattr(layer, "units", None),
                 kernel_size=tuple(kernel) if kernel else None,
+                strides=tuple(strides) if kernel and strides else None,
+                rate=float(rate) if rate is not None else None,
             )
         )
     return rows
@@ -69,7 +93,12 @@ def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> st
             "'valid' (the default) shrinks each side by kernel_size - 1; 'same' keeps the size."
         )
     if expected.kernel_size != found.kernel_size:
-        return f"kernel_size should be {expected.kernel_size}, not {found.kernel_size}."
+        what = "pool_size" if "Pool" in expected.kind else "kernel_size"
+        return f"{what} should be {expected.kernel_size}, not {found.kernel_size}."
+    if expected.strides != found.strides:
+        return f"strides should be {expected.strides}, not {found.strides}: a larger stride skips positions and shrinks the output."
+    if expected.rate != found.rate:
+        return f"the dropout rate should be {expected.rate:g}, not {found.rate:g}: Dropout(rate) drops that fraction of the values while training."
     if expected.filters_or_units != found.filters_or_units:
         if is_last:
             return (
@@ -166,11 +195,17 @@ def check_model_builder(
     probabilities = np.asarray(model(batch, training=False))
     if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
         raise CheckFailed(exercise, "the outputs do not sum to 1 per image.", "end with activation='softmax'.")
-    other_classes = 5
-    smaller = build(input_shape=input_shape, num_classes=other_classes)
+    other_classes, other_shape = 5, (24, 24, 3) if tuple(input_shape) != (24, 24, 3) else (28, 28, 1)
+    smaller = build(input_shape=other_shape, num_classes=other_classes)
     if not isinstance(smaller, keras.Model) or tuple(smaller.output_shape) != (None, other_classes):
         raise CheckFailed(
             exercise,
             f"with num_classes={other_classes} the output shape is {getattr(smaller, 'output_shape', None)}, not (None, {other_classes}).",
             "use the num_classes argument for the output layer instead of a fixed number.",
+        )
+    if tuple(smaller.input_shape) != (None, *other_shape):
+        raise CheckFailed(
+            exercise,
+            f"called with input_shape={other_shape}, the model takes inputs of shape {tuple(smaller.input_shape)}, not {(None, *other_shape)}.",
+            "use the input_shape argument instead of a fixed shape: keras.Input(shape=input_shape).",
         )

@@ -8,7 +8,13 @@ from cnn_course.checks.feedback import CheckFailed
 
 
 def expect_array(exercise: str, value: object, what: str = "an array") -> np.ndarray:
-    """Return `value` if it is a NumPy array, else fail saying what was returned instead."""
+    """Return `value` if it is a NumPy array, else fail saying what was returned instead.
+
+    A TensorFlow or Keras tensor counts as an array (graded in the learner process it arrives as
+    one), so an exercise may use TensorFlow operations wherever its contract asks for an array.
+    """
+    if _is_tensor(value):
+        value = np.asarray(value)
     if value is None:
         raise CheckFailed(exercise, f"returned None instead of {what}.", "did you forget the `return` statement?")
     if not isinstance(value, np.ndarray):
@@ -39,9 +45,29 @@ def expect_float_dtype(exercise: str, array: np.ndarray, what: str = "the result
 
 
 def expect_tuple(exercise: str, value: object, names: tuple[str, ...]) -> tuple:
-    """Return `value` if it is a tuple with one item per name, else fail naming the items expected."""
-    if not isinstance(value, tuple) or len(value) != len(names):
-        found = f"a tuple of {len(value)}" if isinstance(value, tuple) else f"a {type(value).__name__}"
+    """Return `value` as a tuple if it is a tuple (or a list) with one item per name, else fail naming the items expected.
+
+    A list unpacks like a tuple, so `return [mean, std]` is as good as `return mean, std`; an array
+    stacking the items is not (its items would have to share one shape and dtype).
+    """
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        found = f"a {type(value).__name__} of {len(value)}" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
         listed = ", ".join(names)
         raise CheckFailed(exercise, f"returned {found}; expected a tuple ({listed}).", f"end with `return {listed}`.")
-    return value
+    return tuple(value)
+
+
+def expect_integer(exercise: str, value: object, call: str, hint: str) -> int:
+    """Return `value` as an int if it is a Python or NumPy integer, else fail: sizes and counts are whole numbers."""
+    if _is_tensor(value):
+        value = np.asarray(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if np.ndim(value) == 0 and isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
+        return int(value)
+    raise CheckFailed(exercise, f"{call} returned {value!r}, a {type(value).__name__}; expected an int.", hint)
+
+
+def _is_tensor(value: object) -> bool:
+    """True for a TensorFlow tensor or variable (what TensorFlow and keras.ops operations return)."""
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy") and hasattr(value, "dtype")

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
+from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape, expect_tuple
+from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.grading.protocol import GeneratedArray
 
@@ -20,37 +21,51 @@ def _colour_images(count: int, seed: int, offset: tuple[float, float, float] = (
 
 
 def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
-    """first_indices_per_class(labels, per_class, num_classes) returns (num_classes, per_class) indices."""
+    """first_indices_per_class(labels, per_class, num_classes) returns (num_classes, per_class) indices, increasing in each row."""
     name = "first_indices_per_class"
     labels = np.array([2, 0, 1, 0, 2, 2, 1, 0, 1, 2, 0, 1])
-    expected = np.array([[1, 3], [2, 6], [0, 4]])
-    found = expect_array(name, first_indices_per_class(labels, per_class=2, num_classes=3))
-    expect_shape(name, found, (3, 2), "one row per class, `per_class` indices in each row.")
-    expect_integer_dtype(name, found, "return positions in the dataset (integers), not the images.")
-    if not np.array_equal(found, expected):
-        raise CheckFailed(
-            name,
-            f"returned {found.tolist()}; expected {expected.tolist()}.",
-            "for class c, take the first `per_class` positions where labels == c: np.flatnonzero(labels == c)[:per_class].",
-        )
+    # 40 labels: more than NumPy's default argsort keeps in order within a class.
+    longer = np.random.default_rng(6).integers(0, 4, 40)
+    for labels, per_class, num_classes in ((labels, 2, 3), (longer, 3, 4)):
+        expected = np.stack([np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)])
+        found = expect_array(name, first_indices_per_class(labels.copy(), per_class=per_class, num_classes=num_classes))
+        hint = "one row per class, `per_class` indices in each row."
+        if found.shape == expected.shape[::-1] and found.shape != expected.shape:
+            hint = "the result is transposed: row c holds the indices of class c."
+        expect_shape(name, found, expected.shape, hint)
+        expect_integer_dtype(name, found, "return positions in the dataset (integers), not the images.")
+        if not np.array_equal(found, expected):
+            hint = "for class c, take the first `per_class` positions where labels == c: np.flatnonzero(labels == c)[:per_class]."
+            if np.array_equal(np.sort(found, axis=1), expected):
+                hint = "each row must be in increasing order; np.argsort(labels) does not keep equal labels in order unless kind='stable'."
+            elif np.array_equal(labels[found], np.repeat(np.arange(num_classes)[:, None], per_class, axis=1)):
+                hint = "these are positions of the right classes but not the first ones: take them in order from the start, " + hint
+            raise CheckFailed(name, f"for per_class={per_class}, num_classes={num_classes} it returned {found.tolist()}; expected {expected.tolist()}.", hint)
 
 
 def check_channel_mean_std(channel_mean_std: Callable) -> None:
-    """channel_mean_std(images) returns float32 mean and std per channel, shape (3,) each."""
+    """channel_mean_std(images) returns float32 mean and std per channel, shape (C,) each."""
     name = "channel_mean_std"
     images = _colour_images(50, seed=0)
-    result = channel_mean_std(images)
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailed(name, f"returned {type(result).__name__}; expected a pair (mean, std).", "return mean, std")
-    mean, std = (expect_array(name, value) for value in result)
+    mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(images.copy()), ("mean", "std")))
     hint = "average over the images, rows and columns (axis=(0, 1, 2)), leaving one value per channel."
     expect_shape(name, mean, (3,), hint)
     expect_shape(name, std, (3,), hint)
     if not (np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.std(axis=(0, 1, 2)), atol=1e-4)):
+        if np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.var(axis=(0, 1, 2)), atol=1e-4):
+            hint = "the second value is the variance: the standard deviation is its square root (images.std(axis=(0, 1, 2)))."
         raise CheckFailed(name, f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.", hint)
     for label, value in (("mean", mean), ("std", std)):
         if value.dtype != np.float32:
             raise CheckFailed(name, f"the {label} has dtype {value.dtype}; the docstring asks for float32.", "cast the result: .astype('float32').")
+    two_channels = _colour_images(6, seed=4)[..., :2]
+    mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(two_channels.copy()), ("mean", "std")))
+    if mean.shape != (2,) or std.shape != (2,):
+        raise CheckFailed(
+            name,
+            f"for images with 2 channels it returned shapes {mean.shape} and {std.shape}; expected (2,) each.",
+            "do not assume 3 channels: reduce over axis=(0, 1, 2), which keeps however many channels there are.",
+        )
     _check_large_sample(name, channel_mean_std)
 
 
@@ -58,9 +73,7 @@ def _check_large_sample(name: str, channel_mean_std: Callable) -> None:
     """On 8,000 bright 32x32 images (8 million values per channel), float32 accumulation goes wrong."""
     spec = GeneratedArray((8000, 32, 32, 3), seed=7, low=0.8, high=1.0)
     result = channel_mean_std(spec if _runs_elsewhere(channel_mean_std) else spec.materialize())
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise CheckFailed(name, f"on 8,000 images it returned {type(result).__name__}; expected a pair (mean, std).", "return mean, std")
-    mean, std = (expect_array(name, value) for value in result)
+    mean, std = (expect_array(name, value) for value in expect_tuple(name, result, ("mean", "std")))
     per_channel = np.ascontiguousarray(spec.materialize().reshape(-1, 3).T)  # contiguous rows: NumPy sums them pairwise, accurately
     expected_mean, expected_std = per_channel.mean(axis=1, dtype=np.float64), per_channel.std(axis=1, dtype=np.float64)
     if mean.shape != (3,) or std.shape != (3,) or not (np.allclose(mean, expected_mean, atol=1e-4) and np.allclose(std, expected_std, atol=1e-4)):
@@ -79,16 +92,28 @@ def _runs_elsewhere(function: Callable) -> bool:
 
 
 def check_standardize_splits(standardize_splits: Callable) -> None:
-    """standardize_splits(x_train, x_val, x_test) uses the training split's statistics for all three."""
+    """standardize_splits(x_train, x_val, x_test) uses the training split's statistics for all three, in float32, inputs untouched."""
     name = "standardize_splits"
     x_train = _colour_images(40, seed=1)
     x_val = _colour_images(10, seed=2, offset=(0.1, 0.1, 0.1))
     x_test = _colour_images(10, seed=3, offset=(0.2, -0.2, 0.1))
-    result = standardize_splits(x_train, x_val, x_test)
-    if not isinstance(result, tuple) or len(result) != 3:
-        raise CheckFailed(name, "expected a tuple of three arrays (train, validation, test).", "return train, val, test")
-    train, val, test = (expect_array(name, value) for value in result)
+    splits = {"training": x_train, "validation": x_val, "test": x_test}
+    originals = [x.copy() for x in splits.values()]
+    call = call_with_details(standardize_splits, x_train, x_val, x_test)
+    if call.changed_arguments:
+        changed = ", ".join(list(splits)[index] for index in call.changed_arguments if isinstance(index, int) and index < 3)
+        raise CheckFailed(
+            name,
+            f"it changed the {changed} images it was given.",
+            "compute new arrays ((x - mean) / std) instead of modifying the inputs in place (x -= mean): running the cell twice "
+            "would standardise twice.",
+        )
+    train, val, test = (expect_array(name, value) for value in expect_tuple(name, call.value, ("x_train", "x_val", "x_test")))
+    x_train, x_val, x_test = originals
     mean, std = x_train.mean(axis=(0, 1, 2)), x_train.std(axis=(0, 1, 2))
+    for split, original, label in ((train, x_train, "training"), (val, x_val, "validation"), (test, x_test, "test")):
+        if split.shape != original.shape:
+            raise CheckFailed(name, f"the {label} split has shape {split.shape}; expected {original.shape}.", "standardising changes values, not shapes.")
     if np.allclose(test.mean(axis=(0, 1, 2)), 0.0, atol=1e-3) or np.allclose(val.mean(axis=(0, 1, 2)), 0.0, atol=1e-3):
         raise CheckFailed(
             name,
@@ -96,8 +121,21 @@ def check_standardize_splits(standardize_splits: Callable) -> None:
             "compute mean and std on the training images only, then apply those same numbers to every split: "
             "statistics from the test set leak information about it into the model.",
         )
+    everything = np.concatenate(originals)
+    pooled_mean, pooled_std = everything.mean(axis=(0, 1, 2)), everything.std(axis=(0, 1, 2))
+    if np.allclose(train, (x_train - pooled_mean) / pooled_std, atol=1e-4):
+        raise CheckFailed(
+            name,
+            "the statistics were computed over all three splits together.",
+            "compute mean and std on the training images only: statistics that include the test images leak information about them.",
+        )
     for split, original, label in ((train, x_train, "training"), (val, x_val, "validation"), (test, x_test, "test")):
-        if split.shape != original.shape or not np.allclose(split, (original - mean) / std, atol=1e-4):
-            raise CheckFailed(name, f"the {label} split is not (images - train_mean) / train_std.", "subtract the mean, then divide by the std, per channel.")
-    if train.dtype != np.float32:
-        raise CheckFailed(name, f"dtype {train.dtype}; expected float32.", "keep float32 (cast the statistics with .astype('float32')).")
+        if not np.allclose(split, (original - mean) / std, atol=1e-4):
+            hint = "subtract the mean, then divide by the std, per channel."
+            if np.allclose(split, (original - x_train.mean()) / x_train.std(), atol=1e-4):
+                hint = "one mean and one std per channel, not for all pixels together: reduce over axis=(0, 1, 2)."
+            elif np.allclose(split, (original - mean) / std**2, atol=1e-4):
+                hint = "divide by the standard deviation, not the variance."
+            raise CheckFailed(name, f"the {label} split is not (images - train_mean) / train_std.", hint)
+        if split.dtype != np.float32:
+            raise CheckFailed(name, f"the {label} split has dtype {split.dtype}; expected float32.", "keep float32 (cast with .astype('float32')).")

@@ -2,6 +2,10 @@
 
 - Layers: an `InputLayer` computes nothing, so Sequential with `input_shape`, Sequential with
   `keras.Input` and the Functional API give the same layer list (`computing_layers`).
+- Activations: `Conv2D(32, 3, activation="relu")` and `Conv2D(32, 3)` followed by `ReLU()` or
+  `Activation("relu")` compute the same thing, and so do `ReLU()` and `Activation("relu")` on their
+  own (`standalone_activation`; `architecture.layer_table` folds such a layer into the Conv2D or
+  Dense before it when that one has no activation of its own).
 - Losses and metrics: a string alias, a function and an object compare on what they compute
   (`loss_identity`, `metric_identity`), read from the model's compile config, which is the same
   for a live model and one loaded from a `.keras` file.
@@ -40,6 +44,22 @@ def computing_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return layers
 
 
+def standalone_activation(layer: keras.layers.Layer) -> str | None:
+    """Return the activation a layer only applies ('relu', 'softmax', ...), or None for any other layer.
+
+    `ReLU()` (without a cap, slope or threshold), `Activation(name)` and `Softmax()` (last axis) qualify.
+    """
+    if isinstance(layer, keras.layers.ReLU):
+        config = layer.get_config()
+        plain = config.get("max_value") is None and not config.get("negative_slope") and not config.get("threshold")
+        return "relu" if plain else None
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax" if layer.get_config().get("axis", -1) in (-1, [-1]) else None
+    if isinstance(layer, keras.layers.Activation):
+        return getattr(layer.activation, "__name__", None)
+    return None
+
+
 def _config_name(entry: Any) -> tuple[str, dict]:
     """Return (lower-case name without underscores kept, config) for a string or a serialised Keras object."""
     if isinstance(entry, str):
@@ -69,9 +89,9 @@ def metric_identities(model: keras.Model) -> list[str]:
     config = model.get_compile_config() or {}
     metrics = config.get("metrics") or []
     if isinstance(metrics, dict):  # metrics per output
-        metrics = [m for group in metrics.values() for m in (group if isinstance(group, list) else [group])]
+        metrics = [m for group in metrics.values() for m in (group if isinstance(group, (list, tuple)) else [group])]
     found = []
-    for entry in metrics if isinstance(metrics, list) else [metrics]:
+    for entry in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
         name, _ = _config_name(entry)
         if name == "accuracy" and isinstance(entry, dict):
             found.append("exact_accuracy")  # the object keras.metrics.Accuracy(), not the alias

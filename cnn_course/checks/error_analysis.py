@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
+from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.arrays import expect_array, expect_float_dtype, expect_integer_dtype, expect_shape, expect_tuple
 from cnn_course.checks.feedback import CheckFailed
 
@@ -22,7 +23,14 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
     result = expect_tuple(name, precision_recall_f1(y_true, y_pred, num_classes=5), names)
     found = [expect_array(name, value, f"an array of {label}") for value, label in zip(result, names)]
     for array, label in zip(found, names):
-        hint = f"one {label} per class, also for a class that never occurs: np.bincount(..., minlength=num_classes)."
+        hint = (
+            f"one {label} per class, also for a class that never occurs: np.bincount(..., minlength=num_classes) "
+            "(with scikit-learn, labels=range(num_classes))."
+        )
+        if array.ndim == 1 and len(array) > 5:
+            hint = "use the num_classes argument, not a fixed number of classes."
+        elif array.ndim == 0:
+            hint = f"one {label} per class, not one number for all classes: no averaging (scikit-learn: average=None)."
         expect_shape(name, array, (5,), hint)
         expect_float_dtype(name, array, label)
     if any(np.isnan(array).any() for array in found):
@@ -93,7 +101,14 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
     name = "most_confused_pairs"
     confusion = np.array([[50, 7, 0, 1], [2, 40, 0, 9], [0, 4, 45, 0], [3, 0, 5, 60]])
     expected = [(1, 3, 9), (0, 1, 7), (3, 2, 5)]
-    found = _pairs(name, most_confused_pairs(confusion.copy(), k=3))
+    call = call_with_details(most_confused_pairs, confusion.copy(), k=3)
+    if 0 in call.changed_arguments:
+        raise CheckFailed(
+            name,
+            "it changed the confusion matrix it was given (its diagonal is now 0).",
+            "work on a copy: mistakes = confusion.copy(), then np.fill_diagonal(mistakes, 0); the caller still needs the diagonal.",
+        )
+    found = _pairs(name, call.value)
     if any(true == predicted for true, predicted, _ in found):
         raise CheckFailed(
             name,
@@ -106,6 +121,8 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
             f"returned {found}: true and predicted classes are swapped.",
             "rows are the true classes and columns the predicted ones: entry [t, p] is the pair (t, p).",
         )
+    if len(found) > 3 and found[:3] == expected:
+        raise CheckFailed(name, f"with k=3 it returned {len(found)} pairs.", "use the k argument: keep the first k pairs, [:k].")
     counts = [count for _, _, count in found]
     if len(counts) > 1 and counts == sorted(counts) and counts != sorted(counts, reverse=True):
         raise CheckFailed(
@@ -127,13 +144,17 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
 
 
 def _scored_examples() -> tuple[np.ndarray, np.ndarray]:
-    """Return 30 labels of 3 classes and probabilities rounded to 0.1, so scores tie across classes."""
+    """Return 30 labels of 3 classes and probabilities rounded to 0.1 (rows still summing to 1), so scores tie across images."""
     rng = np.random.default_rng(7)
     y_true = np.repeat(np.arange(3), [10, 12, 8])
     rng.shuffle(y_true)
     logits = rng.normal(size=(30, 3)) + 1.2 * np.eye(3)[y_true]
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return y_true, np.round(probabilities, 1)
+    rounded = np.round(probabilities, 1)
+    rows = np.arange(len(rounded))
+    top = np.argmax(rounded, axis=1)
+    rounded[rows, top] = np.round(1 - (rounded.sum(axis=1) - rounded[rows, top]), 1)  # rows sum to 1, as scikit-learn's multiclass AUC requires
+    return y_true, rounded
 
 
 def _auc(y_true: np.ndarray, scores: np.ndarray, positive: int, tie: float = 0.5) -> float:

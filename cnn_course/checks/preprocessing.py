@@ -22,40 +22,52 @@ def check_count_per_class(count_per_class: Callable) -> None:
     """count_per_class(labels, num_classes) returns the number of examples of each class."""
     name = "count_per_class"
     hint = "a class with no examples still needs its 0: np.bincount(labels, minlength=num_classes)."
-    # A class missing in the middle, then the last classes missing (np.bincount without minlength stops early).
-    for labels in (_labels(), _labels(seed=3, num_classes=8, missing=None)):
-        counts = expect_array(name, count_per_class(labels, num_classes=10))
-        if counts.shape != (10,):
+    # A class missing in the middle, the last classes missing (np.bincount without minlength stops
+    # early), and another num_classes (a fixed 10 ignores the argument).
+    cases = ((_labels(), 10), (_labels(seed=3, num_classes=8, missing=None), 10), (_labels(seed=4, size=30, num_classes=4, missing=None), 6))
+    for labels, num_classes in cases:
+        counts = expect_array(name, count_per_class(labels, num_classes=num_classes))
+        if counts.shape != (num_classes,):
+            found = counts.shape[0] if counts.ndim == 1 else counts.shape
             raise CheckFailed(
                 name,
-                f"for labels whose largest value is {labels.max()} it returned {counts.shape[0] if counts.ndim == 1 else counts.shape} counts; "
-                "num_classes=10 asks for 10.",
-                hint,
+                f"for labels whose largest value is {labels.max()} it returned {found} counts; num_classes={num_classes} asks for {num_classes}.",
+                "use the num_classes argument, not a fixed number of classes: np.bincount(labels, minlength=num_classes)."
+                if counts.ndim == 1 and counts.shape[0] > num_classes
+                else hint,
             )
         expect_integer_dtype(name, counts, "counts are whole numbers: np.bincount returns integers.")
-        expected = np.bincount(labels, minlength=10)
+        expected = np.bincount(labels, minlength=num_classes)
         if not np.array_equal(counts, expected):
-            raise CheckFailed(name, f"counts {counts.tolist()} differ from the expected {expected.tolist()}.", hint)
+            raise CheckFailed(name, f"counts {counts.tolist()} differ from the expected {expected.tolist()}.", "entry c counts the labels equal to c: np.bincount(labels, minlength=num_classes).")
 
 
 def check_scale_images(scale_images: Callable) -> None:
-    """scale_images(images) returns float32 pixels in [0, 1], leaving its input untouched."""
+    """scale_images(images) returns float32 pixels in [0, 1], leaving its input untouched, for images of any shape."""
     name = "scale_images"
     images = np.random.default_rng(1).integers(0, 256, (5, 28, 28), dtype=np.uint8)
     images[0, 0, 0], images[0, 0, 1] = 0, 255
+    images[1] //= 3  # a dark image: its own maximum is not 255
     original = images.copy()
     call = call_with_details(scale_images, images)
     scaled = expect_array(name, call.value, "an array of scaled images")
     if 0 in call.changed_arguments:
         raise CheckFailed(name, "it changed the array it was given.", "return a new array instead of modifying the input in place.")
-    expect_shape(name, scaled, images.shape, "scaling changes values, not the shape.")
+    _expect_scaled(name, scaled, original)
+    colour = np.random.default_rng(2).integers(0, 256, (2, 5, 6, 3), dtype=np.uint8)
+    _expect_scaled(name, expect_array(name, scale_images(colour.copy()), "an array of scaled images"), colour)
+
+
+def _expect_scaled(name: str, scaled: np.ndarray, original: np.ndarray) -> None:
+    """Fail unless `scaled` is float32 original / 255 with the original's shape."""
+    expect_shape(name, scaled, original.shape, "scaling changes values, not the shape (any shape: do not assume 28x28 images).")
     if scaled.max() > 1.0 + 1e-6:
         raise CheckFailed(
             name,
             f"values reach {scaled.max():g}; expected at most 1.",
             "the pixels are 0-255: divide by 255 so the network sees inputs in [0, 1].",
         )
-    if np.issubdtype(scaled.dtype, np.integer):
+    if np.issubdtype(scaled.dtype, np.integer) or scaled.dtype == bool:
         raise CheckFailed(
             name,
             f"the result has integer dtype {scaled.dtype}, so the pixels can only be 0 or 1.",
@@ -67,49 +79,79 @@ def check_scale_images(scale_images: Callable) -> None:
             f"the result has dtype {scaled.dtype}; expected float32.",
             "Keras computes in float32; float64 doubles the memory for nothing: use astype('float32').",
         )
+    if scaled.min() < -1e-6:
+        raise CheckFailed(
+            name, f"values go down to {scaled.min():g}; expected at least 0.", "only divide by 255: do not subtract a mean or centre on 0."
+        )
     if not np.allclose(scaled, original / 255.0, atol=1e-6):
         raise CheckFailed(name, "the values are not pixel / 255.", "divide every pixel by 255 (not by the image's own maximum).")
 
 
 def check_add_channel_axis(add_channel_axis: Callable) -> None:
-    """add_channel_axis(images) turns (N, H, W) into (N, H, W, 1) without changing values."""
+    """add_channel_axis(images) turns (N, H, W) into (N, H, W, 1) without changing values, for any N, H and W."""
     name = "add_channel_axis"
-    images = np.random.default_rng(2).random((3, 28, 28), dtype=np.float32)
-    result = expect_array(name, add_channel_axis(images))
-    expect_shape(
-        name, result, (3, 28, 28, 1), "Keras's Conv2D expects channels last: add the new axis at the end (axis=-1)."
-    )
-    if not np.array_equal(result[..., 0], images):
-        raise CheckFailed(name, "the pixel values changed.", "only add an axis: images[..., np.newaxis] or np.expand_dims(images, -1).")
+    for images in (np.random.default_rng(2).random((3, 28, 28), dtype=np.float32), np.random.default_rng(3).integers(0, 256, (2, 5, 7), dtype=np.uint8)):
+        result = expect_array(name, add_channel_axis(images.copy()))
+        expected = (*images.shape, 1)
+        hint = "Keras's Conv2D expects channels last: add the new axis at the end (axis=-1)."
+        if result.shape != expected and result.size == images.size and sorted(result.shape) == sorted(expected):
+            hint = "the axes are in the wrong order: keep (N, H, W) as they are and add the new axis at the end (axis=-1)."
+        elif result.shape != expected and result.ndim == 4 and result.shape[:3] == images.shape:
+            hint = "the new channel axis has length 1: add an axis (np.expand_dims(images, -1)), do not repeat the pixels."
+        expect_shape(name, result, expected, hint if images.shape[1:] == (28, 28) else hint + " Any image size: use images.shape, not 28.")
+        if not np.array_equal(result[..., 0], images):
+            raise CheckFailed(name, "the pixel values changed.", "only add an axis: images[..., np.newaxis] or np.expand_dims(images, -1).")
 
 
 def check_one_hot(one_hot: Callable) -> None:
     """one_hot(labels, num_classes) returns float rows with a single 1 at each label."""
     name = "one_hot"
-    labels = np.array([3, 0, 9, 9, 1], dtype=np.uint8)
-    result = expect_array(name, one_hot(labels, num_classes=10))
-    expect_shape(name, result, (5, 10), "one row per label and one column per class: pass num_classes to to_categorical.")
-    if not np.issubdtype(result.dtype, np.floating):
-        raise CheckFailed(name, f"dtype {result.dtype}; expected floats.", "keras.utils.to_categorical returns floats.")
-    if not np.array_equal(result, np.eye(10)[labels]):
-        raise CheckFailed(name, "the rows are not one-hot vectors of the labels.", "row i should be all zeros except a 1 in column labels[i].")
+    # The second case's largest label is below num_classes - 1: to_categorical without num_classes makes too few columns.
+    for labels, num_classes in ((np.array([3, 0, 9, 9, 1], dtype=np.uint8), 10), (np.array([0, 2, 1, 2], dtype=np.int64), 5)):
+        result = expect_array(name, one_hot(labels.copy(), num_classes=num_classes))
+        expected = np.eye(num_classes)[labels]
+        if result.shape == expected.T.shape and result.shape != expected.shape:
+            raise CheckFailed(name, f"the result has shape {result.shape}; expected {expected.shape}.", "one row per label and one column per class: the matrix is transposed.")
+        hint = "one row per label and one column per class: pass num_classes to to_categorical."
+        if result.ndim == 2 and result.shape[1] > num_classes:
+            hint = "use the num_classes argument, not a fixed number of columns."
+        expect_shape(name, result, expected.shape, hint)
+        if not np.issubdtype(result.dtype, np.floating):
+            raise CheckFailed(name, f"dtype {result.dtype}; expected floats.", "keras.utils.to_categorical returns floats (or cast with .astype('float32')).")
+        if not np.array_equal(result, expected):
+            raise CheckFailed(name, "the rows are not one-hot vectors of the labels.", "row i should be all zeros except a 1 in column labels[i].")
+
+
+def _split_parts(name: str, result: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (x_train, y_train, x_val, y_val) from a result shaped ((x_train, y_train), (x_val, y_val))."""
+    try:
+        (x_train, y_train), (x_val, y_val) = result
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            name, f"returned {type(result).__name__}; expected ((x_train, y_train), (x_val, y_val)).", "end with `return (x_train, y_train), (x_val, y_val)`."
+        ) from None
+    parts = tuple(expect_array(name, part) for part in (x_train, y_train, x_val, y_val))
+    if parts[1].ndim != 1 or parts[3].ndim != 1:
+        raise CheckFailed(
+            name,
+            f"the labels parts have shapes {parts[1].shape} and {parts[3].shape}; labels have one value per example.",
+            "train_test_split(x, y, ...) returns x_train, x_val, y_train, y_val (both x parts first): "
+            "unpack in that order, then return (x_train, y_train), (x_val, y_val).",
+        )
+    return parts
 
 
 def check_split_train_validation(split_train_validation: Callable) -> None:
-    """split_train_validation(x, y, validation_fraction, seed) is a stratified, disjoint, aligned split."""
+    """split_train_validation(x, y, validation_fraction, seed) is a stratified, disjoint, aligned split that follows its arguments."""
     name = "split_train_validation"
     rng = np.random.default_rng(3)
     y = np.repeat(np.arange(10, dtype=np.uint8), 100)
     rng.shuffle(y)
     x = np.arange(len(y), dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
-    result = split_train_validation(x, y, validation_fraction=0.2, seed=0)
-    try:
-        (x_train, y_train), (x_val, y_val) = result
-    except (TypeError, ValueError):
-        raise CheckFailed(name, f"returned {type(result).__name__}; expected ((x_train, y_train), (x_val, y_val)).") from None
-    for part in (x_train, y_train, x_val, y_val):
-        expect_array(name, part)
-    if len(x_val) != 200 or len(x_train) != 800:
+    x_train, y_train, x_val, y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=0))
+    if len(x_val) == 800 and len(x_train) == 200:
+        raise CheckFailed(name, "the training part holds 200 examples and the validation part 800: they are swapped.", "return (x_train, y_train), (x_val, y_val), the training part first.")
+    if len(x_val) != 200 or len(x_train) != 800 or len(y_val) != 200 or len(y_train) != 800:
         raise CheckFailed(
             name,
             f"with validation_fraction=0.2 of 1000 examples: {len(x_train)} train / {len(x_val)} validation; expected 800 / 200.",
@@ -126,6 +168,16 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
             f"validation class counts {np.bincount(y_val, minlength=10).tolist()}; a stratified split gives 20 of each.",
             "pass stratify=y so every class keeps its share.",
         )
-    (_, again), _ = split_train_validation(x, y, validation_fraction=0.2, seed=0)
+    _, again, _, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=0))
     if not np.array_equal(again, y_train):
         raise CheckFailed(name, "two calls with the same seed give different splits.", "pass random_state=seed.")
+    _, _, other_x_val, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=1))
+    if np.array_equal(other_x_val, x_val):
+        raise CheckFailed(name, "seed=0 and seed=1 give the same split: the seed argument is ignored.", "pass random_state=seed (not a fixed number).")
+    _, small_y_train, _, small_y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.1, seed=0))
+    if len(small_y_val) != 100 or len(small_y_train) != 900:
+        raise CheckFailed(
+            name,
+            f"with validation_fraction=0.1 of 1000 examples: {len(small_y_train)} train / {len(small_y_val)} validation; expected 900 / 100.",
+            "pass test_size=validation_fraction (not a fixed fraction) to train_test_split.",
+        )

@@ -20,9 +20,9 @@ def check_build_seed_cnn(build_seed_cnn: Callable) -> None:
 
 
 def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Return the layers inside a Sequential (recursively), or [layer] for a single layer."""
-    if isinstance(layer, keras.Sequential):
-        return [inner for child in layer.layers for inner in _sublayers(child)]
+    """Return the layers inside a Sequential or Functional model (recursively, inputs left out), or [layer] for a single layer."""
+    if isinstance(layer, keras.Model):
+        return [inner for child in layer.layers if not isinstance(child, keras.layers.InputLayer) for inner in _sublayers(child)]
     return [layer]
 
 
@@ -70,6 +70,14 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
         )
     if np.allclose(np.asarray(augmentation(images, training=True)), images):
         raise CheckFailed(name, "it leaves the images unchanged while training.", "check the layers' factors: 0 means no change.")
+    others = [layer for layer in inner if not isinstance(layer, (keras.layers.RandomFlip, keras.layers.RandomTranslation))]
+    if others:
+        raise CheckFailed(
+            name,
+            f"it also holds {type(others[0]).__name__}, which the exercise does not ask for.",
+            "keep exactly the two transformations asked for, a horizontal flip and a shift: other changes (rotations, zooms, "
+            "colour changes) alter what the model is trained on and how it compares with the reference.",
+        )
 
 
 def _find(callbacks: list, kind: type) -> keras.callbacks.Callback | None:
@@ -77,14 +85,33 @@ def _find(callbacks: list, kind: type) -> keras.callbacks.Callback | None:
     return next((callback for callback in callbacks if isinstance(callback, kind)), None)
 
 
+# What a model compiled with metrics=["accuracy"] logs after each epoch, and which way is better.
+_VALIDATION_LOGS = {"val_accuracy": "max", "val_loss": "min"}
+
+
 def _expect_validation_monitor(name: str, callback: keras.callbacks.Callback) -> None:
-    """Fail unless the callback monitors a validation metric."""
+    """Fail unless the callback monitors a validation metric that the training logs hold, in the right direction."""
+    kind = type(callback).__name__
     if not callback.monitor.startswith("val_"):
         raise CheckFailed(
             name,
-            f"{type(callback).__name__} monitors '{callback.monitor}', a training metric.",
+            f"{kind} monitors '{callback.monitor}', a training metric.",
             "monitor 'val_accuracy' (or 'val_loss'): the training metrics keep improving while the model overfits, "
             "only the validation metrics show when it stops generalising.",
+        )
+    if callback.monitor not in _VALIDATION_LOGS:
+        raise CheckFailed(
+            name,
+            f"{kind} monitors '{callback.monitor}', which the training logs do not hold, so it never acts.",
+            "with metrics=['accuracy'] Keras logs 'val_accuracy' and 'val_loss' (older versions said 'val_acc'): monitor 'val_accuracy'.",
+        )
+    mode = getattr(callback, "mode", "auto")
+    if mode in ("min", "max") and mode != _VALIDATION_LOGS[callback.monitor]:
+        raise CheckFailed(
+            name,
+            f"{kind} monitors '{callback.monitor}' with mode='{mode}', so it treats the worst epoch as the best.",
+            f"'{callback.monitor}' improves when it goes {'up' if _VALIDATION_LOGS[callback.monitor] == 'max' else 'down'}: "
+            "leave mode at 'auto' (Keras infers it from the name) or set it to match.",
         )
 
 

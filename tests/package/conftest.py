@@ -50,6 +50,26 @@ def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
     return GraderRun(completed.returncode, completed.stdout + completed.stderr, results)
 
 
+def fails_with(name: str, function, *hints: str) -> str:
+    """Run the check of exercise `name` on a plain function; assert it fails with every hint in its message; return the message."""
+    from cnn_course.checks import CHECKS, CheckFailed
+
+    with pytest.raises(CheckFailed) as failure:
+        CHECKS[name](function)
+    message = str(failure.value)
+    assert message.startswith(f"{name}: "), message
+    for hint in hints:
+        assert hint in message, message
+    return message
+
+
+def passes(name: str, function) -> None:
+    """Run the check of exercise `name` on a plain function; it must pass."""
+    from cnn_course.checks import CHECKS
+
+    CHECKS[name](function)
+
+
 def master_namespace(stem: str) -> dict:
     """Run a master's setup and exercise cells here, in the test process (our own code, not a learner's)."""
     from cnn_course.grading.lesson import read_lesson_file

@@ -11,18 +11,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from cnn_course.checks import CHECKS, CheckFailed
+from cnn_course.checks import CHECKS
 
-from .conftest import master_namespace
-
-
-def fails_with(name: str, function, *hints: str) -> str:
-    with pytest.raises(CheckFailed) as failure:
-        CHECKS[name](function)
-    message = str(failure.value)
-    for hint in hints:
-        assert hint in message, message
-    return message
+from .conftest import fails_with, master_namespace
 
 
 def test_counts_without_minlength_miss_the_last_classes():
