@@ -171,12 +171,13 @@ def plot_arms_compared(arms: dict[str, dict]) -> Figure:
     """
     figure, (curves, bars) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [3, 2]})
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (name, arm), color in zip(arms.items(), colors):
-        curves.plot(np.cumsum(arm["epoch_seconds"]), arm["val_accuracy"], ".-", color=color, label=name)
+    for index, ((name, arm), color) in enumerate(zip(arms.items(), colors)):
+        # Earlier arms on top: a resumed run's curve repeats the one it continues, which must stay visible.
+        curves.plot(np.cumsum(arm["epoch_seconds"]), arm["val_accuracy"], ".-", color=color, label=name, zorder=len(arms) - index)
     curves.set_xlabel("training time (s)")
     curves.set_ylabel("validation accuracy")
     curves.grid(alpha=0.3)
-    curves.legend(fontsize=8)
+    curves.legend(fontsize=8, loc="lower right")
     names = list(arms)
     accuracies = [arms[name]["test_accuracy"] for name in names]
     bars.bar(range(len(names)), accuracies, color=colors[: len(names)])

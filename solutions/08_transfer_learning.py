@@ -380,7 +380,8 @@ print(f"Keras {keras.__version__} keeps base(x, training=False) in inference mod
 # ## Save the model and its history
 #
 # The grader loads the fine-tuned model, evaluates it on the 5,000 test images of the target
-# classes and checks that it beats training from scratch by a clear margin.
+# classes and checks that it beats training from scratch, which reached 59 % in the course's own
+# full run, by at least 5 points: 64 %.
 
 # %%
 model_dir = Path(MODEL_DIR)

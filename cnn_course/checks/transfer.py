@@ -83,14 +83,14 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     if not isinstance(model, keras.Model):
         raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return keras.Model(inputs, outputs).")
     inner = _find_base(name, model, base.name, base_params)
-    for expected, found in zip(base.get_weights(), inner.get_weights(), strict=True):
-        if expected.shape != found.shape or not np.allclose(expected, found):
-            raise CheckFailed(
-                name,
-                "the base inside the model does not hold the pretrained weights.",
-                "use the `base` argument as it is: building a new backbone (or calling build on it again) starts from "
-                "random weights, and there is nothing left to transfer.",
-            )
+    expected, found = base.get_weights(), inner.get_weights()
+    if len(expected) != len(found) or any(e.shape != f.shape or not np.allclose(e, f) for e, f in zip(expected, found)):
+        raise CheckFailed(
+            name,
+            "the base inside the model does not hold the pretrained weights.",
+            "use the `base` argument as it is: building a new backbone (or calling build on it again) starts from "
+            "random weights, and there is nothing left to transfer.",
+        )
     unfrozen = _parameter_count(inner.trainable_weights)
     if unfrozen:
         raise CheckFailed(

@@ -10,10 +10,11 @@ from cnn_course.grading.test_sets import cifar10_target_test_set
 pytestmark = pytest.mark.lesson("08_transfer_learning")
 
 LESSON = "08_transfer_learning"
-# Training from scratch on the lesson's 500 images reaches SCRATCH_TEST_ACCURACY (measured, see the
-# lesson's page); the transfer model must beat it by REQUIRED_MARGIN on the 5,000 target test images.
-SCRATCH_TEST_ACCURACY = 0.50
-REQUIRED_MARGIN = 0.10
+# Training from scratch on the lesson's 100 images reached SCRATCH_TEST_ACCURACY on the 5,000 test images of
+# the target classes in the lesson's full run (docs/lesson-runs/08_transfer_learning.ipynb); the saved transfer
+# model must beat it by REQUIRED_MARGIN. The full run's fine-tuned model beat it by 11 points.
+SCRATCH_TEST_ACCURACY = 0.59
+REQUIRED_MARGIN = 0.05
 
 
 @pytest.mark.exercise("build_transfer_model")
