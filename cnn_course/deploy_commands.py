@@ -14,7 +14,7 @@ def format_one(name: str, predictions: list[tuple[str, float]]) -> str:
     """One image's top-k as an indented list: class name, probability in percent, a bar."""
     width = max(len(label) for label, _ in predictions)
     lines = [name]
-    lines += [f"  {label:<{width}}  {probability:7.2%}  {'█' * round(probability * 20)}" for label, probability in predictions]
+    lines += [f"  {label:<{width}}  {probability:7.2%}  {'█' * round(probability * 20)}".rstrip() for label, probability in predictions]
     return "\n".join(lines)
 
 

@@ -12,6 +12,8 @@ import contextlib
 import io
 import os
 import shutil
+import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +50,32 @@ def litert_interpreter(path: str | Path, num_threads: int | None = None):
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter  # noqa: N806 - a class
-    interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-    interpreter.allocate_tensors()
+    with _without_delegate_notice():
+        interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        interpreter.allocate_tensors()
     return interpreter
+
+
+@contextlib.contextmanager
+def _without_delegate_notice():
+    """Drop LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." (C++, on file descriptor 2); keep the rest."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):  # no usable stderr: nothing to filter
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if "XNNPACK delegate for CPU" not in line]
+            if kept:
+                sys.stderr.write("".join(kept))
 
 
 def export_litert(model, model_path: str | Path, out: str | Path | None = None) -> Path:

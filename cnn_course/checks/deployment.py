@@ -226,7 +226,10 @@ class AppClient:
         self.url = str(app.url).rstrip("/") if isinstance(getattr(app, "url", None), str) else None
         if self.url is None and not callable(getattr(app, "test_client", None)):
             raise CheckFailed(exercise, f"returned a {type(app).__name__}, not a Flask app.", "create app = Flask(__name__), add the routes, and `return app`.")
-        self.client = None if self.url else app.test_client()
+        self.client = None
+        if self.url is None:
+            app.logger.disabled = True  # a route's crash is reported by status; Flask's traceback would bury the hint
+            self.client = app.test_client()
 
     def get(self, path: str) -> tuple[int, object]:
         """Status and JSON body (None when the body is not JSON) of GET `path`."""
