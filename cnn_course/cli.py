@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_images.add_argument("--messy", action="store_true", help="add what real folders hold: a corrupt file, grayscale and RGBA images, other sizes, hidden files, .ipynb_checkpoints")
     export_images.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
 
-    commands.add_parser("doctor", help="report versions, the compute device and where each dataset would load from")
+    commands.add_parser("doctor", help="report versions, the compute device and where each dataset loads from, checking every dataset file (exit 1 if one is missing or damaged)")
 
     sync = commands.add_parser("sync", help="bring the two files of a lesson (.py and .ipynb) back in step, losing no work", description="Reconcile a lesson pair whose files differ: the newer file gives the text, an exercise written in the older file but a stub in the newer keeps its code, and an exercise written differently in both is only replaced if you agree. Every file that changes is first copied to backups/ beside it.")
     sync.add_argument("lesson", help="a lesson name such as 01_mnist_data (in lessons/), or the path of either file of the pair")
