@@ -4,8 +4,10 @@ Imported first by `cnn_course/__init__.py`, so the CLI, the graders, the learner
 lesson (whose setup cell imports `cnn_course` before Keras) start quietly. Two mechanisms, because
 TensorFlow logs through two channels:
 
-- `TF_CPP_MIN_LOG_LEVEL=2` hides TensorFlow's C++ INFO and WARNING lines once its logging is set
-  up; its C++ errors and every Python warning still show.
+- `TF_CPP_MIN_LOG_LEVEL=3` hides TensorFlow's C++ log lines once its logging is set up, among
+  them the "E0000 … NodeDef mentions attribute use_unbounded_threadpool" error line that tf.data
+  prints on every training run. A real failure still raises a Python exception, with its
+  message, and Python warnings (Keras's, TensorFlow's, NumPy's) still show.
 - The lines written before that (absl's "All log messages before absl::InitializeLog()" banner,
   the oneDNN and CUDA-stub notes) and the "failed call to cuInit" error of a machine without a GPU
   ignore that variable: while `tensorflow` is imported and lists its devices, file descriptor 2 goes
@@ -114,7 +116,7 @@ def install() -> None:
     if verbose() or "tensorflow" in sys.modules:
         return
     if _TF_LOG_LEVEL not in os.environ:
-        os.environ[_TF_LOG_LEVEL] = "2"
+        os.environ[_TF_LOG_LEVEL] = "3"
         _set_log_level = True
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)

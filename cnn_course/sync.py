@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,4 +123,6 @@ def sync_pair(py: Path, ipynb: Path, force: bool = False, confirm: Callable[[lis
             report.backups.append(_backup(path, stamp))
         write_atomically(path, text)
         report.written.append(path)
+    if report.written and py.is_file():
+        os.utime(py)  # Jupytext refuses to open a pair whose .py is older than its .ipynb
     return report

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def test_train_mnist_writes_the_five_outputs(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["test_accuracy"] > 0.97
     assert "test accuracy" in completed.stdout
+    assert not [line for line in completed.stderr.splitlines() if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)], completed.stderr
     assert "precision" in (tmp_path / "model_metrics.txt").read_text()
 
 

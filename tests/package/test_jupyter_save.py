@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jupytext
 import pytest
 import requests
 
@@ -82,3 +83,28 @@ def test_saving_unchanged_notebooks_in_jupyter_leaves_git_diff_empty(tmp_path):
     save_through_jupyter(course, notebooks)
 
     assert git(course, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_jupyter_opens_a_diverged_pair_again_after_cnn_course_sync(tmp_path):
+    course = tmp_path / "course"
+    (course / "lessons").mkdir(parents=True)
+    shutil.copy(REPO / "jupytext.toml", course)
+    for suffix in (".py", ".ipynb"):
+        shutil.copy(LESSONS / f"02_mnist_cnn{suffix}", course / "lessons")
+    py, ipynb = course / "lessons" / "02_mnist_cnn.py", course / "lessons" / "02_mnist_cnn.ipynb"
+    for path, body in ((py, "    return 1"), (ipynb, "    return 2")):  # both written, differently; the .ipynb saved last
+        notebook = jupytext.read(path)
+        cell = next(c for c in notebook.cells if "def conv_output_size(" in c.source)
+        cell.source = cell.source.split("    # YOUR CODE HERE")[0] + body
+        jupytext.write(notebook, path)
+        time.sleep(1.1)
+
+    def open_status() -> list[int]:
+        with jupyter_server(course) as (url, headers):
+            return [requests.get(url + f"lessons/{p.name}", headers=headers, params={"type": "notebook"}, timeout=60).status_code for p in (ipynb, py)]
+
+    assert open_status() == [400, 400]  # "02_mnist_cnn.ipynb is more recent than 02_mnist_cnn.py"
+    synced = subprocess.run([sys.executable, "-m", "cnn_course.cli", "sync", "lessons/02_mnist_cnn", "--force"], cwd=course, capture_output=True, text=True, timeout=300)
+    assert synced.returncode == 0, synced.stderr
+    assert open_status() == [200, 200]
+    assert "return 2" in py.read_text() and list((course / "lessons" / "backups").glob("02_mnist_cnn.*.py"))

@@ -76,6 +76,7 @@ def test_sync_keeps_an_exercise_written_in_the_older_file_and_backs_up_the_newer
     for path in (py, ipynb):
         assert "return (size - kernel_size) // stride + 1" in path.read_text()
     assert diverged_exercises(py, ipynb) == []
+    assert py.stat().st_mtime >= ipynb.stat().st_mtime, "Jupytext would refuse a pair whose .py is older"
     [backup] = (tmp_path / "backups").glob(f"{LESSON}.*.ipynb")
     assert backup.read_text() == stubbed
     lessons = tmp_path / "lessons"
