@@ -205,3 +205,12 @@ def test_the_accuracy_check_states_the_margin():
         check_transfer_accuracy("trained_transfer_cnn", constant, images, labels + 1, 0.5, 0.1)
     assert check_transfer_accuracy("trained_transfer_cnn", constant, images, labels, 0.5, 0.1) == 1.0
 
+
+
+def test_the_training_false_probe_matches_this_keras():
+    # Keras 3.15 lets fit's training=True override base(x, training=False) in a functional model (keras-team/keras#23364).
+    honoured = transfer.keras_honours_training_false()
+    version = tuple(int(part) for part in keras.__version__.split(".")[:3])
+    assert isinstance(honoured, bool)
+    if version <= (3, 15, 1):
+        assert honoured is False
