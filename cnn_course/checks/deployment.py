@@ -1,8 +1,8 @@
 """Checks for lesson 09: loading image files as the model expects, top-k predictions, and the web app.
 
-The app check talks HTTP to the learner's app: when the learner's code runs in its own process, the
-app arrives as a `ServedApp` (served on 127.0.0.1, `.url`); in the same process it is a Flask app,
-driven through Flask's test client. `AppClient` hides which.
+The learner's app lives in the learner process; the check drives it through requests carried
+there (`ServedApp`, which behaves as Flask's test client), or through Flask's test client when the
+exercise runs in this process (a lesson's `self_check`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import os
 import shutil
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +32,6 @@ from cnn_course.inference import top_k as reference_top_k
 CLASS_NAMES = ["cat", "dog", "frog", "ship"]
 INPUT_SHAPE = (16, 16, 3)
 UPLOAD_LIMIT = 200_000
-_HTTP_TIMEOUT_S = 30.0
 
 
 def _pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
@@ -219,45 +216,30 @@ def check_predict_top_k(predict_top_k: Callable) -> None:
 
 
 class AppClient:
-    """GET and multipart POST against the learner's app: a Flask app (its test client) or a served one (`.url`, over HTTP)."""
+    """GET and multipart POST against the learner's app through its test client.
+
+    The app is a Flask app when the exercise ran in this process, or a
+    `cnn_course.grading.protocol.ServedApp` standing for the app that lives in the learner process:
+    both answer `test_client()`, whose `get` and `post` return responses with `status_code` and
+    `get_data()`.
+    """
 
     def __init__(self, exercise: str, app: object) -> None:
-        self.exercise = exercise
-        self.url = str(app.url).rstrip("/") if isinstance(getattr(app, "url", None), str) else None
-        if self.url is None and not callable(getattr(app, "test_client", None)):
+        if not callable(getattr(app, "test_client", None)):
             raise CheckFailed(exercise, f"returned a {type(app).__name__}, not a Flask app.", "create app = Flask(__name__), add the routes, and `return app`.")
-        self.client = None
-        if self.url is None:
-            app.logger.disabled = True  # a route's crash is reported by status; Flask's traceback would bury the hint
-            self.client = app.test_client()
+        if getattr(app, "logger", None) is not None:
+            app.logger.disabled = True  # a route's crash is reported by its status; Flask's traceback would bury the hint
+        self.client = app.test_client()
 
     def get(self, path: str) -> tuple[int, object]:
         """Status and JSON body (None when the body is not JSON) of GET `path`."""
-        if self.client is not None:
-            response = self.client.get(path)
-            return response.status_code, _json_or_none(response.get_data())
-        return self._http(urllib.request.Request(self.url + path))
+        response = self.client.get(path)
+        return response.status_code, _json_or_none(response.get_data())
 
     def post_file(self, path: str, field: str, filename: str, data: bytes) -> tuple[int, object]:
         """Status and JSON body of a multipart POST with `data` as file field `field`."""
-        if self.client is not None:
-            response = self.client.post(path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
-            return response.status_code, _json_or_none(response.get_data())
-        boundary = uuid.uuid4().hex
-        body = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-        return self._http(request)
-
-    def _http(self, request: urllib.request.Request) -> tuple[int, object]:
-        try:
-            with urllib.request.urlopen(request, timeout=_HTTP_TIMEOUT_S) as response:
-                return response.status, _json_or_none(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, _json_or_none(error.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            raise CheckFailed(self.exercise, f"the app did not answer {request.get_method()} {request.full_url} ({error}).",
-                              "a request that hangs or crashes the server: run the app in the notebook with app.test_client() to see the error.") from None
+        response = self.client.post(path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+        return response.status_code, _json_or_none(response.get_data())
 
 
 def _json_or_none(body: bytes) -> object:

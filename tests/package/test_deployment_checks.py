@@ -3,29 +3,25 @@
 import io
 import os
 import tempfile
-import threading
 
 import keras
 import numpy as np
 import pytest
-import waitress
 from flask import Flask, jsonify, request
 from PIL import Image
 
 from cnn_course.checks import CheckFailed, self_check
 from cnn_course.checks.deployment import check_app_matches_predict_top_k, check_create_app
-from cnn_course.grading.lesson import load_lesson
 
-from .conftest import SOLUTIONS
+from .conftest import SOLUTIONS, copy_lessons, master_namespace, run_graders
 
 EXERCISES = ("load_image", "predict_top_k", "create_app")
 
 
 @pytest.fixture(scope="module")
 def master():
-    lesson = load_lesson(SOLUTIONS, "09_predict_and_serve")
-    assert not lesson.setup_error and not lesson.broken
-    return lesson.namespace
+    """The exercise functions of the master notebook, run in this process."""
+    return master_namespace("09_predict_and_serve")
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -310,30 +306,23 @@ def test_create_app_returning_no_app():
     fails_with(create_app, "returned a str, not a Flask app")
 
 
-class Served:
-    """What a learner process hands back for a Flask app: the app served on 127.0.0.1, with its `.url`."""
-
-    def __init__(self, app: Flask) -> None:
-        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-        threading.Thread(target=self.server.run, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.effective_port}/"
-
-
-def served(create_app, started: list):
-    def create_served_app(model_path, class_names, max_upload_bytes=8 * 1024 * 1024):
-        started.append(Served(create_app(model_path, class_names, max_upload_bytes)))
-        return started[-1]
-
-    create_served_app.__name__ = "create_app"
-    return create_served_app
-
-
-def test_the_app_check_works_over_http_on_a_served_app(master):
-    started = []
-    try:
-        check_create_app(served(master["create_app"], started))
-        with pytest.raises(CheckFailed, match="load the model once"):
-            check_create_app(served(app_factory(master["predict_top_k"], load_per_request=True), started))
-    finally:
-        for app in started:
-            app.server.close()
+def test_the_graders_see_the_mistakes_across_the_process_boundary(tmp_path):
+    """Graded as a learner is: the exercises run in the learner process, the app answers from there."""
+    target = copy_lessons(SOLUTIONS, tmp_path / "lessons")
+    lesson = target / "09_predict_and_serve.py"
+    text = lesson.read_text()
+    for old, new in [
+        ("    if np.any(outputs < 0) or not np.isclose(outputs.sum(), 1, atol=1e-3):\n", "    if False:\n"),
+        ('            top = predict_top_k(classifier, request.files["file"].stream, class_names, k=3)',
+         '            request.files["file"].save(request.files["file"].filename)  # into the working folder\n'
+         '            top = predict_top_k(classifier, request.files["file"].filename, class_names, k=3)'),
+    ]:
+        assert old in text, "the master 09 changed: update this test"
+        text = text.replace(old, new, 1)
+    lesson.write_text(text)
+    run = run_graders(target, "-k", "09")
+    assert run.results["test_load_image_prepares_files_as_in_training"][0] == "passed", run.output
+    outcome, message = run.results["test_predict_top_k"]
+    assert outcome == "failure" and "it outputs logits), the 'probabilities' sum to" in message
+    outcome, message = run.results["test_create_app"]
+    assert outcome == "failure" and "an upload was written to disk" in message, message
