@@ -1,6 +1,6 @@
 """How long a learner waits for `pytest` on a fully solved course (every exercise, saved models present).
 
-    python -m benchmarks.grading_speed [--runs N] [--models DIR]
+    python -m benchmarks.grading_speed [--runs N] [--models DIR] [-- PYTEST_ARGS...]
 
 Copies the masters (solutions/) into a temporary folder with their saved models (from `--models`,
 default solutions/models/; where a model is missing, an untrained reference model of the same
@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAVED = {"mnist_cnn.keras": "build_mnist_cnn", "cifar10_cnn.keras": "build_cifar10_fast_cnn"}
+SAVED = {"mnist_cnn.keras": "build_mnist_cnn", "cifar10_cnn.keras": "build_cifar10_seed_cnn"}
 HISTORIES = ("mnist_cnn_history.json", "cifar10_cnn_history.json")
 
 
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--models", type=Path, default=REPO / "solutions" / "models")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, e.g. -k '01 or 02'")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cnn-course-grading-speed-") as scratch:
         target = solved_copy(Path(scratch) / "lessons", args.models)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             load = os.getloadavg()[0]
             start = time.perf_counter()
             completed = subprocess.run(
-                [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), "-q", "-p", "no:cacheprovider"],
+                [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), "-q", "-p", "no:cacheprovider", *args.pytest_args],
                 cwd=REPO, capture_output=True, text=True,
             )
             seconds = time.perf_counter() - start

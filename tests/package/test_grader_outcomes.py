@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -109,7 +110,7 @@ def test_fresh_lessons_are_all_not_attempted_and_pytest_says_nothing_was_graded(
     assert run.returncode == 5, run.output
     assert "next: write `count_per_class` in lesson 01_mnist_data" in run.output
     assert {outcome for outcome, _ in run.results.values()} == {"skipped"}
-    assert "exercises: 0 passed, 0 failed, 36 not attempted" in run.output
+    assert re.search(r"exercises: 0 passed, 0 failed, \d+ not attempted", run.output), run.output[-2000:]
     model_message = run.results["test_saved_model_reaches_99_percent_on_the_test_set"][1]
     assert "Run lesson 03_mnist_training to the end" in model_message
 
