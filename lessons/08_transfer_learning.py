@@ -317,7 +317,7 @@ plots.plot_arms_compared(arms);
 
 
 # %% [markdown]
-# **What to look for:** the pretrained arms start far above chance after their first epoch,
+# **What to look for:** the pretrained arms climb far above chance within a few epochs,
 # while the network trained from scratch has to learn edges and shapes from 100 images and
 # stays well below them. The frozen head gets most of the gain for a fraction of the compute;
 # fine-tuning the top adds a few points on top of it, at a higher cost per epoch (gradients now
