@@ -4,7 +4,9 @@ Training feeds the course's models uint8 pixels scaled to float32 [0, 1] by `dat
 channels last, at the dataset's size; the models standardise their inputs themselves (a
 `Normalization` layer inside the model). An image file goes the same way: decoded, turned into
 the model's number of channels, resized to the model's height and width (unless the model takes
-any size), then scaled by the same `data.scale_images`.
+any size), then scaled by the same `data.scale_images`. A model that rescales its inputs itself
+(lesson 7's model, trained on image folders: a `Rescaling` layer first) gets the pixel values 0-255
+as they are in the file, as it did in training.
 """
 
 from __future__ import annotations
@@ -78,13 +80,14 @@ def to_channels(image: Image.Image, channels: int) -> np.ndarray:
     return pixels[..., np.newaxis] if channels == 1 else pixels
 
 
-def prepare_image(image: Image.Image, input_shape: Sequence[int | None]) -> np.ndarray:
-    """Turn a decoded image into one model input: float32 (H, W, C) in [0, 1].
+def prepare_image(image: Image.Image, input_shape: Sequence[int | None], raw_pixels: bool = False) -> np.ndarray:
+    """Turn a decoded image into one model input: float32 (H, W, C) in [0, 1], or 0-255 with `raw_pixels`.
 
     `input_shape` is the model's input shape without the batch axis, (H, W, C); where H and W are
     None (the model takes any size, resizing inside itself) the image keeps its size. Resizing
     uses bilinear interpolation with antialiasing (Pillow's), then pixels are scaled exactly as in
-    training (`data.scale_images`). Raises ImageError for an input shape that is not (H, W, 1 or 3).
+    training (`data.scale_images`), unless `raw_pixels` (a model that rescales its inputs itself,
+    see `takes_raw_pixels`). Raises ImageError for an input shape that is not (H, W, 1 or 3).
     """
     if len(input_shape) != 3 or input_shape[-1] is None:
         raise ImageError(f"the model takes inputs of shape {tuple(input_shape)}; only images (H, W, 1 or 3) are supported.")
@@ -93,15 +96,34 @@ def prepare_image(image: Image.Image, input_shape: Sequence[int | None]) -> np.n
     if height is not None and width is not None and pixels.shape[:2] != (height, width):
         resized = Image.fromarray(pixels[..., 0] if channels == 1 else pixels).resize((width, height), Image.Resampling.BILINEAR)
         pixels = np.asarray(resized, dtype=np.uint8).reshape(height, width, channels)
-    return scale_images(pixels)
+    return pixels.astype(np.float32) if raw_pixels else scale_images(pixels)
 
 
-def load_image(source: str | Path | bytes, input_shape: Sequence[int | None], name: str | None = None) -> np.ndarray:
-    """Decode an image file (path or bytes) into a model input: float32 (H, W, C) in [0, 1].
+def load_image(source: str | Path | bytes, input_shape: Sequence[int | None], name: str | None = None, raw_pixels: bool = False) -> np.ndarray:
+    """Decode an image file (path or bytes) into a model input: float32 (H, W, C) in [0, 1] (0-255 with `raw_pixels`).
 
     Raises ImageError (naming the file) for anything that is not a readable image.
     """
-    return prepare_image(decode_image(source, name), input_shape)
+    return prepare_image(decode_image(source, name), input_shape, raw_pixels)
+
+
+def takes_raw_pixels(model) -> bool:
+    """True when a Keras model rescales its inputs itself: a Rescaling layer comes before its first layer with weights.
+
+    Such a model (lesson 7's, or a Keras application with its built-in preprocessing) takes pixel
+    values 0-255, as they are in the file; the course's other models take pixels in [0, 1].
+    """
+    import keras
+
+    def flat(layer):
+        return [inner for child in layer.layers for inner in flat(child)] if isinstance(layer, keras.Model) else [layer]
+
+    for layer in flat(model):
+        if isinstance(layer, keras.layers.Rescaling):
+            return True
+        if layer.weights and not isinstance(layer, keras.layers.Normalization):
+            return False
+    return False
 
 
 def model_input_shape(model) -> tuple[int | None, int | None, int]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_course.images import ImageError, load_image, model_input_shape
+from cnn_course.images import ImageError, load_image, model_input_shape, takes_raw_pixels
 from cnn_course.saving import read_class_names
 
 
@@ -66,11 +66,13 @@ class Classifier:
     class_names: tuple[str, ...]
     input_shape: tuple[int | None, int | None, int]
     note: str | None = None
+    raw_pixels: bool = False  # the model rescales pixel values 0-255 itself (see images.takes_raw_pixels)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def preprocess(self, source: str | Path | bytes, name: str | None = None) -> np.ndarray:
-        """Decode an image file (path or bytes) into this model's input: float32 (H, W, C) in [0, 1]; ImageError if not an image."""
-        return load_image(source, self.input_shape, name)
+        """Decode an image file (path or bytes) into this model's input: float32 (H, W, C) in [0, 1], or 0-255 for a
+        model that rescales its inputs itself; ImageError if not an image."""
+        return load_image(source, self.input_shape, name, self.raw_pixels)
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities float32 (N, classes) of preprocessed images (N, H, W, C).
@@ -100,4 +102,4 @@ def load_classifier(path: str | Path) -> Classifier:
     if isinstance(output_shape, list) or len(output_shape) != 2:
         raise ImageError(f"{path}: the model's output has shape {output_shape}; a classifier outputs (N, classes).")
     class_names, note = read_class_names(path, int(output_shape[-1]))
-    return Classifier(model, class_names, input_shape, note)
+    return Classifier(model, class_names, input_shape, note, takes_raw_pixels(model))

@@ -69,7 +69,7 @@ import tensorflow as tf
 from keras import layers
 from PIL import Image
 
-from cnn_course import evaluation, plots, saving, training
+from cnn_course import evaluation, inference, plots, saving, training
 from cnn_course.checks import self_check
 from cnn_course.data.image_folders import IMAGE_SUFFIXES, export_cifar10_folder
 from cnn_course.seeding import set_global_seed
@@ -487,15 +487,20 @@ plots.plot_predictions(x_test[wrong].astype("uint8"), y_test[wrong], predicted[w
 # %% [markdown]
 # ## Predict on files of any size
 #
-# The saved model takes pixels exactly as a file holds them; Pillow's `convert("RGB")` makes a
-# grayscale or RGBA image three-channel first. The odd-sized files of the folder go in as they
-# are:
+# The saved model takes pixels exactly as a file holds them. `inference.load_classifier` loads it
+# with its class names, the way `cnn-course predict` and `cnn-course serve` do: it sees the
+# `Rescaling` layer, so it feeds the pixel values 0–255 unchanged, turning grayscale and
+# transparent images into RGB first. The odd-sized files of the folder go in as they are:
 
 # %%
+classifier = inference.load_classifier(model_dir / "own_images_cnn.keras")
+print("the model rescales pixel values itself:", classifier.raw_pixels)
 for path in odd_files:
-    pixels = np.asarray(Image.open(path).convert("RGB"), dtype="float32")
-    probabilities = saved.predict(pixels[None], verbose=0)[0]
-    print(f"{str(path.relative_to(image_dir)):32} {pixels.shape} -> {saved_class_names[int(np.argmax(probabilities))]} ({probabilities.max():.0%})")
+    (best, probability), *_ = classifier.top_k(path, k=1)
+    print(f"{str(path.relative_to(image_dir)):32} {image_shape(path)} -> {best} ({probability:.0%})")
+
+# %% [markdown]
+# From a terminal: `cnn-course predict models/own_images_cnn.keras photo.jpg`.
 
 # %% [markdown]
 # ## What you built

@@ -132,3 +132,20 @@ def test_a_file_in_the_way_is_explained(tmp_path):
     (tmp_path / "photos").write_text("a file")
     with pytest.raises(ImageFolderError, match="is a file, not a folder"):
         export_cifar10_folder(tmp_path / "photos")
+
+
+def test_predict_feeds_raw_pixels_to_a_model_that_rescales_itself(tmp_path):
+    from keras import layers
+
+    from cnn_course.inference import load_classifier
+    from cnn_course.saving import save_model_with_classes
+
+    Image.new("RGB", (20, 30), (255, 255, 255)).save(tmp_path / "white.png")
+    rescaling = keras.Sequential([keras.Input((None, None, 3)), layers.Resizing(8, 8), layers.Rescaling(1 / 255), layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
+    scaled = keras.Sequential([keras.Input((8, 8, 3)), layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
+    for name, model, maximum in (("rescaling", rescaling, 255.0), ("scaled", scaled, 1.0)):
+        save_model_with_classes(model, tmp_path / f"{name}.keras", ["dark", "light"])
+        classifier = load_classifier(tmp_path / f"{name}.keras")
+        pixels = classifier.preprocess(tmp_path / "white.png")
+        assert float(pixels.max()) == maximum, name
+        assert classifier.top_k(tmp_path / "white.png", k=1)[0][0] in ("dark", "light")
