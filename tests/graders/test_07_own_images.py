@@ -10,7 +10,8 @@ from cnn_course.grading.test_sets import cifar10_test_folder
 pytestmark = pytest.mark.lesson("07_own_images")
 
 LESSON = "07_own_images"
-# The lesson's model scored 67.43 % on this folder (a full run of the master on 2 CPU cores); 60 % leaves 7 points.
+# Three full runs of the master (2 CPU cores, 2026-11-29) scored 67.43 %, 67.17 % and 67.05 % on this folder;
+# 60 % leaves at least 7 points for run-to-run variation.
 FOLDER_TEST_ACCURACY_THRESHOLD = 0.60
 
 
