@@ -21,15 +21,14 @@ from cnn_course.checks.image_folders import (
     check_load_image_folder,
 )
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
-from cnn_course.grading.lesson import load_lesson
 
-from .conftest import SOLUTIONS, run_graders
+from .conftest import SOLUTIONS, master_namespace, run_graders
 
 
 @pytest.fixture(scope="module")
 def master():
-    """The master's exercise functions, as the grader loads them."""
-    return load_lesson(SOLUTIONS, "07_own_images")
+    """The master's setup and exercise cells, run in this process."""
+    return master_namespace("07_own_images")
 
 
 def guarded(function):
@@ -50,7 +49,7 @@ def test_the_masters_solutions_pass(master, name):
         "load_image_folder": check_load_image_folder,
         "build_folder_cnn": check_build_folder_cnn,
     }[name]
-    check(master.exercise(name))
+    check(guarded(master[name]))
 
 
 # -- count_images_per_class ----------------------------------------------------------------------------
