@@ -52,6 +52,7 @@ from keras import layers
 from cnn_course import data, models, plots, saving, training
 from cnn_course.checks import self_check
 from cnn_course.seeding import set_global_seed
+from cnn_course.time_budget import TimeBudget
 
 # %% [markdown]
 # ## Settings
@@ -65,6 +66,10 @@ MODEL_DIR = "models"
 
 # %%
 EPOCHS = 1 if QUICK_RUN else 8
+# The final training ends after EPOCHS epochs or TRAINING_BUDGET_S seconds (training and validation),
+# whichever comes first, its learning-rate schedule fitted to that length: on a slow laptop, lower the
+# budget to finish in time (a few points less accuracy); None trains for EPOCHS epochs however long they take.
+TRAINING_BUDGET_S = None if QUICK_RUN else 600
 BATCH_SIZE = 256
 PEAK_LEARNING_RATE = 4e-3
 MAX_SHIFT = 0.0625  # augmentation: shift images by up to 1/16 of their size (2 pixels)
@@ -297,10 +302,12 @@ model_dir.mkdir(parents=True, exist_ok=True)
 model_path = model_dir / "cifar10_cnn.keras"
 
 set_global_seed(SEED)
-steps = EPOCHS * training.steps_per_epoch(len(x_fit), BATCH_SIZE)
 model = models.build_cifar10_fast_cnn(mean, variance, augmentation=build_augmentation(MAX_SHIFT))
-training.compile_classifier(model, training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps))
-callbacks = training_callbacks(model_path, PATIENCE)
+training.compile_classifier(model, PEAK_LEARNING_RATE)
+# The warm-up + cosine schedule as a callback that sets the rate before every step, over EPOCHS epochs
+# or over the time budget, whichever ends first; it also ends training when the budget is spent.
+schedule = TimeBudget(TRAINING_BUDGET_S, PEAK_LEARNING_RATE)
+callbacks = [*training_callbacks(model_path, PATIENCE), schedule]
 history = model.fit(x_fit, y_fit, epochs=EPOCHS, batch_size=BATCH_SIZE, callbacks=callbacks, verbose=2, validation_data=(x_val, y_val))
 plots.plot_history(history.history);
 

@@ -27,3 +27,24 @@ def test_quick_benchmark_reports_every_recipe(tmp_path):
         assert len(result["curve"]) == result["epochs_run"] == 1
     markdown = (tmp_path / "benchmark.md").read_text()
     assert "| **cnn** |" in markdown and "| keras-example (baseline) |" in markdown and "time to 75% (s)" in markdown
+
+
+@needs_data()
+def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
+    command = [
+        sys.executable, "-m", "benchmarks.budget_benchmark", "--quick", "--recipes", "fast", "cnn",
+        "--multiples", "1", "--seconds", "3", "--mnist-seconds", "3", "--out", str(tmp_path),
+    ]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    report = json.loads((tmp_path / "budget_benchmark.json").read_text())
+    assert report["quick"] is True and report["conv_gflops"] > 0 and report["tutorial_seconds"] > 0
+    runs = [(run["dataset"], run["recipe"], run["multiple"]) for run in report["runs"]]
+    # MNIST first; then the tutorial's reference run (always: it sets T), then each chosen recipe at 1x T and at 3 s.
+    assert runs == [("mnist", "cnn", None), ("cifar10", "tf-tutorial", None), ("cifar10", "fast", 1.0), ("cifar10", "fast", None)]
+    assert report["complete"] is True
+    for run in report["runs"]:
+        assert 0.0 <= run["test_accuracy"] <= 1.0
+        assert run["images_per_second"] > 0 and run["training_gflops"] > 0 and run["mflop_per_training_image"] > 0
+    markdown = (tmp_path / "budget_benchmark.md").read_text()
+    assert "not a result" in markdown and "| **fast** |" in markdown and "| as written | tf-tutorial (baseline) |" in markdown and "GFLOP/s" in markdown

@@ -1,0 +1,132 @@
+"""Side-by-side runs at one time budget: variants of a recipe trained at the same time, under the same load.
+
+    python -m benchmarks.explore_budget --budget 240 --arms fast fast-ema [--sequential]
+    python -m benchmarks.explore_budget --epochs 4 --arms lesson5
+
+With --epochs instead of --budget, the same warm-up + cosine schedule spans that many epochs
+(what a budget gives on a machine that runs that many in it, whatever the load).
+Each arm trains in its own process to the budget (`TimeBudget`); by default all arms run at once,
+so a machine shared with other work slows them alike and their accuracies compare. Reports, per
+arm, the test accuracy of the final weights without test-time augmentation, with flips, and with
+flips and 2-pixel shifts, the steps and epochs it ran, its images/s and the load average. The
+test set is used for this report only. The figures in docs/benchmarks.md come from this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+from dataclasses import replace
+
+from cnn_course import models
+from cnn_course.recipes import CIFAR10_FAST, RECIPES, Recipe, training_statistics
+
+ARMS: dict[str, Recipe] = {
+    "lesson5": Recipe(
+        name="lesson5",
+        dataset="cifar10",
+        description="lesson 5's final training: 32-64-128-256 network, 2-pixel shifts, Adam 4e-3, batch 256",
+        build=lambda prepared: models.build_cifar10_fast_cnn(*training_statistics(prepared), models.build_cifar10_augmentation(0.0625)),
+        epochs=8,
+        batch_size=256,
+        learning_rate=4e-3,
+    ),
+    "fast": CIFAR10_FAST,
+    "fast-ema": replace(CIFAR10_FAST, name="fast-ema", ema_momentum=0.99),
+    "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=6e-3),
+    "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
+    "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
+    "mnist-cnn": RECIPES["mnist"]["cnn"],
+    "mnist-cnn-batch256": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3),
+    "mnist-cnn-lr5e-3": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-lr5e-3", learning_rate=5e-3),
+}
+
+
+def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_dir: str | None) -> dict:
+    """Train arm `name` to the budget (None: for `epochs`); return its measurements (child process)."""
+    import numpy as np
+
+    from cnn_course.preparation import PREPARE
+    from cnn_course.seeding import DEFAULT_SEED, set_global_seed
+
+    recipe = ARMS[name]
+    set_global_seed(DEFAULT_SEED)
+    prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, DEFAULT_SEED)
+    model = recipe.compile(recipe.build(prepared), None)
+    budget = recipe.time_budget(budget_seconds, verbose=0)
+    classes = len(prepared.class_names)
+    load = os.getloadavg()[0]
+    model.fit(
+        prepared.x_train, recipe.targets(prepared.y_train, classes),
+        validation_data=(prepared.x_val, recipe.targets(prepared.y_val, classes)),
+        epochs=epochs or 1000, batch_size=recipe.batch_size, callbacks=[budget], verbose=0,
+    )
+
+    def accuracy(views: list) -> float:
+        probabilities = sum(np.asarray(model.predict(view, batch_size=1000, verbose=0)) for view in views)
+        return float(np.mean(probabilities.argmax(1) == prepared.y_test))
+
+    x_test = prepared.x_test
+    steps_per_epoch = -(-len(prepared.x_train) // recipe.batch_size)
+    return {
+        "arm": name,
+        "steps": budget.steps,
+        "epochs": round(budget.steps / steps_per_epoch, 2),
+        "fit_seconds": round(budget.elapsed, 1),
+        "images_per_second": round(budget.steps * recipe.batch_size / budget.training_seconds),
+        "accuracy": accuracy([x_test]),
+        "accuracy_flip": accuracy([x_test, x_test[:, :, ::-1]]),
+        "accuracy_flip_shift": accuracy(shifted_views(x_test)) if recipe.dataset == "cifar10" else None,
+        "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
+    }
+
+
+def shifted_views(images, shift: int = 2) -> list:
+    """The images and their mirror images, each also shifted by `shift` pixels along both diagonals (reflected border)."""
+    import numpy as np
+
+    padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
+    size = images.shape[1]
+    views = [images] + [padded[:, dy : dy + size, dx : dx + size] for dy, dx in ((0, 0), (2 * shift, 2 * shift))]
+    return views + [view[:, :, ::-1] for view in views]
+
+
+def _child(queue: multiprocessing.Queue, *args: object) -> None:
+    queue.put(run_arm(*args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the arms (at once, or one after the other) and print one line per arm."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arms", nargs="+", choices=sorted(ARMS), default=["fast", "fast-ema"])
+    limit = parser.add_mutually_exclusive_group(required=True)
+    limit.add_argument("--budget", type=float, help="seconds of fit per arm")
+    limit.add_argument("--epochs", type=int, help="epochs per arm instead of a time budget")
+    parser.add_argument("--sequential", action="store_true", help="one arm after the other instead of all at once")
+    parser.add_argument("--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)")
+    args = parser.parse_args(argv)
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    print(f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, {'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}", flush=True)
+    results = []
+    processes = [context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir)) for name in args.arms]
+    for process in processes:
+        process.start()
+        if args.sequential:
+            results.append(queue.get())
+            process.join()
+    if not args.sequential:
+        results = [queue.get() for _ in processes]
+        for process in processes:
+            process.join()
+    for r in sorted(results, key=lambda r: args.arms.index(r["arm"])):
+        shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
+        print(f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
+              f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
