@@ -83,7 +83,7 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
 
 
 def shifted_views(images, shift: int = 2) -> list:
-    """The images and their mirror images, each also shifted by `shift` pixels along both diagonals (reflected border)."""
+    """Six views: the images and their shifts by `shift` pixels down-right and up-left (reflected border), each also mirrored."""
     import numpy as np
 
     padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")

@@ -69,7 +69,7 @@ EPOCHS = 1 if QUICK_RUN else 8
 # The final training ends after EPOCHS epochs or TRAINING_BUDGET_S seconds (training and validation),
 # whichever comes first, its learning-rate schedule fitted to that length: on a slow laptop, lower the
 # budget to finish in time (a few points less accuracy); None trains for EPOCHS epochs however long they take.
-TRAINING_BUDGET_S = None if QUICK_RUN else 600
+TRAINING_BUDGET_S = None if QUICK_RUN else 720
 BATCH_SIZE = 256
 PEAK_LEARNING_RATE = 4e-3
 MAX_SHIFT = 0.0625  # augmentation: shift images by up to 1/16 of their size (2 pixels)
