@@ -170,12 +170,12 @@ plots.plot_image_grid(x_train[:10], titles=[CLASS_NAMES[label] for label in y_tr
 #
 # The transfer model is the backbone with a new head, and only the head trains at first:
 #
-# 1. **Freeze the base**: `base.trainable = False` makes all its weights non-trainable, so
+# 1. **Freeze the base**: setting `base.trainable` to `False` makes all its weights non-trainable, so
 #    training leaves them as they are. A new head starts from random weights; its large early
 #    gradients would otherwise flow into the base and wreck the pretrained features.
 # 2. **Build a functional model** on `keras.Input(shape=base.input_shape[1:])`. Put the
 #    augmentation of lesson 5 first (`models.build_cifar10_augmentation()`, active only while
-#    training), then **call the base with `training=False`**: `x = base(x, training=False)`.
+#    training), then **call the base with `training=False`**: `base(x, training=False)`.
 #    `training` is not `trainable`: it says how layers *compute*. In training mode, dropout
 #    drops and BatchNormalization normalises with the statistics of each batch and updates its
 #    moving averages; in inference mode it uses the averages learnt during pretraining. The base
@@ -247,7 +247,7 @@ print(f"frozen base + new head: {frozen.train_seconds:.0f} s, final validation a
 # Once the head has learnt, the top of the backbone can adapt its specific features to the new
 # classes. Three rules:
 #
-# 1. **Unfreeze only the top**: `base.trainable = True` unfreezes every layer inside; then
+# 1. **Unfreeze only the top**: setting `base.trainable` to `True` unfreezes every layer inside; then
 #    freeze `base.layers[:-num_layers]` again. The lower layers' edges and textures are already
 #    general; with 100 images, retraining them only overfits.
 # 2. **Keep every BatchNormalization layer frozen.** A trainable BatchNormalization layer runs
@@ -389,15 +389,13 @@ print("saved", sorted(p.name for p in model_dir.iterdir() if p.name.startswith("
 if transfer.imagenet_weights_path() is None:
     print("skipped: no ImageNet weights on this machine:", transfer.imagenet_weights_status())
 else:
-    imagenet_base = transfer.load_imagenet_backbone((96, 96, 3))
-    imagenet_base.trainable = False
+    mobilenet = transfer.load_imagenet_backbone((96, 96, 3))
+    mobilenet.trainable = False
     inputs = keras.Input(shape=(32, 32, 3))
-    x = layers.Resizing(96, 96)(inputs)
-    x = layers.Rescaling(255.0)(x)  # our images are in [0, 1]; MobileNetV3 expects 0-255
-    x = imagenet_base(x, training=False)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(0.2)(x)
-    imagenet_model = keras.Model(inputs, layers.Dense(NUM_CLASSES, activation="softmax")(x))
+    features = layers.Rescaling(255.0)(layers.Resizing(96, 96)(inputs))  # our images are in [0, 1]; MobileNetV3 expects 0-255
+    features = layers.GlobalAveragePooling2D()(mobilenet(features, training=False))
+    features = layers.Dropout(0.2)(features)
+    imagenet_model = keras.Model(inputs, layers.Dense(NUM_CLASSES, activation="softmax")(features))
     training.compile_classifier(imagenet_model, HEAD_LEARNING_RATE)
     imagenet_run = training.fit_classifier(imagenet_model, x_train, y_train, x_val, y_val, HEAD_EPOCHS, BATCH_SIZE, verbose=0)
     imagenet_accuracy = imagenet_model.evaluate(x_test, y_test, batch_size=500, verbose=0)[1]
