@@ -178,11 +178,15 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
                 + "\n              ".join(r.describe() for r in expected),
                 "build the layers the lesson lists, in order.",
             )
-        raise CheckFailed(
-            exercise,
-            f"layer {index + 1} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}",
-            explain_difference(want, got, is_last=index == len(expected) - 1),
-        )
+        hint = explain_difference(want, got, is_last=index == len(expected) - 1)
+        following = expected[index + 1] if index + 1 < len(expected) else None
+        if want.activation == "linear" and got.activation not in (None, "linear") and following is not None and following.kind == "BatchNormalization":
+            hint = (
+                f"in the reference, BatchNormalization comes between this {want.kind} and its activation: {want.kind}(..., "
+                "use_bias=False), then BatchNormalization(), then ReLU(). Here the activation follows the "
+                f"{want.kind} directly, so the BatchNormalization is missing or comes too late."
+            )
+        raise CheckFailed(exercise, f"layer {index + 1} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}", hint)
 
 
 def check_model_builder(

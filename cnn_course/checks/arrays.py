@@ -10,11 +10,11 @@ from cnn_course.checks.feedback import CheckFailed
 def expect_array(exercise: str, value: object, what: str = "an array") -> np.ndarray:
     """Return `value` if it is a NumPy array, else fail saying what was returned instead.
 
-    A NumPy scalar is a 0-d array. A TensorFlow or Keras tensor counts as an array (graded in the learner process it arrives as
+    A single number (Python or NumPy) is a 0-d array, so the caller's shape check names what is missing. A TensorFlow or Keras tensor counts as an array (graded in the learner process it arrives as
     one), so an exercise may use TensorFlow operations wherever its contract asks for an array.
     """
-    if _is_tensor(value) or isinstance(value, np.generic):
-        value = np.asarray(value)  # a NumPy scalar is a 0-d array: the shape checks then say what is missing
+    if _is_tensor(value) or isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
+        value = np.asarray(value)  # a single number is a 0-d array: the shape checks then say what is missing
     if value is None:
         raise CheckFailed(exercise, f"returned None instead of {what}.", "did you forget the `return` statement?")
     if not isinstance(value, np.ndarray):
