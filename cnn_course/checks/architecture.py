@@ -140,6 +140,12 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
             f"returned {type(model).__name__ if not isinstance(model, ForeignObject) else model.type_name}, not a keras.Model{reason}.",
             "build the layers inside keras.Sequential([...]) (or with the Functional API) and `return` the model.",
         )
+    if not model.built:
+        raise CheckFailed(
+            exercise,
+            "the model has no input shape, so its layers have no sizes yet (it was never built).",
+            "start the model with keras.Input(shape=input_shape), or pass input_shape=input_shape to the first layer.",
+        )
     expected, found = layer_table(reference), layer_table(model)
     if expected == found:
         return

@@ -240,3 +240,10 @@ def test_compile_classifier_slips(compile_classifier, hints):
 )
 def test_compile_classifier_alternatives(compile_classifier):
     passes("compile_classifier", compile_classifier)
+
+
+def test_a_model_without_an_input_shape_is_explained():
+    def unbuilt(input_shape=(28, 28, 1), num_classes=10):
+        return keras.Sequential(_mnist(input_shape, num_classes).layers)
+
+    fails_with("build_mnist_cnn", unbuilt, "no input shape", "keras.Input(shape=input_shape)")
