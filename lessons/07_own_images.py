@@ -346,9 +346,9 @@ for name, (first, second) in throughput.items():
 
 
 # %% [markdown]
-# The first pass costs the same either way: it decodes the files (and fills the cache). From the
-# second pass on, the cached pipeline hands out images from memory, orders of magnitude faster
-# than decoding. Whether that shortens an epoch depends on how fast the model consumes them; the
+# The first pass decodes every file either way, and the cached pipeline also fills its cache, so
+# neither is fast. From the second pass on, the cached pipeline hands out images from memory,
+# orders of magnitude faster than decoding. Whether that shortens an epoch depends on how fast the model consumes them; the
 # training below measures it.
 
 # %% [markdown]
