@@ -13,7 +13,7 @@ def expect_array(exercise: str, value: object, what: str = "an array") -> np.nda
     A single number (Python or NumPy) is a 0-d array, so the caller's shape check names what is missing. A TensorFlow or Keras tensor counts as an array (graded in the learner process it arrives as
     one), so an exercise may use TensorFlow operations wherever its contract asks for an array.
     """
-    if _is_tensor(value) or isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
+    if is_tensor(value) or isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
         value = np.asarray(value)  # a single number is a 0-d array: the shape checks then say what is missing
     if value is None:
         raise CheckFailed(exercise, f"returned None instead of {what}.", "did you forget the `return` statement?")
@@ -59,7 +59,7 @@ def expect_tuple(exercise: str, value: object, names: tuple[str, ...]) -> tuple:
 
 def expect_integer(exercise: str, value: object, call: str, hint: str) -> int:
     """Return `value` as an int if it is a Python or NumPy integer, else fail: sizes and counts are whole numbers."""
-    if _is_tensor(value):
+    if is_tensor(value):
         value = np.asarray(value)
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return int(value)
@@ -68,6 +68,6 @@ def expect_integer(exercise: str, value: object, call: str, hint: str) -> int:
     raise CheckFailed(exercise, f"{call} returned {value!r}, a {type(value).__name__}; expected an int.", hint)
 
 
-def _is_tensor(value: object) -> bool:
+def is_tensor(value: object) -> bool:
     """True for a TensorFlow tensor or variable (what TensorFlow and keras.ops operations return)."""
     return type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy") and hasattr(value, "dtype")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
+from cnn_course.checks.arrays import expect_array, expect_float_dtype, expect_integer_dtype, expect_shape, expect_tuple, is_tensor
 from cnn_course.checks.calls import call_with_details
-from cnn_course.checks.arrays import expect_array, expect_float_dtype, expect_integer_dtype, expect_shape, expect_tuple
 from cnn_course.checks.feedback import CheckFailed
 
 
@@ -78,6 +78,8 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
 
 def _pairs(exercise: str, value: object) -> list[tuple[int, int, int]]:
     """Return `value` as a list of (true, predicted, count) int triples, or fail saying why it is not one."""
+    if is_tensor(value):
+        value = np.asarray(value)
     if not isinstance(value, list | tuple | np.ndarray):
         raise CheckFailed(
             exercise,

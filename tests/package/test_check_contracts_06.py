@@ -188,3 +188,7 @@ def _tf_top_k(probabilities, k=3):
 )
 def test_top_k_classes_alternatives(top_k_classes):
     passes("top_k_classes", top_k_classes)
+
+
+def test_most_confused_pairs_as_a_tensor_passes():
+    passes("most_confused_pairs", lambda confusion, k=5: tf.constant(_as_array(confusion, k)))
