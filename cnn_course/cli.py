@@ -83,14 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade learners' submissions with your graders; export grades and feedback", description="Grade submissions (folders of lessons, or zips of them) with this course's graders and hidden tests, each in its own process with time and memory limits, and write a gradebook, JSON, Gradescope results and feedback reports.")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION", help="a learner's folder of lessons (with models/), or a .zip of one")
     grade.add_argument("--out", type=Path, help="folder for the exports (default: a new grades/YYYY-MM-DD_HHMMSS)")
-    grade.add_argument("--force", action="store_true", help="write into --out even if it holds earlier exports")
+    grade.add_argument("--force", action="store_true", help="start over in --out even if it holds earlier grades")
+    grade.add_argument("--resume", action="store_true", help="finish an interrupted batch in --out: grade only submissions without a result there")
+    grade.add_argument("--update", action="store_true", help="grade these submissions again into --out, keeping the other learners' grades")
+    grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N deterministic slices of the submissions (merge with `cnn-course merge-grades`)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto", help="run learner code in the bubblewrap sandbox: auto (where it works; the default), bwrap (required), none")
     grade.add_argument("--jobs", type=positive_int, default=max(1, (os.cpu_count() or 1) // 2), help="submissions graded at the same time (default: half the CPU cores)")
     grade.add_argument("--time-limit", type=positive_float, help="wall-clock seconds for one submission (default: the configuration's, else 600)")
     grade.add_argument("--memory-limit", type=positive_float, help="GiB of address space for one submission (default: the configuration's, else 6)")
     grade.add_argument("--exercise-timeout", type=positive_float, help="seconds an exercise may run when the configuration sets no limit for it (default: 60)")
     grade.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course] in pyproject.toml)")
     grade.add_argument("--course", type=Path, default=Path("."), help="the course folder whose graders grade (default: the current folder)")
-    grade.add_argument("--html", action="store_true", help="also write each learner's feedback report as HTML")
+    for command in (grade, merge := commands.add_parser("merge-grades", help="combine the grades folders of shards into one", description="Combine the grades folders that `cnn-course grade --shard K/N` wrote into one, with the exports a single run would write.")):
+        command.add_argument("--html", action="store_true", help="also write each learner's feedback report as HTML")
+        command.add_argument("--roster", type=Path, help="CSV of the class's learner ids (a `learner` column, else the first): a learner without a submission gets 0, 'no submission'")
+        command.add_argument("--overrides", type=Path, help="CSV with columns learner, exercise, points, comment: manual points, shown in the feedback")
+        command.add_argument("--deadline", help="submissions modified after this local date and time (e.g. 2026-12-01T23:59) are flagged late")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="GRADES_DIR", help="the --out folder of each shard")
+    merge.add_argument("--out", type=Path, required=True, help="the folder to write the merged grades to")
+    merge.add_argument("--force", action="store_true", help="replace grades already in --out")
 
     predict = commands.add_parser("predict", help="classify image files with a saved model", description="Print the most probable classes of each image (PNG, JPEG, any size, grayscale or colour), preprocessed exactly as in training. A file that is not a readable image gets a one-line error and the others go on; the exit status is 1 if any failed.")
     predict.add_argument("model", type=Path, metavar="MODEL", help="a .keras file (its class names are read from MODEL.classes.json next to it)")
@@ -241,6 +252,13 @@ def run_export_images(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge the grades folders of shards and write the exports."""
+    from cnn_course.instructor.commands import run_merge as merge
+
+    return merge(args)
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources; exit 1 when a dataset is missing or damaged."""
     from cnn_course.doctor import report_lines
@@ -299,9 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.inference import ModelFileError
     from cnn_course.saving import ClassNamesError
 
-    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "export-images": run_export_images, "assign": run_assign, "grade": run_grade, "doctor": run_doctor, "sync": run_sync}
+    handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "export-images": run_export_images, "assign": run_assign, "grade": run_grade, "merge-grades": run_merge, "doctor": run_doctor, "sync": run_sync}
     instructor_errors: tuple[type[Exception], ...] = ()
-    if args.command in ("grade", "assign"):
+    if args.command in ("grade", "assign", "merge-grades"):
         from cnn_course.instructor.commands import CommandError
         from cnn_course.instructor.release import ReleaseError
         from cnn_course.instructor.submissions import SubmissionError

@@ -1,18 +1,36 @@
 """Grading submissions with the instructor's graders, each in its own limited process, several at a time.
 
-One submission = one `pytest` subprocess run from the course root on the instructor's graders (and
-hidden tests) with `--target` pointing at the submission's lessons, so nothing the submission
-ships (its own tests, conftest.py or pyproject.toml) takes part. The process gets a wall-clock
-limit and an address-space limit; whatever it finished before it was stopped or crashed keeps its
-marks, and every other exercise gets a status and a reason. One submission's failure never stops
-the batch.
+One submission = one `pytest` subprocess (the grading process, `cnn_course.instructor.worker`) run
+from the course root on the instructor's graders and hidden tests, with `--target` pointing at a
+checked copy of the submission's lessons in a scratch folder, so nothing the submission ships
+(its own tests, conftest.py or pyproject.toml) takes part. The learner's code runs in a learner
+process that the grading process starts, inside the sandbox where there is one
+(`cnn_course.instructor.sandbox`).
+
+The verdict comes only from the grading process: it signs each record of its results log with a
+per-run key it reads from a pipe (never on a command line or in an environment), so a line the
+learner's code writes there is ignored, and a run without the signed closing record is "crashed"
+or "timeout" with its reason, never "completed". A wall-clock and an address-space limit bound
+each run; whatever it finished before it was stopped keeps its marks. No process outlives its
+submission: the grading process dies with the batch, leads its own process group, adopts its
+orphans and ends them; the batch adopts and ends whatever escapes. Scratch folders of a batch
+that was killed are removed when the next batch starts.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import hashlib
+import hmac
+import itertools
 import json
 import os
+import queue
 import re
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,15 +40,28 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cnn_course.course_config import CourseConfig, ExerciseSpec
+from cnn_course.instructor.hygiene import FeedbackFilter, secret_lines
+from cnn_course.instructor.processes import become_subreaper, children_of, end_processes
+from cnn_course.instructor.records import Assignment, file_stem
 from cnn_course.instructor.results import ExerciseResult, SubmissionResult, worst
-from cnn_course.instructor.submissions import Submission, SubmissionError, extract_zip, lessons_folder
+from cnn_course.instructor.submissions import (
+    Submission,
+    SubmissionError,
+    copy_folder,
+    extract_zip,
+    lessons_folder,
+    model_file_problem,
+    submitted_at,
+)
 
 _MEMORY_SIGNS = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|OOM|ResourceExhausted", re.IGNORECASE)
+SCRATCH_PARENT = "cnn-course-grading"
+_LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -46,32 +77,62 @@ class GradingPlan:
     memory_limit_gib: float
     exercise_timeout: float | None = None
     jobs: int = 1
+    sandbox: str = "none"  # how learner processes run: "bwrap" or "none"
+    fork_server: bool = True  # fork grading processes from one that loaded TensorFlow and the test sets once
+    scratch: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
 
     def threads_per_job(self) -> int:
         """CPU threads each grading process may use, so that parallel jobs do not oversubscribe the cores."""
         return max(1, (os.cpu_count() or 1) // self.jobs)
 
+    def assignment(self) -> Assignment:
+        """What the grades folder records as graded: exercises, points, limits, configuration."""
+        return Assignment(
+            tuple((self.lessons[s.name], s.name, float(s.points)) for s in self.exercises),
+            self.config.where,
+            float(self.time_limit),
+            float(self.memory_limit_gib),
+            self.exercise_timeout,
+        )
 
-def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[str]:
-    """Return the command that grades the lessons in `lessons` with the plan's graders, logging to `results_log`."""
+
+def pytest_arguments(plan: GradingPlan, lessons: Path, results_log: Path) -> list[str]:
+    """Return pytest's arguments to grade the lessons in `lessons` with the plan's graders, logging to `results_log`."""
     config = plan.config
     hidden = config.hidden_tests if config.hidden_tests and config.hidden_tests.is_dir() else None
-    command = [
-        sys.executable, "-m", "cnn_course.instructor.worker", str(int(plan.memory_limit_gib * 2**30)),
+    arguments = [
         "-c", str(plan.root / "pyproject.toml"), "--rootdir", str(plan.root),
         "-p", "no:cacheprovider", "-p", "cnn_course.instructor.collect", "-q", "--tb=short",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the fork server imported the plugins before pytest started
         str(config.graders), *([str(hidden), "--hidden-tests", str(hidden)] if hidden else []),
         "--target", str(lessons), "--exercises", ",".join(spec.name for spec in plan.exercises),
         "--results-log", str(results_log),
     ]
     if config.source is not None:
-        command += ["--course-config", str(config.source)]
+        arguments += ["--course-config", str(config.source)]
     if plan.exercise_timeout is not None:
-        command += ["--exercise-timeout", f"{plan.exercise_timeout:g}"]
-    return command
+        arguments += ["--exercise-timeout", f"{plan.exercise_timeout:g}"]
+    if learner_process_available():
+        arguments += ["--learner-memory", f"{plan.memory_limit_gib:g}"]
+        if plan.sandbox != "none":
+            arguments += ["--learner-sandbox", plan.sandbox]
+    return arguments
 
 
-def _environment(plan: GradingPlan) -> dict[str, str]:
+def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[str]:
+    """Return the command of a grading process started on its own (`cnn_course.instructor.worker`)."""
+    memory = str(int(plan.memory_limit_gib * 2**30))
+    return [sys.executable, "-m", "cnn_course.instructor.worker", memory, str(os.getpid()), *pytest_arguments(plan, lessons, results_log)]
+
+
+def learner_process_available() -> bool:
+    """True when the graders run learner code in a learner process that takes --learner-sandbox."""
+    from cnn_course.grading import plugin
+
+    return "--learner-sandbox" in Path(plugin.__file__).read_text(encoding="utf-8")
+
+
+def _environment(plan: GradingPlan, temporary: Path) -> dict[str, str]:
     threads = str(plan.threads_per_job())
     return {
         **os.environ,
@@ -82,32 +143,70 @@ def _environment(plan: GradingPlan) -> dict[str, str]:
         "OMP_NUM_THREADS": threads,
         "MPLBACKEND": "Agg",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "TMPDIR": str(temporary),  # what the grading process and its learner process write goes to the scratch folder
     }
 
 
 class _Children:
-    """The grading processes alive now, so that an interrupted batch can stop them all."""
+    """The grading processes alive now, so that an interrupted batch can stop them all and strays are found."""
 
     def __init__(self) -> None:
         self._lock, self._processes, self._stopped = threading.Lock(), set[subprocess.Popen](), False
+        self._groups: set[int] = set()
+        self.keep: set[int] = set()  # long-lived helpers of the batch (the fork server)
+        self._before = set(children_of(os.getpid()))  # not ours to end: started before the batch
 
     @contextmanager
-    def running(self, process: subprocess.Popen) -> Iterator[None]:
+    def start(self, command: list[str], **popen: Any) -> Iterator[subprocess.Popen]:
+        """Start a grading process (registered before any stray search can see it); forget it on exit."""
         with self._lock:
+            process = subprocess.Popen(command, **popen)
             self._processes.add(process)
             if self._stopped:
                 kill_group(process)
         try:
-            yield
+            yield process
         finally:
             with self._lock:
                 self._processes.discard(process)
+
+    def start_helper(self, command: list[str], **popen: Any) -> subprocess.Popen:
+        """Start a long-lived helper of the batch, never taken for a stray."""
+        with self._lock:
+            process = subprocess.Popen(command, **popen)
+            self.keep.add(process.pid)
+        return process
+
+    @contextmanager
+    def forked(self, pid: int) -> Iterator[None]:
+        """Count a grading process the fork server started (it leads its own process group) as running."""
+        with self._lock:
+            self._groups.add(pid)
+            if self._stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._groups.discard(pid)
 
     def kill_all(self) -> None:
         with self._lock:
             self._stopped = True
             for process in self._processes:
                 kill_group(process)
+            for pid in self._groups:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        self.end_strays()
+
+    def end_strays(self) -> None:
+        """End processes the batch adopted (orphans of finished grading runs): children that are not a live grading process."""
+        with self._lock:
+            ours = {process.pid for process in self._processes}
+            strays = [pid for pid in children_of(os.getpid()) if pid not in ours | self.keep and pid not in self._before]
+            end_processes(strays)
 
 
 def kill_group(process: subprocess.Popen) -> None:
@@ -118,12 +217,78 @@ def kill_group(process: subprocess.Popen) -> None:
         pass
 
 
-def run_limited(command: list[str], cwd: Path, env: dict[str, str], log: Path, time_limit: float, children: _Children) -> int | None:
-    """Run `command` with output to `log`; return its exit code, or None if it ran past `time_limit` and was killed."""
+class ForkServer:
+    """The batch's fork server (`cnn_course.instructor.forkserver`): grading processes forked with
+    TensorFlow, pytest and the test sets already loaded. Restarted if it dies."""
+
+    def __init__(self, env: dict[str, str], children: _Children) -> None:
+        self.env, self.children = env, children
+        self._lock = threading.Lock()
+        self._waiting: dict[str, queue.Queue] = {}
+        self._ids = itertools.count()
+        self.process: subprocess.Popen | None = None
+
+    def _ensure(self) -> subprocess.Popen:
+        if self.process is None or self.process.poll() is not None:
+            command = [sys.executable, "-m", "cnn_course.instructor.forkserver", str(os.getpid())]
+            popen = {"env": self.env, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "start_new_session": True}
+            self.process = self.children.start_helper(command, **popen)
+            threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+        return self.process
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            message = json.loads(line)
+            with self._lock:
+                waiting = self._waiting.get(message["id"])
+            if waiting is not None:
+                waiting.put(message)
+        with self._lock:  # the server died: every grading process it forked died with it
+            for waiting in self._waiting.values():
+                waiting.put({"exit": -signal.SIGKILL, "pid": None})
+
+    def run(self, request: dict[str, Any], time_limit: float, children: _Children) -> int | None:
+        """Have a grading process run `request`; return its exit code, or None if it ran past `time_limit` and was killed."""
+        key, replies = str(next(self._ids)), queue.Queue()
+        with self._lock:
+            self._waiting[key] = replies
+            server = self._ensure()
+            server.stdin.write((json.dumps({**request, "id": key}) + "\n").encode())
+            server.stdin.flush()
+        started = time.monotonic()
+        try:
+            first = replies.get()
+            if "exit" in first:
+                return first["exit"]
+            with children.forked(first["pid"]):
+                try:
+                    return replies.get(timeout=max(0.0, time_limit - (time.monotonic() - started)))["exit"]
+                except queue.Empty:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(first["pid"], signal.SIGKILL)
+                    replies.get()
+                    return None
+        finally:
+            with self._lock:
+                self._waiting.pop(key, None)
+
+    def close(self) -> None:
+        if self.process is not None:
+            kill_group(self.process)
+            self.process.wait()
+
+
+def run_limited(
+    command: list[str], cwd: Path, env: dict[str, str], log: Path, time_limit: float, children: _Children, key: bytes
+) -> int | None:
+    """Run `command` with output to `log`, `key` on its stdin; return its exit code, or None if it ran past `time_limit`."""
     with open(log, "w", encoding="utf-8") as output:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        with children.running(process):
+        popen = {"cwd": cwd, "env": env, "stdout": output, "stderr": subprocess.STDOUT, "stdin": subprocess.PIPE, "start_new_session": True}
+        with children.start(command, **popen) as process:
             try:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.write(key.hex().encode() + b"\n")
+                    process.stdin.close()
                 return process.wait(timeout=time_limit)
             except subprocess.TimeoutExpired:
                 return None
@@ -132,24 +297,97 @@ def run_limited(command: list[str], cwd: Path, env: dict[str, str], log: Path, t
                 process.wait()
 
 
-def read_results_log(path: Path) -> tuple[list[dict[str, Any]] | None, dict[str, list[dict[str, Any]]], str | None]:
-    """Parse the collector's log: (collected tests or None, results by test id, the test running when it stopped)."""
-    collected, results, running = None, {}, None
-    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
-    for line in lines:
+# ----- scratch folders: removed at the end, or when the next batch starts -------------------------
+
+
+def _remove_tree(path: Path) -> None:
+    def writable_then_retry(function, name, _):
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            os.chmod(name, 0o700)
+            function(name)
+
+    shutil.rmtree(path, onerror=writable_then_retry)
+
+
+@contextmanager
+def batch_scratch(parent: Path | None = None) -> Iterator[Path]:
+    """A scratch folder for one batch, locked while it runs; left-overs of batches that were killed are removed first."""
+    base = (parent or Path(tempfile.gettempdir())) / SCRATCH_PARENT
+    base.mkdir(parents=True, exist_ok=True)
+    for old in base.iterdir():
+        if not old.is_dir():
+            continue
+        with contextlib.suppress(OSError), open(old / _LOCK, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno in (errno.EAGAIN, errno.EACCES):
+                    continue  # a batch running now holds it
+                raise
+            _remove_tree(old)
+    folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
+    with open(folder / _LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the last line of a killed process may be cut short
+            yield folder
+        finally:
+            _remove_tree(folder)
+
+
+# ----- the results log: signed records, read back ------------------------------------------------
+
+
+def sign(key: bytes, sequence: int, payload: str) -> str:
+    """The tag of record number `sequence` (its JSON text `payload`) under the run's key."""
+    return hmac.new(key, f"{sequence}\n{payload}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ResultsLog:
+    """What the grading process reported: collected tests, results by test id, the test running when it stopped."""
+
+    collected: list[dict[str, Any]] | None = None
+    results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    running: str | None = None
+    finished: bool = False
+    foreign_lines: int = 0
+
+
+def read_results_log(path: Path, key: bytes) -> ResultsLog:
+    """Parse the collector's log, keeping only records signed with `key` in sequence; count the other lines."""
+    log = ResultsLog()
+    running: dict[str, Any] | None = None
+    expected = 0
+    raw = path.read_bytes() if path.is_file() else b""
+    lines = raw.split(b"\n")
+    for number, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            envelope = json.loads(line)
+            payload, tag, sequence = envelope["record"], envelope["tag"], envelope["seq"]
+            valid = sequence == expected and hmac.compare_digest(str(tag), sign(key, sequence, payload))
+            record = json.loads(payload) if valid else None
+        except (ValueError, KeyError, TypeError):
+            valid, record = False, None
+        if not valid or not isinstance(record, dict):
+            if number < len(lines) - 1 or raw.endswith(b"\n"):  # the last line of a killed process may be cut short
+                log.foreign_lines += 1
+            continue
+        expected += 1
         if record["event"] == "collected":
-            collected = record["tests"]
+            log.collected = record["tests"]
         elif record["event"] == "start":
             running = record
         elif record["event"] == "result":
-            results.setdefault(record["test"], []).append(record)
+            log.results.setdefault(record["test"], []).append(record)
             if running is not None and running["test"] == record["test"]:
                 running = None
-    return collected, results, running and running["exercise"]
+        elif record["event"] == "finished":
+            log.finished = True
+    log.running = running and running["exercise"]
+    return log
 
 
 def describe_exit(code: int, log: Path) -> str:
@@ -161,7 +399,7 @@ def describe_exit(code: int, log: Path) -> str:
             name = f"signal {-code}"
         text = f"the grading process crashed ({name})"
         if name == "SIGKILL":
-            text += ", most likely killed by the system for using too much memory"
+            text += ": killed by the system for using too much memory, or by the submission's own code"
     elif code in (2, 3, 4):
         text = f"pytest stopped with exit code {code} (interrupted, internal or usage error; see the log)"
     else:
@@ -189,90 +427,152 @@ def _unfinished_message(exercise: str, running: str | None, how: str, plan: Grad
     return f"{exercise}: not graded: {how}" + (f", while {running} was running." if running else ".")
 
 
-def _relative_paths(message: str, lessons: Path) -> str:
-    """Show paths inside the submission relative to its lessons folder: the learner's view, not the grader's."""
-    for prefix in {str(lessons), str(lessons.resolve())}:
-        message = message.replace(prefix + os.sep, "")
-    return message
-
-
 def exercise_results(
-    plan: GradingPlan, lessons: Path, log: Path, results_log: Path, code: int | None
+    plan: GradingPlan, log: Path, results: ResultsLog, code: int | None, clean: Callable[[str], str]
 ) -> tuple[list[ExerciseResult], str, str]:
-    """Combine the per-test records into one result per assigned exercise; return them, the run kind and a note."""
-    collected, results, running = read_results_log(results_log)
+    """Combine the signed per-test records into one result per assigned exercise; return them, the run kind and a note."""
     how = "timeout" if code is None else describe_exit(code, log)
-    finished_ok = code in (0, 1)
+    finished_ok = code in (0, 1) and results.finished
+    if code in (0, 1) and not results.finished:
+        how = "the grading run ended without its closing record"
     exercises, unfinished = [], False
     for spec in plan.exercises:
-        tests = [t["test"] for t in (collected or []) if t["exercise"] == spec.name]
-        records = [record for test in tests for record in results.get(test, [])]
+        tests = [t["test"] for t in (results.collected or []) if t["exercise"] == spec.name]
+        records = [record for test in tests for record in results.results.get(test, [])]
         statuses = [record["status"] for record in records]
-        messages = [_relative_paths(r["message"], lessons) for r in records if r["status"] != "passed" and r["message"]]
-        if collected is None or any(test not in results for test in tests) or (not tests and not finished_ok):
+        messages = [clean(r["message"]) for r in records if r["status"] != "passed" and r["message"]]
+        if results.collected is None or any(test not in results.results for test in tests) or (not tests and not finished_ok):
             unfinished = True
             statuses.append("timeout" if code is None else "error")
-            messages.append(_unfinished_message(spec.name, running, how, plan))
+            messages.append(_unfinished_message(spec.name, results.running, how, plan))
         elif not tests:
             statuses.append("error")
             messages.append(f"{spec.name}: no grader test ran for it; the instructor should check the graders.")
         status = worst(statuses)
         points = spec.points if status == "passed" else 0.0
         exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, "\n".join(dict.fromkeys(messages))))
-    if not unfinished:
-        return exercises, "completed", ""
+    forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
+    if not unfinished and finished_ok:
+        return exercises, "completed", forged
+    notes = [forged] if forged else []
     if code is None:
-        return exercises, "timeout", f"stopped at the {plan.time_limit:g} s limit" + (f" while grading {running}" if running else "")
-    return exercises, "crashed", how + (f" while grading {running}" if running else "")
+        notes.insert(0, f"stopped at the {plan.time_limit:g} s limit" + (f" while grading {results.running}" if results.running else ""))
+        return exercises, "timeout", "; ".join(notes)
+    notes.insert(0, how + (f" while grading {results.running}" if results.running else ""))
+    return exercises, "crashed", "; ".join(notes)
 
 
-def rejected(plan: GradingPlan, submission: Submission, reason: str) -> SubmissionResult:
+def rejected(plan: GradingPlan, submission: Submission, reason: str, when: str | None = None) -> SubmissionResult:
     """Return the result of a submission that could not be graded at all: every exercise is an error, with the reason."""
     message = f"the submission could not be graded: {reason}"
     exercises = [ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, "error", message) for s in plan.exercises]
-    return SubmissionResult(submission.learner, str(submission.path), exercises, 0.0, "rejected", reason)
+    return SubmissionResult(submission.learner, submission.source, exercises, 0.0, "rejected", reason, when)
 
 
-def grade_submission(plan: GradingPlan, submission: Submission, children: _Children | None = None) -> SubmissionResult:
+def feedback_filter(plan: GradingPlan) -> FeedbackFilter:
+    """The filter every learner-facing message of this plan goes through."""
+    config = plan.config
+    public = sorted(config.graders.glob("*.py")) if config.graders.is_dir() else []
+    hidden = {config.hidden_tests: "<hidden tests>"} if config.hidden_tests else {}
+    paths = {plan.root: "<course>", config.solutions: "<course>/solutions", config.graders: "<graders>", **hidden, plan.scratch: "", Path(tempfile.gettempdir()): "<tmp>"}
+    return FeedbackFilter(paths, secret_lines(config.solutions, config.lessons, config.hidden_tests, public))
+
+
+def _model_notes(lessons: Path) -> list[str]:
+    models = lessons / "models"
+    found = [model_file_problem(path) for path in sorted(models.glob("*.keras"))] if models.is_dir() else []
+    return [problem for problem in found if problem]
+
+
+def grade_submission(
+    plan: GradingPlan,
+    submission: Submission,
+    children: _Children | None = None,
+    clean: FeedbackFilter | None = None,
+    server: ForkServer | None = None,
+) -> SubmissionResult:
     """Grade one submission in a fresh subprocess under the plan's limits; never raises for a bad submission."""
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="cnn-course-grade-") as scratch:
-        scratch_path = Path(scratch)
+    clean = clean or feedback_filter(plan)
+    scratch = plan.scratch / file_stem(submission.learner)
+    if scratch.exists():
+        _remove_tree(scratch)
+    scratch.mkdir(parents=True)
+    try:
         try:
-            root = submission.path
-            if root.is_file():
-                root = scratch_path / "submission"
-                root.mkdir()
-                extract_zip(submission.path, root)
-            lessons = lessons_folder(root)
+            when = submitted_at(submission.path)
+        except OSError:
+            when = None
+        try:
+            copy = scratch / "submission"
+            if submission.path.is_file():
+                copy.mkdir()
+                extract_zip(submission.path, copy)
+            else:
+                copy_folder(submission.path, copy)
+            lessons = lessons_folder(copy)
         except SubmissionError as error:
-            return rejected(plan, submission, str(error))
-        work, results_log = scratch_path / "work", scratch_path / "results.jsonl"
-        work.mkdir()  # the learner's code runs here: anything it writes is thrown away
-        log = plan.logs / f"{submission.learner}.log"
-        command = pytest_command(plan, lessons, results_log)
-        code = run_limited(command, work, _environment(plan), log, plan.time_limit, children or _Children())
-        exercises, run, note = exercise_results(plan, lessons, log, results_log, code)
-    return SubmissionResult(submission.learner, str(submission.path), exercises, time.monotonic() - started, run, note)
+            return rejected(plan, submission, str(error), when)
+        work, temporary, results_log = scratch / "work", scratch / "tmp", scratch / "results.jsonl"
+        work.mkdir()  # the grading process's working folder: anything written there is thrown away
+        temporary.mkdir()
+        log = plan.logs / f"{file_stem(submission.learner)}.log"
+        key = secrets.token_bytes(32)
+        children = children or _Children()
+        environment = _environment(plan, temporary)
+        if server is not None:
+            request = {
+                "argv": pytest_arguments(plan, lessons, results_log), "cwd": str(work), "env": environment,
+                "log": str(log), "key": key.hex(), "memory": int(plan.memory_limit_gib * 2**30),
+            }
+            code = server.run(request, plan.time_limit, children)
+        else:
+            code = run_limited(pytest_command(plan, lessons, results_log), work, environment, log, plan.time_limit, children, key)
+        exercises, run, note = exercise_results(plan, log, read_results_log(results_log, key), code, clean.clean)
+        model_notes = _model_notes(lessons)
+        if model_notes:
+            exercises = [
+                e if e.status == "passed" or not e.exercise.startswith("trained_") else ExerciseResult(
+                    e.lesson, e.exercise, e.points, e.max_points, e.status, "\n".join([e.message, *model_notes]).strip()
+                )
+                for e in exercises
+            ]
+    finally:
+        _remove_tree(scratch)
+    return SubmissionResult(submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when)
 
 
 def grade_batch(
     plan: GradingPlan, submissions: list[Submission], on_done: Callable[[SubmissionResult], None] = lambda result: None
 ) -> list[SubmissionResult]:
-    """Grade every submission, plan.jobs at a time; call on_done as each finishes; return results in input order."""
+    """Grade every submission, plan.jobs at a time; call on_done as each finishes; return results in input order.
+
+    The calling process adopts orphans of the grading processes (Linux) and ends them as each
+    submission finishes; an interrupted batch (KeyboardInterrupt, an exception in `on_done`) kills
+    every grading process before it re-raises.
+    """
     plan.logs.mkdir(parents=True, exist_ok=True)
+    become_subreaper()
     results: dict[str, SubmissionResult] = {}
     children = _Children()
-    with ThreadPoolExecutor(max_workers=plan.jobs, thread_name_prefix="grade") as pool:
-        futures = [pool.submit(grade_submission, plan, submission, children) for submission in submissions]
-        try:
-            for future in as_completed(futures):
-                result = future.result()
-                results[result.learner] = result
-                on_done(result)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            children.kill_all()
-            raise
+    clean = feedback_filter(plan)
+    server = ForkServer(_environment(plan, plan.scratch), children) if plan.fork_server and submissions else None
+    try:
+        with ThreadPoolExecutor(max_workers=plan.jobs, thread_name_prefix="grade") as pool:
+            futures = [pool.submit(grade_submission, plan, submission, children, clean, server) for submission in submissions]
+            try:
+                for future in as_completed(futures):
+                    result = future.result()
+                    children.end_strays()
+                    results[result.learner] = result
+                    on_done(result)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                children.kill_all()
+                raise
+    finally:
+        if server is not None:
+            server.close()
+    children.end_strays()
     return [results[submission.learner] for submission in submissions]

@@ -1,9 +1,11 @@
 """A pytest plugin for the grading subprocess: it logs each test's exercise, status and feedback as JSON lines.
 
-The log is written as the run goes (collected tests first, then `start` and `result` records), so
-a run killed halfway still tells the batch grader what finished and what was running. A hidden
-test's feedback is reduced to the property it checks (its docstring's first line): never its code,
-assertion or expected values.
+The log is written as the run goes (collected tests first, then `start` and `result` records, and
+a `finished` record last), so a run killed halfway still tells the batch grader what finished and
+what was running. Each line is numbered and signed with the run's key (`RESULTS_KEY`, set by the
+worker from a pipe), so the batch ignores lines anything else appended. A hidden test's feedback is
+reduced to the property it checks (its docstring's first line): never its code, assertion or
+expected values.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ import pytest
 
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.plugin import EXERCISE_OUTCOME
+from cnn_course.instructor.batch import sign
 
 _LOG = pytest.StashKey[TextIO]()
+_SEQUENCE = pytest.StashKey[list[int]]()
+RESULTS_KEY = b""  # set by cnn_course.instructor.worker before pytest starts
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,6 +36,7 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--results-log")
     if path:
         config.stash[_LOG] = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed at unconfigure
+        config.stash[_SEQUENCE] = [0]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -39,8 +45,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _write(config: pytest.Config, record: dict[str, Any]) -> None:
+    """Append one record, numbered and signed as `batch.read_results_log` checks it."""
     if _LOG in config.stash:
-        config.stash[_LOG].write(json.dumps(record) + "\n")
+        sequence = config.stash[_SEQUENCE]
+        payload = json.dumps(record)
+        tag = sign(RESULTS_KEY, sequence[0], payload)
+        config.stash[_LOG].write(json.dumps({"seq": sequence[0], "record": payload, "tag": tag}) + "\n")
+        sequence[0] += 1
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _write(session.config, {"event": "finished", "exitstatus": int(exitstatus)})
 
 
 def _identity(item: pytest.Item) -> dict[str, str | None]:

@@ -1,19 +1,33 @@
-"""The instructor's sub-commands behind the CLI: `cnn-course grade` and `cnn-course assign --release`."""
+"""The instructor's sub-commands behind the CLI: `cnn-course grade`, `cnn-course merge-grades` and `cnn-course assign --release`."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from datetime import datetime
 from pathlib import Path
 
 from cnn_course.course_config import CourseConfig, load_config
 from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.batch import GradingPlan, grade_batch
-from cnn_course.instructor.export import GRADEBOOK, number, write_exports
-from cnn_course.instructor.feedback import write_feedback
+from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch, learner_process_available
+from cnn_course.instructor.export import GRADEBOOK, GRADESCOPE_DIR, number, write_exports
+from cnn_course.instructor.feedback import FEEDBACK_DIR, write_feedback
 from cnn_course.instructor.progress import Progress
+from cnn_course.instructor.records import (
+    ASSIGNMENT_FILE,
+    RECORDS_DIR,
+    Assignment,
+    RecordsError,
+    read_assignment,
+    read_records,
+    write_assignment,
+    write_record,
+)
 from cnn_course.instructor.release import write_release
-from cnn_course.instructor.submissions import find_submissions
+from cnn_course.instructor.results import SubmissionResult
+from cnn_course.instructor.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
+from cnn_course.instructor.sandbox import sandbox_status
+from cnn_course.instructor.submissions import Submission, find_submissions
 
 GRADES_DIR = "grades"
 
@@ -36,48 +50,179 @@ def course_setup(course: Path, config_path: Path | None) -> tuple[Path, CourseCo
     return root, config, catalog
 
 
-def output_folder(out: Path | None, force: bool) -> Path:
-    """Return a folder for the exports: --out (refused if it holds exports, unless force), else a new timestamped one."""
+def output_folder(out: Path | None) -> Path:
+    """Return a folder for the exports: --out, else a new timestamped one under grades/."""
     if out is None:
         out = Path(GRADES_DIR) / datetime.now().strftime("%Y-%m-%d_%H%M%S")
         if out.exists():
             raise CommandError(f"{out} already exists; wait a second and run again, or name a folder with --out.")
-    elif (out / GRADEBOOK).exists() and not force:
-        raise CommandError(f"{out} already holds grades; choose another --out, or add --force to overwrite them.")
     elif out.exists() and not out.is_dir():
         raise CommandError(f"--out {out} is a file, not a folder.")
     return out
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """Parse --shard K/N (1 <= K <= N) into (K, N); raise CommandError if malformed."""
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise CommandError(f"--shard {text}: write it as K/N, e.g. 2/4 for the second of four slices.") from None
+    if not 1 <= k <= n:
+        raise CommandError(f"--shard {text}: K must be between 1 and N.")
+    return k, n
+
+
+def shard(submissions: list[Submission], k: int, n: int) -> list[Submission]:
+    """The K-th of N deterministic slices of a class: by learner name, every N-th from the K-th."""
+    ordered = sorted(submissions, key=lambda submission: submission.learner)
+    return ordered[k - 1 :: n]
+
+
+def _clear_grades(out: Path) -> None:
+    for name in (RECORDS_DIR, "logs", FEEDBACK_DIR, GRADESCOPE_DIR):
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
+    for name in (ASSIGNMENT_FILE, GRADEBOOK):
+        (out / name).unlink(missing_ok=True)
+
+
+def _check_assignment(out: Path, assignment: Assignment) -> None:
+    existing = read_assignment(out)
+    if existing is not None and existing != assignment:
+        raise CommandError(
+            f"{out} holds grades of another assignment (exercises, points or limits differ from {assignment.configuration}); "
+            "choose another --out, or add --force to grade everything again there."
+        )
+
+
+def _class_settings(args: argparse.Namespace, assignment: Assignment) -> tuple[list[str] | None, list, object]:
+    try:
+        roster = read_roster(args.roster) if args.roster else None
+        overrides = read_overrides(args.overrides, assignment) if args.overrides else []
+        deadline = parse_deadline(args.deadline) if args.deadline else None
+    except RosterError as error:
+        raise CommandError(str(error)) from None
+    return roster, overrides, deadline
+
+
+def export_grades(out: Path, assignment: Assignment, args: argparse.Namespace, settings: tuple | None = None) -> list[Path]:
+    """Write every export of a grades folder from its records (with the roster, overrides and deadline of `args`)."""
+    roster, overrides, deadline = settings or _class_settings(args, assignment)
+    try:
+        records = read_records(out)
+    except RecordsError as error:
+        raise CommandError(str(error)) from None
+    results, warnings = class_results(records, assignment, roster, overrides, deadline)
+    for warning in warnings:
+        print(f"note: {warning}")
+    return write_exports(out, assignment, results, datetime.now()) + write_feedback(out, results, args.html)
+
+
+def sandbox_mode(requested: str) -> tuple[str, str]:
+    """The sandbox mode for this batch and a sentence saying it (--sandbox auto, bwrap or none)."""
+    mode, reason = sandbox_status()
+    if not learner_process_available():
+        return "none", "learner code runs inside the grading process (these graders start no learner process to sandbox)"
+    if requested == "none":
+        return "none", "learner code runs without the sandbox (--sandbox none), under the same time and memory limits"
+    if mode == "bwrap":
+        return "bwrap", f"learner code runs in the bubblewrap sandbox ({reason.split(':')[0]})"
+    if requested == "bwrap":
+        raise CommandError(f"--sandbox bwrap: {reason}.")
+    return "none", f"no sandbox: {reason}; learner code runs as a plain process under the same time and memory limits"
+
+
 def run_grade(args: argparse.Namespace) -> int:
-    """Grade the submissions, write every export and print where they went."""
+    """Grade the submissions into a grades folder (new, resumed or updated), write every export and print where they went."""
     root, config, catalog = course_setup(args.course, args.config)
     submissions = find_submissions(args.submissions)
-    out = output_folder(args.out, args.force)
-    plan = GradingPlan(
-        root=root,
-        config=config,
-        exercises=config.assigned(catalog),
-        lessons=catalog,
-        logs=out / "logs",
-        time_limit=args.time_limit or config.submission_time_limit,
-        memory_limit_gib=args.memory_limit or config.memory_limit_gib,
-        exercise_timeout=args.exercise_timeout,
-        jobs=min(args.jobs, len(submissions)),
-    )
-    points = sum(spec.points for spec in plan.exercises)
-    print(
-        f"grading {len(submissions)} submission{'s' * (len(submissions) != 1)} on {len(plan.exercises)} exercises "
-        f"({number(points)} points), {plan.jobs} at a time; limits per submission: {plan.time_limit:g} s, {plan.memory_limit_gib:g} GiB"
-    )
-    progress = Progress(len(submissions))
+    if args.shard:
+        submissions = shard(submissions, *parse_shard(args.shard))
+    out = output_folder(args.out)
+    mode, said = sandbox_mode(args.sandbox)
+    plan_settings = {
+        "root": root, "config": config, "exercises": config.assigned(catalog), "lessons": catalog, "logs": out / "logs",
+        "time_limit": args.time_limit or config.submission_time_limit,
+        "memory_limit_gib": args.memory_limit or config.memory_limit_gib,
+        "exercise_timeout": args.exercise_timeout, "jobs": min(args.jobs, max(1, len(submissions))), "sandbox": mode,
+    }
+    assignment = GradingPlan(**plan_settings).assignment()
+    settings = _class_settings(args, assignment)
+    if args.force:
+        _clear_grades(out)
+    elif (out / RECORDS_DIR).is_dir() or (out / GRADEBOOK).exists():
+        if not (args.resume or args.update):
+            raise CommandError(
+                f"{out} already holds grades: add --resume to finish grading there (only submissions without a result), "
+                "--update to grade these submissions again and keep the others, or --force to start over."
+            )
+        _check_assignment(out, assignment)
     try:
-        results = grade_batch(plan, submissions, progress.finished)
-    finally:
-        progress.close()
-    written = write_exports(out, plan, results, datetime.now()) + write_feedback(out, results, args.html)
+        graded = read_records(out)
+    except RecordsError as error:
+        raise CommandError(str(error)) from None
+    todo = [s for s in submissions if not (args.resume and s.learner in graded)]
+    out.mkdir(parents=True, exist_ok=True)
+    write_assignment(out, assignment)
+    points = sum(spec.points for spec in plan_settings["exercises"])
+    skipped = f" ({len(submissions) - len(todo)} already graded there)" if len(todo) < len(submissions) else ""
+    print(
+        f"grading {len(todo)} submission{'s' * (len(todo) != 1)}{skipped} on {len(plan_settings['exercises'])} exercises "
+        f"({number(points)} points), {plan_settings['jobs']} at a time; limits per submission: "
+        f"{plan_settings['time_limit']:g} s, {plan_settings['memory_limit_gib']:g} GiB"
+    )
+    print(said)
+    progress = Progress(len(todo))
+
+    def finished(result: SubmissionResult) -> None:
+        write_record(out, result)
+        progress.finished(result)
+
+    with batch_scratch() as scratch:
+        plan = GradingPlan(**plan_settings, scratch=scratch)
+        try:
+            grade_batch(plan, todo, finished)
+        finally:
+            progress.close()
+    written = export_grades(out, assignment, args, settings)
     print(f"wrote {len(written)} files to {out}/: {GRADEBOOK}, results.csv, grades.json, gradescope/, feedback/, summary.md, score_histogram.png")
     print("(logs/ holds each grading run's output, hidden tests' details included: it is for you, not for learners)")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Combine the grades folders of shards (`cnn-course grade --shard K/N`) into one, and write its exports."""
+    assignments = {}
+    for folder in args.shards:
+        assignment = read_assignment(folder)
+        if assignment is None:
+            raise CommandError(f"{folder} is not a grades folder (no {ASSIGNMENT_FILE}); name the --out folders of the shards.")
+        assignments[folder] = assignment
+    first = next(iter(assignments.values()))
+    differing = [str(folder) for folder, assignment in assignments.items() if assignment != first]
+    if differing:
+        raise CommandError(f"these shards were graded on another assignment than {args.shards[0]}: {', '.join(differing)}.")
+    out = output_folder(args.out)
+    if (out / RECORDS_DIR).is_dir() and not args.force:
+        raise CommandError(f"{out} already holds grades; choose another --out, or add --force to replace them.")
+    _clear_grades(out)
+    seen: dict[str, Path] = {}
+    for folder in args.shards:
+        try:
+            records = read_records(folder)
+        except RecordsError as error:
+            raise CommandError(str(error)) from None
+        for learner, result in records.items():
+            if learner in seen:
+                raise CommandError(f"{learner} was graded in both {seen[learner]} and {folder}; merge shards of one class split with --shard K/N.")
+            seen[learner] = folder
+            write_record(out, result)
+        logs = folder / "logs"
+        if logs.is_dir():
+            shutil.copytree(logs, out / "logs", dirs_exist_ok=True)
+    write_assignment(out, first)
+    written = export_grades(out, first, args)
+    print(f"merged {len(seen)} learners from {len(args.shards)} grades folders; wrote {len(written)} files to {out}/")
     return 0
 
 

@@ -1,4 +1,10 @@
-"""Writing grades out: a CSV gradebook, a long-format CSV, JSON, and Gradescope's results.json per learner."""
+"""Writing grades out: a CSV gradebook, a long-format CSV, JSON, and Gradescope's results.json per learner.
+
+Everything is written from the grades folder's records, in a fixed order and without timings in
+the gradebook, so that the same records always give byte-identical gradebooks (one run, a resumed
+run, or shards merged). Names and messages are already printable (see `hygiene.printable`); files
+are written as UTF-8 with any stray unencodable character escaped, never a crash.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cnn_course.instructor.batch import GradingPlan
+from cnn_course.instructor.records import Assignment, file_stem
 from cnn_course.instructor.results import SubmissionResult
 
 GRADEBOOK, RESULTS_CSV, GRADES_JSON, GRADESCOPE_DIR = "gradebook.csv", "results.csv", "grades.json", "gradescope"
@@ -19,38 +25,43 @@ def number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else value
 
 
-def write_gradebook(path: Path, plan: GradingPlan, results: list[SubmissionResult]) -> None:
-    """One row per learner: total, max total, then each assigned exercise's points and status."""
-    names = [spec.name for spec in plan.exercises]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["learner", "total", "max_total", *names, *(f"{name} status" for name in names), "note"])
+def _open(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", newline="", encoding="utf-8", errors="backslashreplace")
+
+
+def write_gradebook(path: Path, assignment: Assignment, results: list[SubmissionResult]) -> None:
+    """One row per learner: total, max total, each exercise's points and status, submission time, late flag, note."""
+    names = assignment.names
+    with _open(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["learner", "total", "max_total", *names, *(f"{name} status" for name in names), "submitted_at", "late", "note"])
         for result in results:
             writer.writerow(
                 [result.learner, number(result.total), number(result.max_total)]
                 + [number(e.points) for e in result.exercises]
-                + [e.status for e in result.exercises]
-                + [result.note]
+                + [e.status + (" (override)" if e.override else "") for e in result.exercises]
+                + [result.submitted_at or "", "late" if result.late else "", result.note]
             )
 
 
 def write_results_csv(path: Path, results: list[SubmissionResult]) -> None:
     """One row per learner and exercise: lesson, exercise, points, max points, status and feedback message."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["learner", "lesson", "exercise", "points", "max_points", "status", "message"])
+    with _open(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["learner", "lesson", "exercise", "points", "max_points", "status", "message", "override"])
         for result in results:
             for e in result.exercises:
-                writer.writerow([result.learner, e.lesson, e.exercise, number(e.points), number(e.max_points), e.status, e.message])
+                writer.writerow([result.learner, e.lesson, e.exercise, number(e.points), number(e.max_points), e.status, e.message, e.override])
 
 
-def grades_document(plan: GradingPlan, results: list[SubmissionResult], graded_at: datetime) -> dict[str, Any]:
+def grades_document(assignment: Assignment, results: list[SubmissionResult], graded_at: datetime) -> dict[str, Any]:
     """Return everything the batch found, as the JSON export holds it."""
     return {
         "graded_at": graded_at.isoformat(timespec="seconds"),
-        "configuration": plan.config.where,
-        "limits": {"submission_seconds": plan.time_limit, "memory_gib": plan.memory_limit_gib, "exercise_seconds": plan.exercise_timeout},
-        "exercises": [{"lesson": plan.lessons[s.name], "exercise": s.name, "max_points": number(s.points)} for s in plan.exercises],
+        "configuration": assignment.configuration,
+        "limits": {"submission_seconds": assignment.submission_seconds, "memory_gib": assignment.memory_gib, "exercise_seconds": assignment.exercise_seconds},
+        "exercises": [{"lesson": lesson, "exercise": name, "max_points": number(points)} for lesson, name, points in assignment.exercises],
         "submissions": [
             {
                 "learner": r.learner,
@@ -60,8 +71,10 @@ def grades_document(plan: GradingPlan, results: list[SubmissionResult], graded_a
                 "seconds": round(r.seconds, 1),
                 "run": r.run,
                 "note": r.note,
+                "submitted_at": r.submitted_at,
+                "late": r.late,
                 "exercises": [
-                    {"lesson": e.lesson, "exercise": e.exercise, "points": number(e.points), "max_points": number(e.max_points), "status": e.status, "message": e.message}
+                    {"lesson": e.lesson, "exercise": e.exercise, "points": number(e.points), "max_points": number(e.max_points), "status": e.status, "message": e.message, "override": e.override}
                     for e in r.exercises
                 ],
             }
@@ -75,7 +88,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     return {
         "score": number(result.total),
         "execution_time": round(result.seconds),
-        "output": result.note or f"{number(result.total)} of {number(result.max_total)} points.",
+        "output": "; ".join(filter(None, [f"{number(result.total)} of {number(result.max_total)} points", result.note, "late" if result.late else ""])) + ".",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [
@@ -85,7 +98,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
                 "score": number(e.points),
                 "max_score": number(e.max_points),
                 "status": "passed" if e.status == "passed" else "failed",
-                "output": f"{e.status}\n{e.message}".strip(),
+                "output": "\n".join(filter(None, [e.status, e.override, e.message])),
                 "visibility": "visible",
             }
             for index, e in enumerate(result.exercises, start=1)
@@ -93,15 +106,19 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     }
 
 
-def write_exports(folder: Path, plan: GradingPlan, results: list[SubmissionResult], graded_at: datetime) -> list[Path]:
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    with _open(path) as handle:
+        handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_exports(folder: Path, assignment: Assignment, results: list[SubmissionResult], graded_at: datetime) -> list[Path]:
     """Write the gradebook, results.csv, grades.json and gradescope/LEARNER/results.json; return their paths."""
     written = [folder / GRADEBOOK, folder / RESULTS_CSV, folder / GRADES_JSON]
-    write_gradebook(written[0], plan, results)
+    write_gradebook(written[0], assignment, results)
     write_results_csv(written[1], results)
-    written[2].write_text(json.dumps(grades_document(plan, results, graded_at), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_json(written[2], grades_document(assignment, results, graded_at))
     for result in results:
-        path = folder / GRADESCOPE_DIR / result.learner / "results.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(gradescope_results(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        path = folder / GRADESCOPE_DIR / file_stem(result.learner) / "results.json"
+        _write_json(path, gradescope_results(result))
         written.append(path)
     return written

@@ -8,10 +8,11 @@ from collections import Counter
 from pathlib import Path
 
 from cnn_course.instructor.export import number
-from cnn_course.instructor.results import STATUSES, SubmissionResult
+from cnn_course.instructor.records import file_stem
+from cnn_course.instructor.results import STATUSES, ExerciseResult, SubmissionResult
 
 FEEDBACK_DIR, SUMMARY, HISTOGRAM = "feedback", "summary.md", "score_histogram.png"
-MARKS = {"passed": "✅", "not attempted": "⬜", "failed": "❌", "error": "💥", "timeout": "⏱️"}
+MARKS = {"passed": "✅", "not attempted": "⬜", "failed": "❌", "error": "💥", "timeout": "⏱️", "not submitted": "📭"}
 
 
 def _score_line(result: SubmissionResult) -> str:
@@ -19,19 +20,34 @@ def _score_line(result: SubmissionResult) -> str:
     return f"**Score: {number(result.total)} / {number(result.max_total)} points{share}**"
 
 
+def _notes(result: SubmissionResult) -> list[str]:
+    notes = [f"Grading note: {result.note}."] if result.note else []
+    if result.submitted_at:
+        notes.append(f"Submitted {result.submitted_at}" + (", after the deadline (late)." if result.late else "."))
+    return notes
+
+
+def _points(e: ExerciseResult) -> str:
+    return f"{number(e.points)} / {number(e.max_points)}" + (" (override)" if e.override else "")
+
+
+def _details(e: ExerciseResult) -> str:
+    return "\n".join(filter(None, [e.override, e.message or (e.status if not e.override else "")]))
+
+
 def learner_markdown(result: SubmissionResult) -> str:
     """Return a learner's report: score, one table row per exercise, then what to fix for each exercise not passed."""
-    lines = [f"# Feedback for {result.learner}", "", _score_line(result), ""]
-    if result.note:
-        lines += [f"> Grading note: {result.note}.", ""]
+    lines = [f"# Feedback for {_markdown_text(result.learner)}", "", _score_line(result), ""]
+    for note in _notes(result):
+        lines += [f"> {_markdown_text(note)}", ""]
     lines += ["| | lesson | exercise | result | points |", "|---|---|---|---|---|"]
     for e in result.exercises:
-        lines.append(f"| {MARKS[e.status]} | {e.lesson} | `{e.exercise}` | {e.status} | {number(e.points)} / {number(e.max_points)} |")
-    open_items = [e for e in result.exercises if e.status != "passed"]
+        lines.append(f"| {MARKS[e.status]} | {e.lesson} | `{e.exercise}` | {e.status} | {_points(e)} |")
+    open_items = [e for e in result.exercises if e.status != "passed" or e.override]
     if open_items:
         lines += ["", "## What to do next", ""]
         for e in open_items:
-            lines += [f"### `{e.exercise}` ({e.lesson}): {e.status}", "", "```text", e.message or e.status, "```", ""]
+            lines += [f"### `{e.exercise}` ({e.lesson}): {e.status}", "", "````text", _details(e).replace("````", "` ` ` `"), "````", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -39,15 +55,15 @@ def learner_html(result: SubmissionResult) -> str:
     """Return the same report as a self-contained HTML page."""
     rows = "".join(
         f"<tr class='{e.status.replace(' ', '-')}'><td>{MARKS[e.status]}</td><td>{html.escape(e.lesson)}</td>"
-        f"<td><code>{html.escape(e.exercise)}</code></td><td>{e.status}</td><td>{number(e.points)} / {number(e.max_points)}</td></tr>"
+        f"<td><code>{html.escape(e.exercise)}</code></td><td>{e.status}</td><td>{html.escape(_points(e))}</td></tr>"
         for e in result.exercises
     )
     details = "".join(
-        f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): {e.status}</h3><pre>{html.escape(e.message or e.status)}</pre>"
+        f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): {e.status}</h3><pre>{html.escape(_details(e))}</pre>"
         for e in result.exercises
-        if e.status != "passed"
+        if e.status != "passed" or e.override
     )
-    note = f"<p><em>Grading note: {html.escape(result.note)}.</em></p>" if result.note else ""
+    note = "".join(f"<p><em>{html.escape(note)}</em></p>" for note in _notes(result))
     share = f" ({result.total / result.max_total:.0%})" if result.max_total else ""
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -62,6 +78,11 @@ def learner_html(result: SubmissionResult) -> str:
         + (f"<h2>What to do next</h2>{details}" if details else "")
         + "</body></html>\n"
     )
+
+
+def _markdown_text(text: str) -> str:
+    """Text shown as Markdown prose: characters that would start markup or HTML are escaped."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|!" else c for c in text)
 
 
 def _headline(message: str, status: str, width: int = 140) -> str:
@@ -127,7 +148,7 @@ def cohort_markdown(results: list[SubmissionResult]) -> str:
     unusual = [result for result in results if result.run != "completed"]
     if unusual:
         lines += ["", "## Submissions whose grading did not complete", ""]
-        lines += [f"- {result.learner}: {result.run}: {result.note}" for result in unusual]
+        lines += [f"- {_markdown_text(result.learner)}: {result.run}: {_markdown_text(result.note)}" for result in unusual]
     return "\n".join(lines) + "\n"
 
 
@@ -137,11 +158,11 @@ def write_feedback(folder: Path, results: list[SubmissionResult], with_html: boo
     reports.mkdir(parents=True, exist_ok=True)
     written = []
     for result in results:
-        written.append(reports / f"{result.learner}.md")
-        written[-1].write_text(learner_markdown(result), encoding="utf-8")
+        written.append(reports / f"{file_stem(result.learner)}.md")
+        written[-1].write_text(learner_markdown(result), encoding="utf-8", errors="backslashreplace")
         if with_html:
-            written.append(reports / f"{result.learner}.html")
-            written[-1].write_text(learner_html(result), encoding="utf-8")
-    (folder / SUMMARY).write_text(cohort_markdown(results), encoding="utf-8")
+            written.append(reports / f"{file_stem(result.learner)}.html")
+            written[-1].write_text(learner_html(result), encoding="utf-8", errors="backslashreplace")
+    (folder / SUMMARY).write_text(cohort_markdown(results), encoding="utf-8", errors="backslashreplace")
     plot_histogram(results, folder / HISTOGRAM)
     return written + [folder / SUMMARY, folder / HISTOGRAM]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-STATUSES = ("passed", "not attempted", "failed", "error", "timeout")  # from best to worst
+STATUSES = ("passed", "not attempted", "failed", "error", "timeout", "not submitted")  # from best to worst
 
 
 def worst(statuses: list[str]) -> str:
@@ -22,6 +23,7 @@ class ExerciseResult:
     max_points: float
     status: str
     message: str = ""
+    override: str = ""  # the instructor's manual override, as the learner sees it; empty when none
 
 
 @dataclass
@@ -32,8 +34,24 @@ class SubmissionResult:
     source: str
     exercises: list[ExerciseResult] = field(default_factory=list)
     seconds: float = 0.0
-    run: str = "completed"  # completed | timeout | crashed | rejected
+    run: str = "completed"  # completed | timeout | crashed | rejected | missing
     note: str = ""
+    submitted_at: str | None = None  # ISO 8601, local time, seconds
+    late: bool = False  # submitted after the deadline (set at export)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON values (the durable record of one submission)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
+        """Rebuild a result from `to_dict`'s output; raise KeyError or TypeError if it is not one."""
+        exercises = [ExerciseResult(**exercise) for exercise in data["exercises"]]
+        return cls(**{**data, "exercises": exercises})
+
+    def with_exercises(self, exercises: list[ExerciseResult], note: str | None = None) -> SubmissionResult:
+        """A copy with other exercise results (and note)."""
+        return replace(self, exercises=exercises, note=self.note if note is None else note)
 
     @property
     def total(self) -> float:

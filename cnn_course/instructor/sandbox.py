@@ -70,10 +70,11 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
         command: the learner process's command line (e.g. ``[sys.executable, "-m", "cnn_course.grading.learner", ...]``);
             every path it names must lie inside `scratch`, `package_dir` or the Python installation.
         scratch: the learner's scratch folder: the only writable place, mounted at the same path and
-            used as working, home and temporary folder.
+            the working folder (and home and temporary folder, unless `env` names others).
         package_dir: the installed ``cnn_course`` package folder, mounted read-only at the same path; its
             parent is put first on ``PYTHONPATH`` so the package imports from there.
-        env: the learner process's whole environment (nothing of the caller's is inherited).
+        env: the learner process's whole environment (nothing of the caller's is inherited). When it
+            names a datasets folder (``CNN_COURSE_DATA``), that folder is mounted read-only too.
 
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
@@ -89,6 +90,9 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     for folder in python_folders():
         arguments += ["--ro-bind", str(folder), str(folder)]
     arguments += ["--ro-bind", str(package_dir), str(package_dir)]
+    data = env.get("CNN_COURSE_DATA")
+    if data and Path(data).is_dir():  # the public datasets, for lessons whose setup cells load them
+        arguments += ["--ro-bind", str(Path(data).resolve()), data]
     arguments += ["--bind", str(scratch), str(scratch)]
     arguments += ["--proc", "/proc", "--dev", "/dev"]
     arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]

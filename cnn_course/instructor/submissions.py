@@ -1,23 +1,34 @@
 """Submissions as the batch grader receives them: a folder, or a zip of one, holding a learner's lessons.
 
-A zip is extracted into a temporary folder only after every entry is checked: no absolute paths,
-no `..`, no links, a bounded number of files and bytes. The lessons may sit at the top of the
-submission, in a `lessons/` folder, or either of those inside one wrapping folder.
+A submission is data, never instructions: it is copied (a folder) or extracted (a zip) into the
+grader's scratch folder, and graded there, only after every entry is checked: no absolute paths,
+no `..`, no symbolic links (a folder's are refused exactly as a zip's), a bounded number of files
+and bytes, and for a zip a bounded compression ratio, all before anything is written. The lessons
+may sit at the top of the submission, in a `lessons/` folder, or either of those inside one
+wrapping folder. Learners are named after the file or folder, escaped so that any byte sequence
+can be written to every export.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from cnn_course.instructor.hygiene import printable
 from cnn_course.notebooks import lesson_stems
 
-MAX_ZIP_BYTES = 2 * 2**30
+MAX_SUBMISSION_BYTES = 512 * 2**20
+MAX_ZIP_BYTES = MAX_SUBMISSION_BYTES
 MAX_ZIP_ENTRIES = 10_000
+MAX_COMPRESSION_RATIO = 200  # zeros compress ~1000:1; notebooks, models and images far less
+_RATIO_FROM_BYTES = 2**20  # small entries may compress as well as they like
 _IGNORED_PREFIXES = ("__MACOSX/",)
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class SubmissionError(Exception):
@@ -31,10 +42,20 @@ class Submission:
     learner: str
     path: Path
 
+    @property
+    def source(self) -> str:
+        """Where the submission is, as text any export can hold."""
+        return printable(str(self.path))
+
 
 def learner_name(path: Path) -> str:
-    """Return the learner's name for a submission path: the folder's name, or the zip's without .zip."""
-    return path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
+    """Return the learner's name for a submission path: the folder's name, or the zip's without .zip.
+
+    Bytes that are not UTF-8 appear as \\xNN and control characters escaped, so the name can be
+    written to any CSV, JSON, Markdown or HTML file.
+    """
+    name = path.name[: -len(".zip")] if path.name.lower().endswith(".zip") else path.name
+    return printable(name).replace("\n", "\\n").replace("\t", "\\t")
 
 
 def find_submissions(paths: list[Path]) -> list[Submission]:
@@ -43,14 +64,16 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
     seen: dict[str, Path] = {}
     for path in paths:
         if not path.exists():
-            raise SubmissionError(f"{path}: no such file or folder.")
+            raise SubmissionError(f"{printable(str(path))}: no such file or folder.")
+        if path.is_symlink():
+            raise SubmissionError(f"{printable(str(path))}: a symbolic link; name the submission itself, not a link to it.")
         if path.is_file() and not zipfile.is_zipfile(path):
-            raise SubmissionError(f"{path}: not a zip file. A submission is a folder of lessons, or a .zip of one.")
+            raise SubmissionError(f"{printable(str(path))}: not a zip file. A submission is a folder of lessons, or a .zip of one.")
         if not (path.is_file() or path.is_dir()):
-            raise SubmissionError(f"{path}: neither a folder nor a zip file.")
+            raise SubmissionError(f"{printable(str(path))}: neither a folder nor a zip file.")
         learner = learner_name(path.resolve())
         if learner in seen:
-            raise SubmissionError(f"{seen[learner]} and {path} would both be graded as '{learner}'; rename one of them.")
+            raise SubmissionError(f"{printable(str(seen[learner]))} and {printable(str(path))} would both be graded as '{learner}'; rename one of them.")
         seen[learner] = path
         submissions.append(Submission(learner, path.resolve()))
     return submissions
@@ -80,6 +103,13 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
             total = sum(info.file_size for info, _ in plan)  # zipfile never writes past an entry's declared size
             if total > max_bytes:
                 raise SubmissionError(f"the zip expands to {total / 2**20:,.0f} MiB; at most {max_bytes / 2**20:,.0f} MiB are accepted.")
+            for info, _ in plan:
+                if info.file_size > _RATIO_FROM_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+                    raise SubmissionError(
+                        f"the zip entry {printable(info.filename)} expands {info.file_size / max(info.compress_size, 1):,.0f} times "
+                        f"(to {info.file_size / 2**20:,.0f} MiB); at most {MAX_COMPRESSION_RATIO} times is accepted. Zip the lessons and models themselves."
+                    )
+            written = 0
             for info, path in plan:
                 target = destination.joinpath(*path.parts)
                 if info.is_dir():
@@ -87,9 +117,83 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with bundle.open(info) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise SubmissionError(f"the zip cannot be read ({type(error).__name__}: {error}).") from error
+                    while chunk := source.read(2**20):
+                        written += len(chunk)
+                        if written > max_bytes:
+                            raise SubmissionError(f"the zip expands to more than {max_bytes / 2**20:,.0f} MiB; it was not graded.")
+                        sink.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise SubmissionError(f"the zip cannot be read ({type(error).__name__}: {printable(str(error))}).") from error
+
+
+def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> None:
+    """Copy a folder submission into `destination` after checking it: no symbolic links, bounded size.
+
+    Raises:
+        SubmissionError: the folder holds a symbolic link (or a device, socket or pipe), more than
+            MAX_ZIP_ENTRIES entries or more than `max_bytes` bytes; nothing is copied then.
+    """
+    entries: list[tuple[Path, os.stat_result]] = []
+    total = 0
+    for folder, folders, files in os.walk(source, followlinks=False):
+        for name in sorted(folders) + sorted(files):
+            path = Path(folder, name)
+            info = path.lstat()
+            relative = printable(str(path.relative_to(source)))
+            if stat.S_ISLNK(info.st_mode):
+                raise SubmissionError(
+                    f"the folder holds a symbolic link ({relative}); links are not followed, so it was not graded. "
+                    "Submit the files themselves (copy them in place of the link)."
+                )
+            if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+                raise SubmissionError(f"the folder holds {relative}, which is neither a file nor a folder; it was not graded.")
+            entries.append((path, info))
+            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+            if len(entries) > MAX_ZIP_ENTRIES or total > max_bytes:
+                raise SubmissionError(
+                    f"the folder holds more than {MAX_ZIP_ENTRIES:,} entries or {max_bytes / 2**20:,.0f} MiB; submit the lessons and models only."
+                )
+    destination.mkdir(parents=True, exist_ok=True)
+    for path, info in entries:
+        target = destination / path.relative_to(source)
+        if stat.S_ISDIR(info.st_mode):
+            target.mkdir(exist_ok=True)
+        else:
+            # O_NOFOLLOW: a file swapped for a link after the check above is refused, not followed.
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as sink:
+                shutil.copyfileobj(reader, sink)
+            os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def submitted_at(path: Path) -> str:
+    """When a submission was handed in, as far as the files tell: a zip's modification time, else its newest file's."""
+    times = [path.stat().st_mtime]
+    if path.is_dir():
+        times += [Path(folder, name).lstat().st_mtime for folder, _, files in os.walk(path) for name in files]
+    return datetime.fromtimestamp(max(times)).isoformat(timespec="seconds")
+
+
+def model_file_problem(path: Path) -> str | None:
+    """Say what is wrong with a saved-model file (`*.keras`), or None if it is what it claims: a .keras zip."""
+    if not path.is_file():
+        return None
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if zipfile.is_zipfile(path):
+        return None
+    name = f"models/{printable(path.name)}"
+    if head == _HDF5_SIGNATURE:
+        return (
+            f"{name} is an HDF5 file (the legacy .h5 format) named .keras. Save it again with "
+            f"model.save('{name}'): Keras 3 writes the .keras format for that name."
+        )
+    if not head:
+        return f"{name} is empty: training or saving stopped before it finished. Run the lesson's last cells again."
+    return (
+        f"{name} is not a Keras model file (a .keras file is a zip archive; this one starts with {head[:4]!r}). "
+        f"Save the trained model with model.save('{name}') and submit that file."
+    )
 
 
 def lessons_folder(root: Path) -> Path:

@@ -5,7 +5,7 @@
 # (Python 3.12).
 set -euo pipefail
 apt-get update
-apt-get install -y python3-venv python3-pip
+apt-get install -y python3-venv python3-pip bubblewrap  # bubblewrap: the learner sandbox, where the image allows it
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet -e /autograder/source
 # The accuracy graders evaluate saved models on the official test split: download it into the image.

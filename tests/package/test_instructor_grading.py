@@ -253,7 +253,7 @@ def test_feedback_reports_and_the_cohort_summary(batch):
     assert "<h1>Feedback for raising</h1>" in (out / "feedback" / "raising.html").read_text()
     summary = (out / "summary.md").read_text()
     assert "7 submissions, out of 19 points" in summary
-    assert "| `trained_mnist_cnn` | 71% | 5 | 2 | 0 | 0 | 0 |" in summary
+    assert "| `trained_mnist_cnn` | 71% | 5 | 2 | 0 | 0 | 0 | 0 |" in summary
     assert "- `conv_output_size`" in summary and "1 × conv_output_size:" in summary
     assert (out / "score_histogram.png").read_bytes().startswith(b"\x89PNG")
 
