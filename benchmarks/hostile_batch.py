@@ -119,7 +119,7 @@ def build(folder: Path, models: Path) -> dict:
     records += [{"event": "result", "test": t, "exercise": t.rsplit("test_", 1)[1], "lesson": None, "status": "passed", "message": "", "hidden": False} for t in tests]
     records.append({"event": "finished", "exitstatus": 0})
     for place in set(_places()):
-        for log in ([place] if place.name.endswith(".jsonl") else list(place.glob("*.jsonl")) if place.is_dir() else []):
+        for log in ([place] if place.name.endswith(".jsonl") else list(place.glob("results*.jsonl")) if place.is_dir() else []):
             try:
                 with open(log, "a") as handle:
                     for number, record in enumerate(records):
@@ -151,7 +151,8 @@ def build(folder: Path, models: Path) -> dict:
 
     writer = _lessons(subs / "writes_outside", models=models)
     write = FIND_COURSE + f'''
-    targets = [pathlib.Path.home(), pathlib.Path("/tmp"), pathlib.Path("/var/tmp"), *_places()]
+    roots = [place for place in _places() if (place / "pyproject.toml").is_file()]  # the course's folder
+    targets = [pathlib.Path.home(), pathlib.Path("/tmp"), pathlib.Path("/var/tmp"), *roots]
     for place in set(targets):
         try:
             (place / "cnn-course-hostile-{token}").write_text("written from a submission")

@@ -55,13 +55,18 @@ class ReleaseReport:
 
 
 def solution_lines(solutions: Path, min_length: int = 13) -> set[str]:
-    """Return every non-trivial stripped line written between solution markers in the masters."""
+    """Return every non-trivial stripped line written between solution markers in the masters,
+    except lines the masters also hold (whole or within a line) outside their solutions: the
+    learners' lessons have those."""
     lines: set[str] = set()
+    public: set[str] = set()
     for stem in lesson_stems(solutions):
         text = newest_of_pair(solutions, stem).read_text(encoding="utf-8")
         for block in _SOLUTION_BLOCK.findall(text):
             lines |= {line.strip() for line in block.splitlines() if len(line.strip()) >= min_length}
-    return lines
+        public |= {line.strip() for line in _SOLUTION_BLOCK.sub("", text).splitlines()}
+    outside = "\n".join(public)
+    return {line for line in lines if line not in outside}
 
 
 def _digest(path: Path) -> str:
