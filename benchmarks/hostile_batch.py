@@ -13,7 +13,8 @@ detached child behind, reads the hidden tests and solutions into its error messa
 sys.exit(), a zip bomb, a folder name that is not UTF-8, a renamed lesson, a model file that is
 not a .keras zip. `check` compares the gradebook with the expected points, and checks that no
 file was written outside, no process survived and no feedback file quotes a line of solutions/
-or tests/hidden/ (lines the learners' own lessons and the public graders do not have).
+or tests/hidden/ (lines the learners' own lessons and the public graders do not have) and no
+learner-facing file (feedback/, gradescope/) shows a path of the instructor's machine.
 """
 
 from __future__ import annotations
@@ -142,12 +143,11 @@ def build(folder: Path, models: Path) -> dict:
     (model_link / "models" / MODEL_FILES[0]).symlink_to(models / MODEL_FILES[0])
     expected["symlink_model"] = 0
 
-    # one_hot kills its parent process, then answers correctly. In the sandbox its parent is the
-    # sandbox's init, which ignores the signal: full marks. Without it, the grading process dies
-    # and the exercises graded before keep their marks: "crashed".
+    # one_hot kills its parent process (the process the grader forks learner processes from), then
+    # would answer correctly: that exercise is an error, every other one is graded, the batch goes on.
     killer = _lessons(subs / "parent_killer", models=models)
     _edit(killer / "01_mnist_data.py", ONE_HOT, "    import os, signal, time\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(5)\n" + ONE_HOT)
-    expected["parent_killer"] = {"sandbox": FULL, "plain": 3}
+    expected["parent_killer"] = FULL - 1
 
     writer = _lessons(subs / "writes_outside", models=models)
     write = FIND_COURSE + f'''
@@ -239,17 +239,16 @@ def _secret_lines() -> set[str]:
     return {line for line in secret - public - descriptions if len(line) >= 12}
 
 
-def check(folder: Path, grades: Path, mode: str) -> list[str]:
+def check(folder: Path, grades: Path) -> list[str]:
     """Return every way the graded hostile class differs from what is expected (empty: all good)."""
     expectations = json.loads((folder / "expected.json").read_text())
     problems = []
     with open(grades / "gradebook.csv", newline="", encoding="utf-8") as handle:
         rows = {row["learner"]: row for row in csv.DictReader(handle)}
     for learner, points in expectations["points"].items():
-        want = points[mode] if isinstance(points, dict) else points
         got = rows.get(learner, {}).get("total")
-        if got != str(want):
-            problems.append(f"{learner}: {got} points, expected {want}")
+        if got != str(points):
+            problems.append(f"{learner}: {got} points, expected {points}")
     token = expectations["token"]
     for place in [Path.home(), Path("/tmp"), Path("/var/tmp"), REPO, REPO.parent, folder, folder / "submissions"]:
         if (place / f"cnn-course-hostile-{token}").exists():
@@ -261,14 +260,15 @@ def check(folder: Path, grades: Path, mode: str) -> list[str]:
         except OSError:
             continue
     secrets = _secret_lines()
-    feedback = [p for p in grades.rglob("*") if p.is_file() and p.suffix in (".md", ".html", ".json", ".csv") and "logs" not in p.parts and "records" not in p.parts]
-    for path in feedback:
+    exports = [p for p in grades.rglob("*") if p.is_file() and p.suffix in (".md", ".html", ".json", ".csv") and "logs" not in p.parts]
+    learner_facing = {p for p in exports if p.parts[len(grades.parts)] in ("feedback", "gradescope")}
+    for path in exports:
         text = path.read_text(encoding="utf-8")
         leaked = sorted(line for line in secrets if line in text)
         if leaked:
             problems.append(f"{path.relative_to(grades)} quotes {len(leaked)} instructor line(s), e.g. {leaked[0]!r}")
         for instructor_path in {str(REPO), str(folder.resolve()), sys.prefix}:
-            if instructor_path in text:
+            if path in learner_facing and instructor_path in text:
                 problems.append(f"{path.relative_to(grades)} shows the instructor path {instructor_path}")
     return problems
 
@@ -282,13 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     checked = commands.add_parser("check")
     checked.add_argument("folder", type=Path)
     checked.add_argument("grades", type=Path)
-    checked.add_argument("--mode", choices=("sandbox", "plain"), default="sandbox", help="how learner code ran (expected points differ for one kind)")
     args = parser.parse_args(argv)
     if args.command == "build":
         expectations = build(args.folder, args.models)
         print(f"wrote {len(expectations['points'])} submissions to {args.folder / 'submissions'}")
         return 0
-    problems = check(args.folder, args.grades, args.mode)
+    problems = check(args.folder, args.grades)
     print("\n".join(problems) if problems else "hostile class: every expected grade, nothing written outside, no process left, no instructor line in the feedback")
     return 1 if problems else 0
 

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -478,10 +478,19 @@ def feedback_filter(plan: GradingPlan) -> FeedbackFilter:
     return FeedbackFilter(paths, secret_lines(config.solutions, config.lessons, config.hidden_tests, public))
 
 
-def _model_notes(lessons: Path) -> list[str]:
+def _model_notes(lessons: Path) -> dict[str, str]:
+    """What is wrong with each saved-model file of a submission, by its name under models/."""
     models = lessons / "models"
-    found = [model_file_problem(path) for path in sorted(models.glob("*.keras"))] if models.is_dir() else []
-    return [problem for problem in found if problem]
+    found = {f"models/{path.name}": model_file_problem(path) for path in sorted(models.glob("*.keras"))} if models.is_dir() else {}
+    return {name: problem for name, problem in found.items() if problem}
+
+
+def _with_model_notes(result: ExerciseResult, notes: dict[str, str]) -> ExerciseResult:
+    """A saved-model exercise that did not pass, with what is wrong with its file unless its message says so already."""
+    if result.status == "passed" or not result.exercise.startswith("trained_"):
+        return result
+    extra = [note for name, note in notes.items() if name not in result.message]
+    return replace(result, message="\n".join([result.message, *extra]).strip()) if extra else result
 
 
 def grade_submission(
@@ -529,14 +538,7 @@ def grade_submission(
         else:
             code = run_limited(pytest_command(plan, lessons, results_log), work, environment, log, plan.time_limit, children, key)
         exercises, run, note = exercise_results(plan, log, read_results_log(results_log, key), code, clean.clean)
-        model_notes = _model_notes(lessons)
-        if model_notes:
-            exercises = [
-                e if e.status == "passed" or not e.exercise.startswith("trained_") else ExerciseResult(
-                    e.lesson, e.exercise, e.points, e.max_points, e.status, "\n".join([e.message, *model_notes]).strip()
-                )
-                for e in exercises
-            ]
+        exercises = [_with_model_notes(e, _model_notes(lessons)) for e in exercises]
     finally:
         _remove_tree(scratch)
     return SubmissionResult(submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when)
