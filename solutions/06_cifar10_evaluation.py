@@ -394,5 +394,3 @@ print(f"top-1 accuracy {accuracy:.2%}, top-3 accuracy {np.mean((top_3 == y_test[
 #
 # **Next:** [Lesson 7 · Your own images](07_own_images.ipynb): train on a folder of image files, the way
 # your own photos come.
-#
-# **Next:** [Lesson 7 · Your own images: from a folder of files to a trained model](07_own_images.ipynb).
