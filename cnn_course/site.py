@@ -307,6 +307,13 @@ def run_in_full(solutions: Path, stem: str, folder: Path) -> nbformat.NotebookNo
     return executed
 
 
+def prerequisites(master: nbformat.NotebookNode) -> list[str]:
+    """Return the lessons (stems) a master links to in its "**Before you start:**" paragraph."""
+    text = "\n\n".join(cell.source for cell in master.cells if cell.cell_type == "markdown")
+    before = next((p for p in text.split("\n\n") if p.startswith("**Before you start:**")), "")
+    return re.findall(r"\]\((\d\d_\w+)\.ipynb", before)
+
+
 def build_site_lessons(
     solutions: Path, lessons: Path, out: Path, cache: Path = RUN_CACHE, full: bool = False, only: list[str] | None = None
 ) -> tuple[list[Path], list[str]]:
@@ -314,8 +321,9 @@ def build_site_lessons(
 
     A lesson's outputs come from its run in `cache` when that run is up to date. Otherwise, with
     `full`, the master runs in full (in RUN_FOLDER) and its run is written to `cache`; without,
-    it runs in quick mode in a temporary folder, after the earlier lessons that have a parameters
-    cell (whose saved models it may load), and its page says so. `only` limits `full` to the
+    it runs in quick mode in a temporary folder, after the training lessons (those with a
+    parameters cell) its "Before you start" links to, whose saved models it may load; its page
+    says so. `only` limits `full` to the
     named lessons. `out/downloads/` receives the learners' pairs from `lessons`, `out/index.md`
     the course map.
     """
@@ -340,11 +348,11 @@ def build_site_lessons(
     stale = [stem for stem in stems if runs[stem] is None]
     quick: list[str] = []
     training = {stem: any(has_tag(cell, PARAMETERS_TAG) for cell in masters[stem].cells) for stem in stems}
-    last_training = max((i for i, stem in enumerate(stems) if stem in stale and training[stem]), default=-1)
+    needed = {before for stem in stale for before in prerequisites(masters[stem]) if training.get(before)}
     with tempfile.TemporaryDirectory(prefix="cnn-course-site-") as folder:
-        for i, stem in enumerate(stems):
-            if stem not in stale and not (training[stem] and i < last_training):
-                continue  # up to date, and no later quick run may need the models it saves
+        for stem in stems:
+            if stem not in stale and stem not in needed:
+                continue  # up to date, and no quick run needs the models it saves
             print(f"executing {stem} in quick mode{'' if stem in stale else ' (for the models later lessons load)'} ...", flush=True)
             executed = execute_notebook(newest_of_pair(solutions, stem), QUICK_PARAMETERS, cwd=Path(folder))
             if stem in stale:

@@ -141,6 +141,13 @@ def test_a_code_change_makes_the_cached_run_stale(tmp_path):
     assert cached_run(tmp_path, "03_mnist_training", master) is None
 
 
+def test_a_lessons_prerequisites_are_the_lessons_its_before_you_start_links():
+    from cnn_course.site import prerequisites
+
+    assert prerequisites(read_notebook(SOLUTIONS / "06_cifar10_evaluation.py"))[0] == "05_cifar10_cnn"
+    assert prerequisites(read_notebook(SOLUTIONS / "01_mnist_data.py")) == []
+
+
 LABELS = ("**Goal:**", "**You will learn to:**", "**Before you start:**", "**Time:**", "## Questions to think about")
 
 
