@@ -59,6 +59,7 @@ HOME_FIGURES = ("training_history.png", "confusion_matrix.png")
 HOME_RUN_SNIPPET = "mnist-run.md"
 CONCEPT_MODEL = RUN_FOLDER / "models" / "mnist_cnn.keras"  # saved by the full run of lesson 3
 QUICK_BANNER_CLASS = "quick-mode-banner"
+TEMPORARY_FOLDER = re.compile(re.escape(tempfile.gettempdir()) + r"/[^/\s'\"]+")  # a lesson's own tempfile.mkdtemp()
 VERDICT_LINE = re.compile(r"^[✔✘✗].*(?:\n|$)", re.MULTILINE)  # what self_check prints about an exercise
 
 # Notebook markdown is rendered by nbconvert, which knows no `!!!` admonitions: write their HTML.
@@ -167,7 +168,8 @@ def readable_outputs(outputs: list, hidden_paths: tuple[str, ...] = ()) -> list:
     stderr only carries TensorFlow's start-up logs here; progress bars arrive as many stdout
     chunks full of carriage returns, which a static page would show as hundreds of lines.
     Each of `hidden_paths` (the folder a notebook ran in) is removed from text outputs, so a
-    page shows `models/x.keras`, never a build machine's path.
+    page shows `models/x.keras`, never a build machine's path; a temporary folder a lesson makes
+    itself is shown as `<temporary folder>`.
     """
     kept: list = []
     for output in outputs:
@@ -185,6 +187,8 @@ def readable_outputs(outputs: list, hidden_paths: tuple[str, ...] = ()) -> list:
                 output.text = output.text.replace(path.rstrip("/") + "/", "").replace(path, ".")
             elif "text/plain" in output.get("data", {}):
                 output.data["text/plain"] = output.data["text/plain"].replace(path.rstrip("/") + "/", "").replace(path, ".")
+        if output.output_type == "stream":
+            output.text = TEMPORARY_FOLDER.sub("<temporary folder>", output.text)
     return kept
 
 

@@ -91,6 +91,8 @@ def test_the_self_check_under_a_stub_shows_no_verdict():
 def test_outputs_never_show_the_folder_a_notebook_ran_in():
     output = nbformat.v4.new_output("stream", name="stdout", text="loaded /tmp/cnn-course-site-x1/models/cifar10_cnn.keras\n")
     assert readable_outputs([output], hidden_paths=("/tmp/cnn-course-site-x1",))[0].text == "loaded models/cifar10_cnn.keras\n"
+    own = nbformat.v4.new_output("stream", name="stdout", text="wrote 10 images into /tmp/cnn-course-lesson07-ab12/photos\n")
+    assert readable_outputs([own])[0].text == "wrote 10 images into <temporary folder>/photos\n"
 
 
 def test_the_parameters_cell_shows_the_values_that_ran():
