@@ -80,6 +80,17 @@ def master_namespace(stem: str) -> dict:
     return namespace
 
 
+def patched_masters(destination: Path, replacements: list[tuple[str, str, str]]) -> Path:
+    """Copy the masters' .py files into `destination`, applying each (lesson, old text, new text) once; return it."""
+    target = copy_lessons(SOLUTIONS, destination)
+    for stem, old, new in replacements:
+        path = target / f"{stem}.py"
+        text = path.read_text()
+        assert old in text, f"the master {stem} changed: update the replacement of {old[:60]!r}"
+        path.write_text(text.replace(old, new, 1))
+    return target
+
+
 def copy_lessons(source: Path, destination: Path, suffixes: tuple[str, ...] = (".py",)) -> Path:
     """Copy the notebook files of `source` with the given suffixes into `destination`; return it."""
     destination.mkdir(parents=True, exist_ok=True)

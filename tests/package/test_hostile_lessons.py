@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import SOLUTIONS, copy_lessons, run_graders
+from .conftest import patched_masters, run_graders
 from .test_grader_outcomes import snapshot
 
 # (lesson, exact text in the master, replacement)
@@ -56,12 +56,7 @@ CELL_ABUSE = [
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    target = copy_lessons(SOLUTIONS, tmp_path_factory.mktemp("hostile") / "lessons")
-    for stem, old, new in ABUSE + CELL_ABUSE:
-        path = target / f"{stem}.py"
-        text = path.read_text()
-        assert old in text, f"the master {stem} changed: update ABUSE ({old!r})"
-        path.write_text(text.replace(old, new, 1))
+    target = patched_masters(tmp_path_factory.mktemp("hostile") / "lessons", ABUSE + CELL_ABUSE)
     before = snapshot(target)
     run = run_graders(target, "-k", "not saved", "--exercise-timeout", "5", timeout=900)
     return run, before, snapshot(target)
