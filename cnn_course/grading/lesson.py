@@ -144,8 +144,9 @@ class LearnerExercise:
             return self.lesson.process.call(self.__name__, args, kwargs, self.timeout, details)
         except NotAttempted as outcome:
             raise NotAttempted(self.__name__, str(outcome) + self.lesson.notes_for(self.__name__)) from None
-        except ExerciseError as outcome:
-            raise ExerciseError(self.__name__, _strip_name(self.__name__, str(outcome)) + self.lesson.hint_for_error(str(outcome)) + self.lesson.notes_for(self.__name__)) from None
+        except ExerciseError as outcome:  # ExerciseTimeout stays a timeout
+            message = _strip_name(self.__name__, str(outcome)) + self.lesson.hint_for_error(str(outcome)) + self.lesson.notes_for(self.__name__)
+            raise type(outcome)(self.__name__, message) from None
 
 
 def _strip_name(name: str, text: str) -> str:
