@@ -85,10 +85,15 @@ def _chain(error: BaseException | None) -> list[BaseException]:
 
 
 def classify(error: BaseException | None) -> str:
-    """Map what a failing test raised to a status: timeout, failed (wrong result) or error (anything else)."""
-    if isinstance(error, ExerciseTimeout):
+    """Map what a failing test raised to a status: timeout, failed (wrong result) or error (anything else).
+
+    The chain of exceptions counts: the grading plugin re-raises a timeout or a failed assertion of
+    a hidden test as an ExerciseError with a learner-facing message.
+    """
+    chain = _chain(error)
+    if any(isinstance(e, ExerciseTimeout) for e in chain):
         return "timeout"
-    if isinstance(error, AssertionError):
+    if any(isinstance(e, AssertionError) for e in chain):
         return "failed"
     return "error"
 
