@@ -73,34 +73,28 @@ def statuses(submission: dict) -> dict[str, str]:
     return {name: result["status"] for name, result in submission["exercises"].items()}
 
 
-def test_a_hang_that_swallows_the_exercise_timer_is_stopped_at_the_wall_clock_limit(batch):
+def test_a_hang_that_swallows_the_exercise_timer_is_stopped_from_outside_and_the_rest_graded(batch):
     results, _, _ = batch
     hangs = results["hangs"]
-    assert hangs["run"] == "timeout" and hangs["total"] == 1
-    assert statuses(hangs) == {"count_per_class": "passed", **{name: "timeout" for name in LESSON_01[1:]}}
-    scale = hangs["exercises"]["scale_images"]["message"]
-    assert f"still running when grading stopped at the {TIME_LIMIT_S} s limit for grading a whole submission" in scale
-    assert "catches every exception" in scale and "the 3 s limit per exercise" in scale
-    later = hangs["exercises"]["one_hot"]["message"]
-    assert f"not graded: grading stopped at the {TIME_LIMIT_S} s limit" in later and "while scale_images was running" in later
+    assert hangs["run"] == "completed" and hangs["total"] == 4
+    assert statuses(hangs) == {**{name: "passed" for name in LESSON_01}, "scale_images": "timeout"}
+    assert "stopped from outside" in hangs["exercises"]["scale_images"]["message"]
 
 
-def test_a_crash_keeps_the_marks_earned_before_it(batch):
+def test_a_crash_costs_only_the_exercise_that_crashed(batch):
     results, _, _ = batch
     crashed = results["segfault"]
-    assert crashed["run"] == "crashed" and crashed["total"] == 3
-    assert statuses(crashed) == {**{name: "passed" for name in LESSON_01[:3]}, "one_hot": "error", "split_train_validation": "error"}
-    assert "crashed (SIGSEGV) while grading this exercise" in crashed["exercises"]["one_hot"]["message"]
-    assert "while one_hot was running" in crashed["exercises"]["split_train_validation"]["message"]
+    assert crashed["run"] == "completed" and crashed["total"] == 4
+    assert statuses(crashed) == {**{name: "passed" for name in LESSON_01}, "one_hot": "error"}
+    assert "killed by SIGSEGV" in crashed["exercises"]["one_hot"]["message"]
 
 
 def test_the_memory_limit_stops_a_memory_hog_with_a_reason(batch):
     results, _, _ = batch
     hog = results["memory_hog"]
     assert hog["run"] == "completed" and hog["total"] == 4
-    message = hog["exercises"]["add_channel_axis"]["message"]
     assert hog["exercises"]["add_channel_axis"]["status"] == "error"
-    assert "raised MemoryError" in message and "grading allows 4 GiB per submission" in message
+    assert "ran out of memory (MemoryError)" in hog["exercises"]["add_channel_axis"]["message"]
 
 
 def test_zips_are_accepted_nested_and_refused_when_unsafe(batch):
