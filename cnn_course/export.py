@@ -12,8 +12,6 @@ import contextlib
 import io
 import os
 import shutil
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_course.inference import as_probabilities
+from cnn_course.quiet import filtered_stderr
 from cnn_course.saving import class_names_path
 
 
@@ -50,32 +49,11 @@ def litert_interpreter(path: str | Path, num_threads: int | None = None):
         import tensorflow as tf
 
         Interpreter = tf.lite.Interpreter  # noqa: N806 - a class
-    with _without_delegate_notice():
+    # LiteRT's C++ "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." tells a learner nothing.
+    with filtered_stderr(drop=lambda line: "XNNPACK delegate for CPU" in line):
         interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         interpreter.allocate_tensors()
     return interpreter
-
-
-@contextlib.contextmanager
-def _without_delegate_notice():
-    """Drop LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." (C++, on file descriptor 2); keep the rest."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, AttributeError, ValueError):  # no usable stderr: nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if "XNNPACK delegate for CPU" not in line]
-            if kept:
-                sys.stderr.write("".join(kept))
 
 
 def export_litert(model, model_path: str | Path, out: str | Path | None = None) -> Path:

@@ -27,7 +27,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import ModuleType
 
 VERBOSE_ENV_VAR = "CNN_COURSE_VERBOSE"
@@ -51,8 +51,8 @@ def is_startup_noise(line: str) -> bool:
 
 
 @contextlib.contextmanager
-def filtered_stderr() -> Iterator[None]:
-    """Capture what is written to file descriptor 2 in the block; afterwards write back all but start-up noise."""
+def filtered_stderr(drop: Callable[[str], bool] = is_startup_noise) -> Iterator[None]:
+    """Capture what is written to file descriptor 2 in the block; afterwards write back the lines `drop` is false for."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -69,7 +69,7 @@ def filtered_stderr() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if not is_startup_noise(line)]
+            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if not drop(line)]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
