@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cnn_course.grading.protocol import Decoder, Encoder, read_message, write_message
+from cnn_course.checks.calls import call_with_details
+from cnn_course.grading.protocol import CallDetails, Decoder, Encoder, read_message, write_message
 
 MESSAGE_CHARS = 2000
 
@@ -119,11 +120,10 @@ class LearnerSide:
         args = decoder.decode(request["args"])
         kwargs = decoder.decode(request["kwargs"])
         watch = request.get("details", False)
-        before = _array_copies(args, kwargs) if watch else {}
         files_before = _snapshot() if watch else {}
         try:
             _limit(float(request["timeout"]))
-            value = function(*args, **kwargs)
+            details = call_with_details(function, *args, **kwargs) if watch else CallDetails(function(*args, **kwargs))
             _unlimit()
         except _Stopped:
             _unlimit()
@@ -141,12 +141,11 @@ class LearnerSide:
             self.send({"status": "error", **described})
             return
         encoder = Encoder(folder, register_app=self._register_app)
-        reply: dict[str, Any] = {"status": "ok", "value": encoder.encode(value)}
+        reply: dict[str, Any] = {"status": "ok", "value": encoder.encode(details.value)}
         if watch:
-            arguments = {**dict(enumerate(args)), **kwargs}
-            reply["returned_argument"] = next((key for key, argument in arguments.items() if argument is value and not _is_plain(value)), None)
-            reply["changed_arguments"] = [key for key, copy in before.items() if not _same_array(copy, arguments[key])]
-            reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in arguments.items() if _is_keras_model(argument)]
+            reply["returned_argument"] = details.returned_argument
+            reply["changed_arguments"] = list(details.changed_arguments)
+            reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
             reply["written_files"] = sorted(path for path, stamp in _snapshot().items() if files_before.get(path) != stamp)
         self.send(reply)
 
@@ -202,28 +201,6 @@ class _BytesFile:
         chunk = self._data[self._offset : end]
         self._offset += len(chunk)
         return chunk
-
-
-def _is_plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _is_keras_model(value: Any) -> bool:
-    keras = sys.modules.get("keras")
-    return keras is not None and isinstance(value, keras.Model)
-
-
-def _array_copies(args: tuple, kwargs: dict) -> dict[int | str, Any]:
-    import numpy as np
-
-    arguments = {**dict(enumerate(args)), **kwargs}
-    return {key: value.copy() for key, value in arguments.items() if isinstance(value, np.ndarray)}
-
-
-def _same_array(copy: Any, current: Any) -> bool:
-    import numpy as np
-
-    return isinstance(current, np.ndarray) and current.shape == copy.shape and np.array_equal(current, copy, equal_nan=True)
 
 
 def _signature(function: Any) -> str:
