@@ -45,7 +45,9 @@ def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
         for kind in ("failure", "error", "skipped"):
             element = case.find(kind)
             if element is not None:
-                outcome, message = kind, (element.get("message") or "") + "\n" + (element.text or "")
+                # A skip's text is only pytest's "file:line: reason"; its reason is the message.
+                details = "" if kind == "skipped" else "\n" + (element.text or "")
+                outcome, message = kind, (element.get("message") or "") + details
         results[case.get("name")] = (outcome, message)
     return GraderRun(completed.returncode, completed.stdout + completed.stderr, results)
 
