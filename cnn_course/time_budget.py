@@ -179,6 +179,11 @@ class TimeBudget(keras.callbacks.Callback):
 
     def _report_calibration(self) -> None:
         expected = (self.seconds - (self.clock() - self._start)) / self.step_seconds + self.steps
-        per_epoch = self._steps_per_epoch()
-        epochs = f" (about {expected / per_epoch:.1f} epochs; the epoch count Keras shows is only an upper limit)" if per_epoch else ""
-        print(f"time budget {self.seconds:.0f} s: {self.step_seconds * 1000:.0f} ms per training step, about {expected:.0f} steps{epochs}")
+        per_epoch, epochs = self._steps_per_epoch(), (self.params or {}).get("epochs")
+        rate = f"time budget {self.seconds:.0f} s: {self.step_seconds * 1000:.0f} ms per training step"
+        if per_epoch and epochs and epochs * per_epoch <= expected:
+            print(f"{rate}, so the {epochs} epochs given to fit end first, after about {epochs * per_epoch * self.step_seconds:.0f} s of training")
+        elif per_epoch and epochs:
+            print(f"{rate}, about {expected:.0f} steps ({expected / per_epoch:.1f} of the {epochs} epochs given to fit) before the budget ends training")
+        else:
+            print(f"{rate}, about {expected:.0f} steps")

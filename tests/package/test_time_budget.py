@@ -169,3 +169,15 @@ def test_warmup_cosine_shape():
     assert warmup_cosine(0.125, 1.0) == pytest.approx(1.0)
     assert warmup_cosine(1.0, 1.0) == pytest.approx(0.0)
     assert warmup_cosine(2.0, 1.0) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "epochs", "said"),
+    [(10_000, 3, "so the 3 epochs given to fit end first, after about 30 s of training"),
+     (100, 1000, "of the 1000 epochs given to fit) before the budget ends training")],
+)
+def test_the_calibration_says_which_limit_ends_training(capsys, seconds, epochs, said):
+    clock = FakeClock(step_seconds=1.0)
+    fit(TimeBudget(seconds, PEAK, clock=clock), clock, epochs=epochs, validation=False)
+    printed = capsys.readouterr().out
+    assert "time budget" in printed and "1000 ms per training step" in printed and said in printed, printed
