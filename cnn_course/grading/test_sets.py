@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import atexit
 import functools
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cnn_course import data
-from cnn_course.data.image_folders import export_cifar10_folder
 
 
 def _load_test_split(load: Callable[[], tuple], dataset: str) -> tuple[np.ndarray, np.ndarray]:
@@ -33,25 +28,30 @@ def mnist_test_set() -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
+def _cifar10_test_split() -> tuple[np.ndarray, np.ndarray]:
+    return _load_test_split(data.load_cifar10, "CIFAR-10")
+
+
+@functools.cache
 def cifar10_test_set() -> tuple[np.ndarray, np.ndarray]:
     """Return the 10,000 official CIFAR-10 test images, float32 (N, 32, 32, 3) in [0, 1], and labels (N,)."""
-    x_test, y_test = _load_test_split(data.load_cifar10, "CIFAR-10")
+    x_test, y_test = _cifar10_test_split()
     return data.scale_images(x_test), y_test
 
 
 @functools.cache
-def cifar10_test_folder() -> Path:
-    """Return a folder of the 10,000 official CIFAR-10 test images as PNG files (32 x 32 RGB), one subfolder per class.
+def cifar10_test_images_by_class() -> tuple[np.ndarray, list[str]]:
+    """Return the 10,000 official CIFAR-10 test images as an image folder's files hold them, uint8
+    (N, 32, 32, 3), and each one's class name.
 
-    The folder is temporary: written on first use, removed when the grading process exits.
+    They are the pixels `cnn-course export-images cifar10 DIR --split test --per-class 1000` writes
+    (PNG is lossless, so reading those files back gives exactly these arrays), without writing and
+    decoding 10,000 files for each grading run.
     """
-    folder = Path(tempfile.mkdtemp(prefix="cnn-course-cifar10-test-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    try:
-        export_cifar10_folder(folder / "images", per_class=1000, split="test")
-    except data.DataError as error:
-        pytest.fail(f"the grader cannot load the CIFAR-10 test set: {error}", pytrace=False)
-    return folder / "images"
+    from cnn_course.data import CIFAR10_CLASS_NAMES
+
+    x_test, y_test = _cifar10_test_split()
+    return x_test, [CIFAR10_CLASS_NAMES[int(label)] for label in y_test]
 
 
 @functools.cache

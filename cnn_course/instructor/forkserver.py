@@ -35,7 +35,7 @@ def preload() -> None:
     import cnn_course.instructor.collect  # noqa: F401
     from cnn_course.grading import test_sets
 
-    for load in (test_sets.mnist_test_set, test_sets.cifar10_test_set):
+    for load in (test_sets.mnist_test_set, test_sets.cifar10_test_set, test_sets.cifar10_test_images_by_class):
         with contextlib.suppress(BaseException):  # a grading process that needs it reports why it failed
             load()
 

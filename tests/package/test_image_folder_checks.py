@@ -19,6 +19,7 @@ from cnn_course.checks.image_folders import (
     check_folder_model_accuracy,
     check_image_shape,
     check_load_image_folder,
+    read_folder_images,
 )
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
 
@@ -329,17 +330,17 @@ def small_folder(tmp_path_factory):
 def test_a_model_for_fixed_size_images_fails_the_saved_model_check(small_folder):
     model = folder_cnn(3, input_shape=(32, 32, 3), resize=False)
     with pytest.raises(CheckFailed, match="resizing happens outside the model"):
-        check_folder_model_accuracy("trained_own_images_cnn", model, ["cat", "dog", "ship"], small_folder, 0.5)
+        check_folder_model_accuracy("trained_own_images_cnn", model, ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.5)
 
 
 def test_class_names_of_another_folder_fail_the_saved_model_check(small_folder):
     with pytest.raises(CheckFailed, match="the held-out folder's classes are"):
-        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["0", "1", "2"], small_folder, 0.5)
+        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["0", "1", "2"], *read_folder_images(small_folder), 0.5)
 
 
 def test_a_model_below_the_threshold_gets_the_preprocessing_hint(small_folder):
     with pytest.raises(CheckFailed, match=r"Rescaling\(1 / 255\) inside the model"):
-        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["cat", "dog", "ship"], small_folder, 0.99)
+        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.99)
 
 
 def test_a_missing_class_names_file_is_not_attempted(tmp_path):

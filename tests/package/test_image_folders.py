@@ -149,3 +149,17 @@ def test_predict_feeds_raw_pixels_to_a_model_that_rescales_itself(tmp_path):
         pixels = classifier.preprocess(tmp_path / "white.png")
         assert float(pixels.max()) == maximum, name
         assert classifier.top_k(tmp_path / "white.png", k=1)[0][0] in ("dark", "light")
+
+
+@needs_data()
+def test_the_graders_held_out_images_are_what_the_exported_test_files_decode_to(tmp_path):
+    from cnn_course.checks.image_folders import read_folder_images
+    from cnn_course.grading.test_sets import cifar10_test_images_by_class
+
+    folder = tmp_path / "test_images"
+    assert main(["export-images", "cifar10", str(folder), "--per-class", "5", "--split", "test"]) == 0
+    from_files, file_labels = read_folder_images(folder)
+    images, labels = cifar10_test_images_by_class()
+    assert images.dtype == np.uint8 and images.shape == (10_000, 32, 32, 3) and len(labels) == 10_000
+    kept = [index for name in CLASSES for index in [i for i, label in enumerate(labels) if label == name][:5]]
+    assert np.array_equal(from_files, images[kept]) and file_labels == [labels[i] for i in kept]
