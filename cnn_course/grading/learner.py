@@ -257,9 +257,17 @@ def zygote(host: socket.socket, memory: int) -> None:
     is answered with {"event": "forked", "pid": N} and two descriptors (the learner's channel and the
     read end of its output); {"op": "kill", "pid": N} kills learner N and everything it started;
     {"event": "exit", "pid": N, "status": S} reports each learner that ended (S < 0: killed by signal
-    -S). Pids are the zygote's own (inside a sandbox they differ from the grader's view), so only the
-    zygote signals them. The zygote stays single-threaded, so forking it is safe.
+    -S); {"op": "reset"} ends every process the zygote started or adopted and is answered with
+    {"event": "reset"} once none is left, so that a zygote a batch shares between submissions
+    starts each one with no process of the last. Pids are the zygote's own (inside a sandbox they
+    differ from the grader's view), so only the zygote signals them. The zygote stays
+    single-threaded, so forking it is safe; it adopts its learners' orphans (a subreaper), and no
+    learner can trace it or read its memory (it is not dumpable).
     """
+    from cnn_course.instructor.processes import PR_SET_DUMPABLE, become_subreaper, end_descendants, prctl
+
+    become_subreaper()
+    prctl(PR_SET_DUMPABLE, 0)
     import importlib
 
     import matplotlib
@@ -283,6 +291,10 @@ def zygote(host: socket.socket, memory: int) -> None:
         request = read_message(data)
         if request.get("op") == "fork":
             _fork(host, Path(request["cwd"]), memory)
+        elif request.get("op") == "reset":
+            end_descendants()
+            _report_exits(host)
+            host.send(write_message({"event": "reset"}))
         elif request.get("op") == "kill":
             try:
                 os.killpg(int(request["pid"]), signal.SIGKILL)
@@ -298,6 +310,9 @@ def _fork(host: socket.socket, cwd: Path, memory: int) -> None:
     pid = os.fork()
     if pid == 0:
         try:
+            from cnn_course.instructor.processes import PR_SET_DUMPABLE, prctl
+
+            prctl(PR_SET_DUMPABLE, 1)  # the zygote is not dumpable; a learner process need not hide
             host.close()
             ours.close()
             os.close(output_read)

@@ -9,8 +9,10 @@ head. Only data comes back (see `protocol`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -66,12 +68,20 @@ class _Output:
         self._lock = threading.Lock()
         self._head = bytearray()
         self._total = 0
-        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._drain, args=(stream.fileno(),), daemon=True)
         self._thread.start()
 
-    def _drain(self, stream: Any) -> None:
+    def _drain(self, fd: int) -> None:
+        # select with a timeout rather than a blocking read: a detached child of the learner can hold
+        # the pipe open for ever, and `stop` must end this thread all the same.
         try:
-            for chunk in iter(lambda: stream.read1(65536), b""):
+            while not self._stopped.is_set():
+                if not select.select([fd], [], [], 0.2)[0]:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    return
                 with self._lock:
                     room = OUTPUT_HEAD_BYTES - len(self._head)
                     if room > 0:
@@ -80,7 +90,9 @@ class _Output:
         except (OSError, ValueError):  # the stream was closed under us: the process is gone
             return
 
-    def join(self) -> None:
+    def stop(self) -> None:
+        """Stop draining (within 0.2 s, even while a detached child still holds the pipe open)."""
+        self._stopped.set()
         self._thread.join(timeout=1.0)
 
     def mark(self) -> None:
@@ -135,20 +147,85 @@ def copy_lesson_folder(source: Path, destination: Path) -> None:
             continue
 
 
+def remove_tree(path: Path) -> None:
+    """Remove `path` and everything in it, making folders writable first where learner code locked them."""
+
+    def writable_then_retry(function: Callable[[str], Any], name: str, _: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            os.chmod(name, 0o700)
+            function(name)
+
+    shutil.rmtree(path, onerror=writable_then_retry)
+
+
+def prepare_scratch_root(root: Path) -> None:
+    """Empty a zygote's scratch root (or create it) and make the folders learner processes use: tmp, .keras, .matplotlib."""
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    for entry in list(root.iterdir()):
+        if entry.is_dir() and not entry.is_symlink():
+            remove_tree(entry)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+    for name in ("tmp", ".keras", ".matplotlib"):
+        (root / name).mkdir()
+
+
+def zygote_command(root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a zygote whose scratch root is `root`, talking on `socket_fd`."""
+    command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", "zygote", str(socket_fd), str(memory_bytes)]
+    environment = learner_environment(root, threads)
+    if launcher is not None:
+        command = launcher(command, root, environment)
+    return command, environment
+
+
+@dataclass(frozen=True)
+class SharedZygote:
+    """A zygote a batch's fork server started for one job slot and hands to each of its grading processes in turn.
+
+    fd: the grading process's end of the zygote's socket (AF_UNIX, SOCK_SEQPACKET); root: the
+    zygote's scratch root (bound into its sandbox); group: the zygote's process group on this side,
+    ended when it stops answering (the fork server then starts another).
+    """
+
+    fd: int
+    root: Path
+    group: int
+
+
+# Set by the fork server in each grading process it forks: the zygote of that process's job slot.
+SHARED_ZYGOTE: SharedZygote | None = None
+
+
 class LearnerHost:
     """The zygote of one grading session: a process that imported the heavy libraries once and forks
     a learner process per lesson (see `cnn_course.grading.learner.zygote`).
 
     Its scratch root holds every learner's working folder; `launcher` (the sandbox) wraps its command.
     A zygote that dies (learner code can kill its parent) is replaced at the next fork.
+
+    With `shared`, the session uses the zygote a batch shares between the submissions of one job
+    slot instead of starting one: it first has the zygote end every process of the last
+    submission and empties the scratch root, and does both again when it closes. If that zygote
+    does not answer, the session ends it and starts its own in the same scratch root.
     """
 
-    def __init__(self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None) -> None:
+    def __init__(
+        self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None,
+        shared: SharedZygote | None = None,
+    ) -> None:
         self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
-        self.root = Path(tempfile.mkdtemp(prefix="cnn-course-learners-"))
-        for name in ("tmp", ".keras", ".matplotlib"):
-            (self.root / name).mkdir()
+        self._shared, self._attached, self._owns_root = shared, False, shared is None
+        if shared is not None:
+            self.root = shared.root
+        else:
+            self.root = Path(tempfile.mkdtemp(prefix="cnn-course-learners-"))
+            prepare_scratch_root(self.root)
         self._lock = threading.Lock()
+        self._reset_done = False
         self._exits: dict[int, int] = {}
         self._forked: list[tuple[int, list[int]]] = []
         self._changed = threading.Condition()
@@ -164,23 +241,32 @@ class LearnerHost:
                 self._start()
 
     @property
+    def shared(self) -> bool:
+        """True when the session uses (or is to use) a zygote its batch shares."""
+        return self._shared is not None or self._attached
+
+    @property
     def temporary_folder(self) -> Path:
         """The learner processes' TMPDIR, readable and writable on both sides (inside the sandbox too)."""
         return self.root / "tmp"
 
     def new_folder(self, stem: str) -> Path:
         """A fresh folder under the scratch root for one learner process."""
+        if self._shared is not None:
+            self.warm_up()  # attaching to a shared zygote empties the root: never after handing out a folder
         folder = self.root / f"{stem}-{next(self._sequence)}"
         folder.mkdir()
         return folder
 
     def _start(self) -> None:
         self._stop_zygote()
+        if self._shared is not None:
+            shared, self._shared = self._shared, None  # attach once; after a failure the session starts its own
+            if self._attach(shared):
+                return
+            prepare_scratch_root(self.root)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", "zygote", str(theirs.fileno()), str(self.memory_bytes)]
-        environment = learner_environment(self.root, self.threads)
-        if self.launcher is not None:
-            command = self.launcher(command, self.root, environment)
+        command, environment = zygote_command(self.root, self.memory_bytes, self.threads, self.launcher, theirs.fileno())
         launched: dict[str, Any] = {}
         started = threading.Event()
 
@@ -216,6 +302,31 @@ class LearnerHost:
             self._failure = "the grader could not start the process that runs lessons." + _printed(self._output.since_mark())
             self._stop_zygote()
 
+    def _attach(self, shared: SharedZygote) -> bool:
+        """Take over the shared zygote: reset it and empty its scratch root; False (zygote ended) if it does not answer."""
+        sock = socket.socket(fileno=shared.fd)
+        self._socket, self._attached, self._reset_done = sock, True, False
+        self._group = shared.group
+        threading.Thread(target=self._listen, args=(sock,), name="zygote events", daemon=True).start()
+        if self._reset(START_TIMEOUT_S):  # a zygote just (re)started is still importing the libraries
+            prepare_scratch_root(self.root)
+            self._ready = True
+            return True
+        self._stop_zygote()
+        return False
+
+    def _reset(self, timeout: float) -> bool:
+        """Have the zygote end every process it started or adopted; True once it says none is left."""
+        with self._changed:
+            self._reset_done = False
+            try:
+                self._socket.send(write_message({"op": "reset"}))
+            except (OSError, AttributeError):
+                return False
+            sock = self._socket
+            self._changed.wait_for(lambda: self._reset_done or self._socket is not sock, timeout=timeout)
+            return self._reset_done
+
     def _listen(self, sock: socket.socket) -> None:
         while True:
             try:
@@ -235,6 +346,10 @@ class LearnerHost:
                     self._forked.append((int(message["pid"]), fds))
                 elif message.get("event") == "exit":
                     self._exits[int(message["pid"])] = int(message["status"])
+                elif message.get("event") == "reset":  # what came before was about another session's processes
+                    self._exits.clear()
+                    self._forked.clear()
+                    self._reset_done = True
                 self._changed.notify_all()
 
     def fork(self, workdir: Path) -> tuple[int, socket.socket, Any]:
@@ -278,6 +393,10 @@ class LearnerHost:
             return self._exits.get(pid)
 
     def _stop_zygote(self) -> None:
+        if self._attached:  # the shared zygote stopped answering: end it; the fork server starts another
+            self._attached = False
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._group, signal.SIGKILL)
         if self._process is not None:
             try:
                 os.killpg(self._process.pid, signal.SIGKILL)
@@ -290,10 +409,22 @@ class LearnerHost:
             self._socket = None
 
     def close(self) -> None:
-        """Stop the zygote and remove the scratch root."""
+        """Stop the zygote and remove the scratch root; a shared zygote is reset and its root emptied instead."""
         with self._lock:
-            self._stop_zygote()
-        shutil.rmtree(self.root, ignore_errors=True)
+            if self._attached:
+                if not self._reset(GRACE_S * 2):
+                    self._stop_zygote()
+                with self._changed:
+                    if self._socket is not None:
+                        self._socket.close()
+                        self._socket = None
+                self._attached = False
+            else:
+                self._stop_zygote()
+        if self._owns_root:
+            remove_tree(self.root)
+        else:  # the shared zygote's sandbox has this folder mounted: empty it, keep it
+            prepare_scratch_root(self.root)
 
 
 class LearnerProcess:
@@ -382,7 +513,7 @@ class LearnerProcess:
         if self._pid is not None:
             self.host.kill(self._pid)
             self.host.exit_status(self._pid, GRACE_S)
-            self._output.join()
+            self._output.stop()
             for stream in (self._requests, self._channel, self._output.stream):
                 try:
                     stream.close()

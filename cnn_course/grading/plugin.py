@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.course_config import CourseConfigError, load_config
+from cnn_course.grading import learner_client
 from cnn_course.grading.learner_client import DEFAULT_MEMORY_BYTES, LearnerHost
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
@@ -78,11 +80,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
-    config.stash[_HOST] = LearnerHost(memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=_launcher(config))
+    config.stash[_HOST] = LearnerHost(
+        memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=_launcher(config),
+        shared=learner_client.SHARED_ZYGOTE,  # set in a batch's grading process: its job slot's zygote
+    )
     if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
         # Checks make temporary files to hand to exercises: put them where the learner process sees them.
         tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
-        threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
+        if config.stash[_HOST].shared:  # its scratch root is emptied on attaching: before any file is put there
+            config.stash[_HOST].warm_up()
+        else:
+            threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
     grading_folder(config)
     explicit = config.getoption("--course-config")
     try:
@@ -263,8 +271,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """End the learner processes; with --all-must-pass, a run where some exercise did not pass exits 1."""
-    for lesson in session.config.stash[_LESSONS].values():
-        lesson.close()
+    lessons = list(session.config.stash[_LESSONS].values())
+    if lessons:
+        with ThreadPoolExecutor(len(lessons)) as closing:  # each close waits for its process to end
+            list(closing.map(lambda lesson: lesson.close(), lessons))
     session.config.stash[_HOST].close()
     results = session.config.stash[_RESULTS]
     if results and exitstatus == 0 and all(outcome == "not attempted" for outcome in results.values()):

@@ -30,7 +30,6 @@ import os
 import queue
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn_course.course_config import CourseConfig, ExerciseSpec
+from cnn_course.grading.learner_client import remove_tree
 from cnn_course.instructor.hygiene import FeedbackFilter, secret_lines
 from cnn_course.instructor.processes import become_subreaper, children_of, end_processes
 from cnn_course.instructor.records import Assignment, file_stem
@@ -123,6 +123,14 @@ def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[
     """Return the command of a grading process started on its own (`cnn_course.instructor.worker`)."""
     memory = str(int(plan.memory_limit_gib * 2**30))
     return [sys.executable, "-m", "cnn_course.instructor.worker", memory, str(os.getpid()), *pytest_arguments(plan, lessons, results_log)]
+
+
+def learner_zygote_options(plan: GradingPlan) -> list[str]:
+    """The fork server's options to keep one learner zygote per job (none where the graders start no learner process)."""
+    if not learner_process_available():
+        return []
+    sandbox = "bwrap" if plan.sandbox == "bwrap" else "none"
+    return ["--learner-slots", str(plan.jobs), "--learner-sandbox", sandbox, "--learner-memory", str(int(plan.memory_limit_gib * 2**30))]
 
 
 def learner_process_available() -> bool:
@@ -221,8 +229,11 @@ class ForkServer:
     """The batch's fork server (`cnn_course.instructor.forkserver`): grading processes forked with
     TensorFlow, pytest and the test sets already loaded. Restarted if it dies."""
 
-    def __init__(self, env: dict[str, str], children: _Children) -> None:
-        self.env, self.children = env, children
+    def __init__(self, env: dict[str, str], children: _Children, learner_options: list[str] | None = None, slots: int = 0) -> None:
+        self.env, self.children, self.learner_options = env, children, learner_options or []
+        self._slots: queue.Queue[int] = queue.Queue()
+        for slot in range(slots if learner_options else 0):
+            self._slots.put(slot)
         self._lock = threading.Lock()
         self._waiting: dict[str, queue.Queue] = {}
         self._ids = itertools.count()
@@ -230,7 +241,7 @@ class ForkServer:
 
     def _ensure(self) -> subprocess.Popen:
         if self.process is None or self.process.poll() is not None:
-            command = [sys.executable, "-m", "cnn_course.instructor.forkserver", str(os.getpid())]
+            command = [sys.executable, "-m", "cnn_course.instructor.forkserver", str(os.getpid()), *self.learner_options]
             popen = {"env": self.env, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "start_new_session": True}
             self.process = self.children.start_helper(command, **popen)
             threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
@@ -250,10 +261,11 @@ class ForkServer:
     def run(self, request: dict[str, Any], time_limit: float, children: _Children) -> int | None:
         """Have a grading process run `request`; return its exit code, or None if it ran past `time_limit` and was killed."""
         key, replies = str(next(self._ids)), queue.Queue()
+        slot = self._slots.get() if self.learner_options else None  # a slot's learner zygote serves one grading process at a time
         with self._lock:
             self._waiting[key] = replies
             server = self._ensure()
-            server.stdin.write((json.dumps({**request, "id": key}) + "\n").encode())
+            server.stdin.write((json.dumps({**request, "id": key, "slot": slot}) + "\n").encode())
             server.stdin.flush()
         started = time.monotonic()
         try:
@@ -271,6 +283,8 @@ class ForkServer:
         finally:
             with self._lock:
                 self._waiting.pop(key, None)
+            if slot is not None:
+                self._slots.put(slot)
 
     def close(self) -> None:
         if self.process is not None:
@@ -300,16 +314,6 @@ def run_limited(
 # ----- scratch folders: removed at the end, or when the next batch starts -------------------------
 
 
-def _remove_tree(path: Path) -> None:
-    def writable_then_retry(function, name, _):
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(name), 0o700)
-            os.chmod(name, 0o700)
-            function(name)
-
-    shutil.rmtree(path, onerror=writable_then_retry)
-
-
 @contextmanager
 def batch_scratch(parent: Path | None = None) -> Iterator[Path]:
     """A scratch folder for one batch, locked while it runs; left-overs of batches that were killed are removed first."""
@@ -325,14 +329,14 @@ def batch_scratch(parent: Path | None = None) -> Iterator[Path]:
                 if error.errno in (errno.EAGAIN, errno.EACCES):
                     continue  # a batch running now holds it
                 raise
-            _remove_tree(old)
+            remove_tree(old)
     folder = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
     with open(folder / _LOCK, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield folder
         finally:
-            _remove_tree(folder)
+            remove_tree(folder)
 
 
 # ----- the results log: signed records, read back ------------------------------------------------
@@ -505,7 +509,7 @@ def grade_submission(
     clean = clean or feedback_filter(plan)
     scratch = plan.scratch / file_stem(submission.learner)
     if scratch.exists():
-        _remove_tree(scratch)
+        remove_tree(scratch)
     scratch.mkdir(parents=True)
     try:
         try:
@@ -540,7 +544,7 @@ def grade_submission(
         exercises, run, note = exercise_results(plan, log, read_results_log(results_log, key), code, clean.clean)
         exercises = [_with_model_notes(e, _model_notes(lessons)) for e in exercises]
     finally:
-        _remove_tree(scratch)
+        remove_tree(scratch)
     return SubmissionResult(submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when)
 
 
@@ -558,7 +562,7 @@ def grade_batch(
     results: dict[str, SubmissionResult] = {}
     children = _Children()
     clean = feedback_filter(plan)
-    server = ForkServer(_environment(plan, plan.scratch), children) if plan.fork_server and submissions else None
+    server = ForkServer(_environment(plan, plan.scratch), children, learner_zygote_options(plan), plan.jobs) if plan.fork_server and submissions else None
     try:
         with ThreadPoolExecutor(max_workers=plan.jobs, thread_name_prefix="grade") as pool:
             futures = [pool.submit(grade_submission, plan, submission, children, clean, server) for submission in submissions]

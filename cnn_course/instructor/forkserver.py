@@ -6,23 +6,36 @@ grading a correct submission; forked from here, a grading process starts with al
 (shared copy-on-write). Nothing learner-made ever runs in this process: the learner's code runs in
 the learner process a grading process starts.
 
-Protocol, one JSON object per line: the batch writes requests on stdin
-(`{"id", "argv", "cwd", "env", "log", "key", "memory"}`), the server answers `{"id", "pid"}` once the
-grading process started and `{"id", "exit"}` when it ended (the exit code, or minus the signal).
-Each grading process is forked under a guard (see `worker`) in its own session, dies with the
-server, which dies with the batch.
+It also keeps one learner zygote per job slot (`--learner-slots N`): the process that imports the
+libraries learner code uses and forks the learner processes (see `cnn_course.grading.learner`),
+started here before any request, in the learner sandbox with `--learner-sandbox bwrap`. Each
+grading process gets its slot's zygote (`learner_client.SHARED_ZYGOTE`), has it end every process
+of the submission before and empties its scratch root, instead of importing TensorFlow again in
+a zygote of its own. A zygote that died (learner code can kill it) is started again before the
+slot's next grading process.
 
-Usage: python -m cnn_course.instructor.forkserver BATCH_PID
+Protocol, one JSON object per line: the batch writes requests on stdin
+(`{"id", "argv", "cwd", "env", "log", "key", "memory", "slot"}`), the server answers `{"id", "pid"}`
+once the grading process started and `{"id", "exit"}` when it ended (the exit code, or minus the
+signal). Each grading process is forked under a guard (see `worker`) in its own session, dies
+with the server, which dies with the batch.
+
+Usage: python -m cnn_course.instructor.forkserver BATCH_PID [--learner-slots N --learner-sandbox none|bwrap --learner-memory BYTES]
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import select
 import signal
+import socket
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from cnn_course.instructor.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
 
@@ -40,12 +53,79 @@ def preload() -> None:
             load()
 
 
-def _grading_process(request: dict, log_fd: int) -> int:
+class LearnerZygotes:
+    """One learner zygote per job slot, each with its socket and scratch root; restarted when one died."""
+
+    def __init__(self, slots: int, sandbox: str, memory: int) -> None:
+        self.sandbox, self.memory = sandbox, memory
+        self.roots = [Path(tempfile.mkdtemp(prefix=f"cnn-course-learners-slot{slot}-")) for slot in range(slots)]
+        self.sockets: list[socket.socket | None] = [None] * slots
+        self.pids: list[int | None] = [None] * slots
+        for slot in range(slots):
+            self.start(slot)
+
+    def start(self, slot: int) -> None:
+        """Start slot `slot`'s zygote in its emptied scratch root (it imports the libraries in the background)."""
+        from cnn_course.grading.learner_client import prepare_scratch_root, zygote_command
+
+        if self.sockets[slot] is not None:
+            self.sockets[slot].close()
+        prepare_scratch_root(self.roots[slot])
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        command, environment = zygote_command(self.roots[slot], self.memory, 1, self._launcher(), theirs.fileno())
+        process = subprocess.Popen(
+            command, cwd=self.roots[slot], env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True,
+        )
+        process.returncode = 0  # reaped by `serve`'s waitpid, never through this object
+        theirs.close()
+        self.sockets[slot], self.pids[slot] = ours, process.pid
+
+    def _launcher(self):
+        if self.sandbox != "bwrap":
+            return None
+        import cnn_course
+        from cnn_course.instructor.sandbox import sandboxed_command
+
+        package_dir = Path(cnn_course.__file__).resolve().parent
+        return lambda command, scratch, env: sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env)
+
+    def ended(self, pid: int) -> None:
+        """Forget a zygote that `serve` reaped, so that its slot starts another before the next grading process."""
+        if pid in self.pids:
+            self.pids[self.pids.index(pid)] = None
+
+    def ready(self, slot: int) -> None:
+        if self.pids[slot] is None:
+            self.start(slot)
+
+    def descriptors(self) -> tuple[int, ...]:
+        return tuple(sock.fileno() for sock in self.sockets if sock is not None)
+
+    def hand_over(self, slot: int) -> None:
+        """In a grading process: keep only slot `slot`'s socket, and name that zygote to the learner client."""
+        from cnn_course.grading import learner_client
+
+        for other, sock in enumerate(self.sockets):
+            if other != slot and sock is not None:
+                sock.close()
+        learner_client.SHARED_ZYGOTE = learner_client.SharedZygote(self.sockets[slot].fileno(), self.roots[slot], self.pids[slot])
+
+    def remove(self) -> None:
+        from cnn_course.grading.learner_client import remove_tree
+
+        for root in self.roots:
+            remove_tree(root)
+
+
+def _grading_process(request: dict, log_fd: int, zygotes: LearnerZygotes | None) -> int:
     """In the forked grading process: become what `worker` sets up, run pytest, return its exit code."""
     import pytest
 
     from cnn_course.instructor import collect
 
+    if zygotes is not None and request.get("slot") is not None:
+        zygotes.hand_over(int(request["slot"]))
     die_with_parent()
     become_subreaper()
     os.chdir(request["cwd"])
@@ -60,7 +140,7 @@ def _grading_process(request: dict, log_fd: int) -> int:
         end_descendants()
 
 
-def _start(request: dict, private: tuple[int, ...]) -> int:
+def _start(request: dict, private: tuple[int, ...], zygotes: LearnerZygotes | None) -> int:
     """Fork the guard of one grading process (closing the server's `private` pipes there); return the guard's pid."""
     from cnn_course.instructor.worker import guard
 
@@ -87,7 +167,7 @@ def _start(request: dict, private: tuple[int, ...]) -> int:
         if child == 0:
             code = 3
             try:
-                code = _grading_process(request, 1)
+                code = _grading_process(request, 1, zygotes)
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -97,7 +177,7 @@ def _start(request: dict, private: tuple[int, ...]) -> int:
         os._exit(code if code >= 0 else 128 - code)
 
 
-def serve(requests, replies) -> None:
+def serve(requests, replies, zygotes: LearnerZygotes | None = None) -> None:
     """Answer requests until stdin closes: fork on each request, report each exit."""
     running: dict[int, str] = {}
     buffer = b""
@@ -111,7 +191,9 @@ def serve(requests, replies) -> None:
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 request = json.loads(line)
-                pid = _start(request, (requests.fileno(), replies.fileno()))
+                if zygotes is not None and request.get("slot") is not None:
+                    zygotes.ready(int(request["slot"]))
+                pid = _start(request, (requests.fileno(), replies.fileno()), zygotes)
                 running[pid] = request["id"]
                 replies.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
                 replies.flush()
@@ -122,6 +204,8 @@ def serve(requests, replies) -> None:
                 break
             if pid == 0:
                 break
+            if zygotes is not None:
+                zygotes.ended(pid)
             if pid in running:
                 replies.write(json.dumps({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status)}) + "\n")
                 replies.flush()
@@ -129,8 +213,14 @@ def serve(requests, replies) -> None:
 
 def main(argv: list[str]) -> int:
     """Serve the batch whose pid is argv[0]; exit when it closes the pipe or dies."""
+    parser = argparse.ArgumentParser(prog="python -m cnn_course.instructor.forkserver")
+    parser.add_argument("batch", type=int)
+    parser.add_argument("--learner-slots", type=int, default=0)
+    parser.add_argument("--learner-sandbox", choices=("none", "bwrap"), default="none")
+    parser.add_argument("--learner-memory", type=int, default=0)
+    args = parser.parse_args(argv)
     die_with_parent()
-    if os.getppid() != int(argv[0]):
+    if os.getppid() != args.batch:
         return 3
     become_subreaper()
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
@@ -139,10 +229,13 @@ def main(argv: list[str]) -> int:
     for fd in (0, 1):
         os.dup2(devnull, fd)  # what preloading prints goes nowhere; the pipes stay private
     preload()
+    zygotes = LearnerZygotes(args.learner_slots, args.learner_sandbox, args.learner_memory) if args.learner_slots else None
     try:
-        serve(requests, replies)
+        serve(requests, replies, zygotes)
     finally:
         end_descendants()
+        if zygotes is not None:
+            zygotes.remove()
     return 0
 
 

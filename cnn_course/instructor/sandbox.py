@@ -78,9 +78,9 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
 
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
-        The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, runs as
-        ``nobody`` inside a user namespace, dies with its parent, and every process it started dies
-        when `command` exits.
+        The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, a read-only
+        ``/dev``, runs as ``nobody`` inside a user namespace, dies with its parent, and every
+        process it started dies when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
     # No setpriv --pdeathsig here: the grader starts sandboxes from worker threads, and Linux sends the
@@ -96,7 +96,9 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     arguments += ["--bind", str(scratch), str(scratch)]
     arguments += ["--proc", "/proc", "--dev", "/dev"]
     arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
-    arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--chdir", str(scratch), "--clearenv"]
+    # /dev read-only too: its tmpfs (and /dev/shm in it) would otherwise be unbounded memory, and a
+    # place outside the scratch folder that outlives one submission in a job slot's sandbox.
+    arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
     inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath}
     for name, value in sorted(inside.items()):
