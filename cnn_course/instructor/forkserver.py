@@ -228,8 +228,9 @@ def main(argv: list[str]) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):
         os.dup2(devnull, fd)  # what preloading prints goes nowhere; the pipes stay private
-    preload()
+    # The zygotes first: they import their libraries while this process imports its own.
     zygotes = LearnerZygotes(args.learner_slots, args.learner_sandbox, args.learner_memory) if args.learner_slots else None
+    preload()
     try:
         serve(requests, replies, zygotes)
     finally:
