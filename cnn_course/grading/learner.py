@@ -9,8 +9,10 @@ learner's work: it runs it and reports what it returned, raised or printed.
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
+import shutil
 import resource
 import select
 import signal
@@ -266,8 +268,11 @@ def zygote(host: socket.socket, memory: int) -> None:
     """
     from cnn_course.instructor.processes import PR_SET_DUMPABLE, become_subreaper, end_descendants, prctl
 
+    from cnn_course.instructor.sandbox import SANDBOX_MARK
+
     become_subreaper()
     prctl(PR_SET_DUMPABLE, 0)
+    sandboxed = os.environ.get(SANDBOX_MARK) == "1"
     import importlib
 
     import matplotlib
@@ -294,6 +299,13 @@ def zygote(host: socket.socket, memory: int) -> None:
         elif request.get("op") == "reset":
             end_descendants()
             _report_exits(host)
+            if sandboxed:  # the sandbox's own /dev/shm, the one writable place outside the scratch root
+                for entry in Path("/dev/shm").iterdir():
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir() and not entry.is_symlink():
+                            shutil.rmtree(entry)
+                        else:
+                            entry.unlink()
             host.send(write_message({"event": "reset"}))
         elif request.get("op") == "kill":
             try:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 BWRAP = "bwrap"
 NOBODY = 65534
+SHM_BYTES = 64 * 2**20
+SANDBOX_MARK = "CNN_COURSE_IN_SANDBOX"  # in the sandboxed process's environment, which nothing outside sets
 # Parts of the system a Python process needs, read-only; what a machine lacks is skipped.
 _SYSTEM = ("/usr", "/etc", "/opt/conda")
 _MERGED_USR = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -79,7 +81,7 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
         The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, a read-only
-        ``/dev``, runs as ``nobody`` inside a user namespace, dies with its parent, and every
+        ``/dev`` but for its own 64 MiB ``/dev/shm``, runs as ``nobody`` inside a user namespace, dies with its parent, and every
         process it started dies when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
@@ -94,13 +96,13 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     if data and Path(data).is_dir():  # the public datasets, for lessons whose setup cells load them
         arguments += ["--ro-bind", str(Path(data).resolve()), data]
     arguments += ["--bind", str(scratch), str(scratch)]
-    arguments += ["--proc", "/proc", "--dev", "/dev"]
+    # A small /dev/shm of its own (Python's multiprocessing locks live there; keras uses them to list
+    # image folders), the rest of /dev read-only: a tmpfs is memory that no address-space limit bounds.
+    arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
     arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
-    # /dev read-only too: its tmpfs (and /dev/shm in it) would otherwise be unbounded memory, and a
-    # place outside the scratch folder that outlives one submission in a job slot's sandbox.
     arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-    inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath}
+    inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath, SANDBOX_MARK: "1"}
     for name, value in sorted(inside.items()):
         arguments += ["--setenv", name, value]
     return [*arguments, "--", *command]

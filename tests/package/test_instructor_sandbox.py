@@ -175,3 +175,21 @@ def test_the_environment_is_only_what_the_caller_gives(tmp_path, monkeypatch):
     command = sandboxed_command([sys.executable, "-c", "import os; print(sorted(os.environ))"], scratch=scratch, package_dir=PACKAGE, env={"LANG": "C.UTF-8"})
     output = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
     assert "CNN_COURSE_SECRET" not in output and "'LANG'" in output and "'HOME'" in output
+
+
+def test_dev_is_read_only_and_its_shared_memory_small(tmp_path):
+    probe = """
+        import errno, multiprocessing.pool
+        with multiprocessing.pool.ThreadPool(2) as pool:  # keras lists image folders this way: it needs /dev/shm
+            print("pool", pool.map(abs, [-1, 2]))
+        for path, size in (("/dev/planted", 1), ("/dev/shm/big", 200 * 2**20)):
+            try:
+                with open(path, "wb") as file:
+                    file.write(bytes(size))
+                print(path, "written")
+            except OSError as error:
+                print(path, errno.errorcode[error.errno])
+    """
+    completed = run_sandboxed(tmp_path / "scratch", probe)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split("\n")[:3] == ["pool [1, 2]", "/dev/planted EROFS", "/dev/shm/big ENOSPC"]

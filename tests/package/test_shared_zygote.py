@@ -28,6 +28,8 @@ LEAVE_BEHIND = textwrap.dedent(
     pathlib.Path(os.environ["TMPDIR"], "left-by-the-last-submission").write_text("answers")
     pathlib.Path("..", "..", "planted.py").write_text("x = 1")
     subprocess.Popen(["sleep", "300"], start_new_session=True)
+    if os.environ.get("CNN_COURSE_IN_SANDBOX"):  # the sandbox's own /dev/shm (never the host's)
+        pathlib.Path("/dev/shm/left-by-the-last-submission").write_text("answers")
     """
 )
 
@@ -44,6 +46,7 @@ LOOK_AROUND = textwrap.dedent(
         "processes": others,
         "tmp": sorted(os.listdir(os.environ["TMPDIR"])),
         "root": sorted(os.listdir(pathlib.Path("..", ".."))),
+        "shm": sorted(os.listdir("/dev/shm")) if os.environ.get("CNN_COURSE_IN_SANDBOX") else [],
     }))
     """
 )
@@ -95,7 +98,7 @@ def test_a_submission_starts_with_nothing_of_the_last_one(mode, lesson):
         assert second["attached"] and second["setup_error"] is None
         seen = second["seen"]
         assert not [cmdline for cmdline in seen["processes"] if cmdline.startswith("sleep 300")]
-        assert seen["tmp"] == [] and "planted.py" not in seen["root"]
+        assert seen["tmp"] == [] and "planted.py" not in seen["root"] and seen["shm"] == []
     finally:
         os.kill(zygotes.pids[0], signal.SIGKILL)
         os.waitpid(zygotes.pids[0], 0)
