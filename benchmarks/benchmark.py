@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import platform
 import resource
-import time
 from pathlib import Path
 
 THRESHOLDS = {"mnist": (0.99,), "cifar10": (0.75, 0.80, 0.85)}
@@ -57,7 +56,7 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             train_seconds = sum(self.epoch_seconds)
-            probabilities = predict_probabilities(self.model, x_test, flip_tta=recipe.flip_tta)
+            probabilities = predict_probabilities(self.model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta)
             self.curve.append((round(train_seconds, 2), float(np.mean(probabilities.argmax(1) == y_test))))
             if train_seconds >= time_limit:
                 self.model.stop_training = True

@@ -69,7 +69,7 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
         epochs=epochs, batch_size=recipe.batch_size, callbacks=[budget, keep_best], verbose=0,
     )
     load_after = os.getloadavg()[0]
-    probabilities = predict_probabilities(model, x_test, flip_tta=recipe.flip_tta)
+    probabilities = predict_probabilities(model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta)
     images_per_second = budget.steps * recipe.batch_size / budget.training_seconds
     gflops = images_per_second * training_flops_per_image(model) / 1e9
     return {
@@ -83,6 +83,7 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
         "best_epoch": None if keep_best.best_epoch is None else keep_best.best_epoch + 1,
         "test_accuracy": float(np.mean(probabilities.argmax(1) == y_test)),
         "flip_tta": recipe.flip_tta,
+        "shift_tta": recipe.shift_tta,
         "images_per_second": round(images_per_second, 1),
         "training_gflops": round(gflops, 2),
         "mflop_per_training_image": round(training_flops_per_image(model) / 1e6, 2),

@@ -20,6 +20,7 @@ import os
 from dataclasses import replace
 
 from cnn_course import models
+from cnn_course.evaluation import shifted_views
 from cnn_course.recipes import CIFAR10_FAST, RECIPES, Recipe, training_statistics
 
 ARMS: dict[str, Recipe] = {
@@ -68,6 +69,7 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         return float(np.mean(probabilities.argmax(1) == prepared.y_test))
 
     x_test = prepared.x_test
+    views = shifted_views(x_test, 2)
     steps_per_epoch = -(-len(prepared.x_train) // recipe.batch_size)
     return {
         "arm": name,
@@ -77,19 +79,9 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         "images_per_second": round(budget.steps * recipe.batch_size / budget.training_seconds),
         "accuracy": accuracy([x_test]),
         "accuracy_flip": accuracy([x_test, x_test[:, :, ::-1]]),
-        "accuracy_flip_shift": accuracy(shifted_views(x_test)) if recipe.dataset == "cifar10" else None,
+        "accuracy_flip_shift": accuracy(views + [view[:, :, ::-1] for view in views]) if recipe.dataset == "cifar10" else None,
         "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
     }
-
-
-def shifted_views(images, shift: int = 2) -> list:
-    """Six views: the images and their shifts by `shift` pixels down-right and up-left (reflected border), each also mirrored."""
-    import numpy as np
-
-    padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
-    size = images.shape[1]
-    views = [images] + [padded[:, dy : dy + size, dx : dx + size] for dy, dx in ((0, 0), (2 * shift, 2 * shift))]
-    return views + [view[:, :, ::-1] for view in views]
 
 
 def _child(queue: multiprocessing.Queue, *args: object) -> None:

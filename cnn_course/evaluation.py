@@ -10,16 +10,30 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 
-def predict_probabilities(model: keras.Model, images: np.ndarray, batch_size: int = 1000, flip_tta: bool = False) -> np.ndarray:
+def shifted_views(images: np.ndarray, shift: int) -> list[np.ndarray]:
+    """Return three views of images (N, H, W, C): as they are, and shifted by `shift` pixels down-right
+    and up-left (the border reflected), each of shape (N, H, W, C) and the dtype of `images`."""
+    height, width = images.shape[1:3]
+    padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
+    return [images] + [padded[:, dy : dy + height, dx : dx + width] for dy, dx in ((0, 0), (2 * shift, 2 * shift))]
+
+
+def predict_probabilities(
+    model: keras.Model, images: np.ndarray, batch_size: int = 1000, flip_tta: bool = False, shift_tta: int = 0
+) -> np.ndarray:
     """Return the model's class probabilities, float32 of shape (N, num_classes).
 
-    With flip_tta, average the predictions for each image and its left-right mirror image.
+    Test-time augmentation: with flip_tta, average the predictions for each image and its left-right
+    mirror image; with shift_tta > 0, also for the image shifted by that many pixels down-right and
+    up-left (see `shifted_views`), each mirrored too when flip_tta is set (6 views in all).
     """
-    probabilities = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+    views = shifted_views(images, shift_tta) if shift_tta > 0 else [images]
     if flip_tta:
-        mirrored = np.asarray(model.predict(images[:, :, ::-1], batch_size=batch_size, verbose=0), dtype=np.float32)
-        probabilities = (probabilities + mirrored) / 2
-    return probabilities
+        views += [view[:, :, ::-1] for view in views]
+    total = np.zeros((len(images), model.output_shape[-1]), dtype=np.float32)
+    for view in views:
+        total += np.asarray(model.predict(view, batch_size=batch_size, verbose=0), dtype=np.float32)
+    return total / len(views)
 
 
 def cross_entropy(probabilities: np.ndarray, y_true: np.ndarray) -> float:
@@ -40,10 +54,11 @@ class Evaluation:
 
 
 def evaluate_classifier(
-    model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str], flip_tta: bool = False
+    model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str], flip_tta: bool = False,
+    shift_tta: int = 0,
 ) -> Evaluation:
-    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with flip TTA)."""
-    probabilities = predict_probabilities(model, x_test, flip_tta=flip_tta)
+    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with test-time flips and shifts)."""
+    probabilities = predict_probabilities(model, x_test, flip_tta=flip_tta, shift_tta=shift_tta)
     predicted = np.argmax(probabilities, axis=1)
     labels = list(range(len(class_names)))
     names = [str(name) for name in class_names]

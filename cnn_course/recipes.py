@@ -35,6 +35,7 @@ class Recipe:
     label_smoothing: float = 0.0
     ema_momentum: float | None = None  # train with an exponential moving average of the weights, kept at the end
     flip_tta: bool = False
+    shift_tta: int = 0  # pixels; > 0 also averages predictions over two shifted views at test time
     baseline: bool = False
     validation_fraction: float = 0.1
     summary: str = ""  # one line for `cnn-course train --help` and the training banner; no epoch count
@@ -118,7 +119,7 @@ CIFAR10_FAST = Recipe(
     dataset="cifar10",
     description="compact all-conv net (16-32-32-64-64-128, 146k parameters) with BatchNorm and global average "
     "pooling, flip + 4-pixel shifts inside the model, AdamW with warm-up and cosine decay, label smoothing 0.1, "
-    "flip test-time augmentation",
+    "test-time augmentation over flips and 2-pixel shifts",
     build=lambda prepared: models.build_cifar10_fast_cnn(
         *training_statistics(prepared), models.build_cifar10_augmentation(0.125), widths=(16, 32, 64, 128), convs_per_stage=(1, 2, 2, 1)
     ),
@@ -129,6 +130,7 @@ CIFAR10_FAST = Recipe(
     weight_decay=5e-4,
     label_smoothing=0.1,
     flip_tta=True,
+    shift_tta=2,
 )
 
 CIFAR10_RECIPES = [

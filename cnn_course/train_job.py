@@ -46,6 +46,7 @@ def write_outputs(
         "train_seconds": round(run.train_seconds, 2),
         "epoch_seconds": [round(s, 2) for s in run.epoch_seconds],
         "flip_tta": recipe.flip_tta,
+        "shift_tta": recipe.shift_tta,
         "test_accuracy": round(result.accuracy, 5),
         "test_loss": round(result.loss, 5),
         "final_val_accuracy": round(run.history["val_accuracy"][-1], 5),
@@ -94,6 +95,6 @@ def train_recipe(
     classes = len(prepared.class_names)
     y_train, y_val = recipe.targets(prepared.y_train, classes), recipe.targets(prepared.y_val, classes)
     run = fit_classifier(model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose, callbacks)
-    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta)
+    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta, recipe.shift_tta)
     best_epoch = None if keep_best.best_epoch is None else keep_best.best_epoch + 1
     return write_outputs(out, model, recipe, run, result, prepared.class_names, seed, budget_seconds, best_epoch)

@@ -112,10 +112,9 @@ def pytest_arguments(plan: GradingPlan, lessons: Path, results_log: Path) -> lis
         arguments += ["--course-config", str(config.source)]
     if plan.exercise_timeout is not None:
         arguments += ["--exercise-timeout", f"{plan.exercise_timeout:g}"]
-    if learner_process_available():
-        arguments += ["--learner-memory", f"{plan.memory_limit_gib:g}"]
-        if plan.sandbox != "none":
-            arguments += ["--learner-sandbox", plan.sandbox]
+    arguments += ["--learner-memory", f"{plan.memory_limit_gib:g}"]
+    if plan.sandbox != "none":
+        arguments += ["--learner-sandbox", plan.sandbox]
     return arguments
 
 
@@ -126,18 +125,9 @@ def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[
 
 
 def learner_zygote_options(plan: GradingPlan) -> list[str]:
-    """The fork server's options to keep one learner zygote per job (none where the graders start no learner process)."""
-    if not learner_process_available():
-        return []
+    """The fork server's options to keep one learner zygote per job, in the plan's sandbox."""
     sandbox = "bwrap" if plan.sandbox == "bwrap" else "none"
     return ["--learner-slots", str(plan.jobs), "--learner-sandbox", sandbox, "--learner-memory", str(int(plan.memory_limit_gib * 2**30))]
-
-
-def learner_process_available() -> bool:
-    """True when the graders run learner code in a learner process that takes --learner-sandbox."""
-    from cnn_course.grading import plugin
-
-    return "--learner-sandbox" in Path(plugin.__file__).read_text(encoding="utf-8")
 
 
 def _environment(plan: GradingPlan, temporary: Path) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cnn_course.course_config import CourseConfig, load_config
 from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch, learner_process_available
+from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch
 from cnn_course.instructor.export import GRADEBOOK, GRADESCOPE_DIR, number, write_exports
 from cnn_course.instructor.feedback import FEEDBACK_DIR, write_feedback
 from cnn_course.instructor.progress import Progress
@@ -121,8 +121,6 @@ def export_grades(out: Path, assignment: Assignment, args: argparse.Namespace, s
 def sandbox_mode(requested: str) -> tuple[str, str]:
     """The sandbox mode for this batch and a sentence saying it (--sandbox auto, bwrap or none)."""
     mode, reason = sandbox_status()
-    if not learner_process_available():
-        return "none", "learner code runs inside the grading process (these graders start no learner process to sandbox)"
     if requested == "none":
         return "none", "learner code runs without the sandbox (--sandbox none), under the same time and memory limits"
     if mode == "bwrap":
