@@ -105,6 +105,29 @@ def test_a_submission_starts_with_nothing_of_the_last_one(mode, lesson):
         zygotes.remove()
 
 
+RESPAWNING = textwrap.dedent(
+    """
+    import subprocess, sys
+    # A process that forks a child and exits, for ever: at any moment its pid is a new one.
+    runner = "import os\\nwhile True:\\n    if os.fork(): os._exit(0)"
+    subprocess.Popen([sys.executable, "-c", runner, "respawning-runner"], start_new_session=True)
+    """
+)
+
+
+@pytest.mark.skipif(sandbox_status()[0] != "bwrap", reason="no sandbox here")
+def test_a_process_that_respawns_itself_does_not_outlive_its_submission(lesson):
+    zygotes = LearnerZygotes(1, "bwrap", 4 * 2**30)
+    try:
+        assert session(zygotes, lesson, RESPAWNING)["setup_error"] is None
+        seen = session(zygotes, lesson, LOOK_AROUND)["seen"]
+        assert not [cmdline for cmdline in seen["processes"] if "respawning-runner" in cmdline]
+    finally:
+        os.kill(zygotes.pids[0], signal.SIGKILL)
+        os.waitpid(zygotes.pids[0], 0)
+        zygotes.remove()
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_a_killed_zygote_is_replaced_for_the_next_submission(mode, lesson):
     zygotes = LearnerZygotes(1, mode, 4 * 2**30)
