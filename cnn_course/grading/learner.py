@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import linecache
 import os
-import shutil
+import subprocess
 import resource
 import select
 import signal
@@ -302,19 +302,28 @@ def zygote(host: socket.socket, memory: int) -> None:
                     os.kill(-1, signal.SIGKILL)
             end_descendants()
             _report_exits(host)
-            if sandboxed:  # the sandbox's own /dev/shm, the one writable place outside the scratch root
-                for entry in Path("/dev/shm").iterdir():
-                    with contextlib.suppress(OSError):
-                        if entry.is_dir() and not entry.is_symlink():
-                            shutil.rmtree(entry)
-                        else:
-                            entry.unlink()
+            if sandboxed:  # the sandbox's own /dev/shm and System V IPC objects: what outlives a process there
+                _empty_shared_memory()
             host.send(write_message({"event": "reset"}))
         elif request.get("op") == "kill":
             try:
                 os.killpg(int(request["pid"]), signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+
+
+def _empty_shared_memory() -> None:
+    """Inside the sandbox: empty its /dev/shm (folders a learner locked included) and remove its System V IPC objects."""
+    from cnn_course.grading.learner_client import remove_tree
+
+    for entry in Path("/dev/shm").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                remove_tree(entry)
+            else:
+                entry.unlink()
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(["ipcrm", "--all"], stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
 
 
 def _fork(host: socket.socket, cwd: Path, memory: int) -> None:

@@ -30,6 +30,10 @@ LEAVE_BEHIND = textwrap.dedent(
     subprocess.Popen(["sleep", "300"], start_new_session=True)
     if os.environ.get("CNN_COURSE_IN_SANDBOX"):  # the sandbox's own /dev/shm (never the host's)
         pathlib.Path("/dev/shm/left-by-the-last-submission").write_text("answers")
+        locked = pathlib.Path("/dev/shm/locked")
+        locked.mkdir()
+        (locked / "inside").write_text("answers")
+        locked.chmod(0o500)
     """
 )
 
