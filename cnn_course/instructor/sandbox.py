@@ -65,6 +65,15 @@ def _system_binds() -> list[str]:
     return arguments
 
 
+@functools.cache
+def _tmpfs_size_supported() -> bool:
+    try:
+        helped = subprocess.run([shutil.which(BWRAP) or BWRAP, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in helped.stdout + helped.stderr
+
+
 def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, env: dict[str, str]) -> list[str]:
     """Return the bubblewrap command line that runs `command` in the learner's sandbox.
 
@@ -81,7 +90,7 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
         The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, a read-only
-        ``/dev`` but for its own 64 MiB ``/dev/shm``, runs as ``nobody`` inside a user namespace, dies with its parent, and every
+        ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as ``nobody`` inside a user namespace, dies with its parent, and every
         process it started dies when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
@@ -98,7 +107,8 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     arguments += ["--bind", str(scratch), str(scratch)]
     # A small /dev/shm of its own (Python's multiprocessing locks live there; keras uses them to list
     # image folders), the rest of /dev read-only: a tmpfs is memory that no address-space limit bounds.
-    arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    size = ["--size", str(SHM_BYTES)] if _tmpfs_size_supported() else []  # bubblewrap 0.8 and later
+    arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm"]
     arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
     arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
