@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import linecache
 import os
-import subprocess
 import resource
 import select
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -267,7 +267,6 @@ def zygote(host: socket.socket, memory: int) -> None:
     learner can trace it or read its memory (it is not dumpable).
     """
     from cnn_course.instructor.processes import PR_SET_DUMPABLE, become_subreaper, end_descendants, prctl
-
     from cnn_course.instructor.sandbox import SANDBOX_MARK
 
     become_subreaper()

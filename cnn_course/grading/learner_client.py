@@ -173,6 +173,16 @@ def prepare_scratch_root(root: Path) -> None:
         (root / name).mkdir()
 
 
+def launcher_for(sandbox: str) -> Launcher | None:
+    """The wrapper that runs a zygote's command in the learner sandbox ("bwrap"), or None ("none": run it directly)."""
+    if sandbox != "bwrap":
+        return None
+    from cnn_course.instructor.sandbox import sandboxed_command
+
+    package_dir = Path(cnn_course.__file__).resolve().parent
+    return lambda command, scratch, env: sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env)
+
+
 def zygote_command(root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a zygote whose scratch root is `root`, talking on `socket_fd`."""
     command = [sys.executable, "-s", "-B", "-m", "cnn_course.grading.learner", "zygote", str(socket_fd), str(memory_bytes)]
@@ -305,8 +315,7 @@ class LearnerHost:
     def _attach(self, shared: SharedZygote) -> bool:
         """Take over the shared zygote: reset it and empty its scratch root; False (zygote ended) if it does not answer."""
         sock = socket.socket(fileno=shared.fd)
-        self._socket, self._attached, self._reset_done = sock, True, False
-        self._group = shared.group
+        self._socket, self._attached, self._group = sock, True, shared.group
         threading.Thread(target=self._listen, args=(sock,), name="zygote events", daemon=True).start()
         if self._reset(START_TIMEOUT_S):  # a zygote just (re)started is still importing the libraries
             prepare_scratch_root(self.root)
@@ -318,12 +327,13 @@ class LearnerHost:
     def _reset(self, timeout: float) -> bool:
         """Have the zygote end every process it started or adopted; True once it says none is left."""
         with self._changed:
-            self._reset_done = False
-            try:
-                self._socket.send(write_message({"op": "reset"}))
-            except (OSError, AttributeError):
+            sock, self._reset_done = self._socket, False
+            if sock is None:
                 return False
-            sock = self._socket
+            try:
+                sock.send(write_message({"op": "reset"}))
+            except OSError:
+                return False
             self._changed.wait_for(lambda: self._reset_done or self._socket is not sock, timeout=timeout)
             return self._reset_done
 
@@ -411,16 +421,9 @@ class LearnerHost:
     def close(self) -> None:
         """Stop the zygote and remove the scratch root; a shared zygote is reset and its root emptied instead."""
         with self._lock:
-            if self._attached:
-                if not self._reset(GRACE_S * 2):
-                    self._stop_zygote()
-                with self._changed:
-                    if self._socket is not None:
-                        self._socket.close()
-                        self._socket = None
-                self._attached = False
-            else:
-                self._stop_zygote()
+            if self._attached and self._reset(GRACE_S * 2):
+                self._attached = False  # it lives on for the slot's next submission: only our end of its socket closes
+            self._stop_zygote()
         if self._owns_root:
             remove_tree(self.root)
         else:  # the shared zygote's sandbox has this folder mounted: empty it, keep it

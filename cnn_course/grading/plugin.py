@@ -81,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
     config.stash[_HOST] = LearnerHost(
-        memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=_launcher(config),
+        memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=learner_client.launcher_for(config.getoption("--learner-sandbox")),
         shared=learner_client.SHARED_ZYGOTE,  # set in a batch's grading process: its job slot's zygote
     )
     if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
@@ -138,16 +138,6 @@ def _start_lesson(config: pytest.Config, stem: str) -> None:
     lessons[stem] = lesson
     starters[stem] = threading.Thread(target=lesson.start, name=f"start {stem}", daemon=True)
     starters[stem].start()
-
-
-def _launcher(config: pytest.Config):
-    """The sandbox wrapper for learner processes, or None to run them directly."""
-    if config.getoption("--learner-sandbox") != "bwrap":
-        return None
-    from cnn_course.instructor.sandbox import sandboxed_command
-
-    package_dir = Path(__import__("cnn_course").__file__).resolve().parent
-    return lambda command, scratch, env: sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env)
 
 
 def grading_folder(config: pytest.Config) -> Path:

@@ -126,8 +126,7 @@ def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[
 
 def learner_zygote_options(plan: GradingPlan) -> list[str]:
     """The fork server's options to keep one learner zygote per job, in the plan's sandbox."""
-    sandbox = "bwrap" if plan.sandbox == "bwrap" else "none"
-    return ["--learner-slots", str(plan.jobs), "--learner-sandbox", sandbox, "--learner-memory", str(int(plan.memory_limit_gib * 2**30))]
+    return ["--learner-slots", str(plan.jobs), "--learner-sandbox", plan.sandbox, "--learner-memory", str(int(plan.memory_limit_gib * 2**30))]
 
 
 def _environment(plan: GradingPlan, temporary: Path) -> dict[str, str]:
@@ -219,10 +218,10 @@ class ForkServer:
     """The batch's fork server (`cnn_course.instructor.forkserver`): grading processes forked with
     TensorFlow, pytest and the test sets already loaded. Restarted if it dies."""
 
-    def __init__(self, env: dict[str, str], children: _Children, learner_options: list[str] | None = None, slots: int = 0) -> None:
-        self.env, self.children, self.learner_options = env, children, learner_options or []
+    def __init__(self, env: dict[str, str], children: _Children, learner_options: list[str], slots: int) -> None:
+        self.env, self.children, self.learner_options = env, children, learner_options
         self._slots: queue.Queue[int] = queue.Queue()
-        for slot in range(slots if learner_options else 0):
+        for slot in range(slots):
             self._slots.put(slot)
         self._lock = threading.Lock()
         self._waiting: dict[str, queue.Queue] = {}
@@ -251,7 +250,7 @@ class ForkServer:
     def run(self, request: dict[str, Any], time_limit: float, children: _Children) -> int | None:
         """Have a grading process run `request`; return its exit code, or None if it ran past `time_limit` and was killed."""
         key, replies = str(next(self._ids)), queue.Queue()
-        slot = self._slots.get() if self.learner_options else None  # a slot's learner zygote serves one grading process at a time
+        slot = self._slots.get()  # a slot's learner zygote serves one grading process at a time
         with self._lock:
             self._waiting[key] = replies
             server = self._ensure()
@@ -273,8 +272,7 @@ class ForkServer:
         finally:
             with self._lock:
                 self._waiting.pop(key, None)
-            if slot is not None:
-                self._slots.put(slot)
+            self._slots.put(slot)
 
     def close(self) -> None:
         if self.process is not None:

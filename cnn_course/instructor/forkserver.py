@@ -66,13 +66,13 @@ class LearnerZygotes:
 
     def start(self, slot: int) -> None:
         """Start slot `slot`'s zygote in its emptied scratch root (it imports the libraries in the background)."""
-        from cnn_course.grading.learner_client import prepare_scratch_root, zygote_command
+        from cnn_course.grading.learner_client import launcher_for, prepare_scratch_root, zygote_command
 
         if self.sockets[slot] is not None:
             self.sockets[slot].close()
         prepare_scratch_root(self.roots[slot])
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, environment = zygote_command(self.roots[slot], self.memory, 1, self._launcher(), theirs.fileno())
+        command, environment = zygote_command(self.roots[slot], self.memory, 1, launcher_for(self.sandbox), theirs.fileno())
         process = subprocess.Popen(
             command, cwd=self.roots[slot], env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True,
@@ -80,15 +80,6 @@ class LearnerZygotes:
         process.returncode = 0  # reaped by `serve`'s waitpid, never through this object
         theirs.close()
         self.sockets[slot], self.pids[slot] = ours, process.pid
-
-    def _launcher(self):
-        if self.sandbox != "bwrap":
-            return None
-        import cnn_course
-        from cnn_course.instructor.sandbox import sandboxed_command
-
-        package_dir = Path(cnn_course.__file__).resolve().parent
-        return lambda command, scratch, env: sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env)
 
     def ended(self, pid: int) -> None:
         """Forget a zygote that `serve` reaped, so that its slot starts another before the next grading process."""
@@ -197,7 +188,7 @@ def serve(requests, replies, zygotes: LearnerZygotes | None = None) -> None:
                 running[pid] = request["id"]
                 replies.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
                 replies.flush()
-        while running:
+        while True:  # reap every child that ended, a zygote too when no grading process runs
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:

@@ -90,8 +90,9 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
         The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, a read-only
-        ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as ``nobody`` inside a user namespace, dies with its parent, and every
-        process it started dies when `command` exits.
+        ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as
+        ``nobody`` inside a user namespace, dies with its parent, and every process it started
+        dies when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
     # No setpriv --pdeathsig here: the grader starts sandboxes from worker threads, and Linux sends the
