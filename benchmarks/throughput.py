@@ -79,14 +79,15 @@ class Variant:
     batch_size: int = 256
 
 
-def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 1), augmentation=True, jit_compile: bool | str = "auto", batch_norm=True):
+def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 1), augmentation=True, jit_compile: bool | str = "auto", batch_norm=True, fused=True):
     import keras
 
     from cnn_course import models
 
     mean, variance = np.full(3, 0.5, np.float32), np.full(3, 0.0625, np.float32)
     model = models.build_cifar10_fast_cnn(
-        mean, variance, models.build_cifar10_augmentation(0.125) if augmentation else None, widths=widths, convs_per_stage=convs
+        mean, variance, models.build_cifar10_augmentation(0.125) if augmentation else None, widths=widths, convs_per_stage=convs,
+        fused_batch_norm=fused,
     )
     if not batch_norm:
         model = keras.Sequential([layer for layer in model.layers if not isinstance(layer, keras.layers.BatchNormalization)])
@@ -102,8 +103,9 @@ VARIANTS = {
     "fast-no-augmentation-xla": Variant("fast-no-augmentation-xla", lambda: _fast_net(augmentation=False, jit_compile=True)),
     "fast-no-augmentation": Variant("fast-no-augmentation", lambda: _fast_net(augmentation=False)),
     "fast-no-batchnorm": Variant("fast-no-batchnorm", lambda: _fast_net(batch_norm=False)),
+    "fast-keras-batchnorm": Variant("fast-keras-batchnorm", lambda: _fast_net(fused=False)),
     "fast-widths-24": Variant("fast-widths-24", lambda: _fast_net(widths=(24, 48, 96, 192))),
-    "lesson5": Variant("lesson5", lambda: _fast_net(widths=(32, 64, 128, 256), convs=(1, 1, 1, 1))),
+    "lesson5": Variant("lesson5", lambda: _fast_net(widths=(32, 64, 128, 256), convs=(1, 1, 1, 1), fused=False)),
     "deeper": Variant("deeper", lambda: _fast_net(widths=(32, 64, 128, 256))),
 }
 

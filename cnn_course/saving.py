@@ -43,12 +43,16 @@ def write_class_names(model_path: str | Path, class_names: Sequence[str]) -> Pat
 def save_model_with_classes(model: keras.Model, path: str | Path, class_names: Sequence[str]) -> Path:
     """Save `model` to `path` (a .keras file) and its class names next to it; return the sidecar's path.
 
+    The file holds Keras's own layers only: `models.FusedBatchNormalization` is saved as `BatchNormalization`.
+
     Raises ValueError if the number of names differs from the model's number of outputs.
     """
     outputs = model.output_shape[-1]
     if outputs != len(class_names):
         raise ValueError(f"the model has {outputs} outputs but {len(class_names)} class names were given.")
-    model.save(path)
+    from cnn_course.models import with_keras_batch_normalization
+
+    with_keras_batch_normalization(model).save(path)
     return write_class_names(path, class_names)
 
 
