@@ -38,6 +38,15 @@ ARMS: dict[str, Recipe] = {
     "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=6e-3),
     "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
+    "fast-shift2": replace(
+        CIFAR10_FAST,
+        name="fast-shift2",
+        build=lambda prepared: models.build_cifar10_fast_cnn(
+            *training_statistics(prepared), models.build_cifar10_augmentation(0.0625), widths=(16, 32, 64, 128),
+            convs_per_stage=(1, 2, 2, 1), fused_batch_norm=True,
+        ),
+    ),
+    "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
     "mnist-cnn": RECIPES["mnist"]["cnn"],
     "mnist-cnn-batch256": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3),
     "mnist-cnn-lr5e-3": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-lr5e-3", learning_rate=5e-3),

@@ -66,7 +66,8 @@ class TimeBudget(keras.callbacks.Callback):
     `fit`, so the schedule completes whichever limit comes first. The time fraction counts
     training time only: the time of validation passes so far, plus an estimate of those still
     to come (the step time measured on the first `calibration_steps` steps after the first, which
-    includes tracing, and then on every step), is set aside from the budget.
+    includes tracing, and then on every step), is set aside from the budget; when a validation pass
+    takes what was left of it, training ends with the epoch that pass validated.
 
     After training: `steps` (training steps run), `elapsed` (seconds of fit), `training_seconds`
     (`elapsed` less the validation passes), `step_seconds` (the measured seconds per training
@@ -134,6 +135,12 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._epochs_ended += 1
+        # A validation pass slower than estimated can spend what was left: then the epoch just
+        # validated is the last, rather than one more step that pays for one more pass.
+        now = self.clock()
+        if self.seconds is not None and self.steps and self._time_progress(now) >= 1.0:
+            self.progress, self.stopped_by_budget = 1.0, True
+            self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self.elapsed = self.clock() - self._start

@@ -110,6 +110,16 @@ def test_a_budget_shorter_than_an_epoch_still_trains_most_of_it():
     assert recorder.rates[-1] < 0.5 * PEAK
 
 
+def test_a_validation_pass_that_spends_the_rest_of_the_budget_ends_training_at_that_epoch():
+    # The first pass is estimated at a thirtieth of an epoch; it takes 8 s and leaves no time.
+    clock = FakeClock(step_seconds=1.0, validation_seconds=8.0)
+    budget = TimeBudget(15, PEAK, verbose=0, clock=clock)
+    fit(budget, clock)
+    assert budget.stopped_by_budget
+    assert budget.steps == STEPS_PER_EPOCH, "no epoch of one step and one more validation pass"
+    assert clock.now == pytest.approx(STEPS_PER_EPOCH + 8.0)
+
+
 def test_training_keeps_at_least_half_the_budget_however_slow_validation_is():
     clock = FakeClock(step_seconds=1.0, validation_seconds=30.0)
     budget = TimeBudget(100, PEAK, verbose=0, clock=clock)
