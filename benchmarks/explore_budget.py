@@ -23,7 +23,45 @@ from cnn_course import models
 from cnn_course.evaluation import shifted_views
 from cnn_course.recipes import CIFAR10_FAST, RECIPES, Recipe, training_statistics
 
+def patch_whitening_kernel(images, mean, variance, size: int = 2, epsilon: float = 5e-4):
+    """Return a (size, size, C, 2*size*size*C) float32 kernel that whitens size x size patches of standardised images, and its negation."""
+    import numpy as np
+
+    x = (images - mean) / np.sqrt(variance)
+    height, width = x.shape[1] - size + 1, x.shape[2] - size + 1
+    patches = np.stack([x[:, i : i + height, j : j + width] for i in range(size) for j in range(size)], axis=3)
+    patches = patches.reshape(-1, size * size * x.shape[-1]).astype(np.float64)
+    patches -= patches.mean(0)
+    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))
+    kernel = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(size, size, x.shape[-1], -1)
+    return np.concatenate([kernel, -kernel], axis=-1).astype(np.float32)
+
+
+def _patchify_net(prepared, whiten: bool, max_shift: float = 0.0625):
+    import keras
+    from keras import layers
+
+    mean, variance = training_statistics(prepared)
+    stem = layers.Conv2D(24, 2, strides=2, use_bias=not whiten, trainable=not whiten)
+    body = []
+    for stage, (filters, convs) in enumerate(zip((32, 64, 128), (2, 2, 1), strict=True)):
+        if stage:
+            body.append(layers.MaxPooling2D(2))
+        for _ in range(convs):
+            body += [layers.Conv2D(filters, 3, padding="same", use_bias=False), models.FusedBatchNormalization(), layers.ReLU()]
+    model = keras.Sequential([
+        keras.Input((32, 32, 3)), layers.Normalization(mean=mean, variance=variance), models.build_cifar10_augmentation(max_shift),
+        stem, *([] if whiten else [models.FusedBatchNormalization()]), layers.ReLU(), *body,
+        layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax"),
+    ])
+    if whiten:
+        stem.set_weights([patch_whitening_kernel(prepared.x_train[:5000], mean, variance)])
+    return model
+
+
 ARMS: dict[str, Recipe] = {
+    "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
+    "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
     "lesson5": Recipe(
         name="lesson5",
         dataset="cifar10",
@@ -38,15 +76,16 @@ ARMS: dict[str, Recipe] = {
     "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=6e-3),
     "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
-    "fast-shift2": replace(
+    "fast-shift4": replace(
         CIFAR10_FAST,
-        name="fast-shift2",
+        name="fast-shift4",
         build=lambda prepared: models.build_cifar10_fast_cnn(
-            *training_statistics(prepared), models.build_cifar10_augmentation(0.0625), widths=(16, 32, 64, 128),
+            *training_statistics(prepared), models.build_cifar10_augmentation(0.125), widths=(16, 32, 64, 128),
             convs_per_stage=(1, 2, 2, 1), fused_batch_norm=True,
         ),
     ),
     "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
+    ),
     "mnist-cnn": RECIPES["mnist"]["cnn"],
     "mnist-cnn-batch256": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3),
     "mnist-cnn-lr5e-3": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-lr5e-3", learning_rate=5e-3),

@@ -118,10 +118,10 @@ CIFAR10_FAST = Recipe(
         summary="compact all-convolutional net with BatchNorm and in-model augmentation, AdamW",
     dataset="cifar10",
     description="compact all-conv net (16-32-32-64-64-128, 146k parameters) with BatchNorm and global average "
-    "pooling, flip + 4-pixel shifts inside the model, AdamW with warm-up and cosine decay, label smoothing 0.1, "
+    "pooling, flip + 2-pixel shifts inside the model, AdamW with warm-up and cosine decay, label smoothing 0.1, "
     "test-time augmentation over flips and 2-pixel shifts",
     build=lambda prepared: models.build_cifar10_fast_cnn(
-        *training_statistics(prepared), models.build_cifar10_augmentation(0.125), widths=(16, 32, 64, 128), convs_per_stage=(1, 2, 2, 1),
+        *training_statistics(prepared), models.build_cifar10_augmentation(0.0625), widths=(16, 32, 64, 128), convs_per_stage=(1, 2, 2, 1),
         fused_batch_norm=True,
     ),
     epochs=12,
@@ -143,7 +143,7 @@ CIFAR10_RECIPES = [
         description="the fast recipe twice as wide (32-64-64-128-128-256, 578k parameters), for 10 epochs: "
         "slower, more accurate",
         build=lambda prepared: models.build_cifar10_fast_cnn(
-            *training_statistics(prepared), models.build_cifar10_augmentation(0.125), convs_per_stage=(1, 2, 2, 1),
+            *training_statistics(prepared), models.build_cifar10_augmentation(0.0625), convs_per_stage=(1, 2, 2, 1),
             fused_batch_norm=True,
         ),
         epochs=10,
