@@ -19,14 +19,24 @@ import multiprocessing
 import os
 from dataclasses import replace
 
+import keras
+import numpy as np
+from keras import layers
+
 from cnn_course import models
 from cnn_course.evaluation import shifted_views
+from cnn_course.preparation import PreparedData
 from cnn_course.recipes import CIFAR10_FAST, RECIPES, Recipe, training_statistics
 
-def patch_whitening_kernel(images, mean, variance, size: int = 2, epsilon: float = 5e-4):
-    """Return a (size, size, C, 2*size*size*C) float32 kernel that whitens size x size patches of standardised images, and its negation."""
-    import numpy as np
+def patch_whitening_kernel(
+    images: np.ndarray, mean: np.ndarray, variance: np.ndarray, size: int = 2, epsilon: float = 5e-4
+) -> np.ndarray:
+    """Return a (size, size, C, 2*size*size*C) float32 convolution kernel whose filters whiten size x size patches.
 
+    images: (N, H, W, C) float32 in [0, 1], standardised with the per-channel `mean` and `variance`
+    (shape (C,)) first. The filters are the covariance's eigenvectors scaled by 1/sqrt(eigenvalue +
+    epsilon), followed by their negations (so that a ReLU after them keeps both signs).
+    """
     x = (images - mean) / np.sqrt(variance)
     height, width = x.shape[1] - size + 1, x.shape[2] - size + 1
     patches = np.stack([x[:, i : i + height, j : j + width] for i in range(size) for j in range(size)], axis=3)
@@ -37,9 +47,7 @@ def patch_whitening_kernel(images, mean, variance, size: int = 2, epsilon: float
     return np.concatenate([kernel, -kernel], axis=-1).astype(np.float32)
 
 
-def _patchify_net(prepared, whiten: bool, max_shift: float = 0.0625):
-    import keras
-    from keras import layers
+def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = 0.0625) -> keras.Model:
 
     mean, variance = training_statistics(prepared)
     stem = layers.Conv2D(24, 2, strides=2, use_bias=not whiten, trainable=not whiten)
@@ -60,8 +68,6 @@ def _patchify_net(prepared, whiten: bool, max_shift: float = 0.0625):
 
 
 ARMS: dict[str, Recipe] = {
-    "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
-    "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
     "lesson5": Recipe(
         name="lesson5",
         dataset="cifar10",
@@ -85,7 +91,9 @@ ARMS: dict[str, Recipe] = {
         ),
     ),
     "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
-    ),
+    # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
+    "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
+    "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
     "mnist-cnn": RECIPES["mnist"]["cnn"],
     "mnist-cnn-batch256": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3),
     "mnist-cnn-lr5e-3": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-lr5e-3", learning_rate=5e-3),

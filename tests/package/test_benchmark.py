@@ -48,3 +48,22 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
         assert run["images_per_second"] > 0 and run["training_gflops"] > 0 and run["mflop_per_training_image"] > 0
     markdown = (tmp_path / "budget_benchmark.md").read_text()
     assert "not a result" in markdown and "| **fast** |" in markdown and "| as written | tf-tutorial (baseline) |" in markdown and "GFLOP/s" in markdown
+
+
+def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
+    import numpy as np
+
+    from benchmarks.explore_budget import patch_whitening_kernel
+
+    rng = np.random.default_rng(0)
+    # Correlated channels and neighbouring pixels, as in natural images.
+    noise = rng.normal(size=(200, 9, 9, 3)).astype(np.float32)
+    images = noise + 0.8 * np.roll(noise, 1, axis=2) + 0.5 * noise[..., :1]
+    mean, variance = images.mean((0, 1, 2)), images.var((0, 1, 2))
+    kernel = patch_whitening_kernel(images, mean, variance, epsilon=0.0)
+    assert kernel.shape == (2, 2, 3, 24)
+    np.testing.assert_array_equal(kernel[..., 12:], -kernel[..., :12])
+    x = (images - mean) / np.sqrt(variance)
+    patches = np.stack([x[:, i : i + 8, j : j + 8] for i in range(2) for j in range(2)], axis=3).reshape(-1, 12)
+    outputs = patches @ kernel[..., :12].reshape(12, 12)
+    np.testing.assert_allclose(np.cov(outputs.T, bias=True), np.eye(12), atol=1e-3)
