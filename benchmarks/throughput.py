@@ -95,6 +95,20 @@ def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 1), augmentation=True, j
     return model
 
 
+def _patchify_net(whiten: bool):
+    import keras
+
+    from benchmarks.explore_budget import _patchify_net as build
+    from cnn_course.preparation import PreparedData
+
+    images = np.random.default_rng(0).random((1000, 32, 32, 3), dtype=np.float32)
+    labels = np.arange(1000) % 10
+    prepared = PreparedData(images, labels, images[:10], labels[:10], images[:10], labels[:10], tuple("0123456789"))
+    model = build(prepared, whiten=whiten)
+    model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy")
+    return model
+
+
 VARIANTS = {
     "fast": Variant("fast", _fast_net),
     "fast-batch128": Variant("fast-batch128", _fast_net, 128),
@@ -105,6 +119,8 @@ VARIANTS = {
     "fast-no-batchnorm": Variant("fast-no-batchnorm", lambda: _fast_net(batch_norm=False)),
     "fast-keras-batchnorm": Variant("fast-keras-batchnorm", lambda: _fast_net(fused=False)),
     "fast-widths-24": Variant("fast-widths-24", lambda: _fast_net(widths=(24, 48, 96, 192))),
+    "fast-patchify": Variant("fast-patchify", lambda: _patchify_net(whiten=False)),
+    "fast-whiten": Variant("fast-whiten", lambda: _patchify_net(whiten=True)),
     "lesson5": Variant("lesson5", lambda: _fast_net(widths=(32, 64, 128, 256), convs=(1, 1, 1, 1), fused=False)),
     "deeper": Variant("deeper", lambda: _fast_net(widths=(32, 64, 128, 256))),
 }

@@ -58,8 +58,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     Same weights, same arithmetic, same moving statistics, same inference as the Keras layer; on a
     CPU one fused op (and its fused gradient) replaces the ten or so element-wise ops the Keras
-    layer builds, which made a step of the fast CIFAR-10 network about 1.4 times faster on 2 cores
-    (`python -m benchmarks.throughput --variants fast fast-keras-batchnorm`). Used on 4-D
+    layer builds, which made a training step of the fast CIFAR-10 network 1.3 times faster on 2
+    cores (`python -m benchmarks.throughput --variants fast fast-keras-batchnorm`). Used on 4-D
     channels-last inputs while training with the TensorFlow backend; anywhere else it is the Keras
     layer. Save a model with `with_keras_batch_normalization(model)`, so that the file holds only
     Keras's own layers.
