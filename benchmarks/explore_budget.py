@@ -24,9 +24,11 @@ import numpy as np
 from keras import layers
 
 from cnn_course import models
-from cnn_course.evaluation import shifted_views
+from cnn_course.evaluation import predict_probabilities
 from cnn_course.preparation import PreparedData
-from cnn_course.recipes import CIFAR10_FAST, RECIPES, Recipe, training_statistics
+from cnn_course.recipes import CIFAR10_FAST, FAST_MAX_SHIFT, RECIPES, Recipe, fast_network, training_statistics
+from cnn_course.training import steps_per_epoch
+
 
 def patch_whitening_kernel(
     images: np.ndarray, mean: np.ndarray, variance: np.ndarray, size: int = 2, epsilon: float = 5e-4
@@ -47,8 +49,8 @@ def patch_whitening_kernel(
     return np.concatenate([kernel, -kernel], axis=-1).astype(np.float32)
 
 
-def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = 0.0625) -> keras.Model:
-
+def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_MAX_SHIFT) -> keras.Model:
+    """The fast network with a 2x2, stride-2 stem of 24 filters in place of its 32x32 stage: learnt, or fixed to whiten patches."""
     mean, variance = training_statistics(prepared)
     stem = layers.Conv2D(24, 2, strides=2, use_bias=not whiten, trainable=not whiten)
     body = []
@@ -82,14 +84,7 @@ ARMS: dict[str, Recipe] = {
     "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=6e-3),
     "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
-    "fast-shift4": replace(
-        CIFAR10_FAST,
-        name="fast-shift4",
-        build=lambda prepared: models.build_cifar10_fast_cnn(
-            *training_statistics(prepared), models.build_cifar10_augmentation(0.125), widths=(16, 32, 64, 128),
-            convs_per_stage=(1, 2, 2, 1), fused_batch_norm=True,
-        ),
-    ),
+    "fast-shift4": replace(CIFAR10_FAST, name="fast-shift4", build=lambda prepared: fast_network(prepared, max_shift=0.125)),
     "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
     # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
     "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
@@ -102,8 +97,6 @@ ARMS: dict[str, Recipe] = {
 
 def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_dir: str | None) -> dict:
     """Train arm `name` to the budget (None: for `epochs`); return its measurements (child process)."""
-    import numpy as np
-
     from cnn_course.preparation import PREPARE
     from cnn_course.seeding import DEFAULT_SEED, set_global_seed
 
@@ -120,22 +113,19 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         epochs=epochs or 1000, batch_size=recipe.batch_size, callbacks=[budget], verbose=0,
     )
 
-    def accuracy(views: list) -> float:
-        probabilities = sum(np.asarray(model.predict(view, batch_size=1000, verbose=0)) for view in views)
+    def accuracy(flip_tta: bool = False, shift_tta: int = 0) -> float:
+        probabilities = predict_probabilities(model, prepared.x_test, flip_tta=flip_tta, shift_tta=shift_tta)
         return float(np.mean(probabilities.argmax(1) == prepared.y_test))
 
-    x_test = prepared.x_test
-    views = shifted_views(x_test, 2)
-    steps_per_epoch = -(-len(prepared.x_train) // recipe.batch_size)
     return {
         "arm": name,
         "steps": budget.steps,
-        "epochs": round(budget.steps / steps_per_epoch, 2),
+        "epochs": round(budget.steps / steps_per_epoch(len(prepared.x_train), recipe.batch_size), 2),
         "fit_seconds": round(budget.elapsed, 1),
         "images_per_second": round(budget.steps * recipe.batch_size / budget.training_seconds),
-        "accuracy": accuracy([x_test]),
-        "accuracy_flip": accuracy([x_test, x_test[:, :, ::-1]]),
-        "accuracy_flip_shift": accuracy(views + [view[:, :, ::-1] for view in views]) if recipe.dataset == "cifar10" else None,
+        "accuracy": accuracy(),
+        "accuracy_flip": accuracy(flip_tta=True),
+        "accuracy_flip_shift": accuracy(flip_tta=True, shift_tta=2) if recipe.dataset == "cifar10" else None,
         "load_average": [round(load, 1), round(os.getloadavg()[0], 1)],
     }
 
