@@ -44,7 +44,7 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
     from cnn_course.recipes import RECIPES
     from cnn_course.seeding import DEFAULT_SEED, set_global_seed
     from cnn_course.time_budget import TimeBudget
-    from cnn_course.training import KeepBestWeights, steps_per_epoch
+    from cnn_course.training import KeepBestWeights, fit_classifier, steps_per_epoch
 
     recipe = RECIPES[dataset][recipe_name]
     set_global_seed(DEFAULT_SEED)
@@ -64,9 +64,9 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
     keep_best = KeepBestWeights()
     classes = len(prepared.class_names)
     load_before = os.getloadavg()[0]
-    model.fit(
-        x_train, recipe.targets(y_train, classes), validation_data=(x_val, recipe.targets(y_val, classes)),
-        epochs=epochs, batch_size=recipe.batch_size, callbacks=[budget, keep_best], verbose=0,
+    fit_classifier(
+        model, x_train, recipe.targets(y_train, classes), x_val, recipe.targets(y_val, classes), epochs,
+        recipe.batch_size, verbose=0, callbacks=[budget, keep_best],
     )
     load_after = os.getloadavg()[0]
     probabilities = predict_probabilities(model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta)

@@ -27,7 +27,7 @@ from cnn_course import models
 from cnn_course.evaluation import predict_probabilities
 from cnn_course.preparation import PreparedData
 from cnn_course.recipes import CIFAR10_FAST, FAST_MAX_SHIFT, RECIPES, Recipe, fast_network, training_statistics
-from cnn_course.training import steps_per_epoch
+from cnn_course.training import fit_classifier, steps_per_epoch
 
 
 def patch_whitening_kernel(
@@ -85,7 +85,17 @@ ARMS: dict[str, Recipe] = {
     "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
     "fast-shift4": replace(CIFAR10_FAST, name="fast-shift4", build=lambda prepared: fast_network(prepared, max_shift=0.125)),
-    "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
+    # The network before a second 4x4 convolution (146k parameters), and other shapes of it.
+    "fast-convs-1221": replace(CIFAR10_FAST, name="fast-convs-1221", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 1))),
+    "fast-convs-1221-widths-256": replace(
+        CIFAR10_FAST, name="fast-convs-1221-widths-256",
+        build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 256), convs_per_stage=(1, 2, 2, 1)),
+    ),
+    "fast-convs-1232": replace(CIFAR10_FAST, name="fast-convs-1232", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 3, 2))),
+    "fast-widths-192": replace(CIFAR10_FAST, name="fast-widths-192", build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 192))),
+    "fast-wd5e-2": replace(CIFAR10_FAST, name="fast-wd5e-2", weight_decay=5e-2),
+    "fast-smoothing-0.2": replace(CIFAR10_FAST, name="fast-smoothing-0.2", label_smoothing=0.2),
+    "fast-lr6e-3": replace(CIFAR10_FAST, name="fast-lr6e-3", learning_rate=6e-3),
     # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
     "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
     "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
@@ -107,10 +117,9 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
     budget = recipe.time_budget(budget_seconds, verbose=0)
     classes = len(prepared.class_names)
     load = os.getloadavg()[0]
-    model.fit(
-        prepared.x_train, recipe.targets(prepared.y_train, classes),
-        validation_data=(prepared.x_val, recipe.targets(prepared.y_val, classes)),
-        epochs=epochs or 1000, batch_size=recipe.batch_size, callbacks=[budget], verbose=0,
+    fit_classifier(
+        model, prepared.x_train, recipe.targets(prepared.y_train, classes), prepared.x_val,
+        recipe.targets(prepared.y_val, classes), epochs or 1000, recipe.batch_size, verbose=0, callbacks=[budget],
     )
 
     def accuracy(flip_tta: bool = False, shift_tta: int = 0) -> float:

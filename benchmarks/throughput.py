@@ -79,14 +79,14 @@ class Variant:
     batch_size: int = 256
 
 
-def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 1), augmentation=True, jit_compile: bool | str = "auto", batch_norm=True, fused=True):
+def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 2), augmentation=True, jit_compile: bool | str = "auto", batch_norm=True, fused=True):
     import keras
 
     from cnn_course import models
 
     mean, variance = np.full(3, 0.5, np.float32), np.full(3, 0.0625, np.float32)
     model = models.build_cifar10_fast_cnn(
-        mean, variance, models.build_cifar10_augmentation(0.125) if augmentation else None, widths=widths, convs_per_stage=convs,
+        mean, variance, models.build_cifar10_augmentation(0.0625) if augmentation else None, widths=widths, convs_per_stage=convs,
         fused_batch_norm=fused,
     )
     if not batch_norm:
@@ -118,6 +118,7 @@ VARIANTS = {
     "fast-no-augmentation": Variant("fast-no-augmentation", lambda: _fast_net(augmentation=False)),
     "fast-no-batchnorm": Variant("fast-no-batchnorm", lambda: _fast_net(batch_norm=False)),
     "fast-keras-batchnorm": Variant("fast-keras-batchnorm", lambda: _fast_net(fused=False)),
+    "fast-convs-1221": Variant("fast-convs-1221", lambda: _fast_net(convs=(1, 2, 2, 1))),
     "fast-widths-24": Variant("fast-widths-24", lambda: _fast_net(widths=(24, 48, 96, 192))),
     "fast-patchify": Variant("fast-patchify", lambda: _patchify_net(whiten=False)),
     "fast-whiten": Variant("fast-whiten", lambda: _patchify_net(whiten=True)),
