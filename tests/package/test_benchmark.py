@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 from .conftest import REPO, needs_data
 
 
@@ -51,8 +53,6 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
 
 
 def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
-    import numpy as np
-
     from benchmarks.explore_budget import patch_whitening_kernel
 
     rng = np.random.default_rng(0)
@@ -67,3 +67,37 @@ def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
     patches = np.stack([x[:, i : i + 8, j : j + 8] for i in range(2) for j in range(2)], axis=3).reshape(-1, 12)
     outputs = patches @ kernel[..., :12].reshape(12, 12)
     np.testing.assert_allclose(np.cov(outputs.T, bias=True), np.eye(12), atol=1e-3)
+
+
+def test_tta_view_shifts_move_the_content_and_reflect_the_border():
+    from benchmarks.tta_views import shifted
+
+    images = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    down_right = shifted(images, 1, 2)[0, :, :, 0]
+    np.testing.assert_array_equal(down_right[1:, 2:], images[0, :3, :2, 0])
+    np.testing.assert_array_equal(down_right[0, 2:], images[0, 1, :2, 0])  # the row above reflected
+    np.testing.assert_array_equal(shifted(images, 0, 0), images)
+    np.testing.assert_array_equal(shifted(shifted(images, -1, 0), 1, 0)[:, 1:], images[:, 1:])
+
+
+def test_tta_view_sets_average_every_view_each_predicted_once():
+    from benchmarks.tta_views import shifted, view_set_accuracies
+
+    class CountingModel:
+        calls = 0
+
+        weights = np.random.default_rng(2).random((4, 4, 1, 2))  # a linear score per class, not mirror-symmetric
+
+        def predict(self, views, batch_size, verbose):
+            self.calls += 1
+            return np.einsum("nhwc,hwck->nk", views, self.weights)
+
+    images = np.random.default_rng(0).random((50, 4, 4, 1)).astype(np.float32)
+    labels = np.random.default_rng(1).integers(0, 2, 50)
+    model = CountingModel()
+    sets = {"plain": [(0, 0)], "two": [(0, 0), (1, 1)], "again": [(1, 1), (0, 0)]}
+    accuracies = view_set_accuracies(model, images, labels, sets)
+    assert model.calls == 4  # two shifts, each as it is and mirrored
+    views = [images, images[:, :, ::-1], shifted(images, 1, 1), shifted(images, 1, 1)[:, :, ::-1]]
+    expected = sum(CountingModel().predict(view, 1000, 0) for view in views)
+    assert accuracies["two"] == accuracies["again"] == float(np.mean(expected.argmax(1) == labels))

@@ -78,9 +78,11 @@ def test_a_saved_model_holds_keras_layers_only_and_predicts_the_same(tmp_path):
     images = np.random.default_rng(5).random((32, 32, 32, 3), dtype=np.float32)
     model.fit(images, np.arange(32) % 10, epochs=2, batch_size=16, verbose=0)
 
+    fused = sum(isinstance(layer, models.FusedBatchNormalization) for layer in model.layers)
+    assert fused == 7  # one after each of the fast network's seven convolutions
     copy = models.with_keras_batch_normalization(model)
     assert not any(isinstance(layer, models.FusedBatchNormalization) for layer in copy.layers)
-    assert sum(type(layer) is keras.layers.BatchNormalization for layer in copy.layers) == 6
+    assert sum(type(layer) is keras.layers.BatchNormalization for layer in copy.layers) == fused
     np.testing.assert_array_equal(copy.predict(images, verbose=0), model.predict(images, verbose=0))
 
     path = tmp_path / "model.keras"
