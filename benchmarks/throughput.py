@@ -83,10 +83,11 @@ def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 2), augmentation=True, j
     import keras
 
     from cnn_course import models
+    from cnn_course.recipes import FAST_MAX_SHIFT
 
     mean, variance = np.full(3, 0.5, np.float32), np.full(3, 0.0625, np.float32)
     model = models.build_cifar10_fast_cnn(
-        mean, variance, models.build_cifar10_augmentation(0.0625) if augmentation else None, widths=widths, convs_per_stage=convs,
+        mean, variance, models.build_cifar10_augmentation(FAST_MAX_SHIFT) if augmentation else None, widths=widths, convs_per_stage=convs,
         fused_batch_norm=fused,
     )
     if not batch_norm:

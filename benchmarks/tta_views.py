@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn_course.evaluation import shifted_view
+
 VIEW_SETS: dict[str, list[tuple[int, int]]] = {
     "no shift": [(0, 0)],
     "diagonal 2 px": [(0, 0), (2, 2), (-2, -2)],
@@ -24,14 +26,6 @@ VIEW_SETS: dict[str, list[tuple[int, int]]] = {
     "8 neighbours 1 px": [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)],
     "8 neighbours 2 px": [(dy, dx) for dy in (-2, 0, 2) for dx in (-2, 0, 2)],
 }
-
-
-def shifted(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Return images (N, H, W, C) moved by dy rows and dx columns, the border reflected; same shape and dtype."""
-    pad = max(abs(dy), abs(dx))
-    height, width = images.shape[1:3]
-    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
-    return padded[:, pad - dy : pad - dy + height, pad - dx : pad - dx + width]
 
 
 def view_set_accuracies(model, images: np.ndarray, labels: np.ndarray, view_sets: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
@@ -47,7 +41,7 @@ def view_set_accuracies(model, images: np.ndarray, labels: np.ndarray, view_sets
         for dy, dx in shifts:
             for mirrored in (False, True):
                 if (dy, dx, mirrored) not in predictions:
-                    view = shifted(images, dy, dx)
+                    view = shifted_view(images, dy, dx)
                     predictions[dy, dx, mirrored] = model.predict(view[:, :, ::-1] if mirrored else view, batch_size=1000, verbose=0)
                 total = total + predictions[dy, dx, mirrored]
         accuracies[name] = float(np.mean(np.argmax(total, axis=1) == labels))

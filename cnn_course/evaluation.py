@@ -10,12 +10,19 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 
+def shifted_view(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """Return images (N, H, W, C) moved down by `dy` and right by `dx` pixels (negative: up, left), the
+    border reflected; same shape and dtype."""
+    pad = max(abs(dy), abs(dx))
+    height, width = images.shape[1:3]
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    return padded[:, pad - dy : pad - dy + height, pad - dx : pad - dx + width]
+
+
 def shifted_views(images: np.ndarray, shift: int) -> list[np.ndarray]:
     """Return three views of images (N, H, W, C): as they are, and shifted by `shift` pixels down-right
     and up-left (the border reflected), each of shape (N, H, W, C) and the dtype of `images`."""
-    height, width = images.shape[1:3]
-    padded = np.pad(images, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
-    return [images] + [padded[:, dy : dy + height, dx : dx + width] for dy, dx in ((0, 0), (2 * shift, 2 * shift))]
+    return [images, shifted_view(images, shift, shift), shifted_view(images, -shift, -shift)]
 
 
 def predict_probabilities(

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnn_course.evaluation import predict_probabilities, shifted_views
+from cnn_course.evaluation import predict_probabilities, shifted_view, shifted_views
 
 
 def test_shifted_views_are_the_image_and_two_reflected_shifts():
@@ -31,3 +31,12 @@ def test_predictions_are_averaged_over_every_view(flip, shift, views):
     assert probabilities.dtype == np.float32 and probabilities.shape == (5, 4)
     np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_shifted_view_moves_the_content_and_reflects_the_border():
+    images = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    down_right = shifted_view(images, 1, 2)[0, :, :, 0]
+    np.testing.assert_array_equal(down_right[1:, 2:], images[0, :3, :2, 0])
+    np.testing.assert_array_equal(down_right[0, 2:], images[0, 1, :2, 0])  # the row above reflected
+    np.testing.assert_array_equal(shifted_view(images, 0, 0), images)
+    np.testing.assert_array_equal(shifted_view(shifted_view(images, -1, 0), 1, 0)[:, 1:], images[:, 1:])
