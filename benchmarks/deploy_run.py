@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[1]
     machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other work (load average {load:.1f} over the "
                f"last 5 minutes, so every time here is slower than on an idle machine), Python {platform.python_version()}")
-    page = [f"<!-- written by `python -m benchmarks.deploy_run`; do not edit -->\n",
+    page = ["<!-- written by `python -m benchmarks.deploy_run`; do not edit -->\n",
             f"Run on {when}, {machine}. The model is trained for {args.epochs} epoch(s) only, so its "
             "accuracy is far from the recipe's: this run shows the tools, not the model.\n"]
     for title, text in blocks:

@@ -27,6 +27,7 @@ from cnn_course import models
 from cnn_course.evaluation import predict_probabilities
 from cnn_course.preparation import PreparedData
 from cnn_course.recipes import CIFAR10_FAST, FAST_MAX_SHIFT, RECIPES, Recipe, fast_network, training_statistics
+from cnn_course.time_budget import TimeBudget
 from cnn_course.training import fit_classifier, steps_per_epoch
 
 
@@ -69,6 +70,48 @@ def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_
     return model
 
 
+PROGRESSIVE_UNTIL = 0.4  # of the budget's progress: the low-resolution phase of the progressive-resizing arm
+
+
+class ProgressiveResize(layers.Layer):
+    """While training and `low_resolution` is 1, resizes the images (bilinear) to `size` x `size`; else passes them through.
+
+    The fast network ends in global average pooling, so it accepts either size.
+    """
+
+    def __init__(self, size: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.size = size
+        self.low_resolution = self.add_weight(shape=(), initializer="ones", trainable=False, name="low_resolution")
+
+    def call(self, images, training=None):
+        import tensorflow as tf
+
+        if not training:
+            return images
+        return tf.cond(self.low_resolution > 0.5, lambda: tf.image.resize(images, (self.size, self.size)), lambda: tf.identity(images))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+class LowResolutionUntil(keras.callbacks.Callback):
+    """Keeps `resize` at low resolution until the `budget`'s progress (0 to 1) reaches `until`."""
+
+    def __init__(self, resize: ProgressiveResize, budget: TimeBudget, until: float) -> None:
+        super().__init__()
+        self.resize, self.budget, self.until = resize, budget, until
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.resize.low_resolution.assign(1.0 if self.budget.progress < self.until else 0.0)
+
+
+def _progressive_net(prepared: PreparedData, size: int) -> keras.Model:
+    """The fast network with a `ProgressiveResize(size)` after its standardisation and augmentation."""
+    net = fast_network(prepared)
+    return keras.Sequential([keras.Input((32, 32, 3)), *net.layers[:2], ProgressiveResize(size), *net.layers[2:]])
+
+
 ARMS: dict[str, Recipe] = {
     "lesson5": Recipe(
         name="lesson5",
@@ -81,8 +124,8 @@ ARMS: dict[str, Recipe] = {
     ),
     "fast": CIFAR10_FAST,
     "fast-ema": replace(CIFAR10_FAST, name="fast-ema", ema_momentum=0.99),
-    "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=6e-3),
-    "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=3e-3),
+    "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=CIFAR10_FAST.learning_rate * 1.5),
+    "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=CIFAR10_FAST.learning_rate * 0.75),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
     "fast-shift4": replace(CIFAR10_FAST, name="fast-shift4", build=lambda prepared: fast_network(prepared, max_shift=0.125)),
     # The network before a second 4x4 convolution (146k parameters), and other shapes of it.
@@ -93,9 +136,13 @@ ARMS: dict[str, Recipe] = {
     ),
     "fast-convs-1232": replace(CIFAR10_FAST, name="fast-convs-1232", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 3, 2))),
     "fast-widths-192": replace(CIFAR10_FAST, name="fast-widths-192", build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 192))),
-    "fast-wd5e-2": replace(CIFAR10_FAST, name="fast-wd5e-2", weight_decay=5e-2),
+    # The recipe before its learning rate and weight decay were raised (6e-3 and 5e-2), and each change alone.
+    "fast-lr4e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr4e-3-wd5e-4", learning_rate=4e-3, weight_decay=5e-4),
+    "fast-lr4e-3": replace(CIFAR10_FAST, name="fast-lr4e-3", learning_rate=4e-3),
+    "fast-wd5e-4": replace(CIFAR10_FAST, name="fast-wd5e-4", weight_decay=5e-4),
     "fast-smoothing-0.2": replace(CIFAR10_FAST, name="fast-smoothing-0.2", label_smoothing=0.2),
-    "fast-lr6e-3": replace(CIFAR10_FAST, name="fast-lr6e-3", learning_rate=6e-3),
+    "fast-validation-2pc": replace(CIFAR10_FAST, name="fast-validation-2pc", validation_fraction=0.02),
+    "fast-progressive-24": replace(CIFAR10_FAST, name="fast-progressive-24", build=lambda prepared: _progressive_net(prepared, 24)),
     # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
     "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
     "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
@@ -115,11 +162,12 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, DEFAULT_SEED)
     model = recipe.compile(recipe.build(prepared), None)
     budget = recipe.time_budget(budget_seconds, verbose=0)
+    resizes = [LowResolutionUntil(layer, budget, PROGRESSIVE_UNTIL) for layer in model.layers if isinstance(layer, ProgressiveResize)]
     classes = len(prepared.class_names)
     load = os.getloadavg()[0]
     fit_classifier(
         model, prepared.x_train, recipe.targets(prepared.y_train, classes), prepared.x_val,
-        recipe.targets(prepared.y_val, classes), epochs or 1000, recipe.batch_size, verbose=0, callbacks=[budget],
+        recipe.targets(prepared.y_val, classes), epochs or 1000, recipe.batch_size, verbose=0, callbacks=[*resizes, budget],
     )
 
     def accuracy(flip_tta: bool = False, shift_tta: int = 0) -> float:

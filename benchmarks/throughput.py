@@ -96,6 +96,17 @@ def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 2), augmentation=True, j
     return model
 
 
+def _mixed_bfloat16_net():
+    """The fast network under Keras's mixed_bfloat16 policy (bfloat16 compute, float32 weights)."""
+    import keras
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        return _fast_net()
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
 def _patchify_net(whiten: bool):
     import keras
 
@@ -119,6 +130,8 @@ VARIANTS = {
     "fast-no-augmentation": Variant("fast-no-augmentation", lambda: _fast_net(augmentation=False)),
     "fast-no-batchnorm": Variant("fast-no-batchnorm", lambda: _fast_net(batch_norm=False)),
     "fast-keras-batchnorm": Variant("fast-keras-batchnorm", lambda: _fast_net(fused=False)),
+    # bfloat16 arithmetic is fast only on CPUs with AVX512_BF16 or AMX (TensorFlow's start-up message lists them).
+    "fast-mixed-bfloat16": Variant("fast-mixed-bfloat16", _mixed_bfloat16_net),
     "fast-convs-1221": Variant("fast-convs-1221", lambda: _fast_net(convs=(1, 2, 2, 1))),
     "fast-widths-24": Variant("fast-widths-24", lambda: _fast_net(widths=(24, 48, 96, 192))),
     "fast-patchify": Variant("fast-patchify", lambda: _patchify_net(whiten=False)),

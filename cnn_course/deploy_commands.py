@@ -105,8 +105,6 @@ def run_export(args: argparse.Namespace) -> int:
     """Export to LiteRT, then compare it with the Keras model on test images; 1 if they disagree."""
     import time
 
-    import numpy as np
-
     from cnn_course import data
     from cnn_course.export import check_export, export_litert
 

@@ -121,7 +121,10 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
     with tempfile.TemporaryDirectory() as folder:  # learner code may create the checkpoint folder: keep it out of the target
         path = Path(folder) / "best.keras"
         callbacks = training_callbacks(path, patience=4)
-        if not isinstance(callbacks, list) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
+        # fit(callbacks=...) takes a list or a tuple; a set has no order and a single callback is not a sequence.
+        if isinstance(callbacks, keras.callbacks.Callback):
+            raise CheckFailed(name, f"returned one {type(callbacks).__name__}, not a list of callbacks.", "return [early_stopping, checkpoint].")
+        if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
             raise CheckFailed(name, f"returned {type(callbacks).__name__}; expected a list of keras callbacks.", "return [early_stopping, checkpoint].")
         stopping = _find(callbacks, keras.callbacks.EarlyStopping)
         checkpoint = _find(callbacks, keras.callbacks.ModelCheckpoint)

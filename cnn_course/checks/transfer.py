@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from cnn_course import pretrained, training, transfer
+from cnn_course import pretrained, transfer
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.checks.saved_models import check_model_accuracy
 
@@ -215,7 +215,7 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
                 name,
                 f"'{layer.name}', {len(base.layers) - index} layers from the top of the base, is trainable; "
                 f"with num_layers={num_layers} only base.layers[-{num_layers}:] may be.",
-                f"freeze the rest: for layer in base.layers[:-num_layers]: layer.trainable = False.",
+                "freeze the rest: for layer in base.layers[:-num_layers]: layer.trainable = False.",
             )
         if index >= top and not is_batch_norm and not layer.trainable:
             raise CheckFailed(

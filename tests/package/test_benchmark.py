@@ -91,3 +91,41 @@ def test_tta_view_sets_average_every_view_each_predicted_once():
     views = [images, images[:, :, ::-1], shifted(images, 1, 1), shifted(images, 1, 1)[:, :, ::-1]]
     expected = sum(CountingModel().predict(view, 1000, 0) for view in views)
     assert accuracies["two"] == accuracies["again"] == float(np.mean(expected.argmax(1) == labels))
+
+
+def test_progressive_resizing_trains_at_low_resolution_until_the_switch_then_at_full():
+    import keras
+
+    from benchmarks.explore_budget import LowResolutionUntil, ProgressiveResize
+
+    resize = ProgressiveResize(24)
+    images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    assert tuple(resize(images, training=True).shape) == (8, 24, 24, 3)
+    np.testing.assert_array_equal(resize(images, training=False), images)
+    resize.low_resolution.assign(0.0)
+    np.testing.assert_array_equal(resize(images, training=True), images)
+
+    class Progress:  # stands in for a TimeBudget: the fraction of the budget spent
+        progress = 0.0
+
+    budget = Progress()
+    switch = LowResolutionUntil(resize, budget, until=0.4)
+    for progress, expected in ((0.0, 1.0), (0.39, 1.0), (0.4, 0.0), (0.9, 0.0)):
+        budget.progress = progress
+        switch.on_train_batch_begin(0)
+        assert float(resize.low_resolution.numpy()) == expected, progress
+
+    # fit traces one training function, with both branches in it: it trains at either size.
+    model = keras.Sequential([keras.Input((32, 32, 3)), resize, keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    class PastTheSwitchAfterOneEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            budget.progress = 1.0
+
+    budget.progress = 0.0
+    labels = np.arange(8) % 2
+    history = model.fit(images, labels, batch_size=4, epochs=2, verbose=0, callbacks=[switch, PastTheSwitchAfterOneEpoch()])
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    assert float(resize.low_resolution.numpy()) == 0.0
+

@@ -160,8 +160,14 @@ def _callbacks(stopping=None, checkpoint=None):
         (_callbacks(stopping={"restore_best_weights": False}), ("restore_best_weights=True",)),
         (_callbacks(checkpoint={"save_best_only": False}), ("save_best_only=True",)),
         (lambda checkpoint_path, patience=3: _callbacks()("best.keras", patience), ("pass checkpoint_path",)),
+        (lambda checkpoint_path, patience=3: _callbacks()(checkpoint_path, patience)[0], ("one EarlyStopping", "return [early_stopping, checkpoint]")),
+        (lambda checkpoint_path, patience=3: set(_callbacks()(checkpoint_path, patience)), ("returned set", "a list of keras callbacks")),
+        (lambda checkpoint_path, patience=3: None, ("returned NoneType",)),
     ],
-    ids=["old-metric-name", "stopping-mode-min", "checkpoint-mode-max", "training-metric", "fixed-patience", "last-weights", "every-epoch", "fixed-path"],
+    ids=[
+        "old-metric-name", "stopping-mode-min", "checkpoint-mode-max", "training-metric", "fixed-patience", "last-weights", "every-epoch",
+        "fixed-path", "single-callback", "set", "returns-nothing",
+    ],
 )
 def test_training_callbacks_slips(training_callbacks, hints):
     fails_with("training_callbacks", training_callbacks, *hints)
@@ -173,8 +179,9 @@ def test_training_callbacks_slips(training_callbacks, hints):
         lambda checkpoint_path, patience=3: list(reversed(_callbacks()(checkpoint_path, patience))),
         _callbacks(stopping={"mode": "max", "verbose": 1}, checkpoint={"mode": "max", "verbose": 1}),
         lambda checkpoint_path, patience=3: _callbacks()(str(Path(checkpoint_path)), patience),
+        lambda checkpoint_path, patience=3: tuple(_callbacks()(checkpoint_path, patience)),
     ],
-    ids=["checkpoint-first", "explicit-mode-max", "path-as-string"],
+    ids=["checkpoint-first", "explicit-mode-max", "path-as-string", "tuple"],
 )
 def test_training_callbacks_alternatives(training_callbacks):
     passes("training_callbacks", training_callbacks)

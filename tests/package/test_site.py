@@ -164,7 +164,7 @@ def test_every_lesson_states_goals_prerequisites_time_questions_and_links_the_ne
     stems = lesson_stems(SOLUTIONS)
     later = stems[stems.index(stem) + 1 :]
     if later:
-        assert f"**Next:** [Lesson" in text and f"]({later[0]}.ipynb)" in text, f"a linked next step: [Lesson ...]({later[0]}.ipynb)"
+        assert "**Next:** [Lesson" in text and f"]({later[0]}.ipynb)" in text, f"a linked next step: [Lesson ...]({later[0]}.ipynb)"
 
 
 def test_terminal_text_keeps_what_a_terminal_would_show():
