@@ -122,6 +122,8 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
         path = Path(folder) / "best.keras"
         callbacks = training_callbacks(path, patience=4)
         # fit(callbacks=...) takes a list or a tuple; a set has no order and a single callback is not a sequence.
+        if callbacks is None:
+            raise CheckFailed(name, "returned None.", "did you forget the `return` statement? return [early_stopping, checkpoint].")
         if isinstance(callbacks, keras.callbacks.Callback):
             raise CheckFailed(name, f"returned one {type(callbacks).__name__}, not a list of callbacks.", "return [early_stopping, checkpoint].")
         if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):

@@ -162,7 +162,7 @@ def _callbacks(stopping=None, checkpoint=None):
         (lambda checkpoint_path, patience=3: _callbacks()("best.keras", patience), ("pass checkpoint_path",)),
         (lambda checkpoint_path, patience=3: _callbacks()(checkpoint_path, patience)[0], ("one EarlyStopping", "return [early_stopping, checkpoint]")),
         (lambda checkpoint_path, patience=3: set(_callbacks()(checkpoint_path, patience)), ("returned set", "a list of keras callbacks")),
-        (lambda checkpoint_path, patience=3: None, ("returned NoneType",)),
+        (lambda checkpoint_path, patience=3: None, ("returned None", "`return` statement")),
     ],
     ids=[
         "old-metric-name", "stopping-mode-min", "checkpoint-mode-max", "training-metric", "fixed-patience", "last-weights", "every-epoch",
