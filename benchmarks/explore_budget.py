@@ -135,6 +135,7 @@ ARMS: dict[str, Recipe] = {
         build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 256), convs_per_stage=(1, 2, 2, 1)),
     ),
     "fast-convs-1232": replace(CIFAR10_FAST, name="fast-convs-1232", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 3, 2))),
+    "fast-convs-1223": replace(CIFAR10_FAST, name="fast-convs-1223", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 3))),
     "fast-widths-192": replace(CIFAR10_FAST, name="fast-widths-192", build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 192))),
     # The recipe before its learning rate and weight decay were raised (6e-3 and 5e-2), and each change alone.
     "fast-lr4e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr4e-3-wd5e-4", learning_rate=4e-3, weight_decay=5e-4),
