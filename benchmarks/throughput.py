@@ -100,11 +100,12 @@ def _mixed_bfloat16_net():
     """The fast network under Keras's mixed_bfloat16 policy (bfloat16 compute, float32 weights)."""
     import keras
 
+    previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")
     try:
         return _fast_net()
     finally:
-        keras.config.set_dtype_policy("float32")
+        keras.config.set_dtype_policy(previous)
 
 
 def _patchify_net(whiten: bool):

@@ -128,4 +128,3 @@ def test_progressive_resizing_trains_at_low_resolution_until_the_switch_then_at_
     history = model.fit(images, labels, batch_size=4, epochs=2, verbose=0, callbacks=[switch, PastTheSwitchAfterOneEpoch()])
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
     assert float(resize.low_resolution.numpy()) == 0.0
-
