@@ -140,6 +140,9 @@ ARMS: dict[str, Recipe] = {
     # The recipe before its learning rate and weight decay were raised (6e-3 and 5e-2), and each change alone.
     "fast-lr4e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr4e-3-wd5e-4", learning_rate=4e-3, weight_decay=5e-4),
     "fast-lr4e-3": replace(CIFAR10_FAST, name="fast-lr4e-3", learning_rate=4e-3),
+    "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
+    "fast-lr1e-2": replace(CIFAR10_FAST, name="fast-lr1e-2", learning_rate=1e-2),
+    "fast-wd1e-1": replace(CIFAR10_FAST, name="fast-wd1e-1", weight_decay=1e-1),
     "fast-wd5e-4": replace(CIFAR10_FAST, name="fast-wd5e-4", weight_decay=5e-4),
     "fast-smoothing-0.2": replace(CIFAR10_FAST, name="fast-smoothing-0.2", label_smoothing=0.2),
     "fast-validation-2pc": replace(CIFAR10_FAST, name="fast-validation-2pc", validation_fraction=0.02),
@@ -192,6 +195,12 @@ def _child(queue: multiprocessing.Queue, *args: object) -> None:
     queue.put(run_arm(*args))
 
 
+def _print_result(r: dict) -> None:
+    shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
+    print(f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
+          f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the arms (at once, or one after the other) and print one line per arm."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -206,21 +215,20 @@ def main(argv: list[str] | None = None) -> int:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     print(f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, {'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}", flush=True)
-    results = []
     processes = [context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir)) for name in args.arms]
-    for process in processes:
-        process.start()
-        if args.sequential:
-            results.append(queue.get())
+    if args.sequential:
+        for process in processes:
+            process.start()
+            _print_result(queue.get())
             process.join()
-    if not args.sequential:
+    else:
+        for process in processes:
+            process.start()
         results = [queue.get() for _ in processes]
         for process in processes:
             process.join()
-    for r in sorted(results, key=lambda r: args.arms.index(r["arm"])):
-        shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
-        print(f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
-              f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}", flush=True)
+        for r in sorted(results, key=lambda r: args.arms.index(r["arm"])):
+            _print_result(r)
     return 0
 
 

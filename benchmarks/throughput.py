@@ -134,6 +134,9 @@ VARIANTS = {
     # bfloat16 arithmetic is fast only on CPUs with AVX512_BF16 or AMX (TensorFlow's start-up message lists them).
     "fast-mixed-bfloat16": Variant("fast-mixed-bfloat16", _mixed_bfloat16_net),
     "fast-convs-1221": Variant("fast-convs-1221", lambda: _fast_net(convs=(1, 2, 2, 1))),
+    "fast-convs-1223": Variant("fast-convs-1223", lambda: _fast_net(convs=(1, 2, 2, 3))),
+    "fast-convs-1232": Variant("fast-convs-1232", lambda: _fast_net(convs=(1, 2, 3, 2))),
+    "fast-widths-192": Variant("fast-widths-192", lambda: _fast_net(widths=(16, 32, 64, 192))),
     "fast-widths-24": Variant("fast-widths-24", lambda: _fast_net(widths=(24, 48, 96, 192))),
     "fast-patchify": Variant("fast-patchify", lambda: _patchify_net(whiten=False)),
     "fast-whiten": Variant("fast-whiten", lambda: _patchify_net(whiten=True)),
