@@ -112,6 +112,23 @@ def _progressive_net(prepared: PreparedData, size: int) -> keras.Model:
     return keras.Sequential([keras.Input((32, 32, 3)), *net.layers[:2], ProgressiveResize(size), *net.layers[2:]])
 
 
+def _residual_net(prepared: PreparedData) -> keras.Model:
+    """The fast network with an identity skip around each convolution after a stage's first (same parameters)."""
+    mean, variance = training_statistics(prepared)
+    inputs = keras.Input((32, 32, 3))
+    x = models.build_cifar10_augmentation(FAST_MAX_SHIFT)(layers.Normalization(mean=mean, variance=variance)(inputs))
+    for stage, filters in enumerate((16, 32, 64, 128)):
+        if stage:
+            x = layers.MaxPooling2D(2)(x)
+        for conv in range(1 if stage == 0 else 2):
+            y = x
+            for layer in models._conv_bn_relu(filters, fused_batch_norm=True):
+                y = layer(y)
+            x = layers.Add()([x, y]) if conv else y
+    outputs = layers.Dense(10, activation="softmax")(layers.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, outputs, name="cifar10_fast_residual")
+
+
 ARMS: dict[str, Recipe] = {
     "lesson5": Recipe(
         name="lesson5",
@@ -140,14 +157,17 @@ ARMS: dict[str, Recipe] = {
     # The recipe before its learning rate and weight decay were raised (6e-3 and 5e-2), and each change alone.
     "fast-lr4e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr4e-3-wd5e-4", learning_rate=4e-3, weight_decay=5e-4),
     "fast-lr4e-3": replace(CIFAR10_FAST, name="fast-lr4e-3", learning_rate=4e-3),
+    "fast-lr6e-3": replace(CIFAR10_FAST, name="fast-lr6e-3", learning_rate=6e-3),
     "fast-lr8e-3": replace(CIFAR10_FAST, name="fast-lr8e-3", learning_rate=8e-3),
-    "fast-lr1e-2": replace(CIFAR10_FAST, name="fast-lr1e-2", learning_rate=1e-2),
-    "fast-wd1e-1": replace(CIFAR10_FAST, name="fast-wd1e-1", weight_decay=1e-1),
-    "fast-wd5e-4": replace(CIFAR10_FAST, name="fast-wd5e-4", weight_decay=5e-4),
+    "fast-lr1.5e-2": replace(CIFAR10_FAST, name="fast-lr1.5e-2", learning_rate=1.5e-2),
+    "fast-lr2e-2": replace(CIFAR10_FAST, name="fast-lr2e-2", learning_rate=2e-2),
+    "fast-lr6e-3-wd1e-1": replace(CIFAR10_FAST, name="fast-lr6e-3-wd1e-1", learning_rate=6e-3, weight_decay=1e-1),
+    "fast-lr6e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr6e-3-wd5e-4", learning_rate=6e-3, weight_decay=5e-4),
     "fast-smoothing-0.2": replace(CIFAR10_FAST, name="fast-smoothing-0.2", label_smoothing=0.2),
     "fast-validation-2pc": replace(CIFAR10_FAST, name="fast-validation-2pc", validation_fraction=0.02),
     "fast-progressive-24": replace(CIFAR10_FAST, name="fast-progressive-24", build=lambda prepared: _progressive_net(prepared, 24)),
     # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
+    "fast-residual": replace(CIFAR10_FAST, name="fast-residual", build=_residual_net),
     "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
     "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
     "mnist-cnn": RECIPES["mnist"]["cnn"],
