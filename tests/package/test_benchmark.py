@@ -48,8 +48,9 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
     for run in report["runs"]:
         assert 0.0 <= run["test_accuracy"] <= 1.0
         assert run["images_per_second"] > 0 and run["training_gflops"] > 0 and run["mflop_per_training_image"] > 0
+        assert 0.0 < run["cpu_busy"] <= 1.05  # process CPU over fit time x cores; a little over 1 from clock granularity
     markdown = (tmp_path / "budget_benchmark.md").read_text()
-    assert "not a result" in markdown and "| **fast** |" in markdown and "| as written | tf-tutorial (baseline) |" in markdown and "GFLOP/s" in markdown
+    assert "not a result" in markdown and "| **fast** |" in markdown and "| as written | tf-tutorial (baseline) |" in markdown and "GFLOP/s" in markdown and "CPU busy" in markdown
 
 
 def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
