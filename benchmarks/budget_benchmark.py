@@ -11,8 +11,8 @@ compare; `--seconds` adds budgets in seconds. Every chosen recipe is then traine
 baselines keep their rate), each in its own process, and the weights of its best validation
 epoch are measured once on the official test set. Last, the tutorial is trained as written once
 more, and its time reported beside T: on a machine whose speed drifts, the budgets in multiples
-of T are only as steady as T, and the two measurements show how far it moved during the run. MNIST recipes train to `--mnist-seconds`,
-first. The reports are rewritten after every run, so an interrupted benchmark keeps its runs.
+of T are only as steady as T, and the two measurements show how far it moved during the run.
+MNIST recipes train to `--mnist-seconds`, first. The reports are rewritten after every run, so an interrupted benchmark keeps its runs.
 
 Reported per run: test accuracy, epochs, images/s (training steps only), the training GFLOP/s
 that throughput means (3x the forward FLOPs of the convolution and dense layers) and its
@@ -123,7 +123,7 @@ def run_isolated(function, *args: object) -> dict:
 
 
 def budget_label(run: dict, tutorial_seconds: float | None) -> str:
-    """'360 s' or '1.0x T (352 s)' for a budget; 'as written' for a recipe's own epochs ('again, at the end' for T's second measurement)."""
+    """'360 s' or '1.0x T (352 s)' for a budget; 'as written' for a recipe's own epochs, 'as written, again at the end' for T's second measurement."""
     if run["budget_seconds"] is None:
         return "as written, again at the end" if run.get("remeasure") else "as written"
     if run.get("multiple") is not None:
