@@ -92,19 +92,30 @@ class FusedBatchNormalization(layers.BatchNormalization):
 def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
     """Return a copy of `model` (same weights, uncompiled) whose `FusedBatchNormalization` layers are Keras's own.
 
-    The copy predicts exactly as `model` does, and its saved file loads with Keras alone.
-    Layers nested in a sub-model are copied as they are. A model without fused layers is returned unchanged.
+    The copy predicts exactly as `model` does, and its saved file loads with Keras alone. Fused
+    layers inside nested Sequential or functional sub-models are converted too. A model without
+    fused layers, at any depth, is returned unchanged.
     """
-    if not any(isinstance(layer, FusedBatchNormalization) for layer in model.layers):
+    if not any(isinstance(layer, FusedBatchNormalization) for layer in _all_layers(model)):
         return model
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
         keras_class = layers.BatchNormalization if isinstance(layer, FusedBatchNormalization) else layer.__class__
         return keras_class.from_config(layer.get_config())
 
-    copy = keras.models.clone_model(model, clone_function=clone)
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of `model`, those of its nested sub-models included."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found.extend(_all_layers(layer))
+    return found
 
 
 def _conv_bn_relu(filters: int, fused_batch_norm: bool = False) -> list[keras.layers.Layer]:

@@ -98,3 +98,22 @@ def test_a_saved_model_holds_keras_layers_only_and_predicts_the_same(tmp_path):
 def test_a_model_without_fused_layers_is_returned_as_it_is():
     model = models.build_cifar10_fast_cnn(np.full(3, 0.5, np.float32), np.full(3, 0.1, np.float32))
     assert models.with_keras_batch_normalization(model) is model
+
+
+def test_fused_layers_inside_a_nested_sub_model_are_converted_too(tmp_path):
+    block = keras.Sequential([keras.layers.Conv2D(4, 3, padding="same"), models.FusedBatchNormalization(), keras.layers.ReLU()], name="block")
+    model = keras.Sequential([keras.Input((8, 8, 3)), block, models.FusedBatchNormalization(), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    images = np.random.default_rng(6).random((16, 8, 8, 3), dtype=np.float32)
+    model.fit(images, np.zeros((16, 2), np.float32), epochs=1, batch_size=8, verbose=0)
+
+    copy = models.with_keras_batch_normalization(model)
+    layers_of_copy = models._all_layers(copy)
+    assert not any(isinstance(layer, models.FusedBatchNormalization) for layer in layers_of_copy)
+    assert sum(type(layer) is keras.layers.BatchNormalization for layer in layers_of_copy) == 2
+    np.testing.assert_array_equal(copy.predict(images, verbose=0), model.predict(images, verbose=0))
+    path = tmp_path / "model.keras"
+    save_model_with_classes(model, path, ["a", "b"])
+    with zipfile.ZipFile(path) as archive:
+        assert "FusedBatchNormalization" not in archive.read("config.json").decode()
+    np.testing.assert_array_equal(keras.saving.load_model(path, safe_mode=True).predict(images, verbose=0), model.predict(images, verbose=0))
