@@ -27,8 +27,10 @@ def conv_flops(model) -> float:
     """Multiply-adds x 2 of one forward pass of one image through the Conv2D and Dense layers of `model`."""
     import keras
 
+    from cnn_course.models import flat_layers
+
     flops = 0.0
-    for layer in _leaf_layers(model):
+    for layer in flat_layers(model):
         if isinstance(layer, keras.layers.Conv2D):
             _, height, width, filters = layer.output.shape
             kernel_h, kernel_w = layer.kernel_size
@@ -36,15 +38,6 @@ def conv_flops(model) -> float:
         elif isinstance(layer, keras.layers.Dense):
             flops += 2.0 * layer.input.shape[-1] * layer.units
     return flops
-
-
-def _leaf_layers(model) -> list:
-    import keras
-
-    leaves = []
-    for layer in model.layers:
-        leaves.extend(_leaf_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    return leaves
 
 
 def training_flops_per_image(model) -> float:

@@ -115,10 +115,9 @@ def takes_raw_pixels(model) -> bool:
     """
     import keras
 
-    def flat(layer):
-        return [inner for child in layer.layers for inner in flat(child)] if isinstance(layer, keras.Model) else [layer]
+    from cnn_course.models import flat_layers
 
-    for layer in flat(model):
+    for layer in flat_layers(model):
         if isinstance(layer, keras.layers.Rescaling):
             return True
         if layer.weights and not isinstance(layer, keras.layers.Normalization):

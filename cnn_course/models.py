@@ -96,7 +96,7 @@ def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
     layers inside nested Sequential or functional sub-models are converted too. A model without
     fused layers, at any depth, is returned unchanged.
     """
-    if not any(isinstance(layer, FusedBatchNormalization) for layer in _all_layers(model)):
+    if not any(isinstance(layer, FusedBatchNormalization) for layer in flat_layers(model)):
         return model
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
@@ -108,14 +108,11 @@ def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
     return copy
 
 
-def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Every layer of `model`, those of its nested sub-models included."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if isinstance(layer, keras.Model):
-            found.extend(_all_layers(layer))
-    return found
+def flat_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
+    """Return the layers of a model in order, nested Sequential and functional models flattened into theirs; [layer] for a layer."""
+    if isinstance(layer, keras.Model):
+        return [inner for child in layer.layers for inner in flat_layers(child)]
+    return [layer]
 
 
 def _conv_bn_relu(filters: int, fused_batch_norm: bool = False) -> list[keras.layers.Layer]:

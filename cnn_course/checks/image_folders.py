@@ -22,6 +22,7 @@ import numpy as np
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, IMAGE_SUFFIXES, save_image
 from cnn_course.evaluation import predict_probabilities
+from cnn_course.models import flat_layers
 
 # Digits as class names: sorted as strings, "10" comes before "2", as Keras orders them.
 COUNT_CLASSES = ("1", "2", "10", "7")
@@ -364,13 +365,6 @@ def _check_loaded_splits(name: str, root: Path, images: dict[int, tuple[str, str
 
 # -- build_folder_cnn --------------------------------------------------------------------------------
 
-def _flat_layers(model: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Return the layers of a model in order, nested models flattened."""
-    if isinstance(model, keras.Model):
-        return [inner for layer in model.layers for inner in _flat_layers(layer)]
-    return [model]
-
-
 def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
     """build_folder_cnn(num_classes, image_size) takes raw RGB images of any size: resizing and rescaling inside."""
     name = "build_folder_cnn"
@@ -387,7 +381,7 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
         )
     if input_shape[3:] != (3,):
         raise CheckFailed(name, f"the model's input has {input_shape[3:]} channels.", "take RGB images: keras.Input(shape=(None, None, 3)).")
-    layers_in_order = _flat_layers(model)
+    layers_in_order = flat_layers(model)
     first_conv = next((i for i, layer in enumerate(layers_in_order) if isinstance(layer, keras.layers.Conv2D)), None)
     if first_conv is None:
         raise CheckFailed(name, "the model has no Conv2D layer.", "a CNN: add convolution blocks after the resizing and rescaling.")

@@ -108,7 +108,7 @@ def test_fused_layers_inside_a_nested_sub_model_are_converted_too(tmp_path):
     model.fit(images, np.zeros((16, 2), np.float32), epochs=1, batch_size=8, verbose=0)
 
     copy = models.with_keras_batch_normalization(model)
-    layers_of_copy = models._all_layers(copy)
+    layers_of_copy = models.flat_layers(copy)
     assert not any(isinstance(layer, models.FusedBatchNormalization) for layer in layers_of_copy)
     assert sum(type(layer) is keras.layers.BatchNormalization for layer in layers_of_copy) == 2
     np.testing.assert_array_equal(copy.predict(images, verbose=0), model.predict(images, verbose=0))
