@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -205,8 +206,20 @@ def run_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+BATCH_NEEDS_LINUX = (
+    "grading a class needs Linux: each submission's code runs in a sandbox (bubblewrap) under process "
+    "supervision that only Linux offers, and this is {system}. Grade on a Linux machine, in WSL 2 on Windows "
+    "(`wsl --install`, then install the course there), in a Linux container (Docker Desktop on macOS or Windows), "
+    "or on GitHub Actions with templates/github-actions/grade-class.yml. To look at one submission here, "
+    "`pytest --target FOLDER` grades it as a learner would, without a sandbox: only for code you trust."
+)
+
+
 def run_grade(args: argparse.Namespace) -> int:
-    """Grade submissions in a batch and write the exports."""
+    """Grade submissions in a batch and write the exports (Linux only: elsewhere, say where to grade instead)."""
+    if not sys.platform.startswith("linux"):
+        print(f"cnn-course grade: {BATCH_NEEDS_LINUX.format(system=platform.system() or sys.platform)}", file=sys.stderr)
+        return 2
     from cnn_course.instructor.commands import run_grade as grade
 
     return grade(args)

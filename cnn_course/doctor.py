@@ -76,6 +76,27 @@ def transfer_lines() -> list[str]:
     return [f"  pretrained backbone: {backbone}", f"  ImageNet weights (optional, lesson 8): {imagenet_weights_status()}"]
 
 
+def grading_lines() -> list[str]:
+    """Describe how grading runs here: the system, the learner-process backend, its limits and the sandbox."""
+    from cnn_course.runtime.backends import choose_backend
+    from cnn_course.runtime.limits import mechanism
+    from cnn_course.runtime.sandbox import sandbox_status
+
+    try:
+        _, backend = choose_backend()
+    except ValueError as error:
+        backend = f"PROBLEM: {error}"
+    memory = "an address-space limit per learner process" if platform.system() == "Linux" else f"not enforced on {platform.system()} (no such limit there)"
+    mode, reason = sandbox_status()
+    batch = "" if platform.system() == "Linux" else " (cnn-course grade needs Linux: see the instructor guide)"
+    return [
+        f"  system: {platform.platform()}",
+        f"  learner processes (pytest, cnn-course check): {backend}",
+        f"    time limits: {mechanism()} inside, the process ended from outside at the limit; memory: {memory}",
+        f"  grading sandbox (cnn-course grade): {mode}: {reason}{batch}",
+    ]
+
+
 def report_lines() -> tuple[list[str], bool]:
     """Return the doctor's report (Python, package versions, devices, data sources) and whether the data is usable."""
     import keras
@@ -88,9 +109,6 @@ def report_lines() -> tuple[list[str], bool]:
     data_lines, healthy = data_source_lines()
     lines += data_lines
     lines += transfer_lines()
-    from cnn_course.instructor.sandbox import sandbox_status
-
-    mode, reason = sandbox_status()
-    lines.append(f"  grading sandbox (cnn-course grade): {mode}: {reason}")
+    lines += grading_lines()
     lines.append("no problem found." if healthy else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again.")
     return lines, healthy

@@ -12,7 +12,7 @@ import numpy as np
 
 from cnn_course.checks.equivalences import computing_layers, standalone_activation
 from cnn_course.checks.feedback import CheckFailed
-from cnn_course.grading.protocol import ForeignObject
+from cnn_course.runtime.protocol import ForeignObject
 
 
 @dataclass(frozen=True)

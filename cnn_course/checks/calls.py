@@ -1,45 +1,38 @@
-"""Calling a learner's exercise safely: a time limit, and errors turned into feedback."""
+"""Calling a learner's exercise in a lesson's own process (`self_check`): a time limit, errors turned into feedback."""
 
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
-from cnn_course.grading.protocol import CallDetails
+from cnn_course.runtime.calls import call_with_details
+from cnn_course.runtime.limits import time_limit as limit
 
 DEFAULT_TIMEOUT_S = 60.0
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float, exercise: str) -> Iterator[None]:
-    """Raise ExerciseTimeout in the block if it runs longer than `seconds` (main thread only)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    """Raise ExerciseTimeout in the block if it runs longer than `seconds`, on every system.
 
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise ExerciseTimeout(
-            exercise,
-            f"did not finish within {seconds:g} s and was stopped. Look for a loop whose condition "
-            "never becomes false, or work that grows with the data (a Python loop over every "
-            "pixel); the reference solution takes well under a second.",
-        )
+    Uses SIGALRM where the system has it (Linux, macOS) and a watchdog thread elsewhere (Windows);
+    see `cnn_course.runtime.limits`.
+    """
+    message = (
+        f"did not finish within {seconds:g} s and was stopped. Look for a loop whose condition "
+        "never becomes false, or work that grows with the data (a Python loop over every "
+        "pixel); the reference solution takes well under a second."
+    )
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    # Re-arm every second so code that swallows the first exception is still stopped.
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
-    try:
+    class Expired(ExerciseTimeout):
+        def __init__(self) -> None:
+            super().__init__(exercise, message)
+
+    with limit(seconds, Expired):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def learner_frames(error: BaseException) -> str:
@@ -66,19 +59,4 @@ def call_exercise(function: Callable[..., Any], *args: Any, timeout: float = DEF
             raise ExerciseError(name, message) from error
 
 
-def call_with_details(function: Callable[..., Any], *args: Any, **kwargs: Any) -> CallDetails:
-    """Call an exercise and report what it did to its arguments as well as its value.
-
-    A learner-process exercise (the graders') reports this itself; a plain function (a lesson's
-    self-check) is observed here: array arguments are compared with copies taken before the call,
-    and Keras-model arguments are returned as they are after it.
-    """
-    if hasattr(function, "call_with_details"):
-        return function.call_with_details(*args, **kwargs)
-    arguments = {**dict(enumerate(args)), **kwargs}
-    copies = {key: value.copy() for key, value in arguments.items() if isinstance(value, np.ndarray)}
-    value = function(*args, **kwargs)
-    returned = next((key for key, argument in arguments.items() if argument is value and not isinstance(value, (bool, int, float, str, type(None)))), None)
-    changed = tuple(key for key, copy in copies.items() if not np.array_equal(copy, arguments[key], equal_nan=True))
-    after = {key: argument for key, argument in arguments.items() if type(argument).__module__.startswith("keras")}
-    return CallDetails(value, returned, changed, after)
+__all__ = ["DEFAULT_TIMEOUT_S", "call_exercise", "call_with_details", "learner_frames", "time_limit"]

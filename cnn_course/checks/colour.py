@@ -9,7 +9,7 @@ import numpy as np
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape, expect_tuple
 from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.feedback import CheckFailed
-from cnn_course.grading.protocol import GeneratedArray
+from cnn_course.runtime.protocol import GeneratedArray
 
 
 def _colour_images(count: int, seed: int, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:

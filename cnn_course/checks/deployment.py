@@ -219,7 +219,7 @@ class AppClient:
     """GET and multipart POST against the learner's app through its test client.
 
     The app is a Flask app when the exercise ran in this process, or a
-    `cnn_course.grading.protocol.ServedApp` standing for the app that lives in the learner process:
+    `cnn_course.runtime.protocol.ServedApp` standing for the app that lives in the learner process:
     both answer `test_client()`, whose `get` and `post` return responses with `status_code` and
     `get_data()`.
     """

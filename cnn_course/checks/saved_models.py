@@ -12,7 +12,7 @@ import numpy as np
 
 from cnn_course.checks.feedback import CheckFailed, NotAttempted
 from cnn_course.evaluation import predict_probabilities
-from cnn_course.grading.protocol import unloadable_model_reason
+from cnn_course.runtime.protocol import unloadable_model_reason
 
 
 def describe_model_file(path: Path) -> str | None:

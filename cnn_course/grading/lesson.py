@@ -18,7 +18,7 @@ from typing import Any
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
 from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
-from cnn_course.grading.protocol import CallDetails
+from cnn_course.runtime.protocol import CallDetails
 from cnn_course.notebooks import EXERCISE_TAG, PAIR_SUFFIXES, SETUP_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
 
 _MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")

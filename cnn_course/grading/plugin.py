@@ -13,11 +13,12 @@ import pytest
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.course_config import CourseConfigError, load_config
-from cnn_course.grading import learner_client
-from cnn_course.grading.learner_client import DEFAULT_MEMORY_BYTES, LearnerHost
+from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES
+from cnn_course.grading.learner_client import LearnerHost, make_host
 from cnn_course.grading.lesson import GradedLesson, load_lesson
 from cnn_course.notebook_runner import NotebookRunError, execute_notebook
 from cnn_course.notebooks import NotebookError, newest_of_pair
+from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
 
 OUTCOME_ORDER = ("passed", "failed", "not attempted")
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
@@ -25,6 +26,7 @@ _LIMITS = pytest.StashKey[dict[str, float]]()
 _LESSONS = pytest.StashKey[dict[str, GradedLesson]]()
 _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
+_BACKEND = pytest.StashKey[str]()
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
@@ -64,6 +66,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run each lesson's learner process inside a bubblewrap sandbox (instructors' batch grading)",
     )
     group.addoption(
+        "--learner-backend",
+        choices=BACKENDS,
+        default=None,
+        help="how learner processes start: 'fork' (Linux: one interpreter, a fork per lesson), 'spawn' (every "
+        f"system: one interpreter, a namespace per lesson) or 'auto' (fork where possible; default, or ${BACKEND_VARIABLE})",
+    )
+    group.addoption(
         "--learner-memory",
         type=float,
         default=DEFAULT_MEMORY_BYTES / 2**30,
@@ -80,10 +89,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
-    config.stash[_HOST] = LearnerHost(
-        memory_bytes=int(config.getoption("--learner-memory") * 2**30), launcher=learner_client.launcher_for(config.getoption("--learner-sandbox")),
-        shared=learner_client.SHARED_ZYGOTE,  # set in a batch's grading process: its job slot's zygote
-    )
+    try:
+        config.stash[_HOST], config.stash[_BACKEND] = make_host(
+            config.getoption("--learner-backend"), sandbox=config.getoption("--learner-sandbox"),
+            memory_bytes=int(config.getoption("--learner-memory") * 2**30),
+        )
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
     if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
         # Checks make temporary files to hand to exercises: put them where the learner process sees them.
         tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
@@ -308,3 +320,8 @@ def next_step(results: dict[tuple[str, str], str]) -> str:
             if outcome == wanted:
                 return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
     return "next: every graded exercise passes. Well done!"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the learner-process backend at the top of the run."""
+    return f"cnn-course learner processes: {config.stash[_BACKEND]}"

@@ -5,7 +5,7 @@ from the course root on the instructor's graders and hidden tests, with `--targe
 checked copy of the submission's lessons in a scratch folder, so nothing the submission ships
 (its own tests, conftest.py or pyproject.toml) takes part. The learner's code runs in a learner
 process that the grading process starts, inside the sandbox where there is one
-(`cnn_course.instructor.sandbox`).
+(`cnn_course.runtime.sandbox`).
 
 The verdict comes only from the grading process: it signs each record of its results log with a
 per-run key it reads from a pipe (never on a command line or in an environment), so a line the
@@ -44,9 +44,9 @@ from pathlib import Path
 from typing import Any
 
 from cnn_course.course_config import CourseConfig, ExerciseSpec
-from cnn_course.grading.learner_client import remove_tree
+from cnn_course.runtime.fs import remove_tree
 from cnn_course.instructor.hygiene import FeedbackFilter, secret_lines
-from cnn_course.instructor.processes import become_subreaper, children_of, end_processes
+from cnn_course.runtime.processes import become_subreaper, children_of, end_processes
 from cnn_course.instructor.records import Assignment, file_stem
 from cnn_course.instructor.results import ExerciseResult, SubmissionResult, worst
 from cnn_course.instructor.submissions import (

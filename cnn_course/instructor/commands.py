@@ -9,7 +9,6 @@ from pathlib import Path
 
 from cnn_course.course_config import CourseConfig, load_config
 from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch
 from cnn_course.instructor.export import GRADEBOOK, GRADESCOPE_DIR, number, write_exports
 from cnn_course.instructor.feedback import FEEDBACK_DIR, write_feedback
 from cnn_course.instructor.progress import Progress
@@ -26,7 +25,7 @@ from cnn_course.instructor.records import (
 from cnn_course.instructor.release import write_release
 from cnn_course.instructor.results import SubmissionResult
 from cnn_course.instructor.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
-from cnn_course.instructor.sandbox import sandbox_status
+from cnn_course.runtime.sandbox import sandbox_status
 from cnn_course.instructor.submissions import Submission, find_submissions
 
 GRADES_DIR = "grades"
@@ -132,6 +131,8 @@ def sandbox_mode(requested: str) -> tuple[str, str]:
 
 def run_grade(args: argparse.Namespace) -> int:
     """Grade the submissions into a grades folder (new, resumed or updated), write every export and print where they went."""
+    from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch  # Linux only: see `cli.run_grade`
+
     root, config, catalog = course_setup(args.course, args.config)
     submissions = find_submissions(args.submissions)
     if args.shard:

@@ -7,9 +7,9 @@ grading a correct submission; forked from here, a grading process starts with al
 the learner process a grading process starts.
 
 It also keeps one learner zygote per job slot (`--learner-slots N`): the process that imports the
-libraries learner code uses and forks the learner processes (see `cnn_course.grading.learner`),
+libraries learner code uses and forks the learner processes (see `cnn_course.runtime.zygote`),
 started here before any request, in the learner sandbox with `--learner-sandbox bwrap`. Each
-grading process gets its slot's zygote (`learner_client.SHARED_ZYGOTE`), has it end every process
+grading process gets its slot's zygote (`cnn_course.grading.forked.SHARED_ZYGOTE`), has it end every process
 of the submission before and empties its scratch root, instead of importing TensorFlow again in
 a zygote of its own. A zygote that died (learner code can kill it) is started again before the
 slot's next grading process.
@@ -37,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cnn_course.instructor.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
+from cnn_course.runtime.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
 
 
 def preload() -> None:
@@ -66,7 +66,9 @@ class LearnerZygotes:
 
     def start(self, slot: int) -> None:
         """Start slot `slot`'s zygote in its emptied scratch root (it imports the libraries in the background)."""
-        from cnn_course.grading.learner_client import launcher_for, prepare_scratch_root, zygote_command
+        from cnn_course.grading.environment import launcher_for
+        from cnn_course.grading.forked import zygote_command
+        from cnn_course.runtime.fs import prepare_scratch_root
 
         if self.sockets[slot] is not None:
             self.sockets[slot].close()
@@ -95,15 +97,15 @@ class LearnerZygotes:
 
     def hand_over(self, slot: int) -> None:
         """In a grading process: keep only slot `slot`'s socket, and name that zygote to the learner client."""
-        from cnn_course.grading import learner_client
+        from cnn_course.grading import forked
 
         for other, sock in enumerate(self.sockets):
             if other != slot and sock is not None:
                 sock.close()
-        learner_client.SHARED_ZYGOTE = learner_client.SharedZygote(self.sockets[slot].fileno(), self.roots[slot], self.pids[slot])
+        forked.SHARED_ZYGOTE = forked.SharedZygote(self.sockets[slot].fileno(), self.roots[slot], self.pids[slot])
 
     def remove(self) -> None:
-        from cnn_course.grading.learner_client import remove_tree
+        from cnn_course.runtime.fs import remove_tree
 
         for root in self.roots:
             remove_tree(root)

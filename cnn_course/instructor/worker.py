@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from cnn_course.instructor.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
+from cnn_course.runtime.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
 
 
 def _read_key() -> bytes:

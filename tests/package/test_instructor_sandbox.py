@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import cnn_course
-from cnn_course.instructor.sandbox import _tmpfs_size_supported, python_folders, sandbox_status, sandboxed_command
+from cnn_course.runtime.sandbox import _tmpfs_size_supported, python_folders, sandbox_status, sandboxed_command
 
 PACKAGE = Path(cnn_course.__file__).resolve().parent
 MODE, REASON = sandbox_status()

@@ -2,7 +2,7 @@
 no process, file or zygote change left by the one before, with and without the sandbox.
 
 Each test plays the fork server (`LearnerZygotes`) and two grading processes in turn (forked
-children that attach with `LearnerHost(shared=...)`), the first running hostile learner code.
+children that attach with `ForkHost(shared=...)`), the first running hostile learner code.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from cnn_course.grading import learner_client
-from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
+from cnn_course.grading import forked
+from cnn_course.grading.learner_client import Cell, LearnerProcess
 from cnn_course.instructor.forkserver import LearnerZygotes
-from cnn_course.instructor.sandbox import sandbox_status
+from cnn_course.runtime.sandbox import sandbox_status
 
 MODES = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(sandbox_status()[0] != "bwrap", reason="no sandbox here"))]
 
@@ -64,7 +64,7 @@ def session(zygotes: LearnerZygotes, lesson: Path, code: str, kill_zygote: bool 
         code_out = 1
         try:
             zygotes.hand_over(0)
-            host = LearnerHost(shared=learner_client.SHARED_ZYGOTE)
+            host = forked.ForkHost(shared=forked.SHARED_ZYGOTE)
             host.warm_up()
             attached = host._attached
             process = LearnerProcess(host, lesson, [Cell("cell 1", code, "setup")], cell_timeout=60)
@@ -72,7 +72,7 @@ def session(zygotes: LearnerZygotes, lesson: Path, code: str, kill_zygote: bool 
             seen_file = process._scratch / "lesson" / "seen.json"
             seen = json.loads(seen_file.read_text()) if seen_file.exists() else None
             if kill_zygote:
-                os.killpg(learner_client.SHARED_ZYGOTE.group, signal.SIGKILL)
+                os.killpg(forked.SHARED_ZYGOTE.group, signal.SIGKILL)
             process.close()
             host.close()
             report.write_text(json.dumps({"attached": attached, "setup_error": problems.setup_error, "seen": seen}))
@@ -156,12 +156,12 @@ def test_a_zygote_that_does_not_answer_is_ended_and_the_session_starts_its_own(l
     zygotes = LearnerZygotes(1, "none", 4 * 2**30)
     try:
         os.kill(zygotes.pids[0], signal.SIGSTOP)
-        learner_client_start_timeout = learner_client.START_TIMEOUT_S
-        learner_client.START_TIMEOUT_S = 5.0
+        learner_client_start_timeout = forked.START_TIMEOUT_S
+        forked.START_TIMEOUT_S = 5.0
         try:
             report = session(zygotes, lesson, LOOK_AROUND)
         finally:
-            learner_client.START_TIMEOUT_S = learner_client_start_timeout
+            forked.START_TIMEOUT_S = learner_client_start_timeout
         assert report["attached"] is False and report["setup_error"] is None and report["seen"] is not None
         _, status = os.waitpid(zygotes.pids[0], 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL

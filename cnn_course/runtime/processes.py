@@ -1,6 +1,7 @@
-"""Processes that must not outlive their submission: parent-death signals, subreapers, ending descendants (Linux).
+"""Processes that must not outlive their submission: parent-death signals, subreapers, ending descendants.
 
-Kept free of heavy imports: the grading process calls these before anything else.
+Linux only in effect (prctl, /proc); importable everywhere. Kept free of heavy imports: the grading
+process calls these before anything else.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import resource
 import signal
 import sys
 from pathlib import Path
@@ -28,7 +28,7 @@ def prctl(option: int, value: int) -> bool:
 
 def die_with_parent() -> bool:
     """Have the kernel SIGKILL this process when the thread that started it ends; True if it worked."""
-    return prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return prctl(PR_SET_PDEATHSIG, getattr(signal, "SIGKILL", 9))
 
 
 def become_subreaper() -> bool:
@@ -54,7 +54,7 @@ def end_processes(pids: list[int]) -> None:
     """SIGKILL each process (and its process group when it leads one), then reap those that are our children."""
     for pid in pids:
         with contextlib.suppress(OSError):
-            if os.getpgid(pid) == pid:
+            if hasattr(os, "getpgid") and os.getpgid(pid) == pid:
                 os.killpg(pid, signal.SIGKILL)
             os.kill(pid, signal.SIGKILL)
     for pid in pids:
@@ -77,4 +77,6 @@ def limit_address_space(limit: int) -> None:
     Only the grader's own code runs in a grading process; the learner process it starts sets its
     own limit, which it could not if the hard limit were lowered here.
     """
+    import resource  # POSIX only: imported where it is used, so that the module imports on Windows
+
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))

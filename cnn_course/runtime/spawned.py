@@ -1,0 +1,89 @@
+"""The portable backend of the learner process: one spawned interpreter per grading session.
+
+`cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned PARENT_PID MEMORY` in a
+scratch folder with a clean environment; it works wherever Python and TensorFlow run (Windows,
+macOS, Linux) because it needs no fork, no Unix socket and no signal. The interpreter imports the
+libraries once, then runs each lesson in a fresh namespace of its own (one `LearnerSide` per lesson):
+
+- requests arrive as JSON lines on standard input, each naming its lesson:
+  {"op": "open", "lesson": ID, "cwd": DIR} starts a lesson (answered {"status": "started"}),
+  {"op": "cell" | "call" | "http", "lesson": ID, ...} as in `learner`, {"op": "forget", "lesson": ID};
+- replies go out as JSON lines on the original standard output;
+- whatever the lesson's code prints (standard output and error alike) goes to standard error;
+- the lesson's code reads end of file from standard input.
+
+Time limits are raised inside (see `limits`) and enforced from outside: the grading process ends
+this interpreter when a request outlives its limit, and starts another for the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cnn_course.runtime.learner import LearnerSide, die_with_parent, limit_memory, preload
+from cnn_course.runtime.protocol import ProtocolError, read_message, write_message
+
+
+def _streams() -> tuple[Any, Any]:
+    """Keep stdin and stdout for the protocol; give the lesson's code end of file and stderr instead."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    empty = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(empty, 0)
+    os.close(empty)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - input() in a lesson reads end of file at once
+    return requests, replies
+
+
+def serve(requests: Any, replies: Any) -> None:
+    """Answer requests until end of file, each in the namespace and working folder of its lesson."""
+    sides: dict[str, LearnerSide] = {}
+    folders: dict[str, Path] = {}
+
+    def send(message: dict[str, Any]) -> None:
+        replies.write(write_message(message))
+        replies.flush()
+
+    send({"event": "ready"})
+    for line in requests:
+        try:
+            request = read_message(line)
+        except ProtocolError:
+            send({"status": "garbled"})
+            continue
+        lesson = str(request.get("lesson"))
+        operation = request.get("op")
+        if operation == "open":
+            folders[lesson] = Path(request["cwd"])
+            os.chdir(folders[lesson])
+            sides[lesson] = LearnerSide(replies)
+            sides[lesson].send({"status": "started"})
+        elif operation == "forget":
+            sides.pop(lesson, None)
+            folders.pop(lesson, None)
+            send({"status": "ok"})
+        elif lesson in sides and operation in ("cell", "call", "http"):
+            os.chdir(folders[lesson])
+            getattr(sides[lesson], "run_cell" if operation == "cell" else operation)(request)
+        else:
+            send({"status": "garbled"})
+
+
+def main(argv: list[str]) -> int:
+    """`PARENT_PID MEMORY`: serve lessons for grading process PARENT_PID (see the module's docstring)."""
+    requests, replies = _streams()
+    limit_memory(int(argv[1]))
+    die_with_parent(int(argv[0]))
+    preload()
+    serve(requests, replies)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(code)  # not sys.exit: threads a lesson started must not keep the process alive
