@@ -1,13 +1,15 @@
 """How long a learner waits for `pytest` on a fully solved course (every exercise, saved models present).
 
-    python -m benchmarks.grading_speed [--runs N] [--models DIR] [-- PYTEST_ARGS...]
+    python -m benchmarks.grading_speed [--runs N] [--models DIR] [--backends fork,spawn] [--lesson 01] [-- PYTEST_ARGS...]
 
 Copies the masters (solutions/) into a temporary folder with their saved models (from `--models`,
 default solutions/models/; where a model is missing, an untrained reference model of the same
 architecture is saved instead, which costs the same to load and evaluate), then times `pytest
-tests/graders --target COPY` as a whole process, N times, and prints each run's wall time with the
-machine's load average before it. The learner processes, one per lesson, fork from one zygote
-that imports TensorFlow once.
+tests/graders --target COPY` as a whole process from the shell, for one lesson and for the whole
+course, with each learner-process backend in turn (`fork`: one zygote imports TensorFlow once and
+forks a process per lesson; `spawn`: one interpreter imports it once and runs each lesson in a
+namespace), N interleaved runs each. It prints each run's wall time with the machine's load average
+before it, the processor, and a table of medians with the spawn/fork ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,25 +54,61 @@ def solved_copy(destination: Path, models: Path) -> Path:
     return destination
 
 
+def cpu_model() -> str:
+    """The processor's name (from /proc/cpuinfo on Linux, else the platform's word for it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def time_pytest(target: Path, backend: str, pytest_args: list[str]) -> tuple[float, float, int, str]:
+    """Time `pytest tests/graders --target TARGET` as a whole process from the shell; return seconds, load before, exit code, summary."""
+    load = os.getloadavg()[0]
+    environment = {**os.environ, "CNN_COURSE_LEARNER_BACKEND": backend}
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), "-q", "-p", "no:cacheprovider", *pytest_args],
+        cwd=REPO, capture_output=True, text=True, env=environment,
+    )
+    seconds = time.perf_counter() - start
+    summary = next((line for line in reversed(completed.stdout.splitlines()) if " in " in line and ("passed" in line or "failed" in line)), completed.stderr[-300:])
+    return seconds, load, completed.returncode, summary.strip("= ")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each (scope, backend), interleaved")
     parser.add_argument("--models", type=Path, default=REPO / "solutions" / "models")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, e.g. -k '01 or 02'")
+    parser.add_argument("--backends", default="fork,spawn", help="learner-process backends to compare, in one run")
+    parser.add_argument("--lesson", default="01", help="the -k expression of the one-lesson scope ('' to skip it)")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments for the full-course scope, e.g. -k 'not saved'")
     args = parser.parse_args(argv)
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    scopes = ([(f"one lesson (-k {args.lesson})", ["-k", args.lesson])] if args.lesson else []) + [("full course", list(args.pytest_args))]
+    stand_ins = [name for name in SAVED if not (args.models / name).is_file()]
     with tempfile.TemporaryDirectory(prefix="cnn-course-grading-speed-") as scratch:
         target = solved_copy(Path(scratch) / "lessons", args.models)
-        print(f"# pytest on a fully solved course: {platform.machine()}, {os.cpu_count()} cores, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        print(f"# pytest on a fully solved course, timed from the shell: {cpu_model()}, {os.cpu_count()} cores, "
+              f"{platform.system()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        if stand_ins:
+            print(f"# untrained stand-ins (same architecture, same cost to load and evaluate) for: {', '.join(stand_ins)}")
+        results: dict[tuple[str, str], list[float]] = {}
         for run in range(1, args.runs + 1):
-            load = os.getloadavg()[0]
-            start = time.perf_counter()
-            completed = subprocess.run(
-                [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), "-q", "-p", "no:cacheprovider", *args.pytest_args],
-                cwd=REPO, capture_output=True, text=True,
-            )
-            seconds = time.perf_counter() - start
-            summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else completed.stderr[-300:]
-            print(f"run {run}: {seconds:.1f} s (load average before: {load:.1f}); exit {completed.returncode}; {summary}")
+            for scope, scope_args in scopes:
+                for backend in backends:
+                    seconds, load, code, summary = time_pytest(target, backend, scope_args)
+                    results.setdefault((scope, backend), []).append(seconds)
+                    print(f"run {run}, {scope}, {backend}: {seconds:.1f} s (load average before: {load:.1f}); exit {code}; {summary}", flush=True)
+        print("\n| scope | " + " | ".join(f"{backend} (median of {args.runs})" for backend in backends) + " | ratio |")
+        print("|---|" + "---|" * (len(backends) + 1))
+        for scope, _ in scopes:
+            medians = [statistics.median(results[(scope, backend)]) for backend in backends]
+            ratio = f"{medians[-1] / medians[0]:.2f}x" if len(medians) > 1 else ""
+            print(f"| {scope} | " + " | ".join(f"{m:.1f} s" for m in medians) + f" | {ratio} |")
     return 0
 
 

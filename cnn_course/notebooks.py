@@ -24,10 +24,38 @@ def lesson_stems(folder: Path) -> list[str]:
     return sorted({p.stem for p in folder.glob("[0-9][0-9]_*") if p.suffix in PAIR_SUFFIXES})
 
 
+def pair_files(folder: Path, stem: str) -> list[Path]:
+    """The files of pair `stem` in `folder` that exist, matched by name in any letter case.
+
+    A lesson saved as ``01_MNIST_Data.ipynb`` is the ``01_mnist_data`` notebook on Windows and macOS,
+    whose file systems ignore case; it is found here on every system. The exact name wins.
+    """
+    found = []
+    for suffix in PAIR_SUFFIXES:
+        exact = folder / f"{stem}{suffix}"
+        if exact.is_file() and exact.name in _names(folder):
+            found.append(exact)
+            continue
+        wanted = exact.name.casefold()
+        found += sorted(path for path in _entries(folder) if path.name.casefold() == wanted and path.is_file())[:1]
+    return found
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:
+        return []
+
+
+def _names(folder: Path) -> set[str]:
+    return {path.name for path in _entries(folder)}
+
+
 def newest_of_pair(folder: Path, stem: str) -> Path:
-    """Return the more recently modified file of the pair `stem` in `folder` (.py wins a tie)."""
+    """Return the more recently modified file of the pair `stem` in `folder` (.py wins a tie; names in any letter case)."""
     candidates = [folder / f"{stem}{suffix}" for suffix in PAIR_SUFFIXES]
-    existing = [p for p in candidates if p.is_file()]
+    existing = pair_files(folder, stem)
     if not existing:
         raise NotebookError(
             f"No lesson '{stem}' in {folder}: expected {candidates[0].name} or {candidates[1].name}. "

@@ -53,7 +53,8 @@ Split = tuple[np.ndarray, np.ndarray]
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:
     """Return the data folder: data_dir if given, else $CNN_COURSE_DATA, else None (use keras.datasets)."""
     if data_dir is None:
-        data_dir = os.environ.get(DATA_ENV_VAR) or None
+        # Windows' `set VAR="C:\My data"` keeps the quotes in the value: a folder name never starts with one.
+        data_dir = os.environ.get(DATA_ENV_VAR, "").strip().strip('"').strip("'") or None
         if data_dir is None:
             return None
         source, fix = f"the {DATA_ENV_VAR} environment variable", f"set {DATA_ENV_VAR} to"

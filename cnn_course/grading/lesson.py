@@ -19,7 +19,17 @@ from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
 from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
 from cnn_course.runtime.protocol import CallDetails
-from cnn_course.notebooks import EXERCISE_TAG, PAIR_SUFFIXES, SETUP_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
+from cnn_course.notebooks import (
+    EXERCISE_TAG,
+    PAIR_SUFFIXES,
+    SETUP_TAG,
+    NotebookError,
+    defined_names,
+    diverged_exercises,
+    has_tag,
+    pair_files,
+    read_notebook,
+)
 
 _MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
@@ -89,7 +99,7 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     Raises NotebookError when neither file exists or can be read.
     """
     candidates = [folder / f"{stem}{suffix}" for suffix in PAIR_SUFFIXES]
-    existing = sorted((p for p in candidates if p.is_file()), key=lambda p: (p.stat().st_mtime, p.suffix == ".py"), reverse=True)
+    existing = sorted(pair_files(folder, stem), key=lambda p: (p.stat().st_mtime, p.suffix == ".py"), reverse=True)
     if not existing:
         raise NotebookError(
             f"No lesson '{stem}' in the folder graded: expected {candidates[0].name} or {candidates[1].name}. "
@@ -105,12 +115,18 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     if not readable:
         raise errors[0][1]
     graded, notes = readable[0], []
+    expected = f"{stem}{graded.path.suffix}"
+    if graded.path.name != expected:
+        notes.append(
+            f"graded {graded.path.name}, whose name differs from {expected} in letter case only. Rename it to {expected}: "
+            "on Linux (and in the instructor's grading) only the exact name is found."
+        )
     for path, error in errors:
         cause = type(error.__cause__).__name__ if error.__cause__ else "damaged"
         notes.append(f"{path.name} could not be read as a notebook ({cause}), so its twin {graded.path.name} was graded.")
     if len(readable) == 2:
         other = readable[1]
-        differ = diverged_exercises(*candidates)
+        differ = diverged_exercises(*sorted((r.path for r in readable), key=lambda p: PAIR_SUFFIXES.index(p.suffix)))
         if differ:
             notes.append(
                 f"graded {graded.path.name}, the file saved last; {other.path.name} holds different code for "
@@ -195,7 +211,7 @@ class GradedLesson:
 
     def notes_for(self, name: str) -> str:
         """Notes about the lesson's files that concern exercise `name` (empty when none)."""
-        notes = [note for note in self.notes if name in note or "could not be read" in note]
+        notes = [note for note in self.notes if name in note or "could not be read" in note or "letter case" in note]
         if self.lesson_file is not None and name in self.lesson_file.duplicates:
             labels = self.lesson_file.duplicates[name]
             notes.append(f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others.")
