@@ -11,6 +11,7 @@ import nbformat
 EXERCISE_TAG = "exercise"
 SETUP_TAG = "setup"
 PARAMETERS_TAG = "parameters"
+INSTALL_TAG = "install"  # installs the course where it is missing (a hosted notebook); a no-op in the course
 PAIR_SUFFIXES = (".py", ".ipynb")
 _DEFINED_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 

@@ -42,6 +42,7 @@ from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, render_pair, strip_s
 from cnn_course.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook
 from cnn_course.notebooks import (
     EXERCISE_TAG,
+    INSTALL_TAG,
     PARAMETERS_TAG,
     defined_names,
     has_tag,
@@ -90,11 +91,17 @@ the worked solution sits folded below each one. Try first: the
 def code_fingerprint(notebook: nbformat.NotebookNode) -> str:
     """Return the sha256 (hex) of what decides a lesson's outputs: its code cells and the package version.
 
-    Markdown is left out, so editing a lesson's text keeps its cached run; any change to a code
-    cell's source or tags, or a new `cnn_course.__version__`, makes the run stale.
+    Markdown is left out, so editing a lesson's text keeps its cached run; so is the cell tagged
+    `install`, which does nothing where the course is installed (every run is made there). Any
+    change to another code cell's source or tags, or a new `cnn_course.__version__`, makes the run stale.
     """
-    code = [[cell.source.strip(), sorted(cell.metadata.get("tags", []))] for cell in notebook.cells if cell.cell_type == "code"]
+    code = [[cell.source.strip(), sorted(cell.metadata.get("tags", []))] for cell in run_cells(notebook)]
     return hashlib.sha256(json.dumps([cnn_course.__version__, code]).encode()).hexdigest()
+
+
+def run_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The code cells whose outputs a run records: every code cell but the `install` one."""
+    return [cell for cell in notebook.cells if cell.cell_type == "code" and not has_tag(cell, INSTALL_TAG)]
 
 
 def cached_run(cache: Path, stem: str, master: nbformat.NotebookNode) -> nbformat.NotebookNode | None:
@@ -110,8 +117,8 @@ def cached_run(cache: Path, stem: str, master: nbformat.NotebookNode) -> nbforma
 def with_outputs_of(master: nbformat.NotebookNode, run: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Return `master` (its current text) with the outputs of `run`, a run of the same code cells."""
     merged = copy.deepcopy(master)
-    ran = [cell for cell in run.cells if cell.cell_type == "code" and not has_tag(cell, INJECTED_TAG)]
-    code = [cell for cell in merged.cells if cell.cell_type == "code"]
+    ran = [cell for cell in run_cells(run) if not has_tag(cell, INJECTED_TAG)]
+    code = run_cells(merged)
     if [c.source.strip() for c in ran] != [c.source.strip() for c in code]:
         raise ValueError("the run's code cells differ from the master's: the cached run is stale")
     for cell, executed in zip(code, ran):

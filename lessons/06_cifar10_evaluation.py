@@ -38,6 +38,25 @@
 # variations, or simply a model that is trained for longer.
 
 # %% [markdown]
+# ## In a hosted notebook
+#
+# Opened in Colab or Binder, or downloaded on its own? The next cell installs the course's package
+# when it is missing; in your copy of the course it does nothing. If pip asks you to restart the
+# runtime, do so and run the notebook again from the top. The data then comes through
+# `keras.datasets`, which downloads it once, and `self_check` works as on a laptop. A lesson that
+# trains saves its model in `models/` beside the notebook: on Colab, download it before the session
+# ends. To grade a whole lesson, put the notebook in your copy of the course's `lessons/` folder and
+# run `pytest -k 06` there; the graders live in the course's repository.
+
+# %% tags=["install"]
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("cnn_course") is None:  # Colab, Binder, a notebook downloaded on its own
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "cnn-course @ git+https://github.com/cnn-course/cnn-course"])
+
+# %% [markdown]
 # ## Setup
 
 # %% tags=["setup"]

@@ -7,14 +7,19 @@ from typing import Any
 
 ENVIRONMENT_ADVICE = (
     "This is a problem of this computer's set-up, not of your code. Run `cnn-course doctor` to see what is "
-    "missing; if the lesson's process keeps failing to start, grade with `--learner-backend spawn` "
-    "(or set CNN_COURSE_LEARNER_BACKEND=spawn)."
+    "missing, and check that `python -c \"import tensorflow\"` works in the environment you grade from."
 )
 
 
-def cannot_start(cause: str) -> str:
-    """The message every exercise of a lesson gets when no learner process can be started at all."""
-    return f"the grader could not start a learner process to run your lesson ({cause}). {ENVIRONMENT_ADVICE}"
+def cannot_start(cause: str, *, portable: bool = False) -> str:
+    """The message every exercise of a lesson gets when no learner process can be started at all.
+
+    With the fork backend (`portable` False) it also suggests the portable one.
+    """
+    advice = ENVIRONMENT_ADVICE if portable else (
+        f"{ENVIRONMENT_ADVICE} If it keeps failing, grade with `--learner-backend spawn` (or set CNN_COURSE_LEARNER_BACKEND=spawn)."
+    )
+    return f"the grader could not start a learner process to run your lesson ({cause}). {advice}"
 
 
 def death_message(during: str, *, hung: bool, code: int | None) -> str:

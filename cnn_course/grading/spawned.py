@@ -137,7 +137,7 @@ class SpawnHost:
         if self.interpreter is not None:
             self.interpreter.kill()
             self.interpreter = None
-        command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(os.getpid()), str(self.memory_bytes)]
+        command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes)]
         environment = learner_environment(self.root, self.threads, sandboxed=self.launcher is not None)
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)
@@ -151,7 +151,7 @@ class SpawnHost:
                 stderr=subprocess.PIPE, bufsize=0, **detached,
             )
         except OSError as error:
-            self._failure = cannot_start(f"{type(error).__name__}: {error}")
+            self._failure = cannot_start(f"{type(error).__name__}: {error}", portable=True)
             return
         interpreter = _Interpreter(process)
         ready = interpreter.receive(START_TIMEOUT_S)
@@ -160,7 +160,7 @@ class SpawnHost:
             code = interpreter.exit_status(0)
             interpreter.kill()
             cause = f"it did not become ready within {START_TIMEOUT_S:g} s" if interpreter.hung else f"it ended at start, exit status {code}"
-            self._failure = cannot_start(cause) + said
+            self._failure = cannot_start(cause, portable=True) + said
             return
         self.interpreter = interpreter
         self.generation += 1

@@ -1,6 +1,6 @@
 """The portable backend of the learner process: one spawned interpreter per grading session.
 
-`cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned PARENT_PID MEMORY` in a
+`cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned MEMORY` in a
 scratch folder with a clean environment; it works wherever Python and TensorFlow run (Windows,
 macOS, Linux) because it needs no fork, no Unix socket and no signal. The interpreter imports the
 libraries once, then runs each lesson in a fresh namespace of its own (one `LearnerSide` per lesson):
@@ -74,10 +74,10 @@ def serve(requests: Any, replies: Any) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`PARENT_PID MEMORY`: serve lessons for grading process PARENT_PID (see the module's docstring)."""
+    """`MEMORY`: serve lessons for the process that started this one (see the module's docstring)."""
     requests, replies = _streams()
-    limit_memory(int(argv[1]))
-    die_with_parent(int(argv[0]))
+    limit_memory(int(argv[0]))
+    die_with_parent(os.getppid())  # the grading process, or inside the sandbox its init (bubblewrap ends it with the grader)
     preload()
     serve(requests, replies)
     return 0

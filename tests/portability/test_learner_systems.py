@@ -26,7 +26,7 @@ from cnn_course.grading.learner_client import Cell, LearnerProcess, make_host
 from cnn_course.grading.lesson import choose_lesson_file, read_lesson_file
 from cnn_course.runtime import backends, fs, limits
 
-from ..package.conftest import REPO, SOLUTIONS, run_graders
+from ..package.conftest import REPO, SOLUTIONS, copy_lessons, run_graders
 
 WINDOWS_LIKE = "Lessons of José Núñez"
 
@@ -209,4 +209,13 @@ def test_doctor_names_the_system_the_backend_and_the_sandbox():
 
     text = "\n".join(grading_lines())
     assert "system:" in text and "learner processes" in text and "grading sandbox" in text
-    assert shutil.which("python") or True
+
+
+def test_the_portable_backend_runs_in_the_instructors_sandbox_too(monkeypatch, tmp_path):
+    from cnn_course.runtime.sandbox import sandbox_status
+
+    if sandbox_status()[0] != "bwrap":
+        pytest.skip(f"no sandbox here: {sandbox_status()[1]}")
+    monkeypatch.setenv(backends.BACKEND_VARIABLE, "spawn")
+    run = run_graders(copy_lessons(SOLUTIONS, tmp_path / "lessons"), "-k", "01", "--learner-sandbox", "bwrap", timeout=600)
+    assert run.returncode == 0 and all(outcome == "passed" for outcome, _ in run.results.values()), run.output[-3000:]
