@@ -87,12 +87,13 @@ def grading_lines() -> list[str]:
     except ValueError as error:
         backend = f"PROBLEM: {error}"
     memory = "an address-space limit per learner process" if platform.system() == "Linux" else f"not enforced on {platform.system()} (no such limit there)"
+    inside = {"alarm": "SIGALRM", "watchdog": "a watchdog thread"}[mechanism()]
     mode, reason = sandbox_status()
     batch = "" if platform.system() == "Linux" else " (cnn-course grade needs Linux: see the instructor guide)"
     return [
         f"  system: {platform.platform()}",
-        f"  learner processes (pytest, cnn-course check): {backend}",
-        f"    time limits: {mechanism()} inside, the process ended from outside at the limit; memory: {memory}",
+        f"  learner processes (pytest): {backend}",
+        f"    time limits: {inside} inside, the process ended from outside at the limit; memory: {memory}",
         f"  grading sandbox (cnn-course grade): {mode}: {reason}{batch}",
     ]
 
