@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, learner_notebook
-from cnn_course.notebooks import EXERCISE_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
+from cnn_course.notebooks import EXERCISE_TAG, INSTALL_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
 from cnn_course.site import (
     QUICK_BANNER_CLASS,
     RUN_METADATA,
@@ -105,6 +105,8 @@ def test_the_run_fingerprint_follows_the_code_not_the_text():
     edited = copy.deepcopy(master)
     next(c for c in edited.cells if c.cell_type == "markdown").source += "\n\nA new sentence."
     assert code_fingerprint(edited) == code_fingerprint(master)
+    next(c for c in edited.cells if has_tag(c, INSTALL_TAG)).source += "\n# where the course is missing"
+    assert code_fingerprint(edited) == code_fingerprint(master), "the install cell does nothing where runs are made"
     next(c for c in edited.cells if has_tag(c, PARAMETERS_TAG)).source += "\nEXTRA = 1"
     assert code_fingerprint(edited) != code_fingerprint(master)
 
@@ -130,7 +132,8 @@ def test_a_cached_run_gives_the_page_its_outputs_under_the_current_text(tmp_path
     assert run is not None, "a text edit does not make the run stale"
     page = with_outputs_of(master, run)
     assert "edited after the run" in page.cells[0].source
-    assert all(c.outputs[0].text.startswith("ran ") for c in page.cells if c.cell_type == "code")
+    assert all(c.outputs[0].text.startswith("ran ") for c in page.cells if c.cell_type == "code" and not has_tag(c, INSTALL_TAG))
+    assert all(not c.outputs for c in page.cells if has_tag(c, INSTALL_TAG))  # it installs nothing where runs are made
     assert page.metadata[RUN_METADATA]["mode"] == "full"
     status = run_status(SOLUTIONS, cache=tmp_path)
     assert status["03_mnist_training"] == "up to date (full run: 3.1 min on 2 CPU cores, 2026-11-29)"
