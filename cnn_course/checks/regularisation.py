@@ -118,7 +118,7 @@ def _expect_validation_monitor(name: str, callback: keras.callbacks.Callback) ->
 def check_training_callbacks(training_callbacks: Callable) -> None:
     """training_callbacks(checkpoint_path, patience) returns EarlyStopping and ModelCheckpoint on validation."""
     name = "training_callbacks"
-    with tempfile.TemporaryDirectory() as folder:  # learner code may create the checkpoint folder: keep it out of the target
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:  # learner code may create the checkpoint folder: keep it out of the target
         path = Path(folder) / "best.keras"
         callbacks = training_callbacks(path, patience=4)
         # fit(callbacks=...) takes a list or a tuple; a set has no order and a single callback is not a sequence.

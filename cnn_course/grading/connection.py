@@ -68,6 +68,9 @@ class Connection:
             reply = self.receive(timeout + GRACE_S)
         if reply is None or reply.get("status") != "ok":
             self.printed = self.output.since_mark()
+        if (reply is None and self.hung) or (reply is not None and reply.get("status") == "garbled"):
+            # Ended now, not later: a late reply must never be read as the answer to the next request.
+            self.kill()
         return reply
 
     def receive(self, timeout: float) -> dict[str, Any] | None:

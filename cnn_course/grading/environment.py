@@ -20,7 +20,13 @@ CELL_TIMEOUT_S = 120.0  # at least this for running a cell: setup cells import T
 GRACE_S = 5.0
 DEFAULT_MEMORY_BYTES = 6 * 2**30
 # Variables Windows programs need to start at all (Python's random, sockets and DLL search use them).
-_WINDOWS_VARIABLES = ("SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS", "PROCESSOR_ARCHITECTURE")
+_WINDOWS_VARIABLES = (
+    "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS", "PROCESSOR_ARCHITECTURE", "USERNAME",
+)
+# On a learner's own computer, what `keras.datasets` needs to download behind a proxy or a private CA.
+_NETWORK_VARIABLES = tuple(
+    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY") for name in (base, base.lower())
+) + ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 
 Launcher = Callable[[list[str], Path, dict[str, str]], list[str]]
 
@@ -66,6 +72,8 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
     if os.name == "nt":
         environment["USERPROFILE"] = str(scratch)
         environment.update({name: os.environ[name] for name in _WINDOWS_VARIABLES if name in os.environ})
+    if not sandboxed:  # the sandbox has no network anyway
+        environment.update({name: os.environ[name] for name in _NETWORK_VARIABLES if name in os.environ})
     if "CNN_COURSE_DATA" in os.environ:
         environment["CNN_COURSE_DATA"] = os.environ["CNN_COURSE_DATA"]
     return environment

@@ -33,6 +33,11 @@ def death_message(during: str, *, hung: bool, code: int | None) -> str:
             name = f"signal {-code}"
         cause = " (often: out of memory, or a call that kills processes)" if name == "SIGKILL" else ""
         return f"the lesson's code was killed by {name}{cause} while {during}."
+    if code is not None and code >= 0xC0000000:  # a Windows exception code: the process crashed
+        return (
+            f"the lesson's code crashed its process (Windows error 0x{code:08X}: often a stack overflow from deep "
+            f"recursion, or a library's native code failing) while {during}."
+        )
     how = f"ended its process (exit status {code})" if code is not None else "ended its process, or the process that started it,"
     return (
         f"the lesson's code {how} while {during}: remove calls to "

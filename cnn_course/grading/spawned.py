@@ -75,21 +75,23 @@ class _Interpreter(Connection):
     def kill(self) -> None:
         end_process_tree(self.process)
         self.output.stop()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        # On Windows a close waits for a read blocked on the same pipe: leave the read ends to the
+        # reader threads, which end at end of file.
+        for stream in (self.process.stdin,) if os.name == "nt" else (self.process.stdin, self.process.stdout, self.process.stderr):
             with contextlib.suppress(OSError):
                 stream.close()
 
 
 def end_process_tree(process: subprocess.Popen) -> None:
-    """End `process` and what it started: its process group on POSIX, its tree on Windows (taskkill /T)."""
+    """End `process` and what it started: its process group on POSIX (even after it ended itself), its tree on Windows (taskkill /T)."""
+    if hasattr(os, "killpg"):  # the group outlives its leader while a child of the lesson's code runs on
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
     if process.poll() is not None:
         return
     if os.name == "nt":
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], capture_output=True, timeout=30)
-    elif hasattr(os, "killpg"):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         process.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
@@ -137,7 +139,7 @@ class SpawnHost:
         if self.interpreter is not None:
             self.interpreter.kill()
             self.interpreter = None
-        command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes)]
+        command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes), str(os.getpid())]
         environment = learner_environment(self.root, self.threads, sandboxed=self.launcher is not None)
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)

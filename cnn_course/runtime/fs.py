@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import stat
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,10 @@ def remove_tree(path: Path, attempts: int = 3) -> bool:
 
     for attempt in range(attempts):
         with contextlib.suppress(OSError):
-            shutil.rmtree(path, onerror=writable_then_retry)
+            if sys.version_info >= (3, 12):
+                shutil.rmtree(path, onexc=writable_then_retry)
+            else:
+                shutil.rmtree(path, onerror=writable_then_retry)
         if not os.path.lexists(path):
             return True
         if attempt + 1 < attempts:

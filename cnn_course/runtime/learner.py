@@ -96,7 +96,11 @@ def describe_exception(error: BaseException) -> dict[str, Any]:
     """Return the type, message and the lesson-code frames of `error` (never the package's frames)."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename.startswith("<lesson ")]
     where = "".join(traceback.format_list(frames)).rstrip()
-    return {"type": type(error).__name__, "message": str(error)[:MESSAGE_CHARS], "where": where[-MESSAGE_CHARS:]}
+    try:
+        message = str(error)
+    except BaseException:  # noqa: BLE001 - an exception class of the learner's whose __str__ raises
+        message = ""
+    return {"type": type(error).__name__, "message": message[:MESSAGE_CHARS], "where": where[-MESSAGE_CHARS:]}
 
 
 class LearnerSide:
@@ -164,13 +168,23 @@ class LearnerSide:
                 described["signature"] = _signature(function)
             self.send({"status": "error", **described})
             return
-        encoder = Encoder(folder, register_app=self._register_app)
-        reply: dict[str, Any] = {"status": "ok", "value": encoder.encode(details.value)}
-        if watch:
-            reply["returned_argument"] = details.returned_argument
-            reply["changed_arguments"] = list(details.changed_arguments)
-            reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
-            reply["written_files"] = sorted(path for path, stamp in _snapshot().items() if files_before.get(path) != stamp)
+        try:
+            with time_limit(float(request["timeout"]), _Stopped):  # encoding runs learner code too (a tf.data pipeline)
+                encoder = Encoder(folder, register_app=self._register_app)
+                reply: dict[str, Any] = {"status": "ok", "value": encoder.encode(details.value)}
+                if watch:
+                    reply["returned_argument"] = details.returned_argument
+                    reply["changed_arguments"] = list(details.changed_arguments)
+                    reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
+                    reply["written_files"] = sorted(path for path, stamp in _snapshot().items() if files_before.get(path) != stamp)
+        except _Stopped:
+            self.send({"status": "timeout"})
+            return
+        except BaseException as error:  # noqa: BLE001
+            described = describe_exception(error)
+            described["message"] = f"its result could not be sent to the grader: {described['message']}"
+            self.send({"status": "error", **described})
+            return
         self.send(reply)
 
     def http(self, request: dict[str, Any]) -> None:
@@ -247,15 +261,34 @@ def _snapshot() -> dict[str, tuple[int, int]]:
     return stamps
 
 
+def answer(side: LearnerSide, operation: str, request: dict[str, Any]) -> None:
+    """Answer one request ("cell", "call" or "http"); whatever escapes the handler is reported, never fatal."""
+    handler = {"cell": side.run_cell, "call": side.call, "http": side.http}.get(operation)
+    try:
+        if handler is None:
+            side.send({"status": "garbled"})
+        else:
+            handler(request)
+    except BaseException as error:  # noqa: BLE001 - e.g. a result that cannot be encoded, an app that is gone
+        try:
+            described = describe_exception(error)
+        except BaseException:  # noqa: BLE001 - an exception whose str() raises
+            described = {"type": type(error).__name__, "message": "", "where": ""}
+        side.send({"status": "error", **described})
+
+
 def serve_one_lesson(requests: Any, replies: Any) -> None:
     """Answer one lesson's requests (JSON lines on `requests`) until 'close' or end of file."""
-    from cnn_course.runtime.protocol import read_message
+    from cnn_course.runtime.protocol import ProtocolError, read_message
 
     side = LearnerSide(replies)
-    handlers = {"cell": side.run_cell, "call": side.call, "http": side.http}
     side.send({"status": "started"})
     for line in requests:
-        request = read_message(line)
+        try:
+            request = read_message(line)
+        except ProtocolError:
+            side.send({"status": "garbled"})
+            continue
         if request.get("op") == "close":
             break
-        handlers[request["op"]](request)
+        answer(side, request.get("op"), request)

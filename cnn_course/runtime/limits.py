@@ -69,8 +69,13 @@ def _alarm(seconds: float, error: Callable[[], BaseException]) -> Iterator[None]
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        while True:  # an alarm that fires during the clean-up must not leave the timer armed
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+                break
+            except BaseException:  # noqa: BLE001, S112 - the block is over: its late interrupt is dropped
+                continue
 
 
 @contextlib.contextmanager
@@ -94,6 +99,11 @@ def _watchdog(seconds: float, error: Callable[[], BaseException]) -> Iterator[No
     try:
         yield
     finally:
-        with lock:
-            done.set()
-            set_async_exc(ctypes.c_ulong(target), None)  # one raised but not delivered yet must not escape the block
+        while True:  # an exception delivered during the clean-up must not leave the watchdog running
+            try:
+                with lock:
+                    done.set()
+                    set_async_exc(ctypes.c_ulong(target), None)  # one raised but not delivered yet must not escape the block
+                break
+            except BaseException:  # noqa: BLE001, S112 - the block is over: its late interrupt is dropped
+                continue

@@ -1,6 +1,6 @@
 """The portable backend of the learner process: one spawned interpreter per grading session.
 
-`cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned MEMORY` in a
+`cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned MEMORY GRADER_PID` in a
 scratch folder with a clean environment; it works wherever Python and TensorFlow run (Windows,
 macOS, Linux) because it needs no fork, no Unix socket and no signal. The interpreter imports the
 libraries once, then runs each lesson in a fresh namespace of its own (one `LearnerSide` per lesson):
@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cnn_course.runtime.learner import LearnerSide, die_with_parent, limit_memory, preload
+from cnn_course.runtime.learner import LearnerSide, answer, die_with_parent, limit_memory, preload
 from cnn_course.runtime.protocol import ProtocolError, read_message, write_message
 
 
@@ -43,6 +43,7 @@ def serve(requests: Any, replies: Any) -> None:
     """Answer requests until end of file, each in the namespace and working folder of its lesson."""
     sides: dict[str, LearnerSide] = {}
     folders: dict[str, Path] = {}
+    root = Path.cwd()
 
     def send(message: dict[str, Any]) -> None:
         replies.write(write_message(message))
@@ -65,19 +66,23 @@ def serve(requests: Any, replies: Any) -> None:
         elif operation == "forget":
             sides.pop(lesson, None)
             folders.pop(lesson, None)
+            os.chdir(root)  # Windows cannot remove a folder that is a process's working folder
             send({"status": "ok"})
         elif lesson in sides and operation in ("cell", "call", "http"):
             os.chdir(folders[lesson])
-            getattr(sides[lesson], "run_cell" if operation == "cell" else operation)(request)
+            answer(sides[lesson], operation, request)
         else:
             send({"status": "garbled"})
 
 
 def main(argv: list[str]) -> int:
-    """`MEMORY`: serve lessons for the process that started this one (see the module's docstring)."""
+    """`MEMORY GRADER_PID`: serve lessons for the grading process GRADER_PID (see the module's docstring)."""
     requests, replies = _streams()
     limit_memory(int(argv[0]))
-    die_with_parent(os.getppid())  # the grading process, or inside the sandbox its init (bubblewrap ends it with the grader)
+    # On Windows a virtual environment's python.exe is a launcher that starts the real interpreter,
+    # so the parent is not the grader: watch the grader itself. Elsewhere the parent is the grader,
+    # or inside the sandbox its init, which bubblewrap ends with the grader.
+    die_with_parent(int(argv[1]) if sys.platform == "win32" else os.getppid())
     preload()
     serve(requests, replies)
     return 0
