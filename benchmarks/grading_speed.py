@@ -38,10 +38,11 @@ def solved_copy(destination: Path, models: Path) -> Path:
         if path.suffix in (".py", ".ipynb"):
             shutil.copy2(path, destination / path.name)
     (destination / "models").mkdir()
+    for path in models.glob("*") if models.is_dir() else ():  # every model the training lessons saved (lessons 3, 5, 7, 8)
+        if path.is_file():
+            shutil.copy2(path, destination / "models" / path.name)
     for name, builder in SAVED.items():
-        if (models / name).is_file():
-            shutil.copy2(models / name, destination / "models" / name)
-        else:
+        if not (models / name).is_file():
             from cnn_course import models as reference
 
             getattr(reference, builder)().save(destination / "models" / name)

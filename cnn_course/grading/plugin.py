@@ -7,6 +7,7 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,15 +16,18 @@ from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.course_config import CourseConfigError, load_config
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES
 from cnn_course.grading.learner_client import LearnerHost, make_host
-from cnn_course.grading.lesson import GradedLesson, load_lesson
-from cnn_course.notebook_runner import NotebookRunError, execute_notebook
-from cnn_course.notebooks import NotebookError, newest_of_pair
 from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
+
+if TYPE_CHECKING:
+    from cnn_course.grading.lesson import GradedLesson
+
+# Reading notebooks (jupytext, nbformat: 2 s to import) waits until the learner process has started
+# importing TensorFlow: the two imports then overlap, and a learner's `pytest -k 01` waits less.
 
 OUTCOME_ORDER = ("passed", "failed", "not attempted")
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
 _LIMITS = pytest.StashKey[dict[str, float]]()
-_LESSONS = pytest.StashKey[dict[str, GradedLesson]]()
+_LESSONS = pytest.StashKey[dict[str, "GradedLesson"]]()
 _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
 _BACKEND = pytest.StashKey[str]()
@@ -145,6 +149,8 @@ def _start_lesson(config: pytest.Config, stem: str) -> None:
     lessons, starters = config.stash[_LESSONS], config.stash[_STARTERS]
     if stem in lessons:
         return
+    from cnn_course.grading.lesson import load_lesson
+
     lesson = load_lesson(config.stash[_HOST], grading_folder(config), stem, config.getoption("--exercise-timeout"))
     lesson.limits = config.stash[_LIMITS]
     lessons[stem] = lesson
@@ -203,12 +209,17 @@ class SavedModels:
 
     def _is_fresh(self, path: Path, stem: str) -> bool:
         """True when `path` exists and was written after the last change to lesson `stem`."""
+        from cnn_course.notebooks import NotebookError, newest_of_pair
+
         try:
             return path.is_file() and path.stat().st_mtime > newest_of_pair(self.folder, stem).stat().st_mtime
         except NotebookError:
             return False
 
     def _run(self, stem: str) -> str | None:
+        from cnn_course.notebook_runner import NotebookRunError, execute_notebook
+        from cnn_course.notebooks import NotebookError, newest_of_pair
+
         try:
             execute_notebook(newest_of_pair(self.folder, stem))
         except (NotebookError, NotebookRunError) as error:
