@@ -32,6 +32,10 @@ _LOCATIONS: dict[str, str] = {
     "check_training_callbacks": "regularisation",
     "check_compile_classifier": "training", "check_train_classifier": "training",
     "check_build_transfer_model": "transfer", "check_unfreeze_top_layers": "transfer",
+    # The saved-model graders' helpers (they need Keras: a grader module that names them loads it only when it runs).
+    "check_model_accuracy": "saved_models", "check_saved_history": "saved_models", "load_saved_model": "saved_models",
+    "check_class_names_sidecar": "image_folders", "check_folder_model_accuracy": "image_folders",
+    "check_transfer_accuracy": "transfer", "check_app_matches_predict_top_k": "deployment",
 }
 
 

@@ -3,7 +3,6 @@
 import pytest
 
 from cnn_course import checks
-from cnn_course.checks.saved_models import check_model_accuracy, check_saved_history, load_saved_model
 from cnn_course.grading.test_sets import mnist_test_set
 
 pytestmark = pytest.mark.lesson("03_mnist_training")
@@ -34,12 +33,12 @@ def test_most_confident_mistakes(lesson):
 
 @pytest.mark.exercise("trained_mnist_cnn")
 def test_saved_model_reaches_99_percent_on_the_test_set(saved_models):
-    model = load_saved_model("trained_mnist_cnn", saved_models.path("mnist_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model("trained_mnist_cnn", saved_models.path("mnist_cnn.keras", saved_by=LESSON), LESSON)
     x_test, y_test = mnist_test_set()
-    check_model_accuracy("trained_mnist_cnn", model, x_test, y_test, MNIST_TEST_ACCURACY_THRESHOLD)
+    checks.check_model_accuracy("trained_mnist_cnn", model, x_test, y_test, MNIST_TEST_ACCURACY_THRESHOLD)
 
 
 @pytest.mark.exercise("trained_mnist_cnn")
 def test_saved_history_has_validation_metrics(saved_models):
     path = saved_models.path("mnist_cnn_history.json", saved_by=LESSON)
-    check_saved_history("trained_mnist_cnn", path, LESSON)
+    checks.check_saved_history("trained_mnist_cnn", path, LESSON)

@@ -3,7 +3,6 @@
 import pytest
 
 from cnn_course import checks
-from cnn_course.checks.saved_models import check_model_accuracy, check_saved_history, load_saved_model
 from cnn_course.grading.test_sets import cifar10_test_set
 
 pytestmark = pytest.mark.lesson("05_cifar10_cnn")
@@ -29,12 +28,12 @@ def test_training_callbacks_watch_the_validation_set(lesson):
 
 @pytest.mark.exercise("trained_cifar10_cnn")
 def test_saved_model_reaches_75_percent_on_the_test_set(saved_models):
-    model = load_saved_model("trained_cifar10_cnn", saved_models.path("cifar10_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model("trained_cifar10_cnn", saved_models.path("cifar10_cnn.keras", saved_by=LESSON), LESSON)
     x_test, y_test = cifar10_test_set()
-    check_model_accuracy("trained_cifar10_cnn", model, x_test, y_test, CIFAR10_TEST_ACCURACY_THRESHOLD)
+    checks.check_model_accuracy("trained_cifar10_cnn", model, x_test, y_test, CIFAR10_TEST_ACCURACY_THRESHOLD)
 
 
 @pytest.mark.exercise("trained_cifar10_cnn")
 def test_saved_history_has_validation_metrics(saved_models):
     path = saved_models.path("cifar10_cnn_history.json", saved_by=LESSON)
-    check_saved_history("trained_cifar10_cnn", path, LESSON)
+    checks.check_saved_history("trained_cifar10_cnn", path, LESSON)

@@ -3,8 +3,6 @@
 import pytest
 
 from cnn_course import checks
-from cnn_course.checks.saved_models import check_saved_history, load_saved_model
-from cnn_course.checks.transfer import check_transfer_accuracy
 from cnn_course.grading.test_sets import cifar10_target_test_set
 
 pytestmark = pytest.mark.lesson("08_transfer_learning")
@@ -29,12 +27,12 @@ def test_unfreeze_top_layers(lesson):
 
 @pytest.mark.exercise("trained_transfer_cnn")
 def test_saved_model_beats_training_from_scratch(saved_models):
-    model = load_saved_model("trained_transfer_cnn", saved_models.path("transfer_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model("trained_transfer_cnn", saved_models.path("transfer_cnn.keras", saved_by=LESSON), LESSON)
     x_test, y_test = cifar10_target_test_set()
-    check_transfer_accuracy("trained_transfer_cnn", model, x_test, y_test, SCRATCH_TEST_ACCURACY, REQUIRED_MARGIN)
+    checks.check_transfer_accuracy("trained_transfer_cnn", model, x_test, y_test, SCRATCH_TEST_ACCURACY, REQUIRED_MARGIN)
 
 
 @pytest.mark.exercise("trained_transfer_cnn")
 def test_saved_history_of_the_transfer_model_has_validation_metrics(saved_models):
     path = saved_models.path("transfer_cnn_history.json", saved_by=LESSON)
-    check_saved_history("trained_transfer_cnn", path, LESSON)
+    checks.check_saved_history("trained_transfer_cnn", path, LESSON)

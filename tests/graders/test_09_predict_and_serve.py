@@ -3,7 +3,6 @@
 import pytest
 
 from cnn_course import checks
-from cnn_course.checks.deployment import check_app_matches_predict_top_k
 
 pytestmark = pytest.mark.lesson("09_predict_and_serve")
 
@@ -25,4 +24,4 @@ def test_create_app(lesson):
 
 @pytest.mark.exercise("create_app")
 def test_the_app_answers_as_predict_top_k_does(lesson):
-    check_app_matches_predict_top_k(lesson.exercise("create_app"), lesson.exercise("predict_top_k"))
+    checks.check_app_matches_predict_top_k(lesson.exercise("create_app"), lesson.exercise("predict_top_k"))
