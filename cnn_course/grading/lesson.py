@@ -91,6 +91,17 @@ def _top_level_names(source: str) -> list[str]:
     return names
 
 
+def renamed_copies(folder: Path, stem: str) -> list[Path]:
+    """Notebook files in `folder` whose name starts with `stem` in any letter case, as a browser's
+    download ("01_mnist_data (1).ipynb") or Jupyter's copy ("01_mnist_data-Copy1.ipynb") names them."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    prefix = stem.casefold()
+    return [path for path in entries if path.is_file() and path.suffix in PAIR_SUFFIXES and path.stem.casefold().startswith(prefix)]
+
+
 def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     """Pick the file of pair `stem` to grade and say why, in notes for the learner.
 
@@ -101,8 +112,14 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     candidates = [folder / f"{stem}{suffix}" for suffix in PAIR_SUFFIXES]
     existing = sorted(pair_files(folder, stem), key=lambda p: (p.stat().st_mtime, p.suffix == ".py"), reverse=True)
     if not existing:
+        renamed = renamed_copies(folder, stem)
+        found = (
+            f" Found {', '.join(path.name for path in renamed)}: if that is your lesson (a browser or a copy renamed it), "
+            f"rename it to {stem}{renamed[0].suffix}."
+            if renamed else ""
+        )
         raise NotebookError(
-            f"No lesson '{stem}' in the folder graded: expected {candidates[0].name} or {candidates[1].name}. "
+            f"No lesson '{stem}' in the folder graded: expected {candidates[0].name} or {candidates[1].name}.{found} "
             "If you renamed or moved it, put it back under its original name; to get a fresh copy run "
             "`cnn-course assign` (it never overwrites a lesson you edited)."
         )

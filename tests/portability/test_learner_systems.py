@@ -219,3 +219,11 @@ def test_the_portable_backend_runs_in_the_instructors_sandbox_too(monkeypatch, t
     monkeypatch.setenv(backends.BACKEND_VARIABLE, "spawn")
     run = run_graders(copy_lessons(SOLUTIONS, tmp_path / "lessons"), "-k", "01", "--learner-sandbox", "bwrap", timeout=600)
     assert run.returncode == 0 and all(outcome == "passed" for outcome, _ in run.results.values()), run.output[-3000:]
+
+
+def test_a_lesson_renamed_by_a_browser_is_named_in_the_message(tmp_path):
+    from cnn_course.notebooks import NotebookError
+
+    shutil.copy2(SOLUTIONS / "01_mnist_data.ipynb", tmp_path / "01_mnist_data (1).ipynb")
+    with pytest.raises(NotebookError, match=r"Found 01_mnist_data \(1\)\.ipynb: .* rename it to 01_mnist_data\.ipynb"):
+        choose_lesson_file(tmp_path, "01_mnist_data")
