@@ -211,7 +211,7 @@ BATCH_NEEDS_LINUX = (
     "supervision that only Linux offers, and this is {system}. Grade on a Linux machine, in WSL 2 on Windows "
     "(`wsl --install`, then install the course there), in a Linux container (Docker Desktop on macOS or Windows), "
     "or on GitHub Actions with templates/github-actions/grade-class.yml. To look at one submission here, "
-    "`pytest --target FOLDER` grades it as a learner would, without a sandbox: only for code you trust."
+    "`pytest --target=FOLDER` grades it as a learner would, without a sandbox: only for code you trust."
 )
 
 

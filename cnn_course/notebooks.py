@@ -72,11 +72,17 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         # utf-8-sig: some editors save with a byte-order mark, which the JSON reader would reject.
         text = path.read_bytes().decode("utf-8-sig")
         return jupytext.reads(text, fmt="ipynb" if path.suffix == ".ipynb" else "py:percent")
+    except UnicodeDecodeError as error:
+        raise NotebookError(
+            f"{path} is not saved as UTF-8 (byte {error.start} is not UTF-8: an editor saved it in another encoding, "
+            "such as Windows' 'ANSI' cp1252). Save it again as UTF-8 (in most editors: Save with Encoding > UTF-8), "
+            "or open it in Jupyter and save it there."
+        ) from error
     except Exception as error:
+        twin = path.with_suffix(".py" if path.suffix == ".ipynb" else ".ipynb").name
         raise NotebookError(
             f"{path} cannot be read as a notebook ({type(error).__name__}: {error}). "
-            f"If the .ipynb is damaged, open the paired {path.with_suffix('.py').name} instead, "
-            "or restore the file from your last saved copy."
+            f"Open its pair {twin} instead if you have it, or restore the file from your last saved copy."
         ) from error
 
 

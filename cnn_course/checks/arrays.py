@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from cnn_course.checks.feedback import CheckFailed
+from cnn_course.runtime.protocol import ForeignObject
+
+
+def type_name(value: object) -> str:
+    """The name of `value`'s type as the learner wrote it (a value that could not cross names its own type)."""
+    return value.type_name if isinstance(value, ForeignObject) else type(value).__name__
 
 
 def expect_array(exercise: str, value: object, what: str = "an array") -> np.ndarray:
@@ -19,7 +25,7 @@ def expect_array(exercise: str, value: object, what: str = "an array") -> np.nda
         raise CheckFailed(exercise, f"returned None instead of {what}.", "did you forget the `return` statement?")
     if not isinstance(value, np.ndarray):
         raise CheckFailed(
-            exercise, f"returned a {type(value).__name__}, not {what}.", "return a NumPy array (np.asarray(...) converts)."
+            exercise, f"returned a {type_name(value)}, not {what}.", "return a NumPy array (np.asarray(...) converts)."
         )
     return value
 
@@ -51,7 +57,7 @@ def expect_tuple(exercise: str, value: object, names: tuple[str, ...]) -> tuple:
     stacking the items is not (its items would have to share one shape and dtype).
     """
     if not isinstance(value, (tuple, list)) or len(value) != len(names):
-        found = f"a {type(value).__name__} of {len(value)}" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
+        found = f"a {type_name(value)} of {len(value)}" if isinstance(value, (tuple, list)) else f"a {type_name(value)}"
         listed = ", ".join(names)
         raise CheckFailed(exercise, f"returned {found}; expected a tuple ({listed}).", f"end with `return {listed}`.")
     return tuple(value)
@@ -65,7 +71,7 @@ def expect_integer(exercise: str, value: object, call: str, hint: str) -> int:
         return int(value)
     if np.ndim(value) == 0 and isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.integer):
         return int(value)
-    raise CheckFailed(exercise, f"{call} returned {value!r}, a {type(value).__name__}; expected an int.", hint)
+    raise CheckFailed(exercise, f"{call} returned {value!r}, a {type_name(value)}; expected an int.", hint)
 
 
 def is_tensor(value: object) -> bool:

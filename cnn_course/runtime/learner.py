@@ -9,6 +9,7 @@ returned, raised or printed.
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import os
 import sys
@@ -108,6 +109,7 @@ class LearnerSide:
 
     def __init__(self, reply: Any) -> None:
         self.reply = reply
+        self.folder = Path.cwd()  # the lesson's working folder: a call that changes directory is put back
         self.namespace: dict[str, Any] = {"__name__": "__lesson__"}
         self.apps: dict[int, Any] = {}
 
@@ -115,7 +117,7 @@ class LearnerSide:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except (OSError, ValueError):
+            except Exception:  # noqa: BLE001, S110 - lesson code may have replaced or closed them (sys.stdout = None)
                 pass
         self.reply.write(write_message(message))
         self.reply.flush()
@@ -152,7 +154,7 @@ class LearnerSide:
         args = decoder.decode(request["args"])
         kwargs = decoder.decode(request["kwargs"])
         watch = request.get("details", False)
-        files_before = _snapshot() if watch else {}
+        files_before = _snapshot(self.folder) if watch else {}
         try:
             with time_limit(float(request["timeout"]), _Stopped):
                 details = call_with_details(function, *args, **kwargs) if watch else CallDetails(function(*args, **kwargs))
@@ -176,7 +178,7 @@ class LearnerSide:
                     reply["returned_argument"] = details.returned_argument
                     reply["changed_arguments"] = list(details.changed_arguments)
                     reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
-                    reply["written_files"] = sorted(path for path, stamp in _snapshot().items() if files_before.get(path) != stamp)
+                    reply["written_files"] = sorted(path for path, stamp in _snapshot(self.folder).items() if files_before.get(path) != stamp)
         except _Stopped:
             self.send({"status": "timeout"})
             return
@@ -247,11 +249,15 @@ def _signature(function: Any) -> str:
         return ""
 
 
-def _snapshot() -> dict[str, tuple[int, int]]:
-    """Size and mtime of every file under the working folder and the temporary folder."""
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Size and mtime of every file under the lesson's folder and the temporary folder."""
     stamps = {}
-    for root in {Path.cwd(), Path(os.environ.get("TMPDIR", "/tmp"))}:
-        for path in root.rglob("*"):
+    for root in {folder, Path(os.environ.get("TMPDIR", "/tmp"))}:
+        try:
+            paths = list(root.rglob("*"))
+        except OSError:  # lesson code removed the folder
+            continue
+        for path in paths:
             try:
                 if path.is_file() and not path.is_symlink():
                     stat = path.stat()
@@ -275,6 +281,9 @@ def answer(side: LearnerSide, operation: str, request: dict[str, Any]) -> None:
         except BaseException:  # noqa: BLE001 - an exception whose str() raises
             described = {"type": type(error).__name__, "message": "", "where": ""}
         side.send({"status": "error", **described})
+    finally:
+        with contextlib.suppress(OSError):
+            os.chdir(side.folder)  # the lesson's folder again, after code that changed directory
 
 
 def serve_one_lesson(requests: Any, replies: Any) -> None:

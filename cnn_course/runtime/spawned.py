@@ -19,6 +19,7 @@ this interpreter when a request outlives its limit, and starts another for the n
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,8 +76,37 @@ def serve(requests: Any, replies: Any) -> None:
             send({"status": "garbled"})
 
 
+def _stand_in() -> None:
+    """Where the system can fork (before anything heavy is imported): serve from a child, so that the
+    lesson code's parent is this stand-in, not the grading process, as with the fork backend's zygote.
+
+    The stand-in waits for the server and ends as it ended (the same exit status or signal), so the
+    grader reads the server's fate; lesson code that kills its parent kills only the stand-in, and the
+    server, which watches its parent, ends with it. Only on Linux: Windows has no fork, and on macOS
+    forking after NumPy loaded its BLAS is unsafe; there the parent is the grader (or the venv's launcher).
+    """
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork"):  # macOS: no fork once NumPy is loaded
+        return
+    child = os.fork()
+    if child == 0:
+        return
+    die_with_parent(os.getppid())
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:  # killed by a signal: end the same way
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if code >= 0 else 128 - code)
+
+
 def main(argv: list[str]) -> int:
     """`MEMORY GRADER_PID`: serve lessons for the grading process GRADER_PID (see the module's docstring)."""
+    _stand_in()
     requests, replies = _streams()
     limit_memory(int(argv[0]))
     # On Windows a virtual environment's python.exe is a launcher that starts the real interpreter,

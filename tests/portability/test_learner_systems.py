@@ -185,7 +185,7 @@ def test_grade_off_linux_says_where_to_grade_instead(monkeypatch, capsys):
     monkeypatch.setattr(sys, "platform", "darwin")
     assert cli.main(["grade", str(SOLUTIONS), "--out", "grades"]) == 2
     said = capsys.readouterr().err
-    assert "needs Linux" in said and "WSL 2" in said and "pytest --target FOLDER" in said
+    assert "needs Linux" in said and "WSL 2" in said and "pytest --target=FOLDER" in said
 
 
 LINUX_ONLY = {"cnn_course.instructor.batch", "cnn_course.instructor.collect"}  # cnn-course grade's machinery
@@ -227,3 +227,21 @@ def test_a_lesson_renamed_by_a_browser_is_named_in_the_message(tmp_path):
     shutil.copy2(SOLUTIONS / "01_mnist_data.ipynb", tmp_path / "01_mnist_data (1).ipynb")
     with pytest.raises(NotebookError, match=r"Found 01_mnist_data \(1\)\.ipynb: .* rename it to 01_mnist_data\.ipynb"):
         choose_lesson_file(tmp_path, "01_mnist_data")
+
+
+def test_a_lesson_saved_in_windows_ansi_is_asked_to_be_saved_as_utf8(tmp_path):
+    from cnn_course.notebooks import NotebookError
+
+    text = (SOLUTIONS / "01_mnist_data.py").read_text(encoding="utf-8").replace("# ## Setup", "# ## Setup: café")
+    (tmp_path / "01_mnist_data.py").write_bytes(text.encode("cp1252", errors="replace"))
+    with pytest.raises(NotebookError, match=r"not saved as UTF-8 .* Save it again as UTF-8"):
+        choose_lesson_file(tmp_path, "01_mnist_data")
+
+
+def test_a_value_that_could_not_cross_is_named_by_its_own_type():
+    from cnn_course.checks import CheckFailed
+    from cnn_course.checks.arrays import expect_array
+    from cnn_course.runtime.protocol import ForeignObject
+
+    with pytest.raises(CheckFailed, match="returned a generator, not an array"):
+        expect_array("count_per_class", ForeignObject("generator"))

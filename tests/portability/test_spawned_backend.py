@@ -65,3 +65,28 @@ def test_only_the_lesson_that_ended_the_interpreter_is_blamed(host, tmp_path):
 def test_a_windows_crash_code_reads_as_a_crash():
     message = death_message("running `f`", hung=False, code=0xC00000FD)
     assert "crashed its process (Windows error 0xC00000FD" in message and "os._exit" not in message
+
+
+KILLS_PARENT = "def strike():\n    import os, signal\n    os.kill(os.getppid(), signal.SIGTERM)\n    return 1\n"
+
+
+def test_lesson_code_that_kills_its_parent_does_not_kill_the_grader(host, tmp_path):
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the stand-in parent needs fork (Linux)")
+    striking, other = lesson(host, tmp_path, "a", KILLS_PARENT), lesson(host, tmp_path, "b", CYCLE)
+    striking.start()
+    other.start()
+    assert striking.call("strike", (), {}, timeout=10).value == 1  # as with the fork backend: the stand-in took the blow
+    assert other.call("fine", (), {}, timeout=10).value == 42  # this process, the grader, lives on
+
+
+CHANGES_DIRECTORY = "def wander():\n    import os\n    os.chdir('/')\n    return 7\n\n\ndef where():\n    import os\n    return os.getcwd()\n"
+
+
+def test_a_call_that_changes_directory_is_put_back(host, tmp_path):
+    learner = lesson(host, tmp_path, "a", CHANGES_DIRECTORY)
+    learner.start()
+    assert learner.call("wander", (), {}, timeout=30, details=True).value == 7  # no walk of the whole disk
+    assert learner.call("where", (), {}, timeout=10).value.endswith("lesson")
