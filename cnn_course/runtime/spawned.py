@@ -2,7 +2,8 @@
 
 `cnn_course.grading.spawned` starts `python -m cnn_course.runtime.spawned MEMORY GRADER_PID` in a
 scratch folder with a clean environment; it works wherever Python and TensorFlow run (Windows,
-macOS, Linux) because it needs no fork, no Unix socket and no signal. The interpreter imports the
+macOS, Linux) because it needs no fork, no Unix socket and no signal (on Linux it forks once, at start,
+to put a stand-in parent between lesson code and the grader). The interpreter imports the
 libraries once, then runs each lesson in a fresh namespace of its own (one `LearnerSide` per lesson):
 
 - requests arrive as JSON lines on standard input, each naming its lesson:
@@ -18,6 +19,7 @@ this interpreter when a request outlives its limit, and starts another for the n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -99,7 +101,8 @@ def _stand_in() -> None:
             continue
     code = os.waitstatus_to_exitcode(status)
     if code < 0:  # killed by a signal: end the same way
-        signal.signal(-code, signal.SIG_DFL)
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP take no handler
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     os._exit(code if code >= 0 else 128 - code)
 
