@@ -1,8 +1,8 @@
 """One lesson's line to its learner process, whichever backend runs it: requests out, replies back.
 
 A `Connection` sends one JSON request at a time and waits for its reply under a time limit. A reply
-that does not come means the process died (`hung` False) or outlived the limit (`hung` True); the
-caller then ends it from outside (`kill`). A request that finds the process already gone (the portable
+that does not come means the process died (`hung` False) or outlived the limit (`hung` True, and the
+request has ended it from outside, so that no late reply answers the next request). A request that finds the process already gone (the portable
 backend's interpreter, ended while serving another lesson) is not sent, and `stale` says so. What the lesson's code printed during a request that did
 not end well is kept in `printed`.
 """
@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from cnn_course.grading.environment import GRACE_S
+from cnn_course.grading.messages import death_message, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.protocol import ProtocolError, read_message, write_message
 
@@ -52,6 +53,15 @@ class Connection:
     def close(self) -> None:
         """Release this lesson's learner when grading is done with it (by default: end its process)."""
         self.kill()
+
+    def check_started(self, reply: dict[str, Any] | None) -> None:
+        """Raise OSError (a message for the learner) and end the process unless `reply` says the lesson started."""
+        if reply is not None and reply.get("status") == "started":
+            return
+        message = "the lesson's process could not start: " + death_message("starting", hung=self.hung, code=self.exit_status(GRACE_S))
+        said = printed(self.printed or self.output.since_mark())
+        self.kill()
+        raise OSError(message + said)
 
     # -- requests -----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, learner_environment
-from cnn_course.grading.messages import cannot_start, death_message, printed
+from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
 from cnn_course.runtime.protocol import read_message, write_message
@@ -239,12 +239,8 @@ class ForkHost:
         """Start a learner process for one lesson in `workdir`; raise OSError (a message for the learner) when none starts."""
         pid, channel, output = self.fork(workdir)
         connection = ForkedConnection(self, pid, channel, output)
-        started = connection.receive(START_TIMEOUT_S)
-        if started is not None and started.get("status") == "started":
-            return connection
-        message = "the lesson's process could not start: " + death_message("starting", hung=connection.hung, code=connection.exit_status(GRACE_S))
-        connection.kill()
-        raise OSError(message + printed(connection.output.since_mark()))
+        connection.check_started(connection.receive(START_TIMEOUT_S))
+        return connection
 
     def kill(self, pid: int) -> None:
         """Kill learner `pid` and its process group (through the zygote, which sees the pid as it is)."""

@@ -96,9 +96,7 @@ class LearnerProcess:
         return self.problems
 
     def _start_locked(self) -> None:
-        restarts = 0
-        while restarts <= len(self.cells) + STALE_RESTARTS:
-            restarts += 1
+        for _ in range(len(self.cells) + STALE_RESTARTS + 1):  # each round leaves out one more cell, or follows a restart
             if not self._spawn():
                 return
             failed_cell = self._run_cells()
@@ -188,8 +186,7 @@ class LearnerProcess:
                 if reply is not None or not connection.stale:  # stale: another lesson ended the shared interpreter
                     break
             if reply is None:
-                if connection.hung:
-                    connection.kill()
+                if connection.hung:  # the request ended it already
                     raise ExerciseTimeout(name, timeout_message(timeout, hard=True) + printed(connection.printed))
                 raise ExerciseError(name, self._death_message(f"running `{name}`") + printed(connection.printed))
             return self._call_outcome(name, reply, folder, timeout, connection.printed)

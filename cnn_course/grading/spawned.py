@@ -24,7 +24,7 @@ from typing import Any
 
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, learner_environment
-from cnn_course.grading.messages import cannot_start, death_message, printed
+from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
 
@@ -173,13 +173,9 @@ class SpawnHost:
             self.warm_up()
             if self.interpreter is None:
                 raise OSError(self._failure)
-            connection = SpawnedConnection(self, f"{workdir.parent.name}/{next(self._lessons)}", workdir)
-            started = connection.request({"op": "open", "cwd": str(workdir)}, START_TIMEOUT_S)
-            if started is not None and started.get("status") == "started":
-                return connection
-            message = "the lesson's process could not start: " + death_message("starting", hung=connection.hung, code=connection.exit_status(GRACE_S))
-            connection.kill()
-            raise OSError(message + printed(connection.printed))
+            connection = SpawnedConnection(self, f"{workdir.parent.name}/{next(self._lessons)}")
+            connection.check_started(connection.request({"op": "open", "cwd": str(workdir)}, START_TIMEOUT_S))
+            return connection
 
     def close(self) -> None:
         """End the interpreter and remove the scratch root."""
@@ -193,9 +189,9 @@ class SpawnHost:
 class SpawnedConnection(Connection):
     """One lesson's namespace in the session's interpreter; stale once that interpreter has ended."""
 
-    def __init__(self, host: SpawnHost, lesson: str, workdir: Path) -> None:
+    def __init__(self, host: SpawnHost, lesson: str) -> None:
         super().__init__()
-        self.host, self.lesson, self.workdir = host, lesson, workdir
+        self.host, self.lesson = host, lesson
         self.generation = host.generation
         self.interpreter = host.interpreter
         self.output = self.interpreter.output
@@ -208,12 +204,6 @@ class SpawnedConnection(Connection):
             self.stale = False
             reply = self.interpreter.request({**message, "lesson": self.lesson}, timeout)
             self.hung, self.printed = self.interpreter.hung, self.interpreter.printed
-            return reply
-
-    def receive(self, timeout: float) -> dict[str, Any] | None:
-        with self.host.lock:
-            reply = self.interpreter.receive(timeout)
-            self.hung = self.interpreter.hung
             return reply
 
     def alive(self) -> bool:

@@ -37,7 +37,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cnn_course.runtime.processes import become_subreaper, die_with_parent, end_descendants, limit_address_space
+from cnn_course.runtime.processes import become_subreaper, die_with_parent, end_descendants, ended_children, limit_address_space
 
 
 def preload() -> None:
@@ -190,17 +190,11 @@ def serve(requests, replies, zygotes: LearnerZygotes | None = None) -> None:
                 running[pid] = request["id"]
                 replies.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
                 replies.flush()
-        while True:  # reap every child that ended, a zygote too when no grading process runs
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        for pid, code in ended_children():  # every child that ended, a zygote too when no grading process runs
             if zygotes is not None:
                 zygotes.ended(pid)
             if pid in running:
-                replies.write(json.dumps({"id": running.pop(pid), "exit": os.waitstatus_to_exitcode(status)}) + "\n")
+                replies.write(json.dumps({"id": running.pop(pid), "exit": code}) + "\n")
                 replies.flush()
 
 

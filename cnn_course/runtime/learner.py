@@ -22,7 +22,7 @@ from typing import Any
 
 from cnn_course.runtime.calls import call_with_details
 from cnn_course.runtime.limits import time_limit
-from cnn_course.runtime.protocol import CallDetails, Decoder, Encoder, write_message
+from cnn_course.runtime.protocol import CallDetails, Decoder, Encoder, ProtocolError, read_message, write_message
 
 MESSAGE_CHARS = 2000
 
@@ -288,8 +288,6 @@ def answer(side: LearnerSide, operation: str, request: dict[str, Any]) -> None:
 
 def serve_one_lesson(requests: Any, replies: Any) -> None:
     """Answer one lesson's requests (JSON lines on `requests`) until 'close' or end of file."""
-    from cnn_course.runtime.protocol import ProtocolError, read_message
-
     side = LearnerSide(replies)
     side.send({"status": "started"})
     for line in requests:

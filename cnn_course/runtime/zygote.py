@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cnn_course.runtime.fs import remove_tree
 from cnn_course.runtime.learner import die_with_parent, limit_memory, preload, serve_one_lesson
-from cnn_course.runtime.processes import PR_SET_DUMPABLE, become_subreaper, end_descendants, prctl
+from cnn_course.runtime.processes import PR_SET_DUMPABLE, become_subreaper, end_descendants, ended_children, prctl
 from cnn_course.runtime.protocol import read_message, write_message
 from cnn_course.runtime.sandbox import SANDBOX_MARK
 
@@ -120,14 +120,7 @@ def _fork(host: socket.socket, cwd: Path, memory: int) -> None:
 
 
 def _report_exits(host: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    for pid, code in ended_children():
         host.send(write_message({"event": "exit", "pid": pid, "status": code}))
 
 
