@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "cnn_course.cli"]
+CLI = [sys.executable, "-m", "cnn_course.commands.cli"]
 
 
 def run(command: list[str], cwd: Path, shown: str) -> tuple[str, int]:

@@ -106,7 +106,7 @@ def uptime() -> str:
 
 def grade(subs: list[Path], config: Path, out: Path, jobs: int, sandbox: str) -> dict:
     """Run `cnn-course grade` on `subs`; return its measurements."""
-    command = [sys.executable, "-m", "cnn_course.cli", "grade", *map(str, subs), "--config", str(config), "--out", str(out), "--jobs", str(jobs)]
+    command = [sys.executable, "-m", "cnn_course.commands.cli", "grade", *map(str, subs), "--config", str(config), "--out", str(out), "--jobs", str(jobs)]
     command += ["--sandbox", sandbox] if sandbox != "default" else []  # "default": a version without --sandbox
     load_before = uptime()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -30,7 +30,7 @@ def run_once(mode: str, out: Path) -> dict:
     """Run `cnn-course train mnist --out OUT` in a new process; return its metrics, wall time and load."""
     load_before = os.getloadavg()[0]
     start = time.monotonic()
-    command = [sys.executable, "-m", "cnn_course.cli", "train", "mnist", "--out", str(out)]
+    command = [sys.executable, "-m", "cnn_course.commands.cli", "train", "mnist", "--out", str(out)]
     completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **MODES[mode]})
     wall = time.monotonic() - start
     if completed.returncode != 0:

@@ -19,7 +19,7 @@ from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
 from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
 from cnn_course.runtime.protocol import CallDetails
-from cnn_course.notebooks import (
+from cnn_course.authoring.notebooks import (
     EXERCISE_TAG,
     PAIR_SUFFIXES,
     SETUP_TAG,

@@ -13,7 +13,7 @@ import pytest
 
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
-from cnn_course.course_config import CourseConfigError, load_config
+from cnn_course.authoring.course_config import CourseConfigError, load_config
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES
 from cnn_course.grading.learner_client import LearnerHost, make_host
 from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
@@ -209,7 +209,7 @@ class SavedModels:
 
     def _is_fresh(self, path: Path, stem: str) -> bool:
         """True when `path` exists and was written after the last change to lesson `stem`."""
-        from cnn_course.notebooks import NotebookError, newest_of_pair
+        from cnn_course.authoring.notebooks import NotebookError, newest_of_pair
 
         try:
             return path.is_file() and path.stat().st_mtime > newest_of_pair(self.folder, stem).stat().st_mtime
@@ -217,8 +217,8 @@ class SavedModels:
             return False
 
     def _run(self, stem: str) -> str | None:
-        from cnn_course.notebook_runner import NotebookRunError, execute_notebook
-        from cnn_course.notebooks import NotebookError, newest_of_pair
+        from cnn_course.authoring.notebook_runner import NotebookRunError, execute_notebook
+        from cnn_course.authoring.notebooks import NotebookError, newest_of_pair
 
         try:
             execute_notebook(newest_of_pair(self.folder, stem))

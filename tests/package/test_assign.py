@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from cnn_course.assign import BEGIN_SOLUTION, AssignError, generate_lessons, strip_solutions
-from cnn_course.notebooks import EXERCISE_TAG, has_tag, lesson_stems, read_notebook
+from cnn_course.authoring.assign import BEGIN_SOLUTION, AssignError, generate_lessons, strip_solutions
+from cnn_course.authoring.notebooks import EXERCISE_TAG, has_tag, lesson_stems, read_notebook
 
 from .conftest import REPO, SOLUTIONS
 
@@ -61,7 +61,7 @@ def test_generated_lessons_hold_no_solution_and_keep_every_exercise(tmp_path):
 
 def test_the_repository_lessons_are_up_to_date_with_the_masters():
     completed = subprocess.run(
-        [sys.executable, "-m", "cnn_course.cli", "assign", "--check"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--check"], cwd=REPO, capture_output=True, text=True
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -102,7 +102,7 @@ def test_check_on_an_edited_lesson_gives_advice_that_works(tmp_path):
     edited = tmp_path / "01_mnist_data.py"
     edited.write_text(edited.read_text().replace("raise NotImplementedError", "return 42  # my work", 1))
     completed = subprocess.run(
-        [sys.executable, "-m", "cnn_course.cli", "assign", "--lessons", str(tmp_path), "--check"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path), "--check"], cwd=REPO, capture_output=True, text=True
     )
     assert completed.returncode == 1
     assert "Edited since `cnn-course assign` wrote them" in completed.stdout and str(edited) in completed.stdout
@@ -114,7 +114,7 @@ def test_assign_cli_explains_a_refusal(tmp_path):
     generate_lessons(SOLUTIONS, tmp_path)
     (tmp_path / "03_mnist_training.py").write_text("# my notes\n")
     completed = subprocess.run(
-        [sys.executable, "-m", "cnn_course.cli", "assign", "--lessons", str(tmp_path)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path)], cwd=REPO, capture_output=True, text=True
     )
     assert completed.returncode == 1
     assert "03_mnist_training.py" in completed.stderr and "--force" in completed.stderr

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from cnn_course.cli import main
-from cnn_course.doctor import data_source_lines
+from cnn_course.commands.cli import main
+from cnn_course.commands.doctor import data_source_lines
 
 from .conftest import REPO, needs_data
 
 
 def cnn_course(*args, env=None):
     """Run `cnn-course ARGS` and return the completed process."""
-    return subprocess.run([sys.executable, "-m", "cnn_course.cli", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
 
 
 @needs_data()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnn_course.cli import main
+from cnn_course.commands.cli import main
 from cnn_course.export import ExportError, check_export, export_litert
 from cnn_course.inference import load_keras_model
 from cnn_course.saving import class_names_path

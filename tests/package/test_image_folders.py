@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn_course.cli import main
+from cnn_course.commands.cli import main
 from cnn_course.data import load_cifar10
 from cnn_course.data.image_folders import ImageFolderError, export_cifar10_folder
 

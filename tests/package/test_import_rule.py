@@ -1,9 +1,10 @@
 """The import rule: the folders say which process a module runs in, and imports only go down.
 
 Layers, lowest first: the learner library (flat modules, `data`, `pretrained`), the learner runtime
-(`runtime`: what runs inside the learner process), the checks, the grading process (`grading`), the
-instructor's batches and gradebook (`instructor`), and the commands (`cli`, `doctor`, `site`, every `__main__`). A
-module may import its own layer and those below. On top of that:
+(`runtime`: what runs inside the learner process), the checks, course authoring (`authoring`: masters, lessons,
+the course configuration, the exercise catalog), the grading process (`grading`), the gradebook (`gradebook`),
+the instructor's batch (`batch`), and the commands (`commands`, every `__main__`). A module may import its own
+layer and those below. On top of that:
 
 - the runtime never imports the checks, the grading process or the batch (nothing of a grader's
   is in the learner process);
@@ -21,22 +22,20 @@ import pytest
 import cnn_course
 
 PACKAGE = Path(cnn_course.__file__).resolve().parent
-COMMANDS = {"cnn_course.cli", "cnn_course.doctor", "cnn_course.site", "cnn_course.deploy_commands", "cnn_course.train_job"}
-LAYERS = ("library", "runtime", "checks", "grading", "instructor", "commands")
+LAYERS = ("library", "runtime", "checks", "authoring", "grading", "gradebook", "batch", "commands")
 CHECKS_MAY_USE = {"cnn_course.runtime.protocol", "cnn_course.runtime.calls", "cnn_course.runtime.limits"}
-GRADEBOOK = {f"cnn_course.instructor.{name}" for name in ("records", "results", "roster", "export", "feedback", "progress", "hygiene", "classroom")}
 PROCESS_MODULES = (
     "cnn_course.runtime", "cnn_course.grading.forked", "cnn_course.grading.spawned", "cnn_course.grading.learner_client",
-    "cnn_course.instructor.batch", "cnn_course.instructor.forkserver", "cnn_course.instructor.worker",
+    "cnn_course.batch",
 )
 
 
 def layer_of(module: str) -> str:
     """The layer of a `cnn_course` module by its dotted name."""
-    if module in COMMANDS or module.endswith(".__main__"):  # a __main__ is a command too
+    if module.endswith(".__main__"):  # a __main__ is a command too
         return "commands"
     parts = module.split(".")
-    if len(parts) > 1 and parts[1] in ("runtime", "checks", "grading", "instructor"):
+    if len(parts) > 1 and parts[1] in LAYERS:
         return parts[1]
     return "library"
 
@@ -83,7 +82,7 @@ def violations(module: str, imports: set[str]) -> list[str]:
             found.append(f"{module} imports {target}: an upward import ({own} -> {theirs})")
         elif own == "checks" and theirs == "runtime" and target not in CHECKS_MAY_USE:
             found.append(f"{module} imports {target}: the checks use only {', '.join(sorted(CHECKS_MAY_USE))} of the runtime")
-        elif module in GRADEBOOK and target.startswith(PROCESS_MODULES):
+        elif own == "gradebook" and target.startswith(PROCESS_MODULES):
             found.append(f"{module} imports {target}: the gradebook imports nothing about processes")
     return found
 
@@ -101,11 +100,16 @@ def test_no_module_breaks_the_import_rule():
     [
         ("cnn_course.runtime.learner", "from cnn_course.checks.feedback import CheckFailed", "upward"),
         ("cnn_course.runtime.zygote", "def f():\n    from cnn_course.grading import forked", "upward"),
-        ("cnn_course.runtime.fs", "from ..instructor import batch", "upward"),
+        ("cnn_course.runtime.fs", "from ..batch import grade", "upward"),
         ("cnn_course.checks.arrays", "from cnn_course.runtime.sandbox import sandbox_status", "the checks use only"),
-        ("cnn_course.instructor.results", "from cnn_course.runtime.processes import end_processes", "nothing about processes"),
+        ("cnn_course.gradebook.results", "from cnn_course.runtime.processes import end_processes", "nothing about processes"),
         ("cnn_course.models", "import cnn_course.grading.plugin", "upward"),
-        ("cnn_course.pretrained", "from cnn_course.cli import main", "upward"),
+        ("cnn_course.pretrained", "from cnn_course.commands.cli import main", "upward"),
+        ("cnn_course.grading.plugin", "from cnn_course.batch.results_log import sign", "upward"),
+        ("cnn_course.authoring.sync", "from cnn_course.grading.lesson import lesson", "upward"),
+        ("cnn_course.gradebook.exports", "from cnn_course.batch import supervisor", "upward"),
+        ("cnn_course.checks.training", "from cnn_course.authoring import notebooks", "upward"),
+        ("cnn_course.gradebook.roster", "from cnn_course.runtime import fs", "nothing about processes"),
     ],
 )
 def test_the_rule_catches_an_added_import(module, source, reason):

@@ -82,7 +82,7 @@ def worker_processes(batch: int) -> list[int]:
             args = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        started = b"cnn_course.instructor.worker" in args or b"cnn_course.instructor.forkserver" in args
+        started = b"cnn_course.batch.worker" in args or b"cnn_course.batch.forkserver" in args
         if started and str(batch).encode() in args:
             found.append(int(entry.name))
     return found
@@ -91,7 +91,7 @@ def worker_processes(batch: int) -> list[int]:
 def test_a_killed_batch_leaves_no_process_and_resumes_to_the_same_gradebook(course, single):
     out = course / "killed"
     subs = sorted(str(path) for path in (course / "submissions").iterdir())
-    command = [sys.executable, "-m", "cnn_course.cli", "grade", *subs, "--config", str(course / "course.toml"), "--out", str(out), "--jobs", "1"]
+    command = [sys.executable, "-m", "cnn_course.commands.cli", "grade", *subs, "--config", str(course / "course.toml"), "--out", str(out), "--jobs", "1"]
     batch = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 600
     while not list((out / "records").glob("*.json")) and time.monotonic() < deadline:

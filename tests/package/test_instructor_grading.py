@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cnn_course.assign import OPTIONAL
+from cnn_course.authoring.assign import OPTIONAL
 
 from .conftest import REPO, SOLUTIONS, needs_data
 from .test_grader_outcomes import snapshot
@@ -51,7 +51,7 @@ submission-time-limit = 240
 
 def cnn_course(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `cnn-course ARGS` from the repository root."""
-    return subprocess.run([sys.executable, "-m", "cnn_course.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def edit(path: Path, old: str, new: str) -> None:

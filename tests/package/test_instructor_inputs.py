@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
-from cnn_course.course_config import CourseConfigError, ExerciseSpec, load_config
-from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.submissions import SubmissionError, extract_zip, find_submissions, lessons_folder
+from cnn_course.authoring.course_config import CourseConfigError, ExerciseSpec, load_config
+from cnn_course.authoring.catalog import exercise_catalog
+from cnn_course.batch.submissions import SubmissionError, extract_zip, find_submissions, lessons_folder
 
 from .conftest import LESSONS, REPO, SOLUTIONS, copy_lessons, run_graders
 from .test_instructor_grading import cnn_course

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from cnn_course.course_config import load_config
-from cnn_course.instructor.release import ReleaseError, write_release
+from cnn_course.authoring.course_config import load_config
+from cnn_course.authoring.release import ReleaseError, write_release
 
 from .conftest import REPO, SOLUTIONS
 from .test_instructor_grading import cnn_course

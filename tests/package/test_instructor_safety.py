@@ -16,15 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from cnn_course.instructor.batch import SCRATCH_PARENT, batch_scratch, read_results_log, sign
-from cnn_course.instructor.commands import CommandError, parse_shard, shard
-from cnn_course.instructor.export import write_exports
-from cnn_course.instructor.feedback import learner_html, learner_markdown, write_feedback
-from cnn_course.instructor.hygiene import REDACTED, FeedbackFilter, printable, secret_lines
-from cnn_course.instructor.records import Assignment, file_stem, read_records, write_record
-from cnn_course.instructor.results import ExerciseResult, SubmissionResult
-from cnn_course.instructor.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
-from cnn_course.instructor.submissions import (
+from cnn_course.batch.results_log import read_results_log, sign
+from cnn_course.batch.scratch import SCRATCH_PARENT, batch_scratch
+from cnn_course.commands.grade import CommandError, parse_shard, shard
+from cnn_course.gradebook.exports import write_exports
+from cnn_course.gradebook.reports import learner_html, learner_markdown, write_feedback
+from cnn_course.gradebook.hygiene import REDACTED, FeedbackFilter, printable, secret_lines
+from cnn_course.gradebook.records import Assignment, file_stem, read_records, write_record
+from cnn_course.gradebook.results import ExerciseResult, SubmissionResult
+from cnn_course.gradebook.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
+from cnn_course.batch.submissions import (
     Submission,
     SubmissionError,
     copy_folder,
@@ -211,7 +212,7 @@ def test_scratch_folders_of_a_killed_batch_are_removed_at_the_next_start(tmp_pat
     (left / "alice" / "work" / "locked").mkdir(mode=0o500)
     busy = tmp_path / "busy"
     held = subprocess.Popen(  # another batch, still running, holds its lock
-        [sys.executable, "-c", f"from cnn_course.instructor.batch import batch_scratch\nfrom pathlib import Path\nimport time\nwith batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n    time.sleep(60)"],
+        [sys.executable, "-c", f"from cnn_course.batch.scratch import batch_scratch\nfrom pathlib import Path\nimport time\nwith batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n    time.sleep(60)"],
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:

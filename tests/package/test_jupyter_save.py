@@ -104,7 +104,7 @@ def test_jupyter_opens_a_diverged_pair_again_after_cnn_course_sync(tmp_path):
             return [requests.get(url + f"lessons/{p.name}", headers=headers, params={"type": "notebook"}, timeout=60).status_code for p in (ipynb, py)]
 
     assert open_status() == [400, 400]  # "02_mnist_cnn.ipynb is more recent than 02_mnist_cnn.py"
-    synced = subprocess.run([sys.executable, "-m", "cnn_course.cli", "sync", "lessons/02_mnist_cnn", "--force"], cwd=course, capture_output=True, text=True, timeout=300)
+    synced = subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", "sync", "lessons/02_mnist_cnn", "--force"], cwd=course, capture_output=True, text=True, timeout=300)
     assert synced.returncode == 0, synced.stderr
     assert open_status() == [200, 200]
     assert "return 2" in py.read_text() and list((course / "lessons" / "backups").glob("02_mnist_cnn.*.py"))

@@ -7,7 +7,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from cnn_course.notebooks import read_notebook
+from cnn_course.authoring.notebooks import read_notebook
 
 from .conftest import LESSONS, needs_data
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from cnn_course.cli import main
+from cnn_course.commands.cli import main
 from cnn_course.images import load_image
 from cnn_course.inference import as_probabilities, load_classifier
 from cnn_course.saving import ClassNamesError, class_names_path, save_model_with_classes

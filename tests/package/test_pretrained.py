@@ -7,7 +7,8 @@ import keras
 import numpy as np
 import pytest
 
-from cnn_course import data, doctor, pretrained, transfer
+from cnn_course import data, pretrained, transfer
+from cnn_course.commands import doctor
 from cnn_course.pretrained import BackboneError
 from cnn_course.pretrained.__main__ import main as pretrained_main
 

@@ -214,7 +214,7 @@ def test_a_person_uploads_an_image_and_sees_three_labels(server_url, tmp_path):
 def test_serve_says_when_the_port_is_taken(model_path, capsys):
     import socket
 
-    from cnn_course.cli import main
+    from cnn_course.commands.cli import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -224,7 +224,7 @@ def test_serve_says_when_the_port_is_taken(model_path, capsys):
 
 
 def test_the_banner_says_who_can_reach_the_app():
-    from cnn_course.deploy_commands import serve_banner
+    from cnn_course.commands.deploy import serve_banner
 
     local = serve_banner(Path("m.keras"), "127.0.0.1", 5000, 8)
     assert "http://localhost:5000/" in local and "--host 0.0.0.0" in local

@@ -7,9 +7,9 @@ import re
 import nbformat
 import pytest
 
-from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, learner_notebook
-from cnn_course.notebooks import EXERCISE_TAG, INSTALL_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
-from cnn_course.site import (
+from cnn_course.authoring.assign import BEGIN_SOLUTION, END_SOLUTION, learner_notebook
+from cnn_course.authoring.notebooks import EXERCISE_TAG, INSTALL_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
+from tools.site.build import (
     QUICK_BANNER_CLASS,
     RUN_METADATA,
     cached_run,
@@ -147,7 +147,7 @@ def test_a_code_change_makes_the_cached_run_stale(tmp_path):
 
 
 def test_a_lessons_prerequisites_are_the_lessons_its_before_you_start_links():
-    from cnn_course.site import prerequisites
+    from tools.site.build import prerequisites
 
     assert prerequisites(read_notebook(SOLUTIONS / "06_cifar10_evaluation.py"))[0] == "05_cifar10_cnn"
     assert prerequisites(read_notebook(SOLUTIONS / "01_mnist_data.py")) == []
@@ -214,7 +214,7 @@ def test_concept_diagrams_follow_the_operations_they_draw():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cnn_course import diagrams
+    from tools.site import diagrams
 
     assert [diagrams.conv_output_size(5, 3, padding, stride) for padding, stride in ((0, 1), (1, 1), (1, 2))] == [3, 5, 3]
     figure = diagrams.draw_convolution()

@@ -3,8 +3,8 @@
 import keras
 import pytest
 
-from cnn_course.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook, inject_parameters
-from cnn_course.notebooks import lesson_stems, read_notebook
+from cnn_course.authoring.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook, inject_parameters
+from cnn_course.authoring.notebooks import lesson_stems, read_notebook
 
 from .conftest import SOLUTIONS, needs_data
 

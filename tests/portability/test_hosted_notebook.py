@@ -16,8 +16,8 @@ import tomllib
 import pytest
 import yaml
 
-from cnn_course.notebook_runner import execute_notebook
-from cnn_course.notebooks import INSTALL_TAG, has_tag, lesson_stems, read_notebook
+from cnn_course.authoring.notebook_runner import execute_notebook
+from cnn_course.authoring.notebooks import INSTALL_TAG, has_tag, lesson_stems, read_notebook
 
 from ..package.conftest import LESSONS, REPO, SOLUTIONS, needs_data
 

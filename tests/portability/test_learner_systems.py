@@ -180,7 +180,7 @@ def test_a_learner_process_that_cannot_start_is_an_environment_problem(launcher,
 
 
 def test_grade_off_linux_says_where_to_grade_instead(monkeypatch, capsys):
-    from cnn_course import cli
+    from cnn_course.commands import cli
 
     monkeypatch.setattr(sys, "platform", "darwin")
     assert cli.main(["grade", str(SOLUTIONS), "--out", "grades"]) == 2
@@ -188,7 +188,7 @@ def test_grade_off_linux_says_where_to_grade_instead(monkeypatch, capsys):
     assert "needs Linux" in said and "WSL 2" in said and "pytest --target=FOLDER" in said
 
 
-LINUX_ONLY = {"cnn_course.instructor.batch", "cnn_course.instructor.collect"}  # cnn-course grade's machinery
+LINUX_ONLY = {"cnn_course.batch.grade", "cnn_course.batch.collect", "cnn_course.batch.scratch"}  # cnn-course grade's machinery
 
 
 def test_every_module_a_learner_imports_loads_without_posix_only_apis(posixless_python):
@@ -205,7 +205,7 @@ def test_every_module_a_learner_imports_loads_without_posix_only_apis(posixless_
 
 
 def test_doctor_names_the_system_the_backend_and_the_sandbox():
-    from cnn_course.doctor import grading_lines
+    from cnn_course.commands.doctor import grading_lines
 
     text = "\n".join(grading_lines())
     assert "system:" in text and "learner processes" in text and "grading sandbox" in text
@@ -222,7 +222,7 @@ def test_the_portable_backend_runs_in_the_instructors_sandbox_too(monkeypatch, t
 
 
 def test_a_lesson_renamed_by_a_browser_is_named_in_the_message(tmp_path):
-    from cnn_course.notebooks import NotebookError
+    from cnn_course.authoring.notebooks import NotebookError
 
     shutil.copy2(SOLUTIONS / "01_mnist_data.ipynb", tmp_path / "01_mnist_data (1).ipynb")
     with pytest.raises(NotebookError, match=r"Found 01_mnist_data \(1\)\.ipynb: .* rename it to 01_mnist_data\.ipynb"):
@@ -230,7 +230,7 @@ def test_a_lesson_renamed_by_a_browser_is_named_in_the_message(tmp_path):
 
 
 def test_a_lesson_saved_in_windows_ansi_is_asked_to_be_saved_as_utf8(tmp_path):
-    from cnn_course.notebooks import NotebookError
+    from cnn_course.authoring.notebooks import NotebookError
 
     text = (SOLUTIONS / "01_mnist_data.py").read_text(encoding="utf-8").replace("# ## Setup", "# ## Setup: café")
     (tmp_path / "01_mnist_data.py").write_bytes(text.encode("cp1252", errors="replace"))

@@ -6,7 +6,7 @@ refused, so equations, figures, fonts and search must all come from the site its
 Screenshots go to `site-screenshots/`: `pytest tests/site -k screenshots` takes every lesson page,
 whole, at 1280 px and at 390 px (a phone).
 
-Build the site first:  python -m cnn_course.site lessons && mkdocs build --strict
+Build the site first:  python -m tools.site.build lessons && mkdocs build --strict
 Run:                   pytest tests/site
 """
 
@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from cnn_course.notebooks import lesson_stems
+from cnn_course.authoring.notebooks import lesson_stems
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "site"
@@ -34,7 +34,7 @@ SCREENSHOTS = REPO / "site-screenshots"
 STEMS = lesson_stems(REPO / "solutions")
 WIDTHS = {"desktop": 1280, "phone": 390}
 OVERFLOW_ALLOWANCE = 0.10  # at most this share of a lesson's code cells may need horizontal scrolling at 1280 px
-QUICK_BANNER = ".quick-mode-banner"  # cnn_course.site.QUICK_BANNER_CLASS
+QUICK_BANNER = ".quick-mode-banner"  # tools.site.build.QUICK_BANNER_CLASS
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
 # A word of each lesson's prose that search must find (and the page it must lead to).
 SEARCH_WORDS = {"01_mnist_data": "stratify", "02_mnist_cnn": "funnel", "03_mnist_training": "overfitting"}
 REQUIRED = os.environ.get("CNN_COURSE_REQUIRE_SITE_TEST") == "1"  # set by .ci/run: skip becomes failure
-NO_SITE = f"no built site in {SITE}: run `python -m cnn_course.site lessons && mkdocs build --strict`"
+NO_SITE = f"no built site in {SITE}: run `python -m tools.site.build lessons && mkdocs build --strict`"
 
 pytestmark = pytest.mark.site
 
@@ -154,7 +154,7 @@ def loaded_images(page, selector: str) -> list[int]:
 def site_notebook(stem: str) -> dict:
     """Return the site notebook of lesson `stem` (docs/lessons/), as JSON."""
     path = REPO / "docs" / "lessons" / f"{stem}.ipynb"
-    assert path.is_file(), f"no site notebook {path}: run `python -m cnn_course.site lessons`, then build the site"
+    assert path.is_file(), f"no site notebook {path}: run `python -m tools.site.build lessons`, then build the site"
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -165,7 +165,7 @@ def figure_count(stem: str) -> int:
 
 
 def built_from_full_run(stem: str) -> bool:
-    """Return True when the page of lesson `stem` shows the outputs of a full run (cnn_course.site)."""
+    """Return True when the page of lesson `stem` shows the outputs of a full run (tools.site.build)."""
     return site_notebook(stem)["metadata"].get("cnn_course_run", {}).get("mode") == "full"
 
 

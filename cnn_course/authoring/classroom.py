@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from cnn_course.course_config import ExerciseSpec
-from cnn_course.instructor.export import number
+from cnn_course.authoring.course_config import ExerciseSpec
+from cnn_course.authoring.course_config import number
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
 _HEADER = """\

@@ -21,7 +21,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from cnn_course.notebooks import EXERCISE_TAG, defined_names, has_tag, lesson_stems, newest_of_pair, read_notebook
+from cnn_course.authoring.notebooks import EXERCISE_TAG, defined_names, has_tag, lesson_stems, newest_of_pair, read_notebook
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"

@@ -146,7 +146,7 @@ def run_train(args: argparse.Namespace) -> int:
     """Train the chosen recipe and print where its outputs went."""
     from cnn_course.recipes import DEFAULT_RECIPE, RECIPES
     from cnn_course.seeding import DEFAULT_SEED
-    from cnn_course.train_job import OUTPUT_FILES, train_recipe
+    from cnn_course.commands.train import OUTPUT_FILES, train_recipe
 
     if args.dataset not in RECIPES:
         print(f"cnn-course train: unknown dataset '{args.dataset}'; choose one of: {', '.join(RECIPES)}", file=sys.stderr)
@@ -166,15 +166,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_assign(args: argparse.Namespace) -> int:
     """Regenerate lessons (unassigned exercises labelled optional), report drift with --check, or --release."""
-    from cnn_course.assign import exercise_names, generate_lessons
-    from cnn_course.course_config import load_config
-    from cnn_course.grading.catalog import exercise_catalog
+    from cnn_course.authoring.assign import exercise_names, generate_lessons
+    from cnn_course.authoring.course_config import load_config
+    from cnn_course.authoring.catalog import exercise_catalog
 
     if args.release:
         if args.check:
             print("cnn-course assign: --release and --check do not go together; run them one after the other.", file=sys.stderr)
             return 2
-        from cnn_course.instructor.commands import run_release
+        from cnn_course.commands.grade import run_release
 
         return run_release(args)
     config = load_config(Path("."), args.config)
@@ -220,28 +220,28 @@ def run_grade(args: argparse.Namespace) -> int:
     if not sys.platform.startswith("linux"):
         print(f"cnn-course grade: {BATCH_NEEDS_LINUX.format(system=platform.system() or sys.platform)}", file=sys.stderr)
         return 2
-    from cnn_course.instructor.commands import run_grade as grade
+    from cnn_course.commands.grade import run_grade as grade
 
     return grade(args)
 
 
 def run_predict(args: argparse.Namespace) -> int:
     """Classify image files with a saved model."""
-    from cnn_course.deploy_commands import run_predict as predict
+    from cnn_course.commands.deploy import run_predict as predict
 
     return predict(args)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve a saved model as a web app."""
-    from cnn_course.deploy_commands import run_serve as serve
+    from cnn_course.commands.deploy import run_serve as serve
 
     return serve(args)
 
 
 def run_export(args: argparse.Namespace) -> int:
     """Export a saved model to LiteRT and check it."""
-    from cnn_course.deploy_commands import run_export as export
+    from cnn_course.commands.deploy import run_export as export
 
     return export(args)
 
@@ -267,14 +267,14 @@ def run_export_images(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     """Merge the grades folders of shards and write the exports."""
-    from cnn_course.instructor.commands import run_merge as merge
+    from cnn_course.commands.grade import run_merge as merge
 
     return merge(args)
 
 
 def run_doctor(args: argparse.Namespace) -> int:
     """Print versions, devices and data sources; exit 1 when a dataset is missing or damaged."""
-    from cnn_course.doctor import report_lines
+    from cnn_course.commands.doctor import report_lines
 
     lines, healthy = report_lines()
     print("\n".join(lines))
@@ -283,7 +283,7 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 def run_sync(args: argparse.Namespace) -> int:
     """Reconcile a lesson pair; ask before replacing written code, refuse without a terminal."""
-    from cnn_course.sync import SyncRefused, pair_paths, sync_pair
+    from cnn_course.authoring.sync import SyncRefused, pair_paths, sync_pair
 
     def confirm(names: list[str], newer: Path, older: Path) -> bool:
         if not sys.stdin.isatty():
@@ -316,11 +316,11 @@ def run_sync(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cnn-course` console script."""
-    from cnn_course.assign import AssignError
-    from cnn_course.course_config import CourseConfigError
+    from cnn_course.authoring.assign import AssignError
+    from cnn_course.authoring.course_config import CourseConfigError
     from cnn_course.data import DataError
-    from cnn_course.grading.catalog import CatalogError
-    from cnn_course.notebooks import NotebookError
+    from cnn_course.authoring.catalog import CatalogError
+    from cnn_course.authoring.notebooks import NotebookError
 
     args = build_parser().parse_args(argv)
     if args.verbose:
@@ -333,9 +333,9 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "export-images": run_export_images, "assign": run_assign, "grade": run_grade, "merge-grades": run_merge, "doctor": run_doctor, "sync": run_sync}
     instructor_errors: tuple[type[Exception], ...] = ()
     if args.command in ("grade", "assign", "merge-grades"):
-        from cnn_course.instructor.commands import CommandError
-        from cnn_course.instructor.release import ReleaseError
-        from cnn_course.instructor.submissions import SubmissionError
+        from cnn_course.commands.grade import CommandError
+        from cnn_course.authoring.release import ReleaseError
+        from cnn_course.batch.submissions import SubmissionError
 
         instructor_errors = (CommandError, ReleaseError, SubmissionError)
     try:

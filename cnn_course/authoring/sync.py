@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
-from cnn_course.assign import render_pair, write_atomically
-from cnn_course.notebooks import EXERCISE_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
+from cnn_course.authoring.assign import render_pair, write_atomically
+from cnn_course.authoring.notebooks import EXERCISE_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
 
 BACKUP_FOLDER = "backups"
 STUB = "raise NotImplementedError"

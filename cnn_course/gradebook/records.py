@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cnn_course.instructor.results import SubmissionResult
+from cnn_course.gradebook.results import SubmissionResult
 
 RECORDS_DIR, ASSIGNMENT_FILE = "records", "assignment.json"
 _MAX_STEM_BYTES = 200

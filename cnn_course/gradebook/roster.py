@@ -14,10 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from cnn_course.instructor.export import number
-from cnn_course.instructor.hygiene import printable
-from cnn_course.instructor.records import Assignment
-from cnn_course.instructor.results import ExerciseResult, SubmissionResult
+from cnn_course.authoring.course_config import number
+from cnn_course.gradebook.hygiene import printable
+from cnn_course.gradebook.records import Assignment
+from cnn_course.gradebook.results import ExerciseResult, SubmissionResult
 
 NO_SUBMISSION = "no submission"
 

@@ -9,7 +9,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-from cnn_course.notebooks import PARAMETERS_TAG, has_tag, read_notebook
+from cnn_course.authoring.notebooks import PARAMETERS_TAG, has_tag, read_notebook
 
 QUICK_PARAMETERS = {"QUICK_RUN": True}
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from cnn_course.instructor.hygiene import printable
-from cnn_course.notebooks import lesson_stems
+from cnn_course.gradebook.hygiene import printable
+from cnn_course.authoring.notebooks import lesson_stems
 
 MAX_SUBMISSION_BYTES = 512 * 2**20
 MAX_ZIP_BYTES = MAX_SUBMISSION_BYTES

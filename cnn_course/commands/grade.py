@@ -7,12 +7,13 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from cnn_course.course_config import CourseConfig, load_config
-from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.export import GRADEBOOK, GRADESCOPE_DIR, number, write_exports
-from cnn_course.instructor.feedback import FEEDBACK_DIR, write_feedback
-from cnn_course.instructor.progress import Progress
-from cnn_course.instructor.records import (
+from cnn_course.authoring.course_config import CourseConfig, load_config
+from cnn_course.authoring.catalog import exercise_catalog
+from cnn_course.authoring.course_config import number
+from cnn_course.gradebook.exports import GRADEBOOK, GRADESCOPE_DIR, write_exports
+from cnn_course.gradebook.reports import FEEDBACK_DIR, write_feedback
+from cnn_course.gradebook.progress import Progress
+from cnn_course.gradebook.records import (
     ASSIGNMENT_FILE,
     RECORDS_DIR,
     Assignment,
@@ -22,11 +23,11 @@ from cnn_course.instructor.records import (
     write_assignment,
     write_record,
 )
-from cnn_course.instructor.release import write_release
-from cnn_course.instructor.results import SubmissionResult
-from cnn_course.instructor.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
+from cnn_course.authoring.release import write_release
+from cnn_course.gradebook.results import SubmissionResult
+from cnn_course.gradebook.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
 from cnn_course.runtime.sandbox import sandbox_status
-from cnn_course.instructor.submissions import Submission, find_submissions
+from cnn_course.batch.submissions import Submission, find_submissions
 
 GRADES_DIR = "grades"
 
@@ -131,7 +132,9 @@ def sandbox_mode(requested: str) -> tuple[str, str]:
 
 def run_grade(args: argparse.Namespace) -> int:
     """Grade the submissions into a grades folder (new, resumed or updated), write every export and print where they went."""
-    from cnn_course.instructor.batch import GradingPlan, batch_scratch, grade_batch  # Linux only: see `cli.run_grade`
+    from cnn_course.batch.grade import grade_batch  # Linux only: see `cli.run_grade`
+    from cnn_course.batch.plan import GradingPlan
+    from cnn_course.batch.scratch import batch_scratch
 
     root, config, catalog = course_setup(args.course, args.config)
     submissions = find_submissions(args.submissions)

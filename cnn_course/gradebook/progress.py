@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from cnn_course.instructor.export import number
-from cnn_course.instructor.results import SubmissionResult
+from cnn_course.authoring.course_config import number
+from cnn_course.gradebook.results import SubmissionResult
 
 
 class Progress:

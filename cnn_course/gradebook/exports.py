@@ -14,15 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cnn_course.instructor.records import Assignment, file_stem
-from cnn_course.instructor.results import SubmissionResult
+from cnn_course.authoring.course_config import number
+from cnn_course.gradebook.records import Assignment, file_stem
+from cnn_course.gradebook.results import SubmissionResult
 
 GRADEBOOK, RESULTS_CSV, GRADES_JSON, GRADESCOPE_DIR = "gradebook.csv", "results.csv", "grades.json", "gradescope"
-
-
-def number(value: float) -> int | float:
-    """Return a whole number of points as an int (2, not 2.0), anything else unchanged."""
-    return int(value) if float(value).is_integer() else value
 
 
 def _open(path: Path):

@@ -7,9 +7,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from cnn_course.instructor.export import number
-from cnn_course.instructor.records import file_stem
-from cnn_course.instructor.results import STATUSES, ExerciseResult, SubmissionResult
+from cnn_course.authoring.course_config import number
+from cnn_course.gradebook.records import file_stem
+from cnn_course.gradebook.results import STATUSES, ExerciseResult, SubmissionResult
 
 FEEDBACK_DIR, SUMMARY, HISTOGRAM = "feedback", "summary.md", "score_histogram.png"
 MARKS = {"passed": "✅", "not attempted": "⬜", "failed": "❌", "error": "💥", "timeout": "⏱️", "not submitted": "📭"}

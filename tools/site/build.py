@@ -1,10 +1,10 @@
 """Generated content of the course website: lesson pages with real outputs, and the site's pictures.
 
-    python -m cnn_course.site lessons           # docs/lessons/: every master as a page, outputs from the run cache
-    python -m cnn_course.site lessons --full    # first run in full the masters whose cached run is missing or stale
-    python -m cnn_course.site status            # which lessons have an up-to-date full run in the cache
-    python -m cnn_course.site figures           # docs/assets/: curves and confusion matrix of the MNIST recipe
-    python -m cnn_course.site concepts          # docs/assets/concepts/: the Concepts page's diagrams
+    python -m tools.site.build lessons           # docs/lessons/: every master as a page, outputs from the run cache
+    python -m tools.site.build lessons --full    # first run in full the masters whose cached run is missing or stale
+    python -m tools.site.build status            # which lessons have an up-to-date full run in the cache
+    python -m tools.site.build figures           # docs/assets/: curves and confusion matrix of the MNIST recipe
+    python -m tools.site.build concepts          # docs/assets/concepts/: the Concepts page's diagrams
 
 The **run cache** (`docs/lesson-runs/NN_topic.ipynb`, committed) holds each master as executed
 end to end in full, keyed by a fingerprint of the master's code cells and the package version:
@@ -38,9 +38,9 @@ from pathlib import Path
 import nbformat
 
 import cnn_course
-from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, render_pair, strip_solutions
-from cnn_course.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook
-from cnn_course.notebooks import (
+from cnn_course.authoring.assign import BEGIN_SOLUTION, END_SOLUTION, render_pair, strip_solutions
+from cnn_course.authoring.notebook_runner import QUICK_PARAMETERS, NotebookRunError, execute_notebook
+from cnn_course.authoring.notebooks import (
     EXERCISE_TAG,
     INSTALL_TAG,
     PARAMETERS_TAG,
@@ -51,7 +51,7 @@ from cnn_course.notebooks import (
     read_notebook,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RUN_CACHE = REPO / "docs" / "lesson-runs"
 RUN_FOLDER = REPO / ".cache" / "site-runs"  # where full runs work: lesson 6 reads the model lesson 5 saved there
 RUN_METADATA = "cnn_course_run"  # notebook metadata of a cached run: fingerprint, machine, date, duration
@@ -69,7 +69,7 @@ QUICK_NOTE = (
     "<p>This page was built without an up-to-date full run of the lesson, so its training cells ran in quick mode "
     "(one epoch on a small subset, <code>QUICK_RUN = True</code>): the curves, accuracies and mistakes below are far "
     "from what the lesson reaches when you run it. A maintainer publishes the real ones with "
-    "<code>python -m cnn_course.site lessons --full</code>.</p></div>"
+    "<code>python -m tools.site.build lessons --full</code>.</p></div>"
 )
 TRACKS = {  # the course map's sections (as in the nav of mkdocs.yml), by the second word of a lesson's stem
     "mnist": "MNIST: handwritten digits",
@@ -406,7 +406,7 @@ def run_status(solutions: Path, cache: Path = RUN_CACHE) -> dict[str, str]:
 def build_home_figures(out: Path, data_dir: Path | None = None) -> dict:
     """Train the reference MNIST recipe, copy its two figures to `out`, write the run's one-line summary."""
     from cnn_course.recipes import DEFAULT_RECIPE, RECIPES
-    from cnn_course.train_job import train_recipe
+    from cnn_course.commands.train import train_recipe
 
     recipe = RECIPES["mnist"][DEFAULT_RECIPE["mnist"]]
     out.mkdir(parents=True, exist_ok=True)
@@ -418,7 +418,7 @@ def build_home_figures(out: Path, data_dir: Path | None = None) -> dict:
     (out / HOME_RUN_SNIPPET).write_text(
         f"Test accuracy **{metrics['test_accuracy']:.2%}** on the 10,000 official MNIST test images after "
         f"{metrics['epochs']} epochs ({metrics['parameters']:,} parameters, Keras {metrics['keras']} on "
-        f"{metrics['backend']}, seed {metrics['seed']}). Drawn by `python -m cnn_course.site figures`, which runs the "
+        f"{metrics['backend']}, seed {metrics['seed']}). Drawn by `python -m tools.site.build figures`, which runs the "
         "`cnn-course train mnist` recipe.\n",
         encoding="utf-8",
     )
@@ -438,11 +438,12 @@ def build_concept_diagrams(out: Path, model_path: Path = CONCEPT_MODEL, data_dir
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cnn_course import data, diagrams
+    from cnn_course import data
+    from tools.site import diagrams
 
     if not model_path.is_file():
         raise FileNotFoundError(
-            f"no trained MNIST model at {model_path}: run `python -m cnn_course.site lessons --full --only 03_mnist_training` "
+            f"no trained MNIST model at {model_path}: run `python -m tools.site.build lessons --full --only 03_mnist_training` "
             "first, or pass --model PATH to a model lesson 3 saved"
         )
     model = keras.saving.load_model(model_path, safe_mode=True)
@@ -467,8 +468,8 @@ def build_concept_diagrams(out: Path, model_path: Path = CONCEPT_MODEL, data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m cnn_course.site`."""
-    parser = argparse.ArgumentParser(prog="python -m cnn_course.site", description="Generate the course website's content.")
+    """Entry point of `python -m tools.site.build`."""
+    parser = argparse.ArgumentParser(prog="python -m tools.site.build", description="Generate the course website's content.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lessons = commands.add_parser("lessons", help="write the lesson pages' notebooks (outputs from the run cache)")
     lessons.add_argument("--full", action="store_true", help="first run in full (minutes) the masters whose cached run is missing or stale")
@@ -488,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cnn_course.data import DataError
-    from cnn_course.notebooks import NotebookError
+    from cnn_course.authoring.notebooks import NotebookError
 
     try:
         if args.command == "lessons":
@@ -497,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             if quick:
                 print(f"quick mode (no up-to-date full run; the pages say so): {', '.join(quick)}. "
-                      "Publish real outputs with: python -m cnn_course.site lessons --full")
+                      "Publish real outputs with: python -m tools.site.build lessons --full")
         elif args.command == "status":
             status = run_status(args.solutions)
             for stem, state in status.items():
@@ -510,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             metrics = build_home_figures(args.out, args.data_dir)
             print(f"test accuracy {metrics['test_accuracy']:.2%}; wrote {', '.join(HOME_FIGURES)} and {HOME_RUN_SNIPPET} to {args.out}/")
     except (DataError, NotebookError, NotebookRunError, FileNotFoundError) as error:
-        print(f"python -m cnn_course.site {args.command}: {error}", file=sys.stderr)
+        print(f"python -m tools.site.build {args.command}: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,6 +1,6 @@
 """The grading process of one submission: die with the batch, cap memory, take the results key, run pytest.
 
-Usage: python -m cnn_course.instructor.worker MEMORY_LIMIT_BYTES BATCH_PID PYTEST_ARGS...
+Usage: python -m cnn_course.batch.worker MEMORY_LIMIT_BYTES BATCH_PID PYTEST_ARGS...
 with the results log's signing key (hex) as the first line of stdin. The key is read from the pipe
 and held in memory only: no command line, environment or file that a learner process could read
 names it. Limits are set here rather than in a preexec_fn, which is unsafe when the batch runs
@@ -41,7 +41,7 @@ def guard(child: int) -> int:
 def _grade(limit: int, key: bytes, pytest_args: list[str]) -> int:
     import pytest
 
-    from cnn_course.instructor import collect
+    from cnn_course.batch import collect
 
     die_with_parent()
     become_subreaper()

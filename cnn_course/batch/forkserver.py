@@ -20,7 +20,7 @@ once the grading process started and `{"id", "exit"}` when it ended (the exit co
 signal). Each grading process is forked under a guard (see `worker`) in its own session, dies
 with the server, which dies with the batch.
 
-Usage: python -m cnn_course.instructor.forkserver BATCH_PID [--learner-slots N --learner-sandbox none|bwrap --learner-memory BYTES]
+Usage: python -m cnn_course.batch.forkserver BATCH_PID [--learner-slots N --learner-sandbox none|bwrap --learner-memory BYTES]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def preload() -> None:
     import pytest  # noqa: F401
 
     import cnn_course.grading.plugin  # noqa: F401 - imports keras, TensorFlow and the checks
-    import cnn_course.instructor.collect  # noqa: F401
+    import cnn_course.batch.collect  # noqa: F401
     from cnn_course.grading import test_sets
 
     for load in (test_sets.mnist_test_set, test_sets.cifar10_test_set, test_sets.cifar10_test_images_by_class):
@@ -115,7 +115,7 @@ def _grading_process(request: dict, log_fd: int, zygotes: LearnerZygotes | None)
     """In the forked grading process: become what `worker` sets up, run pytest, return its exit code."""
     import pytest
 
-    from cnn_course.instructor import collect
+    from cnn_course.batch import collect
 
     if zygotes is not None and request.get("slot") is not None:
         zygotes.hand_over(int(request["slot"]))
@@ -135,7 +135,7 @@ def _grading_process(request: dict, log_fd: int, zygotes: LearnerZygotes | None)
 
 def _start(request: dict, private: tuple[int, ...], zygotes: LearnerZygotes | None) -> int:
     """Fork the guard of one grading process (closing the server's `private` pipes there); return the guard's pid."""
-    from cnn_course.instructor.worker import guard
+    from cnn_course.batch.worker import guard
 
     log_fd = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     pid = os.fork()
@@ -200,7 +200,7 @@ def serve(requests, replies, zygotes: LearnerZygotes | None = None) -> None:
 
 def main(argv: list[str]) -> int:
     """Serve the batch whose pid is argv[0]; exit when it closes the pipe or dies."""
-    parser = argparse.ArgumentParser(prog="python -m cnn_course.instructor.forkserver")
+    parser = argparse.ArgumentParser(prog="python -m cnn_course.batch.forkserver")
     parser.add_argument("batch", type=int)
     parser.add_argument("--learner-slots", type=int, default=0)
     parser.add_argument("--learner-sandbox", choices=("none", "bwrap"), default="none")

@@ -164,3 +164,8 @@ def load_config(root: Path, path: Path | None = None) -> CourseConfig:
     if in_pyproject is not None:
         return parse_config(in_pyproject, root, pyproject, f"{pyproject} [tool.cnn-course]")
     return parse_config({}, root, None, f"the defaults (no {COURSE_FILE} or [tool.cnn-course] in {root})")
+
+
+def number(value: float) -> int | float:
+    """Return a whole number of points as an int (2, not 2.0), anything else unchanged."""
+    return int(value) if float(value).is_integer() else value

@@ -19,11 +19,11 @@ import pytest
 
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.plugin import EXERCISE_OUTCOME
-from cnn_course.instructor.batch import sign
+from cnn_course.batch.results_log import sign
 
 _LOG = pytest.StashKey[TextIO]()
 _SEQUENCE = pytest.StashKey[list[int]]()
-RESULTS_KEY = b""  # set by cnn_course.instructor.worker before pytest starts
+RESULTS_KEY = b""  # set by cnn_course.batch.worker before pytest starts
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,6 @@
 """Diagrams of the course's concepts, drawn from the operations themselves; each function returns a Figure.
 
-The Concepts page of the site shows them (`python -m cnn_course.site concepts` redraws them into
+The Concepts page of the site shows them (`python -m tools.site.build concepts` redraws them into
 `docs/assets/concepts/`). Where a diagram shows numbers (pooling, batch normalisation, dropout,
 what the network sees), they are computed by NumPy or by the Keras layers the lessons use, not
 typed in.

@@ -18,11 +18,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnn_course.assign import BEGIN_SOLUTION, END_SOLUTION, AssignReport, exercise_names, generate_lessons
-from cnn_course.course_config import CourseConfig
-from cnn_course.grading.catalog import exercise_catalog
-from cnn_course.instructor.classroom import WORKFLOW_PATH, classroom_workflow
-from cnn_course.notebooks import lesson_stems, newest_of_pair
+from cnn_course.authoring.assign import BEGIN_SOLUTION, END_SOLUTION, AssignReport, exercise_names, generate_lessons
+from cnn_course.authoring.course_config import CourseConfig
+from cnn_course.authoring.catalog import exercise_catalog
+from cnn_course.authoring.classroom import WORKFLOW_PATH, classroom_workflow
+from cnn_course.authoring.notebooks import lesson_stems, newest_of_pair
 
 RELEASED = ("README.md", "LICENSE", "pyproject.toml", "course.toml", "jupytext.toml", "cnn_course", "tests/__init__.py")
 PACKAGE = "cnn_course"

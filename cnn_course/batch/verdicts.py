@@ -1,0 +1,110 @@
+"""From a grading run's signed records and exit to one result per assigned exercise, with the reason in words."""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from cnn_course.batch.plan import GradingPlan
+from cnn_course.batch.results_log import ResultsLog
+from cnn_course.batch.submissions import Submission, model_file_problem
+from cnn_course.gradebook.results import ExerciseResult, SubmissionResult, worst
+
+_MEMORY_SIGNS = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|OOM|ResourceExhausted", re.IGNORECASE)
+
+
+def describe_exit(code: int, log: Path) -> str:
+    """Say in words how a grading process ended early, with a memory hint when its output suggests one."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        text = f"the grading process crashed ({name})"
+        if name == "SIGKILL":
+            text += ": killed by the system for using too much memory, or by the submission's own code"
+    elif code in (2, 3, 4):
+        text = f"pytest stopped with exit code {code} (interrupted, internal or usage error; see the log)"
+    else:
+        text = f"the grading process exited early (exit code {code})"
+    output = log.read_text(encoding="utf-8", errors="replace")[-20_000:] if log.is_file() else ""
+    if _MEMORY_SIGNS.search(output):
+        text += "; it ran out of memory"
+    return text
+
+
+def _unfinished_message(exercise: str, running: str | None, how: str, plan: GradingPlan) -> str:
+    if how == "timeout":
+        limit = f"the {plan.time_limit:g} s limit for grading a whole submission"
+        if exercise == running:
+            per_exercise = plan.config.time_limits().get(exercise, plan.exercise_timeout)
+            stop = f"the {per_exercise:g} s limit per exercise" if per_exercise else "the limit per exercise"
+            return (
+                f"{exercise}: still running when grading stopped at {limit}. Look for a loop that never ends, "
+                f"or code that catches every exception (a bare `except:`) and carries on, so that {stop} cannot stop it."
+            )
+        during = f"while {running} was running" if running else "before this exercise's turn"
+        return f"{exercise}: not graded: grading stopped at {limit}, {during}."
+    if exercise == running:
+        return f"{exercise}: {how} while grading this exercise."
+    return f"{exercise}: not graded: {how}" + (f", while {running} was running." if running else ".")
+
+
+def exercise_results(
+    plan: GradingPlan, log: Path, results: ResultsLog, code: int | None, clean: Callable[[str], str]
+) -> tuple[list[ExerciseResult], str, str]:
+    """Combine the signed per-test records into one result per assigned exercise; return them, the run kind and a note."""
+    how = "timeout" if code is None else describe_exit(code, log)
+    finished_ok = code in (0, 1) and results.finished
+    if code in (0, 1) and not results.finished:
+        how = "the grading run ended without its closing record"
+    exercises, unfinished = [], False
+    for spec in plan.exercises:
+        tests = [t["test"] for t in (results.collected or []) if t["exercise"] == spec.name]
+        records = [record for test in tests for record in results.results.get(test, [])]
+        statuses = [record["status"] for record in records]
+        messages = [clean(r["message"]) for r in records if r["status"] != "passed" and r["message"]]
+        if results.collected is None or any(test not in results.results for test in tests) or (not tests and not finished_ok):
+            unfinished = True
+            statuses.append("timeout" if code is None else "error")
+            messages.append(_unfinished_message(spec.name, results.running, how, plan))
+        elif not tests:
+            statuses.append("error")
+            messages.append(f"{spec.name}: no grader test ran for it; the instructor should check the graders.")
+        status = worst(statuses)
+        points = spec.points if status == "passed" else 0.0
+        exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, "\n".join(dict.fromkeys(messages))))
+    forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
+    if not unfinished and finished_ok:
+        return exercises, "completed", forged
+    notes = [forged] if forged else []
+    if code is None:
+        notes.insert(0, f"stopped at the {plan.time_limit:g} s limit" + (f" while grading {results.running}" if results.running else ""))
+        return exercises, "timeout", "; ".join(notes)
+    notes.insert(0, how + (f" while grading {results.running}" if results.running else ""))
+    return exercises, "crashed", "; ".join(notes)
+
+
+def rejected(plan: GradingPlan, submission: Submission, reason: str, when: str | None = None) -> SubmissionResult:
+    """Return the result of a submission that could not be graded at all: every exercise is an error, with the reason."""
+    message = f"the submission could not be graded: {reason}"
+    exercises = [ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, "error", message) for s in plan.exercises]
+    return SubmissionResult(submission.learner, submission.source, exercises, 0.0, "rejected", reason, when)
+
+
+def model_notes(lessons: Path) -> dict[str, str]:
+    """What is wrong with each saved-model file of a submission, by its name under models/."""
+    models = lessons / "models"
+    found = {f"models/{path.name}": model_file_problem(path) for path in sorted(models.glob("*.keras"))} if models.is_dir() else {}
+    return {name: problem for name, problem in found.items() if problem}
+
+
+def with_model_notes(result: ExerciseResult, notes: dict[str, str]) -> ExerciseResult:
+    """A saved-model exercise that did not pass, with what is wrong with its file unless its message says so already."""
+    if result.status == "passed" or not result.exercise.startswith("trained_"):
+        return result
+    extra = [note for name, note in notes.items() if name not in result.message]
+    return replace(result, message="\n".join([result.message, *extra]).strip()) if extra else result
