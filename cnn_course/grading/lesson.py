@@ -18,6 +18,7 @@ from typing import Any
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import ExerciseError, NotAttempted
 from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
+from cnn_course.runtime.ipython_cells import prepare_cell
 from cnn_course.runtime.protocol import CallDetails
 from cnn_course.authoring.notebooks import (
     EXERCISE_TAG,
@@ -44,12 +45,13 @@ class LessonFile:
     markdown_exercises: dict[str, str] = field(default_factory=dict)  # name -> label of a Markdown cell tagged exercise
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # name -> labels of the cells defining it
     untagged_names: dict[str, str] = field(default_factory=dict)  # top-level name -> label of an untagged code cell
+    timeit_cells: dict[str, str] = field(default_factory=dict)  # name -> label of a %%timeit exercise cell (keeps no names)
 
 
 def read_lesson_file(path: Path) -> LessonFile:
     """Read `path` (.py or .ipynb) and sort its cells; raise NotebookError when it cannot be read."""
     notebook = read_notebook(path)
-    cells, sources, markdown, untagged = [], {}, {}, {}
+    cells, sources, markdown, untagged, timeit = [], {}, {}, {}, {}
     definitions: dict[str, list[str]] = defaultdict(list)
     for number, cell in enumerate(notebook.cells, start=1):
         label = f"{path.name}, cell {number}"
@@ -63,21 +65,26 @@ def read_lesson_file(path: Path) -> LessonFile:
         elif has_tag(cell, EXERCISE_TAG):
             names = tuple(defined_names(cell.source))
             cells.append(Cell(label, cell.source, "exercise", names))
+            discards = prepare_cell(cell.source).discards_names
             for name in names:
                 definitions[name].append(label)
                 sources[name] = cell.source
+                if discards:
+                    timeit[name] = label
         else:
             for name in _top_level_names(cell.source):
                 untagged.setdefault(name, label)
     duplicates = {name: labels for name, labels in definitions.items() if len(labels) > 1}
-    return LessonFile(path, cells, sources, markdown, duplicates, untagged)
+    return LessonFile(path, cells, sources, markdown, duplicates, untagged, timeit)
 
 
 def _top_level_names(source: str) -> list[str]:
-    """Names a cell binds at its top level (imports, assignments, definitions); [] if it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
+    """Names a cell binds at its top level (imports, assignments, definitions); [] if it does not parse.
+
+    The cell is read as Jupyter runs it: a magic (`%matplotlib inline`) does not stop the others counting.
+    """
+    tree = prepare_cell(source).tree
+    if tree is None:
         return []
     names = []
     for node in tree.body:
@@ -224,6 +231,13 @@ class GradedLesson:
         broken = self.process.problems.broken.get(name) if self.process else None
         if broken:
             raise ExerciseError(name, broken + self.notes_for(name))
+        if self.lesson_file is not None and name in self.lesson_file.timeit_cells:
+            raise ExerciseError(
+                name,
+                f"its cell ({self.lesson_file.timeit_cells[name]}) starts with %%timeit, which runs the cell's code without "
+                f"keeping what it defines (in Jupyter too, `{name}` is then not defined). Remove the %%timeit line; to time "
+                f"the function, write `%timeit {name}(...)` in a cell without the exercise tag.",
+            )
         return LearnerExercise(self, name, self.limits.get(name) or timeout or self.timeout)
 
     def notes_for(self, name: str) -> str:

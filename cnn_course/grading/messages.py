@@ -5,6 +5,9 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from cnn_course.status import Status
+from cnn_course.runtime.ipython_cells import Refusal, explain_refusals
+
 ENVIRONMENT_ADVICE = (
     "This is a problem of this computer's set-up, not of your code. Run `cnn-course doctor` to see what is "
     "missing, and check that `python -c \"import tensorflow\"` works in the environment you grade from."
@@ -51,9 +54,16 @@ def cell_problem(cell: Any, reply: dict[str, Any], timeout: float) -> str | None
         return None
     if status == "syntax_error":
         return f"its cell does not parse ({cell.label}, line {reply.get('line')}: {reply.get('message')}). Fix the syntax and save."
-    if status == "timeout":
+    if status == "refused":
+        try:
+            refusals = [Refusal(int(line), str(text), str(kind)) for line, text, kind in reply["refusals"]]
+        except (KeyError, TypeError, ValueError):  # not what the learner side sends: fall through to "could not be run"
+            refusals = []
+        if refusals:
+            return explain_refusals(refusals, f"its cell ({cell.label})", cell.role)
+    if status == Status.TIMEOUT:
         return f"its cell ({cell.label}) did not finish within {timeout:g} s while being defined: move long work out of the exercise cell."
-    if status == "error":
+    if status == Status.ERROR:
         if reply.get("type") == "SystemExit":
             return f"its cell ({cell.label}) calls sys.exit() or exit() while being defined: remove that call."
         return f"its cell raises {reply.get('type')}: {reply.get('message')} while being defined ({cell.label})\n{reply.get('where', '')}".rstrip()

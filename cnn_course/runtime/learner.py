@@ -20,7 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cnn_course.status import Status
 from cnn_course.runtime.calls import call_with_details
+from cnn_course.runtime.ipython_cells import prepare_cell
 from cnn_course.runtime.limits import time_limit
 from cnn_course.runtime.protocol import CallDetails, Decoder, Encoder, ProtocolError, read_message, write_message
 
@@ -127,19 +129,27 @@ class LearnerSide:
         label = f"<lesson {request['label']}>"
         source = request["source"]
         linecache.cache[label] = (len(source), None, source.splitlines(True), label)
-        try:
-            code = compile(source, label, "exec")
-        except SyntaxError as error:
+        cell = prepare_cell(source)  # IPython's syntax (magics, `!` lines) as Jupyter runs it
+        error = cell.syntax_error
+        if cell.tree is not None:
+            try:
+                code = compile(cell.tree, label, "exec")
+            except SyntaxError as compile_error:  # e.g. `return` outside a function
+                error = compile_error
+        if error is not None:
             self.send({"status": "syntax_error", "line": error.lineno, "message": str(error.msg)})
             return
+        if cell.refusals:
+            self.send({"status": "refused", "refusals": [[found.line, found.text, found.kind] for found in cell.refusals]})
+            return
         try:
-            with time_limit(float(request["timeout"]), _Stopped):
+            with time_limit(float(request["timeout"]), _Stopped), cell.output_captured(self.namespace):
                 exec(code, self.namespace)  # noqa: S102 - running the learner's cell is this process's purpose
         except _Stopped:
-            self.send({"status": "timeout"})
+            self.send({"status": Status.TIMEOUT})
             return
         except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too: report, go on
-            self.send({"status": "error", **describe_exception(error)})
+            self.send({"status": Status.ERROR, **describe_exception(error)})
             return
         self.send({"status": "ok"})
 
@@ -159,16 +169,16 @@ class LearnerSide:
             with time_limit(float(request["timeout"]), _Stopped):
                 details = call_with_details(function, *args, **kwargs) if watch else CallDetails(function(*args, **kwargs))
         except _Stopped:
-            self.send({"status": "timeout"})
+            self.send({"status": Status.TIMEOUT})
             return
         except NotImplementedError:
-            self.send({"status": "not_attempted"})
+            self.send({"status": Status.NOT_ATTEMPTED})
             return
         except BaseException as error:  # noqa: BLE001
             described = describe_exception(error)
             if isinstance(error, TypeError) and not described["where"]:
                 described["signature"] = _signature(function)
-            self.send({"status": "error", **described})
+            self.send({"status": Status.ERROR, **described})
             return
         try:
             with time_limit(float(request["timeout"]), _Stopped):  # encoding runs learner code too (a tf.data pipeline)
@@ -180,12 +190,12 @@ class LearnerSide:
                     reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
                     reply["written_files"] = sorted(path for path, stamp in _snapshot(self.folder).items() if files_before.get(path) != stamp)
         except _Stopped:
-            self.send({"status": "timeout"})
+            self.send({"status": Status.TIMEOUT})
             return
         except BaseException as error:  # noqa: BLE001
             described = describe_exception(error)
             described["message"] = f"its result could not be sent to the grader: {described['message']}"
-            self.send({"status": "error", **described})
+            self.send({"status": Status.ERROR, **described})
             return
         self.send(reply)
 
@@ -214,10 +224,10 @@ class LearnerSide:
                 else:
                     responses = [one(request.get("files", {}), request.get("data", {}), request["method"])]
         except _Stopped:
-            self.send({"status": "timeout"})
+            self.send({"status": Status.TIMEOUT})
             return
         except BaseException as error:  # noqa: BLE001
-            self.send({"status": "error", **describe_exception(error)})
+            self.send({"status": Status.ERROR, **describe_exception(error)})
             return
         self.send({"status": "ok", "responses": responses})
 
@@ -280,7 +290,7 @@ def answer(side: LearnerSide, operation: str, request: dict[str, Any]) -> None:
             described = describe_exception(error)
         except BaseException:  # noqa: BLE001 - an exception whose str() raises
             described = {"type": type(error).__name__, "message": "", "where": ""}
-        side.send({"status": "error", **described})
+        side.send({"status": Status.ERROR, **described})
     finally:
         with contextlib.suppress(OSError):
             os.chdir(side.folder)  # the lesson's folder again, after code that changed directory
