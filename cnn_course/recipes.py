@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import keras
-import numpy as np
+# Keras, NumPy and the models are imported where they are used: `cnn-course train --help` lists these
+# recipes without importing TensorFlow.
+if TYPE_CHECKING:
+    import keras
+    import numpy as np
 
-from cnn_course import data, models
-from cnn_course.preparation import PreparedData
-from cnn_course.time_budget import TimeBudget
-from cnn_course.training import warmup_cosine_schedule
+    from cnn_course.preparation import PreparedData
+    from cnn_course.time_budget import TimeBudget
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Recipe:
         """
         if self.schedule == "constant" or total_steps is None:
             return self.learning_rate
+        from cnn_course.training import warmup_cosine_schedule
+
         return warmup_cosine_schedule(self.learning_rate, total_steps)
 
     def time_budget(self, seconds: float | None, verbose: int = 1) -> TimeBudget:
@@ -54,6 +58,8 @@ class Recipe:
 
         The model must be compiled with `compile(model, None)`. A constant-rate recipe keeps its rate.
         """
+        from cnn_course.time_budget import TimeBudget
+
         peak = None if self.schedule == "constant" else self.learning_rate
         return TimeBudget(seconds, peak, verbose=verbose)
 
@@ -62,6 +68,8 @@ class Recipe:
 
         total_steps: the steps the schedule spans; None to schedule by time with `time_budget()`.
         """
+        import keras
+
         rate = self.learning_rate_for(total_steps)
         ema = {"use_ema": True, "ema_momentum": self.ema_momentum} if self.ema_momentum else {}
         optimizers = {
@@ -79,13 +87,28 @@ class Recipe:
 
     def targets(self, labels: np.ndarray, num_classes: int) -> np.ndarray:
         """Return labels in the form the loss expects: one-hot with label smoothing, else integers."""
+        import keras
+
         return keras.utils.to_categorical(labels, num_classes) if self.label_smoothing else labels
 
 
 def training_statistics(prepared: PreparedData) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and variance of the training split (never validation or test)."""
+    from cnn_course import data
+
     mean, std = data.channel_statistics(prepared.x_train)
     return mean, std**2
+
+
+def _builder(name: str) -> Callable[[PreparedData], keras.Model]:
+    """The recipe's `build`: `cnn_course.models.<name>()`, whatever the prepared data."""
+
+    def build(prepared: PreparedData) -> keras.Model:
+        from cnn_course import models
+
+        return getattr(models, name)()
+
+    return build
 
 
 FAST_MAX_SHIFT = 0.0625  # of the height and width: up to 2 pixels of 32
@@ -98,6 +121,8 @@ def fast_network(
     """The fast recipes' network (uncompiled) for `prepared`: `models.build_cifar10_fast_cnn` with stages of
     `convs_per_stage` convolutions of `widths` filters, standardised by the training split's statistics,
     flips and shifts of up to `max_shift` inside, trained with `models.FusedBatchNormalization`."""
+    from cnn_course import models
+
     return models.build_cifar10_fast_cnn(
         *training_statistics(prepared), models.build_cifar10_augmentation(max_shift), widths=widths,
         convs_per_stage=convs_per_stage, fused_batch_norm=True,
@@ -110,7 +135,7 @@ MNIST_RECIPES = [
         summary="the course's CNN: two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay",
         dataset="mnist",
         description="two conv/pool blocks + Dense(128), Adam with warm-up and cosine decay, 3 epochs",
-        build=lambda prepared: models.build_mnist_cnn(),
+        build=_builder("build_mnist_cnn"),
         epochs=3,
         batch_size=128,
         learning_rate=3e-3,
@@ -120,7 +145,7 @@ MNIST_RECIPES = [
         summary="baseline: the keras.io mnist_convnet example, Adam 1e-3",
         dataset="mnist",
         description="keras.io mnist_convnet: conv32-pool-conv64-pool-dropout-dense, Adam 1e-3, 15 epochs",
-        build=lambda prepared: models.build_keras_mnist_convnet(),
+        build=_builder("build_keras_mnist_convnet"),
         epochs=15,
         batch_size=128,
         learning_rate=1e-3,
@@ -163,7 +188,7 @@ CIFAR10_RECIPES = [
         summary="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512)",
         dataset="cifar10",
         description="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512), Adam with warm-up and cosine decay",
-        build=lambda prepared: models.build_cifar10_seed_cnn(),
+        build=_builder("build_cifar10_seed_cnn"),
         epochs=10,
         batch_size=128,
         learning_rate=2e-3,
@@ -173,7 +198,7 @@ CIFAR10_RECIPES = [
         summary="baseline: the classic Keras cifar10_cnn example, RMSprop 1e-4",
         dataset="cifar10",
         description="classic Keras cifar10_cnn example: conv32-conv32-pool-conv64-conv64-pool-dense512, RMSprop 1e-4, batch 32",
-        build=lambda prepared: models.build_keras_cifar10_cnn(),
+        build=_builder("build_keras_cifar10_cnn"),
         epochs=50,
         batch_size=32,
         learning_rate=1e-4,
@@ -186,7 +211,7 @@ CIFAR10_RECIPES = [
         summary="baseline: TensorFlow's CNN tutorial, Adam 1e-3",
         dataset="cifar10",
         description="TensorFlow's CNN tutorial: conv32-pool-conv64-pool-conv64-dense64, Adam 1e-3, 10 epochs, batch 32",
-        build=lambda prepared: models.build_tf_tutorial_cnn(),
+        build=_builder("build_tf_tutorial_cnn"),
         epochs=10,
         batch_size=32,
         learning_rate=1e-3,

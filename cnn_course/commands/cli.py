@@ -314,38 +314,48 @@ def run_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+# The errors that carry a message for the user, where each is defined. None is imported before it is
+# needed (`--help` and `--version` import no TensorFlow, Jupytext or Pillow): an error whose module was
+# never imported cannot have been raised.
+USER_ERRORS = {
+    "cnn_course.data.errors": "DataError",
+    "cnn_course.authoring.assign": "AssignError",
+    "cnn_course.authoring.notebooks": "NotebookError",
+    "cnn_course.authoring.course_config": "CourseConfigError",
+    "cnn_course.authoring.catalog": "CatalogError",
+    "cnn_course.authoring.release": "ReleaseError",
+    "cnn_course.inference": "ModelFileError",
+    "cnn_course.saving": "ClassNamesError",
+    "cnn_course.images": "ImageError",
+    "cnn_course.export": "ExportError",
+    "cnn_course.commands.grade": "CommandError",
+    "cnn_course.batch.submissions": "SubmissionError",
+}
+
+
+def is_user_error(error: Exception) -> bool:
+    """True when `error` is one of the course's errors whose message tells the user what to do (USER_ERRORS)."""
+    return any(
+        isinstance(error, getattr(sys.modules[module], name)) for module, name in USER_ERRORS.items() if module in sys.modules
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `cnn-course` console script."""
-    from cnn_course.authoring.assign import AssignError
-    from cnn_course.authoring.course_config import CourseConfigError
-    from cnn_course.data import DataError
-    from cnn_course.authoring.catalog import CatalogError
-    from cnn_course.authoring.notebooks import NotebookError
-
     args = build_parser().parse_args(argv)
     if args.verbose:
         quiet.make_verbose()
-    from cnn_course.images import ImageError
-    from cnn_course.export import ExportError
-    from cnn_course.inference import ModelFileError
-    from cnn_course.saving import ClassNamesError
-
     handlers = {"train": run_train, "predict": run_predict, "serve": run_serve, "export": run_export, "export-images": run_export_images, "assign": run_assign, "grade": run_grade, "merge-grades": run_merge, "doctor": run_doctor, "sync": run_sync}
-    instructor_errors: tuple[type[Exception], ...] = ()
-    if args.command in ("grade", "assign", "merge-grades"):
-        from cnn_course.commands.grade import CommandError
-        from cnn_course.authoring.release import ReleaseError
-        from cnn_course.batch.submissions import SubmissionError
-
-        instructor_errors = (CommandError, ReleaseError, SubmissionError)
     try:
         return handlers[args.command](args)
-    except (DataError, AssignError, NotebookError, CourseConfigError, CatalogError, ModelFileError, ClassNamesError, ImageError, ExportError, *instructor_errors) as error:
-        print(f"cnn-course {args.command}: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"cnn-course {args.command}: interrupted.", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not is_user_error(error):
+            raise
+        print(f"cnn-course {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
