@@ -3,13 +3,15 @@
 Like `jupytext --sync`, the newer file gives the text of every cell and the .ipynb keeps its outputs.
 Unlike it, an exercise that is written in the older file but still a stub in the newer one keeps the
 written code, and an exercise written differently in both is only replaced when the learner says so
-(a prompt, or --force). Every file that changes is first copied to `backups/` beside the lesson.
+(a prompt that shows both versions, or --force). Every file that changes is first copied to `backups/`
+beside the lesson, a folder that git ignores (it holds its own .gitignore), so backups are never committed.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import difflib
 import os
 import shutil
 from collections.abc import Callable
@@ -23,6 +25,8 @@ from cnn_course.authoring.assign import render_pair, write_atomically
 from cnn_course.authoring.notebooks import EXERCISE_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
 
 BACKUP_FOLDER = "backups"
+# Written into every backups/ folder: git then ignores the folder and everything in it, in any repository.
+BACKUP_GITIGNORE = "# cnn-course sync's backups: kept on this computer, never committed\n*\n"
 STUB = "raise NotImplementedError"
 
 
@@ -66,21 +70,48 @@ def _written(cell: nbformat.NotebookNode | None) -> bool:
     return cell is not None and STUB not in cell.source
 
 
-def _backup(path: Path, stamp: str) -> Path:
-    folder = path.parent / BACKUP_FOLDER
+def backup_folder(parent: Path) -> Path:
+    """Return `parent`/backups, created with a .gitignore that keeps git from committing it."""
+    folder = parent / BACKUP_FOLDER
     folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.is_file():
+        ignore.write_text(BACKUP_GITIGNORE, encoding="utf-8")
+    return folder
+
+
+def _backup(path: Path, stamp: str) -> Path:
+    folder = backup_folder(path.parent)
     backup = folder / f"{path.stem}.{stamp}{path.suffix}"
     shutil.copy2(path, backup)
     return backup
 
 
-def sync_pair(py: Path, ipynb: Path, force: bool = False, confirm: Callable[[list[str], Path, Path], bool] | None = None) -> SyncReport:
+def _saved(path: Path) -> str:
+    return datetime.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def exercise_diff(older: Path, older_source: str, newer: Path, newer_source: str) -> str:
+    """A unified diff of one exercise's cell from the older file of a pair to the newer, each labelled with its
+    file name, which one is newer and when it was saved ('-' lines: only in the older file, '+': only in the newer)."""
+    return "\n".join(
+        difflib.unified_diff(
+            older_source.splitlines(), newer_source.splitlines(), lineterm="",
+            fromfile=f"{older.name} (older, saved {_saved(older)})", tofile=f"{newer.name} (newer, saved {_saved(newer)})",
+        )
+    )
+
+
+def sync_pair(
+    py: Path, ipynb: Path, force: bool = False, confirm: Callable[[dict[str, str], Path, Path], bool] | None = None
+) -> SyncReport:
     """Reconcile the pair (py, ipynb) and write both files; return what was done.
 
     The newer file (modification time) gives every cell's text, except exercises written in the
     older file and still stubs in the newer, which keep the older file's code. Exercises written
-    differently in both are settled by `force` (the newer wins) or by `confirm(names, newer, older)`
-    returning True; otherwise SyncRefused is raised and nothing is written. Each file that changes
+    differently in both are settled by `force` (the newer wins) or by `confirm(diffs, newer, older)`
+    returning True, where `diffs` maps each such exercise to `exercise_diff` of its cell; otherwise
+    SyncRefused, whose message holds those diffs, is raised and nothing is written. Each file that changes
     is copied first to backups/NAME.YYYYmmdd-HHMMSS.SUFFIX beside it. Raises NotebookError when a
     file cannot be read.
     """
@@ -94,23 +125,25 @@ def sync_pair(py: Path, ipynb: Path, force: bool = False, confirm: Callable[[lis
     if older.is_file():
         report.diverged = diverged_exercises(py, ipynb)
         newer_cells, older_cells = _exercise_cells(merged), _exercise_cells(read_notebook(older))
-        conflicts = []
+        conflicts: dict[str, str] = {}
         for name in report.diverged:
             mine, theirs = newer_cells.get(name), older_cells.get(name)
             if _written(theirs) and not _written(mine) and mine is not None:
                 mine.source = theirs.source
                 report.kept_older.append(name)
             elif _written(theirs) and _written(mine):
-                conflicts.append(name)
+                conflicts[name] = exercise_diff(older, theirs.source, newer, mine.source)
         if conflicts:
             if not (force or (confirm is not None and confirm(conflicts, newer, older))):
+                shown = "\n\n".join(f"{name}:\n{diff}" for name, diff in conflicts.items())
                 raise SyncRefused(
                     f"{', '.join(conflicts)}: {newer.name} and {older.name} hold different code, both written, and "
                     f"nothing was changed. Open {older.name} and {newer.name}, copy what you want to keep into the one you "
                     f"trust, save it and run sync again; or run `cnn-course sync {py.with_suffix('')} --force` to keep the "
-                    f"newer file, {newer.name} (the older one is backed up to {BACKUP_FOLDER}/ first)."
+                    f"newer file, {newer.name} (the older one is backed up to {BACKUP_FOLDER}/ first). "
+                    f"The differences ('-' lines: {older.name}, '+' lines: {newer.name}):\n\n{shown}"
                 )
-            report.replaced = conflicts
+            report.replaced = list(conflicts)
     if ipynb.is_file():
         merged = combine_inputs_with_outputs(merged, read_notebook(ipynb), fmt="py:percent")
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -285,10 +285,11 @@ def run_sync(args: argparse.Namespace) -> int:
     """Reconcile a lesson pair; ask before replacing written code, refuse without a terminal."""
     from cnn_course.authoring.sync import SyncRefused, pair_paths, sync_pair
 
-    def confirm(names: list[str], newer: Path, older: Path) -> bool:
+    def confirm(differences: dict[str, str], newer: Path, older: Path) -> bool:
         if not sys.stdin.isatty():
             return False
-        print(f"{', '.join(names)}: written in both files, differently.")
+        for name, diff in differences.items():
+            print(f"{name}: written in both files, differently ('-' lines: {older.name}, '+' lines: {newer.name}):\n{diff}\n")
         answer = input(f"Keep the code of the newer file, {newer.name}, and replace {older.name}'s (a backup is kept)? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 

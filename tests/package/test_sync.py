@@ -109,3 +109,40 @@ def test_sync_without_a_terminal_refuses_to_replace_written_code_and_force_keeps
     assert "# the older version" not in ipynb.read_text()
     [backup] = (tmp_path / "backups").glob(f"{LESSON}.*.ipynb")
     assert backup.read_bytes() == before[ipynb]
+
+
+def test_sync_shows_both_versions_of_each_exercise_written_differently_before_it_asks(tmp_path, monkeypatch, capsys):
+    from cnn_course.commands.cli import main
+
+    py, ipynb = copy_pair(tmp_path)
+    write_exercise(py, "conv_output_size", WRITTEN.replace("+ 1", "+ 1  # the newer version"))
+    write_exercise(ipynb, "conv_output_size", WRITTEN.replace("+ 1", "+ 1  # the older version"))
+    make_newer(py)
+    prompts = []
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: prompts.append((prompt, capsys.readouterr().out)) or "n")
+
+    assert main(["sync", str(py)]) == 1
+
+    [(prompt, shown)] = prompts
+    assert "[y/N]" in prompt
+    assert f"--- {LESSON}.ipynb (older, saved " in shown and f"+++ {LESSON}.py (newer, saved " in shown, shown
+    assert "-    return (size - kernel_size) // stride + 1  # the older version" in shown
+    assert "+    return (size - kernel_size) // stride + 1  # the newer version" in shown
+    refused = capsys.readouterr().err  # without a terminal the refusal shows the same differences
+    assert "# the older version" in refused and "# the newer version" in refused
+
+
+def test_backups_are_ignored_by_git_in_any_repository_and_in_the_course(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    py, ipynb = copy_pair(tmp_path)
+    write_exercise(py, "conv_output_size", WRITTEN)
+    make_newer(ipynb)
+    assert cnn_course_sync(str(py), cwd=tmp_path).returncode == 0
+    assert list((tmp_path / "backups").glob(f"{LESSON}.*.ipynb"))
+
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True, check=True)
+
+    assert "backups" not in status.stdout, status.stdout
+    course = subprocess.run(["git", "check-ignore", "--no-index", "lessons/backups/01_mnist_data.20250101-120000.ipynb"], cwd=LESSONS.parent)
+    assert course.returncode == 0, "the course's .gitignore does not ignore lessons/backups/"
