@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import pytest
 
+from cnn_course.status import Status
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.plugin import EXERCISE_OUTCOME
 from cnn_course.batch.results_log import sign
@@ -84,7 +85,7 @@ def _chain(error: BaseException | None) -> list[BaseException]:
     return found
 
 
-def classify(error: BaseException | None) -> str:
+def classify(error: BaseException | None) -> Status:
     """Map what a failing test raised to a status: timeout, failed (wrong result) or error (anything else).
 
     The chain of exceptions counts: the grading plugin re-raises a timeout or a failed assertion of
@@ -92,10 +93,10 @@ def classify(error: BaseException | None) -> str:
     """
     chain = _chain(error)
     if any(isinstance(e, ExerciseTimeout) for e in chain):
-        return "timeout"
+        return Status.TIMEOUT
     if any(isinstance(e, AssertionError) for e in chain):
-        return "failed"
-    return "error"
+        return Status.FAILED
+    return Status.ERROR
 
 
 def _memory_note(error: BaseException | None) -> str:
@@ -106,11 +107,11 @@ def _memory_note(error: BaseException | None) -> str:
     return f"\nIt ran out of memory{allowed}: look for arrays far larger than the data, e.g. a (N, N) array of all pairs."
 
 
-def _hidden_message(item: pytest.Item, exercise: str, status: str, error: BaseException | None) -> str:
+def _hidden_message(item: pytest.Item, exercise: str, status: Status, error: BaseException | None) -> str:
     what = hidden_property(item)
-    if status == "failed":
+    if status == Status.FAILED:
         return f"{exercise}: fails a hidden test: {what}."
-    if status == "timeout":
+    if status == Status.TIMEOUT:
         return f"{exercise}: did not finish in time in a hidden test: {what}."
     causes = [type(e).__name__ for e in _chain(error)[1:] if not isinstance(e, ExerciseError)]
     raised = f"raised {causes[0]}" if causes else "could not run"
@@ -153,9 +154,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         identity, hidden = _identity(item), is_hidden(item)
         exercise = identity["exercise"] or item.name
         if report.passed:
-            status, message = "passed", ""
+            status, message = Status.PASSED, ""
         elif report.skipped:
-            status = "not attempted"
+            status = Status.NOT_ATTEMPTED
             visible = not hidden or isinstance(error, NotAttempted)
             message = _public_message(report, error) if visible else f"{exercise}: not graded yet."
         else:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from cnn_course.status import Status
 from cnn_course.batch.plan import GradingPlan
 from cnn_course.batch.results_log import ResultsLog
 from cnn_course.batch.submissions import Submission, model_file_problem
@@ -66,16 +67,16 @@ def exercise_results(
         tests = [t["test"] for t in (results.collected or []) if t["exercise"] == spec.name]
         records = [record for test in tests for record in results.results.get(test, [])]
         statuses = [record["status"] for record in records]
-        messages = [clean(r["message"]) for r in records if r["status"] != "passed" and r["message"]]
+        messages = [clean(r["message"]) for r in records if r["status"] != Status.PASSED and r["message"]]
         if results.collected is None or any(test not in results.results for test in tests) or (not tests and not finished_ok):
             unfinished = True
-            statuses.append("timeout" if code is None else "error")
+            statuses.append(Status.TIMEOUT if code is None else Status.ERROR)
             messages.append(_unfinished_message(spec.name, results.running, how, plan))
         elif not tests:
-            statuses.append("error")
+            statuses.append(Status.ERROR)
             messages.append(f"{spec.name}: no grader test ran for it; the instructor should check the graders.")
         status = worst(statuses)
-        points = spec.points if status == "passed" else 0.0
+        points = spec.points if status == Status.PASSED else 0.0
         exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, "\n".join(dict.fromkeys(messages))))
     forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
     if not unfinished and finished_ok:
@@ -91,7 +92,7 @@ def exercise_results(
 def rejected(plan: GradingPlan, submission: Submission, reason: str, when: str | None = None) -> SubmissionResult:
     """Return the result of a submission that could not be graded at all: every exercise is an error, with the reason."""
     message = f"the submission could not be graded: {reason}"
-    exercises = [ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, "error", message) for s in plan.exercises]
+    exercises = [ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, Status.ERROR, message) for s in plan.exercises]
     return SubmissionResult(submission.learner, submission.source, exercises, 0.0, "rejected", reason, when)
 
 
@@ -104,7 +105,7 @@ def model_notes(lessons: Path) -> dict[str, str]:
 
 def with_model_notes(result: ExerciseResult, notes: dict[str, str]) -> ExerciseResult:
     """A saved-model exercise that did not pass, with what is wrong with its file unless its message says so already."""
-    if result.status == "passed" or not result.exercise.startswith("trained_"):
+    if result.status == Status.PASSED or not result.exercise.startswith("trained_"):
         return result
     extra = [note for name, note in notes.items() if name not in result.message]
     return replace(result, message="\n".join([result.message, *extra]).strip()) if extra else result

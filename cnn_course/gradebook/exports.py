@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.records import Assignment, file_stem
 from cnn_course.gradebook.results import SubmissionResult
@@ -93,7 +94,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
                 "number": str(index),
                 "score": number(e.points),
                 "max_score": number(e.max_points),
-                "status": "passed" if e.status == "passed" else "failed",
+                "status": "passed" if e.status == Status.PASSED else "failed",
                 "output": "\n".join(filter(None, [e.status, e.override, e.message])),
                 "visibility": "visible",
             }

@@ -6,6 +6,7 @@ import sys
 import time
 from typing import TextIO
 
+from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.results import SubmissionResult
 
@@ -32,7 +33,7 @@ class Progress:
         self.done += 1
         if self.live:
             self.bar.write("\r" + " " * (self.width + 40) + "\r")
-        counts = ", ".join(f"{result.count(s)} {s}" for s in ("failed", "error", "timeout", "not attempted") if result.count(s))
+        counts = ", ".join(f"{result.count(s)} {s}" for s in (Status.FAILED, Status.ERROR, Status.TIMEOUT, Status.NOT_ATTEMPTED) if result.count(s))
         detail = f" ({counts})" if counts else ""
         note = f" [{result.run}: {result.note}]" if result.run != "completed" else ""
         width = len(str(self.total))

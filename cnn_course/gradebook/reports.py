@@ -7,12 +7,16 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.records import file_stem
 from cnn_course.gradebook.results import STATUSES, ExerciseResult, SubmissionResult
 
 FEEDBACK_DIR, SUMMARY, HISTOGRAM = "feedback", "summary.md", "score_histogram.png"
-MARKS = {"passed": "✅", "not attempted": "⬜", "failed": "❌", "error": "💥", "timeout": "⏱️", "not submitted": "📭"}
+MARKS = {
+    Status.PASSED: "✅", Status.NOT_ATTEMPTED: "⬜", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱️",
+    Status.NOT_SUBMITTED: "📭",
+}
 
 
 def _score_line(result: SubmissionResult) -> str:
@@ -43,7 +47,7 @@ def learner_markdown(result: SubmissionResult) -> str:
     lines += ["| | lesson | exercise | result | points |", "|---|---|---|---|---|"]
     for e in result.exercises:
         lines.append(f"| {MARKS[e.status]} | {e.lesson} | `{e.exercise}` | {e.status} | {_points(e)} |")
-    open_items = [e for e in result.exercises if e.status != "passed" or e.override]
+    open_items = [e for e in result.exercises if e.status != Status.PASSED or e.override]
     if open_items:
         lines += ["", "## What to do next", ""]
         for e in open_items:
@@ -61,7 +65,7 @@ def learner_html(result: SubmissionResult) -> str:
     details = "".join(
         f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): {e.status}</h3><pre>{html.escape(_details(e))}</pre>"
         for e in result.exercises
-        if e.status != "passed" or e.override
+        if e.status != Status.PASSED or e.override
     )
     note = "".join(f"<p><em>{html.escape(note)}</em></p>" for note in _notes(result))
     share = f" ({result.total / result.max_total:.0%})" if result.max_total else ""
@@ -95,7 +99,7 @@ def common_failures(results: list[SubmissionResult], top: int = 3) -> dict[str, 
     found: dict[str, Counter] = {e.exercise: Counter() for e in (results[0].exercises if results else [])}
     for result in results:
         for e in result.exercises:
-            if e.status not in ("passed", "not attempted"):
+            if e.status not in (Status.PASSED, Status.NOT_ATTEMPTED):
                 found[e.exercise][_headline(e.message, e.status)] += 1
     return {exercise: counter.most_common(top) for exercise, counter in found.items() if counter}
 
@@ -137,7 +141,7 @@ def cohort_markdown(results: list[SubmissionResult]) -> str:
     exercises = results[0].exercises if results else []
     for index, exercise in enumerate(exercises):
         statuses = Counter(result.exercises[index].status for result in results)
-        rate = statuses["passed"] / len(results)
+        rate = statuses[Status.PASSED] / len(results)
         lines.append(f"| `{exercise.exercise}` | {rate:.0%} | " + " | ".join(str(statuses[s]) for s in STATUSES) + " |")
     failures = common_failures(results)
     if failures:

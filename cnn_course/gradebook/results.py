@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-STATUSES = ("passed", "not attempted", "failed", "error", "timeout", "not submitted")  # from best to worst
+from cnn_course.status import Status, worst  # noqa: F401  (worst: re-exported for the batch)
 
-
-def worst(statuses: list[str]) -> str:
-    """Return the worst of several test statuses: an exercise is only as good as its weakest test."""
-    return max(statuses, key=STATUSES.index) if statuses else "passed"
+STATUSES = tuple(Status)  # from best to worst
 
 
 @dataclass(frozen=True)
@@ -21,7 +18,7 @@ class ExerciseResult:
     exercise: str
     points: float
     max_points: float
-    status: str
+    status: Status
     message: str = ""
     override: str = ""  # the instructor's manual override, as the learner sees it; empty when none
 
@@ -46,7 +43,7 @@ class SubmissionResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         """Rebuild a result from `to_dict`'s output; raise KeyError or TypeError if it is not one."""
-        exercises = [ExerciseResult(**exercise) for exercise in data["exercises"]]
+        exercises = [ExerciseResult(**{**exercise, "status": Status(exercise["status"])}) for exercise in data["exercises"]]
         return cls(**{**data, "exercises": exercises})
 
     def with_exercises(self, exercises: list[ExerciseResult], note: str | None = None) -> SubmissionResult:
@@ -63,6 +60,6 @@ class SubmissionResult:
         """Points available over all assigned exercises."""
         return sum(result.max_points for result in self.exercises)
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         """How many exercises ended with `status`."""
         return sum(result.status == status for result in self.exercises)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.hygiene import printable
 from cnn_course.gradebook.records import Assignment
@@ -102,7 +103,7 @@ def parse_deadline(text: str) -> datetime:
 
 def missing(learner: str, assignment: Assignment) -> SubmissionResult:
     """The result of a learner on the roster who handed nothing in: every exercise 0, "no submission"."""
-    exercises = [ExerciseResult(lesson, name, 0.0, points, "not submitted", NO_SUBMISSION) for lesson, name, points in assignment.exercises]
+    exercises = [ExerciseResult(lesson, name, 0.0, points, Status.NOT_SUBMITTED, NO_SUBMISSION) for lesson, name, points in assignment.exercises]
     return SubmissionResult(learner, "", exercises, 0.0, "missing", NO_SUBMISSION)
 
 

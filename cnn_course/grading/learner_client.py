@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnn_course.status import Status
 from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import CELL_TIMEOUT_S, DEFAULT_MEMORY_BYTES, GRACE_S, launcher_for
@@ -193,9 +194,9 @@ class LearnerProcess:
 
     def _call_outcome(self, name: str, reply: dict[str, Any], folder: Path, timeout: float, said: str) -> CallDetails:
         status = reply.get("status")
-        if status == "not_attempted":
+        if status == Status.NOT_ATTEMPTED:
             raise NotAttempted(name)
-        if status == "timeout":
+        if status == Status.TIMEOUT:
             raise ExerciseTimeout(name, timeout_message(timeout, hard=False) + printed(said))
         if status == "missing":
             raise ExerciseError(
@@ -205,7 +206,7 @@ class LearnerProcess:
                 "is not defined by the lesson's exercise cells. The exercise cell must define a function with this name: "
                 "did you rename it, or delete or retag its cell?",
             )
-        if status == "error":
+        if status == Status.ERROR:
             raise ExerciseError(name, error_message(reply) + printed(said))
         if status != "ok":
             raise ExerciseError(name, "the lesson's process sent an answer the grader cannot read." + printed(said))
@@ -246,7 +247,7 @@ class LearnerProcess:
         with self._lock:
             reply = self._connection.request(message, 60) if self._alive() else None
         if reply is None or reply.get("status") != "ok":
-            detail = error_message(reply) if reply and reply.get("status") == "error" else "the app did not answer."
+            detail = error_message(reply) if reply and reply.get("status") == Status.ERROR else "the app did not answer."
             raise ExerciseError("app", f"a request to {request['path']} failed: {detail}")
         responses = [HttpResponse(int(r["status"]), dict(r["headers"]), str(r["body"]).encode("latin-1")) for r in reply["responses"]]
         return responses if "many" in request else responses[0]

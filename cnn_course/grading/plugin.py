@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from cnn_course.status import Status
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.authoring.course_config import CourseConfigError, load_config
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 # Reading notebooks (jupytext, nbformat: 2 s to import) waits until the learner process has started
 # importing TensorFlow: the two imports then overlap, and a learner's `pytest -k 01` waits less.
 
-OUTCOME_ORDER = ("passed", "failed", "not attempted")
+OUTCOME_ORDER = (Status.PASSED, Status.FAILED, Status.NOT_ATTEMPTED)
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
 _LIMITS = pytest.StashKey[dict[str, float]]()
 _LESSONS = pytest.StashKey[dict[str, "GradedLesson"]]()
@@ -267,7 +268,7 @@ def _exercise_key(item: pytest.Item) -> tuple[str, str] | None:
 
 def _worse(current: str | None, new: str) -> str:
     """Combine outcomes of several tests of one exercise: any failure fails it, any skip leaves it open."""
-    rank = {"passed": 0, "not attempted": 1, "failed": 2}
+    rank = {Status.PASSED: 0, Status.NOT_ATTEMPTED: 1, Status.FAILED: 2}
     return new if current is None or rank[new] > rank[current] else current
 
 
@@ -276,7 +277,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     key = _exercise_key(item)
     if key is not None and (report.when == "call" or report.outcome != "passed"):
-        outcome = {"passed": "passed", "failed": "failed", "skipped": "not attempted"}[report.outcome]
+        outcome = {"passed": Status.PASSED, "failed": Status.FAILED, "skipped": Status.NOT_ATTEMPTED}[report.outcome]
         results = item.config.stash[_RESULTS]
         results[key] = _worse(results.get(key), outcome)
     return report
@@ -290,10 +291,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             list(closing.map(lambda lesson: lesson.close(), lessons))
     session.config.stash[_HOST].close()
     results = session.config.stash[_RESULTS]
-    if results and exitstatus == 0 and all(outcome == "not attempted" for outcome in results.values()):
+    if results and exitstatus == 0 and all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED  # nothing was graded: not a success
     if session.config.getoption("--all-must-pass") and exitstatus == 0:
-        if not results or any(outcome != "passed" for outcome in results.values()):
+        if not results or any(outcome != Status.PASSED for outcome in results.values()):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -308,7 +309,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     by_lesson: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for (stem, exercise), outcome in results.items():
         by_lesson[stem].append((exercise, outcome))
-    marks = {"passed": "PASS", "failed": "FAIL", "not attempted": "TODO"}
+    marks = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.NOT_ATTEMPTED: "TODO"}
     lessons = config.stash[_LESSONS]
     for stem, rows in by_lesson.items():
         graded = lessons.get(stem)
@@ -318,15 +319,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         for exercise, outcome in rows:
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
-    write(f"exercises: {counts['passed']} passed, {counts['failed']} failed, {counts['not attempted']} not attempted")
+    write(f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted")
     write(next_step(results))
-    if all(outcome == "not attempted" for outcome in results.values()):
+    if all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         write("(exit status 5: no exercise is written yet, so nothing was graded)")
 
 
 def next_step(results: dict[tuple[str, str], str]) -> str:
     """One line saying what to do next: the first failed exercise, else the first not attempted."""
-    for wanted, advice in (("failed", "fix"), ("not attempted", "write")):
+    for wanted, advice in ((Status.FAILED, "fix"), (Status.NOT_ATTEMPTED, "write")):
         for (stem, exercise), outcome in results.items():
             if outcome == wanted:
                 return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
