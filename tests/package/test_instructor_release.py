@@ -49,6 +49,23 @@ def test_the_release_holds_the_learners_course(release):
     assert not list(release.rglob("__pycache__"))
     assert not [path for path in release.rglob("*.keras") if "cnn_course" not in path.relative_to(release).parts], "no learner's model"
     assert "lessons/models" not in (release / ".gitignore").read_text(), "learners commit their saved models"
+    assert "backups/" in (release / ".gitignore").read_text(), "cnn-course sync's backups are never committed"
+
+
+# A path in prose or code (lessons/, tests/graders/, .github/workflows/classroom.yml), a file name (pyproject.toml),
+# or a Markdown link's target.
+README_PATH = re.compile(r"(?<![\w/.:-])(?:\.?[\w-]+/)+[\w.-]*|\b[\w-]+\.(?:ipynb|py|toml|yml|yaml|md|json|txt)\b")
+README_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_every_path_the_release_readme_names_is_in_the_release(release):
+    readme = (release / "README.md").read_text()
+    links = README_LINK.findall(readme)
+    paths = set(README_PATH.findall(readme)) | {link for link in links if "://" not in link}
+    assert links and "lessons/01_mnist_data.ipynb" in paths and ".github/workflows/classroom.yml" in paths
+    missing = sorted(path for path in paths if not path.startswith(".venv/") and not (release / path).exists())  # .venv: made by its install step
+    assert not missing, f"the release's README names {missing}, which the release does not hold"
+    assert "solutions" not in readme and "hidden" not in readme and "maintainer" not in readme.lower()
 
 
 def test_the_release_holds_no_solution_text_and_no_hidden_test(release):
@@ -110,10 +127,10 @@ def test_a_release_that_would_leak_is_refused_and_nothing_is_written(tmp_path):
     shutil.copytree(HIDDEN, course / "tests" / "hidden", ignore=shutil.ignore_patterns("__pycache__"))
     (course / "solutions").mkdir()
     shutil.copy2(SOLUTIONS / "01_mnist_data.py", course / "solutions" / "01_mnist_data.py")
-    (course / "README.md").write_text("Scale like this: return images.astype(\"float32\") / 255.0\n")
+    (course / "course.toml").write_text("# Scale like this: return images.astype(\"float32\") / 255.0\n")
     shutil.copy2(HIDDEN / "test_hidden_01_mnist_data.py", course / "tests" / "graders" / "test_extra.py")
     with pytest.raises(ReleaseError) as refused:
         write_release(course, load_config(course), tmp_path / "out")
-    assert "README.md: solution lines" in str(refused.value)
+    assert "course.toml: solution lines" in str(refused.value)
     assert "tests/graders/test_extra.py: a hidden test" in str(refused.value)
     assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["course"]
