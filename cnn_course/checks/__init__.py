@@ -13,6 +13,7 @@ from typing import Any
 from cnn_course.checks.calls import call_exercise
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.console import printable
+from cnn_course.runtime.ipython_cells import cell_in_ipython, explain_refusals, prepare_cell
 
 # Where each check lives. Modules are imported when a check is first used, so that grading a lesson
 # whose checks need only NumPy (lesson 1) does not wait for TensorFlow to import.
@@ -121,6 +122,9 @@ def self_check(function: Callable) -> None:
     try:
         if name not in CHECKS:
             raise KeyError(f"no check is registered for '{name}'; self_check takes one of the exercises: {', '.join(CHECKS)}")
+        refused = _refused_lines(function)
+        if refused:
+            raise ExerciseError(name, refused)
         CHECKS[name](functools.update_wrapper(functools.partial(call_exercise, function), function))
     except NotAttempted:
         print(printable(f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, then run this cell again."))
@@ -129,6 +133,17 @@ def self_check(function: Callable) -> None:
         verdict._render_traceback_ = functools.partial(_verdict_lines, verdict)  # IPython shows these lines instead of a traceback
         raise verdict.with_traceback(None) from None
     print(printable(f"✔ {name} passes every check."))
+
+
+def _refused_lines(function: Callable) -> str | None:
+    """What the grader will say about lines of the function's cell it does not run (`!ls`, `%pip`), or None.
+
+    Only in Jupyter (IPython), and only for the cell the function was defined in: that line has
+    run already in the notebook, but the grader refuses the cell, so the self-check says so too.
+    """
+    cell = cell_in_ipython(function)
+    refusals = prepare_cell(cell).refusals if cell is not None else []
+    return explain_refusals(refusals, "its cell", "exercise") if refusals else None
 
 
 def _verdict_lines(verdict: Exception) -> list[str]:

@@ -52,7 +52,7 @@ _REASONS = {
     ),
     "magic": ("is an IPython magic the grader does not run", "Remove it"),
 }
-_TIMEIT_OPTIONS = re.compile(r"\s*(?:-[tcqo]+\s+|-[nrpv]\s*\S+\s+)*")
+_TIMEIT_OPTIONS = re.compile(r"\s*(?:(?:-[tcqo]+|-[nrpv]\s*\S+)(?:\s+|$))*")
 _TIMEIT_FUNCTION = "_cnn_course_timeit_once"
 
 
@@ -236,6 +236,16 @@ class _Rewriter(ast.NodeTransformer):
 
     def __init__(self) -> None:
         self.refusals: list[Refusal] = []
+        self.in_function = 0  # how many functions the visit is inside
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> Any:
+        self.in_function += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.in_function -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def prepare(self, tree: ast.Module) -> PreparedCell:
         cell = PreparedCell(tree)
@@ -271,7 +281,7 @@ class _Rewriter(ast.NodeTransformer):
         magic, argument = (call[1] + ["", ""])[:2] if call is not None and call[0] == "run_line_magic" else ("", "")
         if magic in ("time", "timeit"):
             body = [self.visit(statement) for statement in _statements(_timed(argument), node.lineno)]
-            if magic == "timeit":
+            if magic == "timeit" or self.in_function:  # in a function, IPython runs `%time` on a copy of its locals
                 body = _run_once(body, node.lineno)
             return body or ast.copy_location(ast.Pass(), node)
         node = self.generic_visit(node)

@@ -8,7 +8,8 @@ layer and those below. On top of that:
 
 - the runtime never imports the checks, the grading process or the batch (nothing of a grader's
   is in the learner process);
-- the checks import from the runtime only its protocol, its call observation and its time limits;
+- the checks import from the runtime only its protocol, its call observation, its time limits and its
+  reading of IPython cells;
 - the gradebook (records, results, roster, exports, reports, progress) imports nothing about processes.
 """
 
@@ -23,7 +24,10 @@ import cnn_course
 
 PACKAGE = Path(cnn_course.__file__).resolve().parent
 LAYERS = ("library", "runtime", "checks", "authoring", "grading", "gradebook", "batch", "commands")
-CHECKS_MAY_USE = {"cnn_course.runtime.protocol", "cnn_course.runtime.calls", "cnn_course.runtime.limits"}
+CHECKS_MAY_USE = {
+    "cnn_course.runtime.protocol", "cnn_course.runtime.calls", "cnn_course.runtime.limits",
+    "cnn_course.runtime.ipython_cells",  # self_check reads a cell as the grader does
+}
 PROCESS_MODULES = (
     "cnn_course.runtime", "cnn_course.grading.forked", "cnn_course.grading.spawned", "cnn_course.grading.learner_client",
     "cnn_course.batch",
