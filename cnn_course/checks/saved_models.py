@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 
 from cnn_course.checks.feedback import CheckFailed, NotAttempted
 from cnn_course.evaluation import predict_probabilities
-from cnn_course.runtime.protocol import unloadable_model_reason
+from cnn_course.runtime.protocol import load_learner_model, unloadable_model_reason
 
 
 def describe_model_file(path: Path) -> str | None:
@@ -31,7 +30,9 @@ def describe_model_file(path: Path) -> str | None:
 
 
 def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
-    """Load a .keras file in safe mode; a missing file is 'not attempted', a bad one a failure that says what to do."""
+    """Load a .keras file in safe mode, layers and weights only (its compile settings play no part in what it
+    computes); a missing file is "not attempted", a bad one (or one with layers of the lesson's own) a failure that
+    says what to do."""
     if not path.is_file():
         raise NotAttempted(exercise, f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
     resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
@@ -39,9 +40,7 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
     if problem:
         raise CheckFailed(exercise, f"models/{path.name} {problem}.", resave)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return keras.saving.load_model(path, safe_mode=True)
+        return load_learner_model(path, compiled=False)  # the grader predicts: the learner's loss and metrics play no part
     except Exception as error:  # noqa: BLE001 - whatever Keras raises, the learner needs one sentence
         raise CheckFailed(exercise, f"models/{path.name} could not be loaded: {unloadable_model_reason(error)}", resave) from None
 

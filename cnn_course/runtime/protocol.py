@@ -392,9 +392,7 @@ class Decoder:
         if not zipfile.is_zipfile(path):
             return ForeignObject(type_name, "the model could not be saved as a .keras file.")
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. "Skipping variable loading for optimizer": the grader needs no optimizer state
-                return keras.saving.load_model(path, safe_mode=True)
+            return load_learner_model(path)
         except Exception as error:  # noqa: BLE001 - whatever Keras raises, the model cannot be graded
             return ForeignObject(type_name, unloadable_model_reason(error))
 
@@ -447,6 +445,50 @@ class Decoder:
         app_id = int(tree["id"])
         send = self.send_http
         return ServedApp(app_id, str(tree.get("type", "app"))[:100], self.working_folder, lambda request: send(app_id, request))
+
+
+def load_learner_model(path: str | Path, compiled: bool = True) -> Any:
+    """Load a learner's `.keras` file in safe mode (no code from the file runs); raise what Keras raises.
+
+    With `compiled=False` only the layers and weights are loaded: what a grader that predicts needs, so a
+    model compiled with a loss or metric written in the lesson (a Python function the grader cannot load)
+    is judged on what it computes. With `compiled=True` such a model still loads: uncompiled, then compiled
+    with its optimizer (when it is one of Keras's), and `get_compile_config()` answers the saved compile
+    configuration, so that a check reading the loss sees the learner's function by its name. A model whose
+    layers are the lesson's own classes raises (see `unloadable_model_reason`).
+    """
+    import keras
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. "Skipping variable loading for optimizer": the grader needs no optimizer state
+        if compiled:
+            try:
+                return keras.saving.load_model(path, safe_mode=True)
+            except Exception:  # noqa: BLE001 - retried without the compile configuration just below
+                pass
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    if compiled:
+        _restore_compile_config(model, path)
+    return model
+
+
+def _restore_compile_config(model: Any, path: str | Path) -> None:
+    """Compile `model` with the optimizer saved in its file, and make it report the saved compile configuration."""
+    import keras
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json")).get("compile_config")
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return
+    if not isinstance(config, dict):
+        return
+    try:
+        optimizer = keras.saving.deserialize_keras_object(config.get("optimizer"), safe_mode=True)
+    except Exception:  # noqa: BLE001 - an optimizer class of the lesson's own: the model stays uncompiled
+        return
+    model.compile(optimizer=optimizer)
+    model.get_compile_config = lambda: dict(config)
 
 
 def unloadable_model_reason(error: BaseException) -> str:
