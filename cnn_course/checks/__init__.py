@@ -24,7 +24,7 @@ _LOCATIONS: dict[str, str] = {
     "check_most_confused_pairs": "error_analysis", "check_precision_recall_f1": "error_analysis",
     "check_roc_auc_one_vs_rest": "error_analysis", "check_top_k_classes": "error_analysis",
     "check_confusion_counts": "evaluation", "check_most_confident_mistakes": "evaluation", "check_predict_labels": "evaluation",
-    "check_build_folder_cnn": "image_folders", "check_count_images_per_class": "image_folders",
+    "check_build_folder_cnn": "folder_models", "check_count_images_per_class": "image_folders",
     "check_image_shape": "image_folders", "check_load_image_folder": "image_folders",
     "check_conv2d_param_count": "layers_math", "check_conv_output_size": "layers_math",
     "check_add_channel_axis": "preprocessing", "check_count_per_class": "preprocessing", "check_one_hot": "preprocessing",
@@ -35,7 +35,7 @@ _LOCATIONS: dict[str, str] = {
     "check_build_transfer_model": "transfer", "check_unfreeze_top_layers": "transfer",
     # The saved-model graders' helpers (they need Keras: a grader module that names them loads it only when it runs).
     "check_model_accuracy": "saved_models", "check_saved_history": "saved_models", "load_saved_model": "saved_models",
-    "check_class_names_sidecar": "image_folders", "check_folder_model_accuracy": "image_folders",
+    "check_class_names_sidecar": "folder_models", "check_folder_model_accuracy": "folder_models",
     "check_transfer_accuracy": "transfer", "check_app_matches_predict_top_k": "deployment",
 }
 

@@ -10,6 +10,7 @@ import difflib
 import keras
 import numpy as np
 
+from cnn_course.checks.draws import generator
 from cnn_course.checks.equivalences import computing_layers, standalone_activation
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.runtime.protocol import ForeignObject
@@ -198,14 +199,19 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
 def check_model_builder(
     exercise: str, build: Callable[..., object], reference_build: Callable[..., keras.Model], input_shape: tuple, num_classes: int
 ) -> None:
-    """Check that build(input_shape, num_classes) matches the reference and outputs probabilities."""
+    """Check that build(input_shape, num_classes) matches the reference and outputs probabilities, then that it follows
+    another input shape and number of classes, drawn for the run."""
+    rng = generator(exercise)
     model = build(input_shape=input_shape, num_classes=num_classes)
     compare_architecture(exercise, model, reference_build(input_shape=input_shape, num_classes=num_classes))
-    batch = np.random.default_rng(0).random((4, *input_shape), dtype=np.float32)
+    batch = rng.random((4, *input_shape), dtype=np.float32)
     probabilities = np.asarray(model(batch, training=False))
     if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
         raise CheckFailed(exercise, "the outputs do not sum to 1 per image.", "end with activation='softmax'.")
-    other_classes, other_shape = 5, (24, 24, 3) if tuple(input_shape) != (24, 24, 3) else (28, 28, 1)
+    other_classes = int(rng.choice([n for n in range(2, 10) if n != num_classes]))
+    other_shape = tuple(input_shape)
+    while other_shape == tuple(input_shape):
+        other_shape = (int(rng.integers(20, 37)), int(rng.integers(20, 37)), int(rng.choice([1, 3])))
     smaller = build(input_shape=other_shape, num_classes=other_classes)
     if not isinstance(smaller, keras.Model) or tuple(smaller.output_shape) != (None, other_classes):
         raise CheckFailed(

@@ -8,25 +8,26 @@ import numpy as np
 
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape, expect_tuple
 from cnn_course.checks.calls import call_with_details
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.runtime.protocol import GeneratedArray
 
 
-def _colour_images(count: int, seed: int, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
-    """Return float32 images (count, 8, 8, 3) whose channels have different means and spreads."""
-    rng = np.random.default_rng(seed)
-    scale = np.array([0.10, 0.20, 0.05], np.float32)
-    centre = np.array([0.3, 0.5, 0.7], np.float32) + np.array(offset, np.float32)
+def _colour_images(count: int, rng: np.random.Generator, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+    """Draw float32 images (count, 8, 8, 3) whose channels have different means and spreads."""
+    scale = rng.permutation(np.array([0.10, 0.20, 0.05], np.float32)) * rng.uniform(0.8, 1.2)
+    centre = rng.permutation(np.array([0.3, 0.5, 0.7], np.float32)) + np.array(offset, np.float32)
     return (centre + scale * rng.standard_normal((count, 8, 8, 3))).astype(np.float32)
 
 
 def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
     """first_indices_per_class(labels, per_class, num_classes) returns (num_classes, per_class) indices, increasing in each row."""
     name = "first_indices_per_class"
-    labels = np.array([2, 0, 1, 0, 2, 2, 1, 0, 1, 2, 0, 1])
+    rng = generator(name)
+    short = rng.permutation(np.repeat(np.arange(3), 4))
     # 40 labels: more than NumPy's default argsort keeps in order within a class.
-    longer = np.random.default_rng(6).integers(0, 4, 40)
-    for labels, per_class, num_classes in ((labels, 2, 3), (longer, 3, 4)):
+    longer = rng.permutation(np.concatenate([np.repeat(np.arange(4), 5), rng.integers(0, 4, 20)]))
+    for labels, per_class, num_classes in ((short, 2, 3), (longer, int(rng.integers(3, 6)), 4)):
         expected = np.stack([np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)])
         found = expect_array(name, first_indices_per_class(labels.copy(), per_class=per_class, num_classes=num_classes))
         hint = "one row per class, `per_class` indices in each row."
@@ -49,7 +50,8 @@ def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
 def check_channel_mean_std(channel_mean_std: Callable) -> None:
     """channel_mean_std(images) returns float32 mean and std per channel, shape (C,) each."""
     name = "channel_mean_std"
-    images = _colour_images(50, seed=0)
+    rng = generator(name)
+    images = _colour_images(50, rng)
     mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(images.copy()), ("mean", "std")))
     hint = "average over the images, rows and columns (axis=(0, 1, 2)), leaving one value per channel."
     expect_shape(name, mean, (3,), hint)
@@ -61,7 +63,7 @@ def check_channel_mean_std(channel_mean_std: Callable) -> None:
     for label, value in (("mean", mean), ("std", std)):
         if value.dtype != np.float32:
             raise CheckFailed(name, f"the {label} has dtype {value.dtype}; the docstring asks for float32.", "cast the result: .astype('float32').")
-    two_channels = _colour_images(6, seed=4)[..., :2]
+    two_channels = _colour_images(6, rng)[..., :2]
     mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(two_channels.copy()), ("mean", "std")))
     if mean.shape != (2,) or std.shape != (2,):
         raise CheckFailed(
@@ -74,7 +76,7 @@ def check_channel_mean_std(channel_mean_std: Callable) -> None:
 
 def _check_large_sample(name: str, channel_mean_std: Callable) -> None:
     """On 8,000 bright 32x32 images (8 million values per channel), float32 accumulation goes wrong."""
-    spec = GeneratedArray((8000, 32, 32, 3), seed=7, low=0.8, high=1.0)
+    spec = GeneratedArray((8000, 32, 32, 3), seed=int(generator(name).integers(2**31)), low=0.8, high=1.0)
     result = channel_mean_std(spec if _runs_elsewhere(channel_mean_std) else spec.materialize())
     mean, std = (expect_array(name, value) for value in expect_tuple(name, result, ("mean", "std")))
     per_channel = np.ascontiguousarray(spec.materialize().reshape(-1, 3).T)  # contiguous rows: NumPy sums them pairwise, accurately
@@ -97,9 +99,10 @@ def _runs_elsewhere(function: Callable) -> bool:
 def check_standardize_splits(standardize_splits: Callable) -> None:
     """standardize_splits(x_train, x_val, x_test) uses the training split's statistics for all three, in float32, inputs untouched."""
     name = "standardize_splits"
-    x_train = _colour_images(40, seed=1)
-    x_val = _colour_images(10, seed=2, offset=(0.1, 0.1, 0.1))
-    x_test = _colour_images(10, seed=3, offset=(0.2, -0.2, 0.1))
+    rng = generator(name)
+    x_train = _colour_images(40, rng)
+    x_val = _colour_images(10, rng, offset=(0.1, 0.1, 0.1))
+    x_test = _colour_images(10, rng, offset=(0.2, -0.2, 0.1))
     splits = {"training": x_train, "validation": x_val, "test": x_test}
     originals = [x.copy() for x in splits.values()]
     call = call_with_details(standardize_splits, x_train, x_val, x_test)

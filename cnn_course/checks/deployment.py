@@ -23,15 +23,23 @@ import numpy as np
 from PIL import Image
 
 from cnn_course.checks.arrays import expect_array, expect_shape
+from cnn_course.checks.calls import call_with_details
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.data.preprocessing import scale_images
 from cnn_course.images import load_image as reference_load_image
 from cnn_course.inference import as_probabilities
 from cnn_course.inference import top_k as reference_top_k
 
-CLASS_NAMES = ["cat", "dog", "frog", "ship"]
+NAME_POOL = ("airplane", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck", "tulip", "rose", "daisy")
 INPUT_SHAPE = (16, 16, 3)
 UPLOAD_LIMIT = 200_000
+
+
+def drawn_classes(exercise: str) -> tuple[list[str], int, int]:
+    """The run's class names (4 of NAME_POOL, in a drawn order), model seed and image seed for `exercise`'s check."""
+    rng = generator(exercise)
+    return [str(name) for name in rng.choice(NAME_POOL, 4, replace=False)], int(rng.integers(2**31)), int(rng.integers(2**31))
 
 
 def _pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
@@ -63,6 +71,20 @@ def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
     array = expect_array(name, value, f"an image array of shape {shape}")
     if array.ndim == 4 and array.shape[0] == 1:
         raise CheckFailed(name, f"the result has shape {array.shape}, with a batch axis.", f"return one image of shape {shape}; the caller adds the batch axis.")
+    if array.shape == (shape[1], shape[0], *shape[2:]) and shape[0] != shape[1]:
+        raise CheckFailed(
+            name,
+            f"the result has shape {array.shape}; expected {shape}: its height and width are swapped.",
+            f"Pillow's resize takes (width, height), the model's shape is (height, width, channels): "
+            f"image.resize((input_shape[1], input_shape[0])), here resize(({shape[1]}, {shape[0]})).",
+        )
+    if array.ndim == 3 and array.shape[:2] == shape[:2] and array.shape[2] != shape[2]:
+        raise CheckFailed(
+            name,
+            f"the result has {array.shape[2]} channel{'s' if array.shape[2] > 1 else ''}; the model takes {shape[2]}.",
+            "convert every image to the model's mode, whatever the file holds (grayscale, RGBA, palette): "
+            "image.convert('RGB') for 3 channels, image.convert('L') plus a channel axis for 1.",
+        )
     expect_shape(name, array, shape, "resize to the model's height and width, and convert to its number of channels: "
                                      "Image.convert('RGB') for 3, Image.convert('L') plus a channel axis for 1.")
     if array.dtype != np.float32:
@@ -73,26 +95,27 @@ def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
 def check_load_image(load_image: Callable) -> None:
     """load_image(path, input_shape) decodes PNG/JPEG files of any size and mode exactly as the training data was prepared."""
     name = "load_image"
+    seeds = generator(name).integers(2**31, size=5)
     with _scratch() as folder:
-        exact = _pixels(1, 16, 16)
+        exact = _pixels(seeds[0], 16, 16)
         found = _expect_image_array(name, load_image(_write(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3))
         expected = scale_images(exact)
         if not np.allclose(found, expected, atol=1e-5):
             _explain_pixel_difference(name, found, expected, exact)
 
-        gray = _pixels(2, 16, 16)
+        gray = _pixels(seeds[1], 16, 16)
         found = _expect_image_array(name, load_image(_write(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3))
         expected = reference_load_image(folder / "gray.png", (16, 16, 3))
         if not np.allclose(found, expected, atol=1e-5):
             raise CheckFailed(name, "a grayscale PNG loaded for a colour model differs from its gray levels repeated in R, G and B.",
                               "convert every image to the model's mode first: image.convert('RGB').")
 
-        opaque = _write(folder / "opaque.png", _pixels(3, 16, 16), "RGBA")
+        opaque = _write(folder / "opaque.png", _pixels(seeds[2], 16, 16), "RGBA")
         found = _expect_image_array(name, load_image(opaque, (16, 16, 3)), (16, 16, 3))
         if not np.allclose(found, reference_load_image(opaque, (16, 16, 3)), atol=1e-5):
             raise CheckFailed(name, "an RGBA PNG (a fourth, alpha channel) loads with the wrong colours.", "convert it to RGB: image.convert('RGB').")
 
-        photo = _write(folder / "photo.jpg", _pixels(4, 90, 120, smooth=True), quality=95)
+        photo = _write(folder / "photo.jpg", _pixels(seeds[3], 90, 120, smooth=True), quality=95)
         found = _expect_image_array(name, load_image(photo, (16, 16, 3)), (16, 16, 3))
         difference = float(np.abs(found - reference_load_image(photo, (16, 16, 3))).mean())
         if difference > 0.05:
@@ -102,7 +125,7 @@ def check_load_image(load_image: Callable) -> None:
         blocks = np.zeros((30, 40, 3), dtype=np.uint8)  # four blocks: a swapped width and height misplaces them
         blocks[:, 20:] += 160
         blocks[15:] += 60
-        blocks[..., 0] += 30
+        blocks[..., 0] += np.uint8(seeds[4] % 36)
         colour = _write(folder / "colour.png", blocks)
         found = _expect_image_array(name, load_image(colour, (12, 20, 1)), (12, 20, 1))
         if np.abs(found - reference_load_image(colour, (12, 20, 1))).mean() > 0.05:
@@ -126,21 +149,21 @@ def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray
                       "np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255 for an image already at the model's size.")
 
 
-def reference_model(logits: bool = False, seed: int = 3) -> keras.Model:
-    """A small 4-class CNN on 16x16 RGB images, with a softmax head or (logits=True) without."""
+def reference_model(seed: int, logits: bool = False) -> keras.Model:
+    """A small 4-class CNN on 16x16 RGB images with weights drawn from `seed`, with a softmax head or (logits=True) without."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=INPUT_SHAPE)
     x = keras.layers.Conv2D(6, 3, activation="relu")(inputs)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    x = keras.layers.Dense(len(CLASS_NAMES), kernel_initializer=keras.initializers.RandomNormal(stddev=2.0))(x)
+    x = keras.layers.Dense(4, kernel_initializer=keras.initializers.RandomNormal(stddev=2.0))(x)
     outputs = x if logits else keras.layers.Softmax()(x)
     return keras.Model(inputs, outputs)
 
 
-def expected_top_k(model: keras.Model, path: Path, k: int) -> list[tuple[str, float]]:
+def expected_top_k(model: keras.Model, path: Path, class_names: list[str], k: int) -> list[tuple[str, float]]:
     """The course's own answer: the shared preprocessing, the model, probabilities, top k."""
     image = reference_load_image(path, tuple(model.input_shape[1:]))
-    return reference_top_k(as_probabilities(model.predict(image[np.newaxis], verbose=0))[0], CLASS_NAMES, k)
+    return reference_top_k(as_probabilities(model.predict(image[np.newaxis], verbose=0))[0], class_names, k)
 
 
 def _pairs(name: str, value: object, k: int) -> list[tuple[str, float]]:
@@ -171,6 +194,9 @@ def _compare_top_k(name: str, found: list[tuple[str, float]], expected: list[tup
         raise CheckFailed(name, f"the probabilities {found_probabilities.round(3).tolist()} are not in decreasing order.", "most probable first: np.argsort(-probabilities).")
     if [label for label, _ in found] == [label for label, _ in expected] and np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
         return
+    if np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
+        raise CheckFailed(name, f"the probabilities are right, but the classes are {[label for label, _ in found]}; expected {[label for label, _ in expected]}.",
+                          "name each probability by its own index: class_names[i] for the index i of the probability, in the order class_names was given (not sorted).")
     def top(probabilities: np.ndarray) -> np.ndarray:
         return np.sort(probabilities)[::-1][: len(found)]
 
@@ -190,27 +216,28 @@ def _compare_top_k(name: str, found: list[tuple[str, float]], expected: list[tup
 def check_predict_top_k(predict_top_k: Callable) -> None:
     """predict_top_k(model, path, class_names, k) returns the k most probable classes, probabilities summing to 1 over all classes."""
     name = "predict_top_k"
-    softmax_model, logits_model = reference_model(), reference_model(logits=True)
+    classes, model_seed, image_seed = drawn_classes(name)
+    softmax_model, logits_model = reference_model(model_seed), reference_model(model_seed, logits=True)
     with _scratch() as folder:
-        path = _write(folder / "image.png", _pixels(5, 16, 16))
-        found = _pairs(name, predict_top_k(softmax_model, path, CLASS_NAMES, k=3), 3)
-        _compare_top_k(name, found, expected_top_k(softmax_model, path, 3), softmax_model, path)
+        path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
+        found = _pairs(name, predict_top_k(softmax_model, path, classes, k=3), 3)
+        _compare_top_k(name, found, expected_top_k(softmax_model, path, classes, 3), softmax_model, path)
 
-        everything = _pairs(name, predict_top_k(softmax_model, path, CLASS_NAMES, k=len(CLASS_NAMES)), len(CLASS_NAMES))
+        everything = _pairs(name, predict_top_k(softmax_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in everything)
         if abs(total - 1) > 1e-3:
-            raise CheckFailed(name, f"the probabilities of all {len(CLASS_NAMES)} classes sum to {total:.4f}, not 1.", "return the model's probabilities as they are, without rescaling them.")
+            raise CheckFailed(name, f"the probabilities of all {len(classes)} classes sum to {total:.4f}, not 1.", "return the model's probabilities as they are, without rescaling them.")
 
-        found = _pairs(name, predict_top_k(logits_model, path, CLASS_NAMES, k=len(CLASS_NAMES)), len(CLASS_NAMES))
+        found = _pairs(name, predict_top_k(logits_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in found)
         if abs(total - 1) > 1e-3 or min(p for _, p in found) < 0:
             raise CheckFailed(name, f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
                               "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.")
-        _compare_top_k(name, found, expected_top_k(logits_model, path, len(CLASS_NAMES)), logits_model, path)
+        _compare_top_k(name, found, expected_top_k(logits_model, path, classes, len(classes)), logits_model, path)
 
-        large = _write(folder / "large.jpg", _pixels(6, 48, 64, smooth=True), quality=95)
-        found = _pairs(name, predict_top_k(softmax_model, large, CLASS_NAMES, k=2), 2)
-        expected = expected_top_k(softmax_model, large, 2)
+        large = _write(folder / "large.jpg", _pixels(image_seed + 1, 48, 64, smooth=True), quality=95)
+        found = _pairs(name, predict_top_k(softmax_model, large, classes, k=2), 2)
+        expected = expected_top_k(softmax_model, large, classes, 2)
         if found[0][0] != expected[0][0] or abs(found[0][1] - expected[0][1]) > 0.05:
             raise CheckFailed(name, f"for a 64x48 JPEG the top class is {found[0]}; expected about {expected[0]}.", "resize the image to the model's input size in load_image.")
 
@@ -313,16 +340,23 @@ def _expect_error(name: str, client: AppClient, status: int, answer: object, wan
 def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
     """Create the learner's app on a saved model, break the model file, and exercise every route; return the prediction of a known image."""
     name = "create_app"
+    classes, model_seed, image_seed = drawn_classes(name)
     with _scratch() as folder:
         model_path = folder / "model" / "classifier.keras"
         model_path.parent.mkdir()
-        model = reference_model()
+        model = reference_model(model_seed)
         model.save(model_path)
-        image_path = _write(folder / "image.png", _pixels(5, 16, 16))
-        expected = expected_top_k(model, image_path, 3)
+        image_path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
+        expected = expected_top_k(model, image_path, classes, 3)
         watched = [folder, Path(tempfile.gettempdir()), Path.cwd()]
         started = time.time() - 1  # file times have whole-second resolution on some systems
-        app = create_app(model_path, list(CLASS_NAMES), max_upload_bytes=UPLOAD_LIMIT)
+        call = call_with_details(create_app, model_path, list(classes), max_upload_bytes=UPLOAD_LIMIT)
+        if call.started_server:
+            raise CheckFailed(name, "create_app starts a web server (it calls app.run(...)): a server runs until it is stopped, so "
+                              "create_app would never return its app.",
+                              "return the app without running it: `cnn-course serve` (or `flask run`) starts the server; app.run() "
+                              "belongs only under `if __name__ == '__main__':` in a script of its own.")
+        app = call.value
         if isinstance(getattr(app, "working_folder", None), Path):
             watched.append(app.working_folder)  # a ServedApp: where the learner process writes relative paths
         client = AppClient(name, app)
@@ -344,13 +378,13 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
                               "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).")
 
         photo = io.BytesIO()
-        Image.fromarray(_pixels(7, 60, 80, smooth=True)).save(photo, format="JPEG", quality=90)
+        Image.fromarray(_pixels(image_seed + 1, 60, 80, smooth=True)).save(photo, format="JPEG", quality=90)
         uploads[f"photo-{token}.jpg"] = photo.getvalue()
         status, answer = client.post_file("/predict", "file", f"photo-{token}.jpg", photo.getvalue())
         if len(_predictions(name, status, answer, "an 80x60 JPEG")) != 3:
             raise CheckFailed(name, f"POST /predict answered {len(answer['predictions'])} predictions; expected the top 3.", "return the 3 most probable classes.")
 
-        status, answer = client.post_file("/predict", "file", f"broken-{token}.png", _png(_pixels(8, 16, 16))[:60])
+        status, answer = client.post_file("/predict", "file", f"broken-{token}.png", _png(_pixels(image_seed + 2, 16, 16))[:60])
         _expect_error(name, client, status, answer, 400, "a corrupt PNG", "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.")
         status, answer = client.post_file("/predict", "file", f"notes-{token}.txt", b"these are not pixels")
         _expect_error(name, client, status, answer, 400, "a text file", "catch the error of decoding the upload and return jsonify(error=...), 400.")
@@ -376,9 +410,10 @@ def check_create_app(create_app: Callable) -> None:
 def check_app_matches_predict_top_k(create_app: Callable, predict_top_k: Callable) -> None:
     """The app's answer for an image file equals predict_top_k's for the same file (one preprocessing path)."""
     answered = run_app_checks(create_app)
+    classes, model_seed, image_seed = drawn_classes("create_app")
     with _scratch() as folder:
-        path = _write(folder / "image.png", _pixels(5, 16, 16))
-        found = _pairs("predict_top_k", predict_top_k(reference_model(), path, CLASS_NAMES, k=3), 3)
+        path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
+        found = _pairs("predict_top_k", predict_top_k(reference_model(model_seed), path, classes, k=3), 3)
     if [label for label, _ in answered] != [label for label, _ in found] or not np.allclose([p for _, p in answered], [p for _, p in found], atol=1e-5):
         raise CheckFailed("create_app", f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
                           "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.")

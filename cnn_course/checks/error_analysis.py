@@ -9,15 +9,28 @@ from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 from cnn_course.checks.arrays import expect_array, expect_float_dtype, expect_integer_dtype, expect_shape, expect_tuple, is_tensor
 from cnn_course.checks.calls import call_with_details
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
+
+
+def _metric_labels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw (y_true, y_pred) for 5 classes: class 3 is never predicted (its precision is 0 / 0), class 4 never occurs at all.
+
+    Precision differs from recall for some class, and the harmonic mean from the plain one.
+    """
+    while True:
+        y_true = rng.permutation(np.repeat(np.arange(4), rng.integers(2, 6, 4)))
+        y_pred = np.where(rng.random(len(y_true)) < 0.55, y_true, rng.integers(0, 3, len(y_true)))
+        y_pred[y_pred == 3] = rng.integers(0, 3)
+        precision, recall, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(5), average=None, zero_division=0)
+        if not np.allclose(precision, recall) and np.any((precision != recall) & (precision > 0) & (recall > 0)):
+            return y_true, y_pred
 
 
 def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
     """precision_recall_f1(y_true, y_pred, num_classes) matches scikit-learn's, 0 where a ratio is 0 / 0."""
     name = "precision_recall_f1"
-    # Class 3 is never predicted (its precision is 0 / 0); class 4 never occurs at all.
-    y_true = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3])
-    y_pred = np.array([0, 0, 1, 2, 1, 1, 0, 2, 2, 1, 2, 0, 1, 2])
+    y_true, y_pred = _metric_labels(generator(name))
     precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(5), average=None, zero_division=0)
     names = ("precision", "recall", "f1")
     result = expect_tuple(name, precision_recall_f1(y_true, y_pred, num_classes=5), names)
@@ -98,11 +111,25 @@ def _pairs(exercise: str, value: object) -> list[tuple[int, int, int]]:
     return triples
 
 
+def _confusion(rng: np.random.Generator) -> np.ndarray:
+    """Draw a 4x4 to 6x6 confusion matrix: a large diagonal, off-diagonal counts all different, several of them 0 and 4 to 9 above it."""
+    size = int(rng.integers(4, 7))
+    confusion = np.zeros((size, size), dtype=int)
+    cells = [(t, p) for t in range(size) for p in range(size) if t != p]
+    chosen = rng.permutation(len(cells))[: int(rng.integers(4, 10))]
+    for (t, p), count in zip((cells[i] for i in chosen), rng.permutation(np.arange(1, 30))):
+        confusion[t, p] = count
+    np.fill_diagonal(confusion, rng.integers(40, 90, size))
+    return confusion
+
+
 def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
     """most_confused_pairs(confusion, k) lists off-diagonal (true, predicted, count), largest count first."""
     name = "most_confused_pairs"
-    confusion = np.array([[50, 7, 0, 1], [2, 40, 0, 9], [0, 4, 45, 0], [3, 0, 5, 60]])
-    expected = [(1, 3, 9), (0, 1, 7), (3, 2, 5)]
+    confusion = _confusion(generator(name))
+    off_diagonal = [(t, p, int(confusion[t, p])) for t in range(len(confusion)) for p in range(len(confusion)) if t != p and confusion[t, p]]
+    ranked = sorted(off_diagonal, key=lambda pair: -pair[2])
+    expected = ranked[:3]
     call = call_with_details(most_confused_pairs, confusion.copy(), k=3)
     if 0 in call.changed_arguments:
         raise CheckFailed(
@@ -137,17 +164,16 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
             "take the k largest off-diagonal entries, largest first, each as (row, column, count).",
         )
     everything = _pairs(name, most_confused_pairs(confusion.copy(), k=20))
-    if len(everything) != 7 or any(count == 0 for _, _, count in everything):
+    if everything != ranked:
         raise CheckFailed(
             name,
-            f"with k=20 it returned {len(everything)} pairs; the matrix has 7 off-diagonal entries above 0.",
+            f"with k=20 it returned {len(everything)} pairs; the matrix has {len(ranked)} off-diagonal entries above 0.",
             "leave out pairs with a count of 0 (they are not confusions), and return fewer than k when there are fewer.",
         )
 
 
-def _scored_examples() -> tuple[np.ndarray, np.ndarray]:
-    """Return 30 labels of 3 classes and probabilities rounded to 0.1 (rows still summing to 1), so scores tie across images."""
-    rng = np.random.default_rng(7)
+def _scored_examples(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw 30 labels of 3 classes and probabilities rounded to 0.1 (rows still summing to 1), so scores tie across images."""
     y_true = np.repeat(np.arange(3), [10, 12, 8])
     rng.shuffle(y_true)
     logits = rng.normal(size=(30, 3)) + 1.2 * np.eye(3)[y_true]
@@ -169,7 +195,7 @@ def _auc(y_true: np.ndarray, scores: np.ndarray, positive: int, tie: float = 0.5
 def check_roc_auc_one_vs_rest(roc_auc_one_vs_rest: Callable) -> None:
     """roc_auc_one_vs_rest(y_true, probabilities) matches scikit-learn's roc_auc_score per class, ties included."""
     name = "roc_auc_one_vs_rest"
-    y_true, probabilities = _scored_examples()
+    y_true, probabilities = _scored_examples(generator(name))
     classes = range(probabilities.shape[1])
     expected = np.array([roc_auc_score(y_true == c, probabilities[:, c]) for c in classes])
     found = expect_array(name, roc_auc_one_vs_rest(y_true, probabilities.copy()), "an array of AUCs")
@@ -219,8 +245,11 @@ def check_roc_auc_one_vs_rest(roc_auc_one_vs_rest: Callable) -> None:
 def check_top_k_classes(top_k_classes: Callable) -> None:
     """top_k_classes(probabilities, k) returns the k most probable classes and their probabilities, highest first."""
     name = "top_k_classes"
-    probabilities = np.array([0.05, 0.30, 0.02, 0.08, 0.40, 0.15])
-    for k, expected in ((3, [4, 1, 5]), (2, [4, 1])):
+    rng = generator(name)
+    probabilities = rng.permutation(np.sort(rng.choice(np.arange(1, 40), int(rng.integers(6, 10)), replace=False)))
+    probabilities = probabilities / probabilities.sum()
+    for k in (3, 2):
+        expected = [int(i) for i in np.argsort(-probabilities)[:k]]
         indices, values = expect_tuple(name, top_k_classes(probabilities.copy(), k=k), ("indices", "probabilities"))
         indices = expect_array(name, indices, "an array of class indices")
         values = expect_array(name, values, "an array of probabilities")

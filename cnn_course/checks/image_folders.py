@@ -1,7 +1,7 @@
-"""Checks for lesson 07: inspecting a folder of images, loading it with Keras, a model that resizes and rescales.
+"""Checks for lesson 07's folder exercises: counting a folder's images, reading a file's shape, loading the folder with Keras.
 
-Each check writes its own small folder of images in a temporary directory and passes its path to the
-exercise. Datasets come back from the exercise as tf.data datasets (in the lesson) or as their first
+Each check writes its own small folder of images, with class names, sizes and colours drawn for the
+run (`draws.generator`), in a temporary directory and passes its path to the exercise. Datasets come back from the exercise as tf.data datasets (in the lesson) or as their first
 batches with `class_names` (across the grading boundary); the checks read only the first batches, so
 the folders are small enough to fit in one batch.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,15 +18,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
-from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, IMAGE_SUFFIXES, save_image
-from cnn_course.evaluation import predict_probabilities
-from cnn_course.models import flat_layers
-
-# Digits as class names: sorted as strings, "10" comes before "2", as Keras orders them.
-COUNT_CLASSES = ("1", "2", "10", "7")
-LOAD_CLASSES = ("1", "2", "10")
-IMAGES_PER_CLASS = 10
+from cnn_course.checks.draws import generator
+from cnn_course.checks.feedback import CheckFailed, ExerciseError
+from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, IMAGE_SUFFIXES, save_image, save_rotated_photo
 
 
 @contextlib.contextmanager
@@ -36,10 +29,17 @@ def _temporary_folder() -> Iterator[Path]:
         yield Path(folder)
 
 
-def _noise(height: int, width: int, channels: int, seed: int) -> np.ndarray:
-    """Return uint8 noise (height, width[, channels])."""
+def _noise(height: int, width: int, channels: int, rng: np.random.Generator) -> np.ndarray:
+    """Draw uint8 noise (height, width[, channels])."""
     shape = (height, width) if channels == 1 else (height, width, channels)
-    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    return rng.integers(0, 256, shape, dtype=np.uint8)
+
+
+def class_names(rng: np.random.Generator, count: int) -> list[str]:
+    """Draw `count` numbers as folder names, one of them from 10 to 19, so that sorting them as strings (as Keras
+    does: '1x' before '2') differs from sorting them as numbers and from the reverse of either."""
+    names = [str(n) for n in rng.choice(np.arange(2, 10), count - 1, replace=False)] + [str(rng.integers(10, 20))]
+    return [names[i] for i in rng.permutation(count)]
 
 
 # -- count_images_per_class -------------------------------------------------------------------------
@@ -51,21 +51,26 @@ _UPPER_CASE, _NESTED = "upper-case extension", "in a subfolder"
 _COUNTED = frozenset({_UPPER_CASE, _NESTED})
 
 
-def write_counting_folder(root: Path) -> dict[str, frozenset[str]]:
-    """Write the folder `check_count_images_per_class` counts; return {relative path: the file's properties}."""
+def write_counting_folder(root: Path, rng: np.random.Generator) -> tuple[dict[str, frozenset[str]], list[str]]:
+    """Write a folder for `check_count_images_per_class` to count, with drawn class names and numbers of files.
+
+    Return ({relative path: the file's properties}, the class names); the last class's folder is empty.
+    """
+    names = class_names(rng, 4)
+    first, second, third = names[:3]
     files: dict[str, frozenset[str]] = {}
-    for position, name in enumerate(COUNT_CLASSES[:3]):
-        for index in range(3 + position):
+    for name in names[:3]:
+        for index in range(int(rng.integers(2, 7))):
             files[f"{name}/{name}_{index}.png"] = frozenset()
         files[f"{name}/{name}_photo.jpeg"] = frozenset()
-    files["1/IMG_0042.JPG"] = frozenset({_UPPER_CASE})
-    files["2/more/2_extra.png"] = frozenset({_NESTED})
-    files["2/notes.txt"] = frozenset({_NOT_IMAGE})
-    files["10/labels.csv"] = frozenset({_NOT_IMAGE})
-    files["1/._1_0.png"] = frozenset({_HIDDEN_FILE})
-    files["10/.DS_Store"] = frozenset({_HIDDEN_FILE, _NOT_IMAGE})
-    files["10/.ipynb_checkpoints/10_0-checkpoint.png"] = frozenset({_HIDDEN_FOLDER, _NESTED})
-    files[".ipynb_checkpoints/1_0-checkpoint.png"] = frozenset({_HIDDEN_FOLDER})
+    files[f"{first}/IMG_{rng.integers(1000, 9999)}.JPG"] = frozenset({_UPPER_CASE})
+    files[f"{second}/more/{second}_extra.png"] = frozenset({_NESTED})
+    files[f"{second}/notes.txt"] = frozenset({_NOT_IMAGE})
+    files[f"{third}/labels.csv"] = frozenset({_NOT_IMAGE})
+    files[f"{first}/._{first}_0.png"] = frozenset({_HIDDEN_FILE})
+    files[f"{third}/.DS_Store"] = frozenset({_HIDDEN_FILE, _NOT_IMAGE})
+    files[f"{third}/.ipynb_checkpoints/{third}_0-checkpoint.png"] = frozenset({_HIDDEN_FOLDER, _NESTED})
+    files[f".ipynb_checkpoints/{first}_0-checkpoint.png"] = frozenset({_HIDDEN_FOLDER})
     for relative, properties in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,14 +79,19 @@ def write_counting_folder(root: Path) -> dict[str, frozenset[str]]:
         elif _HIDDEN_FILE in properties:
             path.write_bytes(APPLEDOUBLE_HEADER + bytes(64))
         else:
-            save_image(_noise(8, 8, 3, len(path.name)), path)
-    (root / COUNT_CLASSES[3]).mkdir()  # an empty class folder is a class too
-    return files
+            save_image(_noise(8, 8, 3, rng), path)
+    (root / names[3]).mkdir()  # an empty class folder is a class too
+    return files, names
 
 
-def _expected_counts(files: dict[str, frozenset[str]], counted: frozenset[str]) -> dict[str, int]:
+def _with(files: dict[str, frozenset[str]], wanted: str) -> str:
+    """The first file with property `wanted`."""
+    return next(relative for relative, properties in files.items() if wanted in properties)
+
+
+def _expected_counts(files: dict[str, frozenset[str]], names: list[str], counted: frozenset[str]) -> dict[str, int]:
     """Return the per-class counts of the files whose properties are all in `counted`."""
-    counts = {name: 0 for name in sorted(COUNT_CLASSES)}
+    counts = {name: 0 for name in sorted(names)}
     for relative, properties in files.items():
         top = relative.split("/")[0]
         if top in counts and properties <= counted:
@@ -93,11 +103,11 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
     """count_images_per_class(folder) returns {class: image files}, classes sorted as strings, hidden and non-image files skipped."""
     name = "count_images_per_class"
     with _temporary_folder() as root:
-        files = write_counting_folder(root)
+        files, names = write_counting_folder(root, generator(name))
         found = count_images_per_class(root)
     if not isinstance(found, dict):
         raise CheckFailed(name, f"returned {type(found).__name__}; expected a dict {{class name: count}}.", "build and return a dict.")
-    expected = _expected_counts(files, _COUNTED)
+    expected = _expected_counts(files, names, _COUNTED)
     keys = [str(key) for key in found]
     hidden = [key for key in keys if key.startswith(".")]
     if hidden:
@@ -125,19 +135,20 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
         raise CheckFailed(name, f"the counts are {counts}; expected whole numbers.", "count the files: len(...) of a list, or a running total.")
     if counts == expected:
         return
+    hidden_folder = _with(files, _HIDDEN_FOLDER).rsplit("/", 1)[0]
     mistakes = [
         (_COUNTED | {_NOT_IMAGE}, "it counts files that are not images (notes.txt, labels.csv).",
          f"count only files whose extension, lower-cased, is one Keras reads: {', '.join(IMAGE_SUFFIXES)}."),
-        (_COUNTED | {_HIDDEN_FILE}, "it counts hidden files (1/._1_0.png).",
+        (_COUNTED | {_HIDDEN_FILE}, f"it counts hidden files ({_with(files, _HIDDEN_FILE)}).",
          "skip files whose name starts with '.': a '._' file is macOS metadata, not an image, even when its name ends in .png."),
-        (_COUNTED | {_HIDDEN_FOLDER}, "it counts files inside a hidden folder (10/.ipynb_checkpoints/).",
+        (_COUNTED | {_HIDDEN_FOLDER}, f"it counts files inside a hidden folder ({hidden_folder}/).",
          "skip every path with a part starting with '.': a checkpoint copy of an image would be counted twice."),
-        (_COUNTED - {_UPPER_CASE}, "it misses 1/IMG_0042.JPG.", "compare extensions in lower case: cameras often write .JPG."),
-        (_COUNTED - {_NESTED}, "it misses the images in a subfolder of a class (2/more/).",
+        (_COUNTED - {_UPPER_CASE}, f"it misses {_with(files, _UPPER_CASE)}.", "compare extensions in lower case: cameras often write .JPG."),
+        (_COUNTED - {_NESTED}, f"it misses the images in a subfolder of a class ({_with(files, _NESTED).rsplit('/', 1)[0]}/).",
          "look in subfolders too (rglob or os.walk): Keras reads a class folder recursively."),
     ]
     for counted, problem, hint in mistakes:
-        if counts == _expected_counts(files, frozenset(counted)):
+        if counts == _expected_counts(files, names, frozenset(counted)):
             raise CheckFailed(name, problem, hint)
     raise CheckFailed(
         name,
@@ -149,21 +160,17 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
 
 # -- image_shape -------------------------------------------------------------------------------------
 
-def write_shape_files(root: Path) -> dict[str, tuple[int, int, int] | None]:
-    """Write the files `check_image_shape` reads; return {file name: expected (height, width, channels) or None}."""
+def write_shape_files(root: Path, rng: np.random.Generator) -> dict[str, tuple[int, int, int] | None]:
+    """Write the files `check_image_shape` reads, of drawn sizes (never square); return {file name: (height, width, channels) or None}."""
     from PIL import Image
 
     expected: dict[str, tuple[int, int, int] | None] = {}
-    for filename, (height, width, channels) in {
-        "rgb.png": (20, 30, 3),
-        "photo.jpg": (12, 40, 3),
-        "grayscale.png": (16, 24, 1),
-        "transparent.png": (18, 10, 4),
-    }.items():
-        save_image(_noise(height, width, channels, height), root / filename)
+    for filename, channels in (("rgb.png", 3), ("photo.jpg", 3), ("grayscale.png", 1), ("transparent.png", 4)):
+        height, width = (int(n) for n in rng.choice(np.arange(6, 48), 2, replace=False))
+        save_image(_noise(height, width, channels, rng), root / filename)
         expected[filename] = (height, width, channels)
     whole = root / "whole.jpg"
-    Image.fromarray(_noise(64, 64, 3, 1)).save(whole, "JPEG", quality=95)
+    Image.fromarray(_noise(64, 64, 3, rng)).save(whole, "JPEG", quality=95)
     content = whole.read_bytes()
     whole.unlink()
     (root / "truncated.jpg").write_bytes(content[: len(content) // 2])
@@ -177,7 +184,7 @@ def check_image_shape(image_shape: Callable) -> None:
     """image_shape(path) returns (height, width, channels) of the decoded image, or None when it cannot be decoded."""
     name = "image_shape"
     with _temporary_folder() as root:
-        expected = write_shape_files(root)
+        expected = write_shape_files(root, generator(name))
         found: dict[str, Any] = {}
         for filename, shape in expected.items():
             try:
@@ -232,23 +239,26 @@ def check_image_shape(image_shape: Callable) -> None:
 
 # -- load_image_folder -------------------------------------------------------------------------------
 
-def write_loading_folder(root: Path) -> dict[int, tuple[str, str]]:
-    """Write the folder `check_load_image_folder` loads: flat-colour images of several sizes.
+def write_loading_folder(root: Path, rng: np.random.Generator) -> tuple[dict[int, tuple[str, str]], list[str]]:
+    """Write a folder for `check_load_image_folder` to load: 3 classes of 8 to 12 flat-colour images of drawn sizes.
 
-    Each image is one colour, which survives any resizing; return {colour code: (class, file name)},
-    where the code of colour (r, g, b) is r * 65536 + g * 256 + b.
+    Each image is one colour, which survives any resizing. Return ({colour code: (class, file name)}, the
+    class names), where the code of colour (r, g, b) is r * 65536 + g * 256 + b.
     """
     images = {}
-    sizes = ((20, 28), (40, 40), (16, 16), (33, 21))
-    for class_index, name in enumerate(LOAD_CLASSES):
+    names = class_names(rng, 3)
+    counts = rng.integers(8, 13, len(names))
+    codes = rng.choice(200 * 65536, int(counts.sum()), replace=False) + 28 * 65536
+    for name, count in zip(names, counts):
         (root / name).mkdir(parents=True)
-        for index in range(IMAGES_PER_CLASS):
-            colour = (40 + 16 * index, 40 + 64 * class_index, 200 - 8 * index - 40 * class_index)
-            height, width = sizes[(index + class_index) % len(sizes)]
+        for index in range(int(count)):
+            code = int(codes[len(images)])
+            colour = (code // 65536, code // 256 % 256, code % 256)
+            height, width = (int(n) for n in rng.integers(12, 48, 2))
             filename = f"{name}_{index}.png"
             save_image(np.full((height, width, 3), colour, np.uint8), root / name / filename)
-            images[colour[0] * 65536 + colour[1] * 256 + colour[2]] = (name, filename)
-    return images
+            images[code] = (name, filename)
+    return images, names
 
 
 def _first_batches(dataset: Any) -> list[tuple[np.ndarray, ...]]:
@@ -259,18 +269,19 @@ def _first_batches(dataset: Any) -> list[tuple[np.ndarray, ...]]:
     return [tuple(np.asarray(part) for part in batch) for batch in batches]
 
 
-def _split(name: str, subset: Any, label: str, classes: list[str], images: dict[int, tuple[str, str]]) -> list[str]:
+def _split(
+    name: str, subset: Any, label: str, classes: list[str], images: dict[int, tuple[str, str]], image_size: tuple[int, int]
+) -> list[str]:
     """Check one subset's first batch and return the file names it holds (the whole subset fits in it)."""
     batches = _first_batches(subset)
     if not batches or len(batches[0]) != 2:
         raise CheckFailed(name, f"the {label} dataset does not yield (images, labels) batches.", "load with labels='inferred' (the default).")
     pixels, labels = batches[0]
-    if pixels.ndim != 4 or pixels.shape[1:3] != (16, 16):
-        raise CheckFailed(
-            name,
-            f"called with image_size=(16, 16), the {label} images have shape {pixels.shape[1:]}.",
-            "pass image_size=image_size: the images of a folder have many sizes, and a batch needs one.",
-        )
+    if pixels.ndim != 4 or pixels.shape[1:3] != image_size:
+        hint = "pass image_size=image_size: the images of a folder have many sizes, and a batch needs one."
+        if pixels.ndim == 4 and pixels.shape[1:3] == image_size[::-1]:
+            hint = "height and width are swapped: image_size is (height, width), as Keras takes it; pass it on as it is."
+        raise CheckFailed(name, f"called with image_size={image_size}, the {label} images have shape {pixels.shape[1:]}.", hint)
     if pixels.shape[3] != 3:
         raise CheckFailed(name, f"the {label} images have {pixels.shape[3]} channels.", "load RGB images: color_mode='rgb' (the default).")
     if labels.shape != (len(pixels),):
@@ -302,23 +313,28 @@ def _split(name: str, subset: Any, label: str, classes: list[str], images: dict[
 def check_load_image_folder(load_image_folder: Callable) -> None:
     """load_image_folder(folder, image_size, batch_size, validation_split, seed) returns the two subsets of one shuffle."""
     name = "load_image_folder"
+    rng = generator(name)
     with _temporary_folder() as root:  # the datasets read the files lazily: judge them while the folder exists
-        images = write_loading_folder(root)
-        _check_loaded_splits(name, root, images, load_image_folder)
+        images, names = write_loading_folder(root, rng)
+        _check_loaded_splits(name, root, images, names, load_image_folder, rng)
 
 
-def _check_loaded_splits(name: str, root: Path, images: dict[int, tuple[str, str]], load_image_folder: Callable) -> None:
-    """Call load_image_folder on the folder `root` and judge the two subsets it returns."""
-    result = load_image_folder(root, image_size=(16, 16), batch_size=64, validation_split=0.2, seed=7)
-    small = load_image_folder(root, image_size=(16, 16), batch_size=4, validation_split=0.2, seed=7)
+def _check_loaded_splits(
+    name: str, root: Path, images: dict[int, tuple[str, str]], names: list[str], load_image_folder: Callable, rng: np.random.Generator
+) -> None:
+    """Call load_image_folder on the folder `root` with drawn arguments and judge the two subsets it returns."""
+    image_size = tuple(int(n) for n in rng.choice(np.arange(10, 24), 2, replace=False))
+    seed = int(rng.integers(1000))
+    result = load_image_folder(root, image_size=image_size, batch_size=64, validation_split=0.2, seed=seed)
+    small = load_image_folder(root, image_size=image_size, batch_size=4, validation_split=0.2, seed=seed)
     with contextlib.redirect_stdout(io.StringIO()):  # Keras reports the split even with verbose=False
         reference = keras.utils.image_dataset_from_directory(
-            root, image_size=(16, 16), batch_size=64, validation_split=0.2, subset="validation", seed=7, verbose=False
+            root, image_size=image_size, batch_size=64, validation_split=0.2, subset="validation", seed=seed, verbose=False
         )
     reference_validation = sorted(Path(path).relative_to(root).as_posix() for path in reference.file_paths)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise CheckFailed(name, f"returned {type(result).__name__}; expected a pair (training, validation).", "return train_ds, val_ds.")
-    expected_classes = sorted(LOAD_CLASSES)
+    expected_classes = sorted(names)
     for label, subset in zip(("training", "validation"), result):
         classes = getattr(subset, "class_names", None)
         if classes is None:
@@ -335,8 +351,8 @@ def _check_loaded_splits(name: str, root: Path, images: dict[int, tuple[str, str
                 "don't pass class_names: Keras sorts the folder names as strings ('10' before '2'), and any other order "
                 "must be saved with the model and used everywhere.",
             )
-    training = _split(name, result[0], "training", expected_classes, images)
-    validation = _split(name, result[1], "validation", expected_classes, images)
+    training = _split(name, result[0], "training", expected_classes, images, image_size)
+    validation = _split(name, result[1], "validation", expected_classes, images, image_size)
     both = sorted(set(training) & set(validation))
     if both:
         raise CheckFailed(
@@ -352,159 +368,22 @@ def _check_loaded_splits(name: str, root: Path, images: dict[int, tuple[str, str
             f"with validation_split=0.2 the subsets hold {len(training)} and {len(validation)} of the {len(images)} images.",
             "pass validation_split=validation_split to both calls, and subset='training' / 'validation'.",
         )
+    validation_classes = sorted({path.split("/")[0] for path in validation})
+    if sorted(validation) != reference_validation and len(validation_classes) == 1 and len(validation) > 1:
+        raise CheckFailed(
+            name,
+            f"all {len(validation)} validation images are of class '{validation_classes[0]}', the last folder in Keras's order: "
+            "the files were split in folder order, without shuffling.",
+            "keep shuffle=True (the default): with shuffle=False, image_dataset_from_directory cuts the validation subset "
+            "from the end of the files in folder order, so it holds the last class only, and the model is validated on a "
+            "class it hardly trained on. The seed then decides nothing.",
+        )
     if sorted(validation) != reference_validation:
         raise CheckFailed(
             name,
-            "called with seed=7, the validation set is not the one that seed gives.",
+            f"called with seed={seed}, the validation set is not the one that seed gives.",
             "pass seed=seed: the same seed always gives the same split, so results can be compared between runs.",
         )
     first = _first_batches(small[0])[0][0]
     if len(first) != 4:
         raise CheckFailed(name, f"called with batch_size=4, the first training batch holds {len(first)} images.", "pass batch_size=batch_size.")
-
-
-# -- build_folder_cnn --------------------------------------------------------------------------------
-
-def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
-    """build_folder_cnn(num_classes, image_size) takes raw RGB images of any size: resizing and rescaling inside."""
-    name = "build_folder_cnn"
-    model = build_folder_cnn(num_classes=5, image_size=24)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return a keras.Sequential (or a functional keras.Model).")
-    input_shape = tuple(model.input_shape)
-    if input_shape[1:3] != (None, None):
-        raise CheckFailed(
-            name,
-            f"the model takes images of shape {input_shape[1:]} only: resizing happens outside the model.",
-            "start with keras.Input(shape=(None, None, 3)) and a layers.Resizing(image_size, image_size) layer, so the saved "
-            "model takes a photo of any size, exactly as it comes from the file.",
-        )
-    if input_shape[3:] != (3,):
-        raise CheckFailed(name, f"the model's input has {input_shape[3:]} channels.", "take RGB images: keras.Input(shape=(None, None, 3)).")
-    layers_in_order = flat_layers(model)
-    first_conv = next((i for i, layer in enumerate(layers_in_order) if isinstance(layer, keras.layers.Conv2D)), None)
-    if first_conv is None:
-        raise CheckFailed(name, "the model has no Conv2D layer.", "a CNN: add convolution blocks after the resizing and rescaling.")
-    before = layers_in_order[:first_conv]
-    resizing = [layer for layer in before if isinstance(layer, keras.layers.Resizing)]
-    if not resizing:
-        raise CheckFailed(
-            name,
-            "there is no Resizing layer before the first convolution.",
-            "add layers.Resizing(image_size, image_size) right after the input: the model must bring any photo to the size it was trained on.",
-        )
-    if (resizing[0].height, resizing[0].width) != (24, 24):
-        raise CheckFailed(
-            name,
-            f"called with image_size=24, the Resizing layer resizes to {resizing[0].height} x {resizing[0].width}.",
-            "use Resizing(image_size, image_size).",
-        )
-    rescaling = [layer for layer in before if isinstance(layer, keras.layers.Rescaling)]
-    if not rescaling:
-        raise CheckFailed(
-            name,
-            "there is no Rescaling layer before the first convolution.",
-            "add layers.Rescaling(1 / 255): the images arrive as pixel values 0-255, as they are in the files.",
-        )
-    scale, offset = float(np.squeeze(rescaling[0].scale)), float(np.squeeze(rescaling[0].offset))
-    if not (np.isclose(scale, 1 / 255) and np.isclose(offset, 0.0)) and not (np.isclose(scale, 1 / 127.5) and np.isclose(offset, -1.0)):
-        raise CheckFailed(
-            name,
-            f"the Rescaling layer multiplies by {scale:.6g} and adds {offset:g}: pixels 0-255 do not end in [0, 1] (or [-1, 1]).",
-            "use layers.Rescaling(1 / 255) (scale=1/255, offset 0).",
-        )
-    rng = np.random.default_rng(0)
-    for height, width in ((20, 36), (64, 48)):
-        raw = rng.integers(0, 256, (2, height, width, 3)).astype(np.float32)
-        output = np.asarray(model(raw, training=False))
-        if output.shape != (2, 5):
-            raise CheckFailed(
-                name,
-                f"for 2 images of {height} x {width} pixels and num_classes=5, the output has shape {output.shape}.",
-                "end with layers.Dense(num_classes, activation='softmax'), after global average pooling or Flatten.",
-            )
-        if not np.all(np.isfinite(output)) or not np.allclose(output.sum(axis=1), 1.0, atol=1e-3):
-            raise CheckFailed(name, "the outputs are not class probabilities (each row should sum to 1).", "use activation='softmax' on the last layer.")
-    if model.count_params() > 1_000_000:
-        raise CheckFailed(
-            name,
-            f"the model has {model.count_params():,} parameters.",
-            "keep it under 1,000,000 so it trains in minutes on a CPU: a few convolution blocks and global average pooling.",
-        )
-
-
-# -- the saved model ---------------------------------------------------------------------------------
-
-def check_class_names_sidecar(exercise: str, path: Path, saved_by: str) -> list[str]:
-    """Return the class names saved next to a model (`NAME.classes.json`, see cnn_course.saving); fail with a hint when unusable."""
-    if not path.is_file():
-        raise NotAttempted(exercise, f"{exercise}: no class names at {path} yet. Run lesson {saved_by} to the end.")
-    try:
-        names = json.loads(path.read_text())["class_names"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise CheckFailed(
-            exercise, f"{path} is not a class-names file ({type(error).__name__}: {error}).", f"run lesson {saved_by} again to rewrite it."
-        ) from None
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise CheckFailed(
-            exercise,
-            f"{path} holds {names!r}, not a list of class names.",
-            "save the model with saving.save_model_with_classes(model, path, train_ds.class_names).",
-        )
-    return names
-
-
-def read_folder_images(folder: Path) -> tuple[np.ndarray, list[str]]:
-    """Return the images of a folder of equal-size RGB files, uint8 (N, H, W, 3), and each one's class folder.
-
-    Files are read in sorted order of their paths; only files with an image extension are read.
-    """
-    from PIL import Image
-
-    paths = sorted(path for path in folder.glob("*/*") if path.suffix.lower() in IMAGE_SUFFIXES)
-    images = []
-    for path in paths:
-        with Image.open(path) as image:
-            images.append(np.asarray(image.convert("RGB")))
-    return np.stack(images), [path.parent.name for path in paths]
-
-
-def check_folder_model_accuracy(
-    exercise: str, model: keras.Model, class_names: list[str], images: np.ndarray, labels: list[str], threshold: float
-) -> float:
-    """Fail unless `model` classifies the held-out `images` with accuracy >= threshold; return the accuracy.
-
-    `images` are uint8 (N, H, W, 3), the pixels as an image folder's files hold them (0-255; see
-    `read_folder_images`); `labels` name each image's class folder; the model's outputs are named by
-    `class_names`, which must be the held-out classes.
-    """
-    if tuple(model.input_shape[1:3]) != (None, None):
-        raise CheckFailed(
-            exercise,
-            f"the saved model takes images of shape {tuple(model.input_shape[1:])} only: resizing happens outside the model.",
-            "start the model with keras.Input(shape=(None, None, 3)) and a Resizing layer, so it takes a photo of any size.",
-        )
-    folder_classes = sorted(set(labels))
-    if sorted(class_names) != folder_classes:
-        raise CheckFailed(
-            exercise,
-            f"the saved class names are {class_names}; the held-out folder's classes are {folder_classes}.",
-            "train on the lesson's CIFAR-10 folder and save train_ds.class_names next to the model.",
-        )
-    if model.output_shape[-1] != len(class_names):
-        raise CheckFailed(
-            exercise,
-            f"the model has {model.output_shape[-1]} outputs for {len(class_names)} class names.",
-            "save the class names of the dataset the model was trained on.",
-        )
-    predicted = np.argmax(predict_probabilities(model, images.astype(np.float32)), axis=1)
-    accuracy = float(np.mean(np.array(class_names)[predicted] == np.array(labels)))
-    if accuracy < threshold:
-        raise CheckFailed(
-            exercise,
-            f"accuracy {accuracy:.2%} on the {len(labels):,} images of a held-out folder (the official CIFAR-10 test split); "
-            f"at least {threshold:.2%} is required.",
-            "the model must take the pixels as they are in the files (0-255: Rescaling(1 / 255) inside the model), and the "
-            "class-names file must list the classes in the order of its outputs; then train with the lesson's settings.",
-        )
-    return accuracy

@@ -8,11 +8,12 @@ import numpy as np
 
 from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 
 
-def _labels(seed: int = 0, size: int = 200, num_classes: int = 10, missing: int | None = 7) -> np.ndarray:
-    labels = np.random.default_rng(seed).integers(0, num_classes, size).astype(np.uint8)
+def _labels(rng: np.random.Generator, size: int = 200, num_classes: int = 10, missing: int | None = None) -> np.ndarray:
+    labels = rng.integers(0, num_classes, size).astype(np.uint8)
     if missing is not None:
         labels[labels == missing] = 0
     return labels
@@ -24,7 +25,12 @@ def check_count_per_class(count_per_class: Callable) -> None:
     hint = "a class with no examples still needs its 0: np.bincount(labels, minlength=num_classes)."
     # A class missing in the middle, the last classes missing (np.bincount without minlength stops
     # early), and another num_classes (a fixed 10 ignores the argument).
-    cases = ((_labels(), 10), (_labels(seed=3, num_classes=8, missing=None), 10), (_labels(seed=4, size=30, num_classes=4, missing=None), 6))
+    rng = generator(name)
+    cases = (
+        (_labels(rng, missing=int(rng.integers(1, 9))), 10),
+        (_labels(rng, num_classes=int(rng.integers(5, 9))), 10),
+        (_labels(rng, size=int(rng.integers(20, 40)), num_classes=4), int(rng.integers(6, 9))),
+    )
     for labels, num_classes in cases:
         counts = expect_array(name, count_per_class(labels, num_classes=num_classes))
         if counts.shape != (num_classes,):
@@ -45,7 +51,8 @@ def check_count_per_class(count_per_class: Callable) -> None:
 def check_scale_images(scale_images: Callable) -> None:
     """scale_images(images) returns float32 pixels in [0, 1], leaving its input untouched, for images of any shape."""
     name = "scale_images"
-    images = np.random.default_rng(1).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    rng = generator(name)
+    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
     images[0, 0, 0], images[0, 0, 1] = 0, 255
     images[1] //= 3  # a dark image: its own maximum is not 255
     original = images.copy()
@@ -54,7 +61,7 @@ def check_scale_images(scale_images: Callable) -> None:
     if 0 in call.changed_arguments:
         raise CheckFailed(name, "it changed the array it was given.", "return a new array instead of modifying the input in place.")
     _expect_scaled(name, scaled, original)
-    colour = np.random.default_rng(2).integers(0, 256, (2, 5, 6, 3), dtype=np.uint8)
+    colour = rng.integers(0, 256, (2, *rng.integers(3, 9, 2), 3), dtype=np.uint8)
     _expect_scaled(name, expect_array(name, scale_images(colour.copy()), "an array of scaled images"), colour)
 
 
@@ -90,7 +97,9 @@ def _expect_scaled(name: str, scaled: np.ndarray, original: np.ndarray) -> None:
 def check_add_channel_axis(add_channel_axis: Callable) -> None:
     """add_channel_axis(images) turns (N, H, W) into (N, H, W, 1) without changing values, for any N, H and W."""
     name = "add_channel_axis"
-    for images in (np.random.default_rng(2).random((3, 28, 28), dtype=np.float32), np.random.default_rng(3).integers(0, 256, (2, 5, 7), dtype=np.uint8)):
+    rng = generator(name)
+    height, width = (int(n) for n in rng.choice(np.arange(3, 12), 2, replace=False))
+    for images in (rng.random((3, 28, 28), dtype=np.float32), rng.integers(0, 256, (2, height, width), dtype=np.uint8)):
         result = expect_array(name, add_channel_axis(images.copy()))
         expected = (*images.shape, 1)
         hint = "Keras's Conv2D expects channels last: add the new axis at the end (axis=-1)."
@@ -106,8 +115,12 @@ def check_add_channel_axis(add_channel_axis: Callable) -> None:
 def check_one_hot(one_hot: Callable) -> None:
     """one_hot(labels, num_classes) returns float rows with a single 1 at each label."""
     name = "one_hot"
+    rng = generator(name)
     # The second case's largest label is below num_classes - 1: to_categorical without num_classes makes too few columns.
-    for labels, num_classes in ((np.array([3, 0, 9, 9, 1], dtype=np.uint8), 10), (np.array([0, 2, 1, 2], dtype=np.int64), 5)):
+    first = np.concatenate([[9], rng.integers(0, 10, int(rng.integers(4, 8)))]).astype(np.uint8)
+    second_classes = int(rng.integers(4, 7))
+    second = np.concatenate([[0, second_classes - 2], rng.integers(0, second_classes - 1, int(rng.integers(2, 6)))]).astype(np.int64)
+    for labels, num_classes in ((rng.permutation(first), 10), (rng.permutation(second), second_classes)):
         result = expect_array(name, one_hot(labels.copy(), num_classes=num_classes))
         expected = np.eye(num_classes)[labels]
         if result.shape == expected.T.shape and result.shape != expected.shape:
@@ -144,11 +157,12 @@ def _split_parts(name: str, result: object) -> tuple[np.ndarray, np.ndarray, np.
 def check_split_train_validation(split_train_validation: Callable) -> None:
     """split_train_validation(x, y, validation_fraction, seed) is a stratified, disjoint, aligned split that follows its arguments."""
     name = "split_train_validation"
-    rng = np.random.default_rng(3)
+    rng = generator(name)
     y = np.repeat(np.arange(10, dtype=np.uint8), 100)
     rng.shuffle(y)
     x = np.arange(len(y), dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
-    x_train, y_train, x_val, y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=0))
+    seed, other_seed = (int(n) for n in rng.choice(1000, 2, replace=False))
+    x_train, y_train, x_val, y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed))
     if len(x_val) == 800 and len(x_train) == 200:
         raise CheckFailed(name, "the training part holds 200 examples and the validation part 800: they are swapped.", "return (x_train, y_train), (x_val, y_val), the training part first.")
     if len(x_val) != 200 or len(x_train) != 800 or len(y_val) != 200 or len(y_train) != 800:
@@ -168,13 +182,13 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
             f"validation class counts {np.bincount(y_val, minlength=10).tolist()}; a stratified split gives 20 of each.",
             "pass stratify=y so every class keeps its share.",
         )
-    _, again, _, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=0))
+    _, again, _, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed))
     if not np.array_equal(again, y_train):
         raise CheckFailed(name, "two calls with the same seed give different splits.", "pass random_state=seed.")
-    _, _, other_x_val, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=1))
+    _, _, other_x_val, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=other_seed))
     if np.array_equal(other_x_val, x_val):
-        raise CheckFailed(name, "seed=0 and seed=1 give the same split: the seed argument is ignored.", "pass random_state=seed (not a fixed number).")
-    _, small_y_train, _, small_y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.1, seed=0))
+        raise CheckFailed(name, f"seed={seed} and seed={other_seed} give the same split: the seed argument is ignored.", "pass random_state=seed (not a fixed number).")
+    _, small_y_train, _, small_y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.1, seed=seed))
     if len(small_y_val) != 100 or len(small_y_train) != 900:
         raise CheckFailed(
             name,

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from cnn_course.checks.architecture import check_model_builder
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.models import CIFAR10_INPUT_SHAPE, build_cifar10_seed_cnn
 
@@ -29,7 +30,9 @@ def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
 def check_build_augmentation(build_augmentation: Callable) -> None:
     """build_augmentation(max_shift) flips horizontally and shifts while training, and is the identity at inference."""
     name = "build_augmentation"
-    augmentation = build_augmentation(max_shift=0.2)
+    rng = generator(name)
+    max_shift = round(float(rng.uniform(0.05, 0.3)), 3)
+    augmentation = build_augmentation(max_shift=max_shift)
     if not isinstance(augmentation, keras.layers.Layer):
         raise CheckFailed(
             name,
@@ -51,13 +54,13 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
     if not shifts:
         raise CheckFailed(name, "there is no RandomTranslation layer.", "add layers.RandomTranslation(max_shift, max_shift).")
     factors = (shifts[0].height_factor, shifts[0].width_factor)
-    if any(not np.isclose(np.max(np.abs(factor)), 0.2) for factor in factors):
+    if any(not np.isclose(np.max(np.abs(factor)), max_shift) for factor in factors):
         raise CheckFailed(
             name,
-            f"called with max_shift=0.2, the RandomTranslation factors are {factors}.",
+            f"called with max_shift={max_shift:g}, the RandomTranslation factors are {factors}.",
             "pass max_shift as both the height and the width factor: RandomTranslation(max_shift, max_shift).",
         )
-    images = np.random.default_rng(0).random((8, *CIFAR10_INPUT_SHAPE), dtype=np.float32)
+    images = rng.random((8, *CIFAR10_INPUT_SHAPE), dtype=np.float32)
     at_inference = np.asarray(augmentation(images, training=False))
     if at_inference.shape != images.shape:
         raise CheckFailed(name, f"the output has shape {at_inference.shape}; the input had {images.shape}.", "augmentation must keep the image size.")
@@ -118,9 +121,10 @@ def _expect_validation_monitor(name: str, callback: keras.callbacks.Callback) ->
 def check_training_callbacks(training_callbacks: Callable) -> None:
     """training_callbacks(checkpoint_path, patience) returns EarlyStopping and ModelCheckpoint on validation."""
     name = "training_callbacks"
+    patience, other_patience = (int(n) for n in generator(name).choice(np.arange(3, 12), 2, replace=False))
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:  # learner code may create the checkpoint folder: keep it out of the target
         path = Path(folder) / "best.keras"
-        callbacks = training_callbacks(path, patience=4)
+        callbacks = training_callbacks(path, patience=patience)
         # fit(callbacks=...) takes a list or a tuple; a set has no order and a single callback is not a sequence.
         if callbacks is None:
             raise CheckFailed(name, "returned None.", "did you forget the `return` statement? return [early_stopping, checkpoint].")
@@ -142,8 +146,8 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
             )
         _expect_validation_monitor(name, stopping)
         _expect_validation_monitor(name, checkpoint)
-        if stopping.patience != 4:
-            raise CheckFailed(name, f"called with patience=4, EarlyStopping has patience={stopping.patience}.", "pass patience=patience.")
+        if stopping.patience != patience:
+            raise CheckFailed(name, f"called with patience={patience}, EarlyStopping has patience={stopping.patience}.", "pass patience=patience.")
         if not stopping.restore_best_weights:
             raise CheckFailed(
                 name,
@@ -155,4 +159,12 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
         if not checkpoint.save_best_only:
             raise CheckFailed(
                 name, "ModelCheckpoint saves after every epoch, so the file ends up holding the last model.", "set save_best_only=True."
+            )
+        others = training_callbacks(path, patience=other_patience)
+        again = _find(others, keras.callbacks.EarlyStopping) if isinstance(others, (list, tuple)) else None
+        if again is None or again.patience != other_patience:
+            raise CheckFailed(
+                name,
+                f"called with patience={other_patience}, EarlyStopping has patience={getattr(again, 'patience', None)}.",
+                "pass patience=patience, whatever its value.",
             )

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from cnn_course.checks.calls import call_with_details
+from cnn_course.checks.draws import generator
 from cnn_course.checks.equivalences import loss_identity, metric_identities
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.models import build_mnist_cnn
@@ -16,7 +17,8 @@ from cnn_course.models import build_mnist_cnn
 def check_compile_classifier(compile_classifier: Callable) -> None:
     """compile_classifier(model, learning_rate) compiles with Adam, sparse cross-entropy and accuracy, and returns the model."""
     name = "compile_classifier"
-    call = call_with_details(compile_classifier, build_mnist_cnn(), learning_rate=0.002)
+    asked = round(float(generator(name).uniform(0.0015, 0.009)), 5)  # never Adam's default, 0.001
+    call = call_with_details(compile_classifier, build_mnist_cnn(), learning_rate=asked)
     if call.returned_argument != 0:
         raise CheckFailed(name, "it should return the model it was given, compiled.", "end with `return model`.")
     model = call.value
@@ -25,11 +27,11 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
     if not isinstance(model.optimizer, keras.optimizers.Adam):
         raise CheckFailed(name, f"the optimizer is {type(model.optimizer).__name__}; expected Adam.", "optimizer=keras.optimizers.Adam(learning_rate).")
     learning_rate = model.optimizer.get_config()["learning_rate"]
-    if isinstance(learning_rate, float) and not np.isclose(learning_rate, 0.002):
+    if isinstance(learning_rate, float) and not np.isclose(learning_rate, asked):
         hint = "pass it on: Adam(learning_rate=learning_rate)."
         if np.isclose(learning_rate, 0.001):
             hint = "0.001 is Adam's default: the learning_rate argument was not passed on. " + hint
-        raise CheckFailed(name, f"the learning rate is {learning_rate:g}; it was called with 0.002.", hint)
+        raise CheckFailed(name, f"the learning rate is {learning_rate:g}; it was called with {asked:g}.", hint)
     loss, from_logits = loss_identity(model)
     if loss != "sparse_categorical_crossentropy":
         hint = "the labels are class numbers (0-9), so use loss='sparse_categorical_crossentropy'."
@@ -55,9 +57,8 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
         raise CheckFailed(name, f"metrics are {metrics}; accuracy is missing.", hint)
 
 
-def _synthetic_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return `count` 28x28x1 images whose class is a bright row band: learnable in one epoch."""
-    rng = np.random.default_rng(seed)
+def _synthetic_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw `count` 28x28x1 images whose class is a bright row band: learnable in one epoch."""
     labels = rng.integers(0, 10, count).astype(np.uint8)
     images = rng.random((count, 28, 28, 1), dtype=np.float32) * 0.2
     for i, label in enumerate(labels):
@@ -68,9 +69,10 @@ def _synthetic_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def check_train_classifier(train_classifier: Callable) -> None:
     """train_classifier(model, x_train, y_train, x_val, y_val, epochs, batch_size) fits with validation on the data given."""
     name = "train_classifier"
-    keras.utils.set_random_seed(0)
-    x_train, y_train = _synthetic_digits(256, seed=0)
-    x_val, y_val = _synthetic_digits(64, seed=1)
+    rng = generator(name)
+    keras.utils.set_random_seed(int(rng.integers(2**31)))
+    x_train, y_train = _synthetic_digits(256, rng)
+    x_val, y_val = _synthetic_digits(64, rng)
     model = build_mnist_cnn()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     call = call_with_details(train_classifier, model, x_train, y_train, x_val, y_val, epochs=2, batch_size=64)

@@ -14,12 +14,12 @@ import numpy as np
 from keras import layers
 
 from cnn_course import pretrained, transfer
+from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.checks.saved_models import check_model_accuracy
 
 GRADER_LEARNING_RATE = 1e-3  # what the model passed to unfreeze_top_layers was compiled with,
 GRADER_OPTIMIZER_NAME = "head_training_adam"  # by an optimizer of this name: if it comes back, there was no recompile
-CHECK_CLASSES = 3  # not the lesson's 5, so a hard-coded class count shows
 
 
 def _parameter_count(weights: list) -> int:
@@ -77,9 +77,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 def check_build_transfer_model(build_transfer_model: Callable) -> None:
     """build_transfer_model(base, num_classes) freezes the base, calls it with training=False and adds one Dense head."""
     name = "build_transfer_model"
+    rng = generator(name)
+    num_classes = int(rng.choice([2, 3, 4, 6, 7]))  # not the lesson's 5, so a hard-coded class count shows
     base = pretrained.load_backbone()
     base_params = base.count_params()
-    model = build_transfer_model(base, CHECK_CLASSES)
+    model = build_transfer_model(base, num_classes)
     if not isinstance(model, keras.Model):
         raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return keras.Model(inputs, outputs).")
     inner = _find_base(name, model, base.name, base_params)
@@ -114,23 +116,23 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
             "call it as base(x, training=False), so that its BatchNormalization layers stay in inference mode, "
             "also after you unfreeze it for fine-tuning.",
         )
-    if model.output_shape != (None, CHECK_CLASSES):
+    if model.output_shape != (None, num_classes):
         raise CheckFailed(
             name,
-            f"called with num_classes={CHECK_CLASSES}, the model outputs shape {model.output_shape}.",
-            f"end with layers.Dense(num_classes, activation='softmax'): one probability per class, (None, {CHECK_CLASSES}).",
+            f"called with num_classes={num_classes}, the model outputs shape {model.output_shape}.",
+            f"end with layers.Dense(num_classes, activation='softmax'): one probability per class, (None, {num_classes}).",
         )
     head = [layer for layer in _leaf_layers(model, inner) if layer.weights]
     dense = [layer for layer in head if isinstance(layer, layers.Dense)]
     trainable = _parameter_count(model.trainable_weights)
     channels = int(base.output_shape[-1])
     spatial = int(np.prod(base.output_shape[1:-1]))
-    expected = {"GlobalAveragePooling2D": channels * CHECK_CLASSES + CHECK_CLASSES, "Flatten": spatial * channels * CHECK_CLASSES + CHECK_CLASSES}
+    expected = {"GlobalAveragePooling2D": channels * num_classes + num_classes, "Flatten": spatial * channels * num_classes + num_classes}
     if len(head) != 1 or len(dense) != 1 or trainable not in expected.values():
         raise CheckFailed(
             name,
             f"the model has {trainable:,} trainable parameters in {', '.join(layer.name for layer in head) or 'no layer'}; "
-            f"with {CHECK_CLASSES} classes, one Dense layer on the pooled features has "
+            f"with {num_classes} classes, one Dense layer on the pooled features has "
             f"{expected['GlobalAveragePooling2D']:,} (after GlobalAveragePooling2D) or {expected['Flatten']:,} (after Flatten).",
             "the new head is pooling, optionally Dropout, then layers.Dense(num_classes, activation='softmax'); "
             "nothing else trains.",
@@ -142,7 +144,7 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
             f"the model has {non_trainable:,} non-trainable parameters; the frozen base has {base_params:,}.",
             "only the base is frozen: the head's layers must stay trainable.",
         )
-    images = np.random.default_rng(0).random((8, *base.input_shape[1:]), dtype=np.float32)
+    images = rng.random((8, *base.input_shape[1:]), dtype=np.float32)
     probabilities = np.asarray(model(images, training=False))
     if not np.allclose(probabilities.sum(axis=1), 1, atol=1e-4) or probabilities.min() < 0:
         raise CheckFailed(name, "the outputs are not probabilities (rows do not sum to 1).", "give the last Dense layer activation='softmax'.")
@@ -159,14 +161,22 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
         )
 
 
-def _frozen_transfer_model() -> keras.Model:
+def _frozen_transfer_model(rng: np.random.Generator) -> keras.Model:
     """The reference transfer model after one training step with its base frozen (so its optimizer has state)."""
     model = transfer.build_transfer_model(pretrained.load_backbone(), 5)
     optimizer = keras.optimizers.Adam(GRADER_LEARNING_RATE, name=GRADER_OPTIMIZER_NAME)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    images = np.random.default_rng(1).random((8, *model.input_shape[1:]), dtype=np.float32)
+    images = rng.random((8, *model.input_shape[1:]), dtype=np.float32)
     model.fit(images, np.arange(8) % 5, batch_size=8, epochs=1, verbose=0)
     return model
+
+
+def _fine_tuning_rate(rng: np.random.Generator) -> float:
+    """Draw a learning rate from about 3e-6 to 3e-4, two significant digits, never a round power of ten that code could hard-wire."""
+    while True:
+        rate = float(f"{10 ** rng.uniform(-5.5, -3.5):.2g}")
+        if not any(np.isclose(rate, round_rate) for round_rate in (1e-5, 1e-4, GRADER_LEARNING_RATE)):
+            return rate
 
 
 def _loss_name(loss: object) -> str:
@@ -183,8 +193,9 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
     compiled again with a new one.
     """
     name = "unfreeze_top_layers"
-    num_layers, learning_rate = 7, 1e-5
-    given = _frozen_transfer_model()
+    rng = generator(name)
+    num_layers, learning_rate = int(rng.integers(4, 16)), _fine_tuning_rate(rng)
+    given = _frozen_transfer_model(rng)
     base_params = given.get_layer(pretrained.BACKBONE_NAME).count_params()
     model = unfreeze_top_layers(given, num_layers, learning_rate)
     if not isinstance(model, keras.Model):

@@ -224,6 +224,7 @@ class LearnerProcess:
             arguments_after=after,
             written_files=tuple(str(path) for path in reply.get("written_files", [])),
         )
+            started_server=reply.get("started_server") is True,
 
     def _http(self, app_id: int, request: dict[str, Any]) -> Any:
         """Send HTTP requests to an app the learner process holds; return HttpResponse(s)."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from cnn_course.status import Status
+from cnn_course.checks import draws
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.authoring.course_config import CourseConfigError, load_config
@@ -33,6 +34,12 @@ _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
 _BACKEND = pytest.StashKey[str]()
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
+_GRADING = pytest.StashKey[bool]()  # the run grades lessons (tests/graders or hidden tests named, or no path)
+_SYSTEM_TEMPORARY = pytest.StashKey[Path]()  # the system's temporary folder, before checks are pointed elsewhere
+_SNAPSHOT = pytest.StashKey["FolderSnapshot | None"]()
+_CHANGES = pytest.StashKey["FolderChanges | None"]()
+# The seed of the arguments this run's checks drew (`cnn_course.checks.draws`), for the run's records.
+CHECK_SEED = pytest.StashKey[int]()
 EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
 
@@ -86,6 +93,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--all-must-pass",
         action="store_true",
+    group.addoption(
+        "--check-seed",
+        default=None,
+        help="seed of the arguments the checks draw (default: a new one each run, or $CNN_COURSE_CHECK_SEED); "
+        "the run's seed is printed at its top, so a run can be repeated",
+    )
         help="exit 1 unless every graded exercise passed (a not-attempted exercise counts as not passed)",
     )
 
@@ -94,6 +107,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
+    try:
+        config.stash[CHECK_SEED] = draws.set_run_seed(_seed_option(config.getoption("--check-seed")))
+    except ValueError as error:
+        raise pytest.UsageError(f"--check-seed or ${draws.SEED_VARIABLE}: {error}") from None
     try:
         config.stash[_HOST], config.stash[_BACKEND] = make_host(
             config.getoption("--learner-backend"), sandbox=config.getoption("--learner-sandbox"),
@@ -334,6 +351,16 @@ def next_step(results: dict[tuple[str, str], str]) -> str:
     return "next: every graded exercise passes. Well done!"
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    """Name the learner-process backend at the top of the run."""
-    return f"cnn-course learner processes: {config.stash[_BACKEND]}"
+def _seed_option(text: str | None) -> int | None:
+    return None if text is None else draws.parse_seed(text)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Name the learner-process backend, the checks' seed and what keeps lesson code off the folder graded at the top of the run."""
+    lines = [
+        f"cnn-course learner processes: {config.stash[_BACKEND]}",
+        f"cnn-course check seed: {config.stash[CHECK_SEED]} (repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
+    ]
+    if config.stash[_GRADING]:
+        lines.append(f"cnn-course folder protection: {protection(config.stash[_HOST].launcher)[1]}")
+    return lines

@@ -188,6 +188,7 @@ class LearnerSide:
                     reply["returned_argument"] = details.returned_argument
                     reply["changed_arguments"] = list(details.changed_arguments)
                     reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
+                    reply["started_server"] = details.started_server
                     reply["written_files"] = sorted(path for path, stamp in _snapshot(self.folder).items() if files_before.get(path) != stamp)
         except _Stopped:
             self.send({"status": Status.TIMEOUT})

@@ -161,7 +161,9 @@ class CallDetails:
     `returned_argument`: the position (int) or keyword (str) of the argument the function returned
     itself, or None; `changed_arguments`: positions/keywords of array arguments it modified in place;
     `arguments_after`: the Keras-model arguments as they were after the call (position/keyword -> model);
-    `written_files`: files the call created or changed in the learner's working folders (relative paths).
+    `written_files`: files the call created or changed in the learner's working folders (relative paths);
+    `started_server`: whether the call tried to start a Flask development server (`app.run()`), which the
+    observed call answers at once instead of serving forever.
     """
 
     value: Any
@@ -169,6 +171,7 @@ class CallDetails:
     changed_arguments: tuple[int | str, ...] = ()
     arguments_after: dict[int | str, Any] = field(default_factory=dict)
     written_files: tuple[str, ...] = ()
+    started_server: bool = False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .conftest import fails_with, passes
     [
         (lambda labels, num_classes=10: np.bincount(labels), ("num_classes=10 asks for 10", "minlength")),
         (lambda labels, num_classes=10: np.unique(labels, return_counts=True)[1], ("minlength",)),
-        (lambda labels, num_classes=10: np.bincount(labels, minlength=10), ("num_classes=6", "use the num_classes argument")),
+        (lambda labels, num_classes=10: np.bincount(labels, minlength=10), ("it returned 10 counts", "use the num_classes argument")),
         (lambda labels, num_classes=10: np.bincount(labels, minlength=num_classes) / len(labels), ("expected integers", "whole numbers")),
         (lambda labels, num_classes=10: np.array([np.sum(labels == c) for c in range(1, num_classes + 1)]), ("differ from the expected",)),
         (lambda labels, num_classes=10: [int(np.sum(labels == c)) for c in range(num_classes)], ("returned a list", "np.asarray")),
@@ -92,7 +92,7 @@ def test_scale_images_alternatives(scale_images):
     [
         (lambda images: np.expand_dims(images, 0), ("expected (3, 28, 28, 1)", "wrong order")),
         (lambda images: np.expand_dims(images, 1), ("expected (3, 28, 28, 1)", "wrong order")),
-        (lambda images: images.reshape(images.shape[0], images.shape[2], images.shape[1], 1), ("(2, 7, 5, 1)", "wrong order")),
+        (lambda images: images.reshape(images.shape[0], images.shape[2], images.shape[1], 1), ("wrong order",)),
         (lambda images: np.repeat(images[..., None], 3, axis=-1), ("length 1", "do not repeat")),
         (lambda images: images[..., None] / 255, ("pixel values changed",)),
     ],
@@ -135,7 +135,7 @@ def test_add_channel_axis_alternatives(add_channel_axis):
 @pytest.mark.parametrize(
     ("one_hot", "hints"),
     [
-        (lambda labels, num_classes=10: keras.utils.to_categorical(labels), ("(4, 3)", "pass num_classes")),
+        (lambda labels, num_classes=10: keras.utils.to_categorical(labels), ("pass num_classes",)),
         (lambda labels, num_classes=10: np.eye(10)[labels], ("use the num_classes argument",)),
         (lambda labels, num_classes=10: (labels[:, None] == np.arange(num_classes)).astype(int), ("expected floats",)),
         (lambda labels, num_classes=10: np.eye(num_classes)[:, labels], ("transposed",)),

@@ -46,11 +46,11 @@ def _float_ceil(input_size, kernel_size, stride=1, padding="valid"):
     [
         (lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size) // stride, ("the + 1 is missing",)),
         (lambda input_size, kernel_size, stride=1, padding="valid": input_size - kernel_size + 1, ("the stride is ignored",)),
-        (lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size + 1) // stride, ("(26, 2, stride=2", "// stride + 1")),
+        (lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size + 1) // stride, ("// stride + 1",)),
         (_same_as_valid, ("padding='same'", "ceil(input_size / stride)")),
-        (_padded_half_kernel, ("conv_output_size(28, 2, stride=1, padding='same') returned 29", "whatever the kernel size")),
-        (_rounded, ("returned 2; expected 3", "ceil(input_size / stride)")),
-        (_true_division, ("returned 26.0, a float", "floor division")),
+        (_padded_half_kernel, ("whatever the kernel size",)),
+        (_rounded, ("ceil(input_size / stride)",)),
+        (_true_division, ("a float; expected an int", "floor division")),
         (_float_ceil, ("a float64", "int(...)")),
     ],
     ids=["missing-plus-one", "stride-ignored", "stride-before-plus-one", "same-as-valid", "padding-kernel-half", "round", "true-division", "np-ceil"],
@@ -138,8 +138,8 @@ def _mnist(input_shape=(28, 28, 1), num_classes=10, *, dropout=0.3, strides=1, p
 @pytest.mark.parametrize(
     ("build_mnist_cnn", "hints"),
     [
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, fixed_input=(28, 28, 1)), ("input_shape=(24, 24, 3)", "keras.Input(shape=input_shape)")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, 10), ("num_classes=5", "instead of a fixed number")),
+        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, fixed_input=(28, 28, 1)), ("called with input_shape=(", "keras.Input(shape=input_shape)")),
+        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, 10), ("with num_classes=", "instead of a fixed number")),
         (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, dropout=0.5), ("layer 6 differs", "dropout rate should be 0.3, not 0.5")),
         (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, strides=2), ("layer 1 differs", "strides should be (1, 1), not (2, 2)")),
         (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, pool=3), ("layer 2 differs", "pool_size should be (2, 2), not (3, 3)")),
@@ -233,7 +233,7 @@ def test_compile_classifier_slips(compile_classifier, hints):
     "compile_classifier",
     [
         _compile_with(metrics=("accuracy",)),
-        _compile_with(optimizer=keras.optimizers.Adam(learning_rate=0.002), metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]),
+        _compile_with(metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")]),
         _compile_with(metrics=["acc"], jit_compile=False),
     ],
     ids=["metrics-tuple", "named-metric-object", "acc-alias-with-options"],

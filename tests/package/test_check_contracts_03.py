@@ -75,10 +75,10 @@ def test_train_classifier_alternatives(train_classifier):
 @pytest.mark.parametrize(
     ("predict_labels", "hints"),
     [
-        (lambda model, images, batch_size=1000: model.predict(images, verbose=0), ("probabilities of shape (7, 3)", "np.argmax")),
+        (lambda model, images, batch_size=1000: model.predict(images, verbose=0), ("returned probabilities of shape", "np.argmax")),
         (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=0), ("axis=0",)),
         (lambda model, images, batch_size=1000: model.predict(images, verbose=0).max(axis=1), ("highest probability", "argmax gives the class")),
-        (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1, keepdims=True), ("(7, 1)", "keepdims")),
+        (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1, keepdims=True), ("keepdims",)),
         (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1) + 1, ("one more", "do not add 1")),
         (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1).astype("float32"), ("expected integers",)),
         (lambda model, images, batch_size=1000: np.argmin(model.predict(images, verbose=0), axis=1), ("argmax over axis=1",)),
@@ -187,12 +187,12 @@ def _fixed_nine(probabilities, y_true, k=9):
 @pytest.mark.parametrize(
     ("most_confident_mistakes", "hints"),
     [
-        (_least_confident_first, ("[5, 2, 1]", "highest first")),
+        (_least_confident_first, ("least confident mistake first", "highest first")),
         (_by_true_class, ("probability of the true class",)),
-        (_ignores_k, ("returned 4 indices", "[:k]")),
+        (_ignores_k, ("with k=3 it returned", "[:k]")),
         (_top_k_overall, ("include correct predictions",)),
         (_returns_confidences, ("expected integers", "indices of the images")),
-        (_fixed_nine, ("returned 4 indices", "[:k]")),
+        (_fixed_nine, ("with k=3 it returned", "[:k]")),
     ],
     ids=["least-confident-first", "sorted-by-true-class", "ignores-k", "top-k-overall", "returns-confidences", "fixed-nine"],
 )

@@ -12,15 +12,9 @@ from PIL import Image
 
 from cnn_course.checks import CheckFailed
 from cnn_course.checks.calls import call_exercise
-from cnn_course.checks.image_folders import (
-    check_build_folder_cnn,
-    check_class_names_sidecar,
-    check_count_images_per_class,
-    check_folder_model_accuracy,
-    check_image_shape,
-    check_load_image_folder,
-    read_folder_images,
-)
+from cnn_course.checks.folder_models import check_build_folder_cnn, check_class_names_sidecar, check_folder_model_accuracy, read_folder_images
+from cnn_course.checks.image_folders import check_count_images_per_class, check_image_shape, check_load_image_folder
+from cnn_course.data import image_folders
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
 
 from .conftest import SOLUTIONS, master_namespace, run_graders
@@ -242,7 +236,7 @@ def cached(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, se
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, 123), "pass seed=seed"),
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, (32, 32), batch_size, validation_split, seed), "pass image_size=image_size"),
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, label_mode="categorical"), "label_mode='int'"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, class_names=["1", "2", "10"]), "'10' before '2'"),
+        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, class_names=sorted(os.listdir(folder), key=int)), "'10' before '2'"),
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, 32, validation_split, seed), "pass batch_size=batch_size"),
         (cached, "without .class_names"),
     ],

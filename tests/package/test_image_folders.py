@@ -153,7 +153,7 @@ def test_predict_feeds_raw_pixels_to_a_model_that_rescales_itself(tmp_path):
 
 @needs_data()
 def test_the_graders_held_out_images_are_what_the_exported_test_files_decode_to(tmp_path):
-    from cnn_course.checks.image_folders import read_folder_images
+    from cnn_course.checks.folder_models import read_folder_images
     from cnn_course.grading.test_sets import cifar10_test_images_by_class
 
     folder = tmp_path / "test_images"

@@ -14,7 +14,7 @@ import pytest
 
 from cnn_course.runtime.ipython_cells import explain_refusals, prepare_cell
 
-from .conftest import SOLUTIONS, run_graders
+from .conftest import SOLUTIONS, passes, run_graders
 
 
 def _cell_defining(notebook, name):
@@ -34,7 +34,9 @@ def _write(target, stem, edits):
     jupytext.write(notebook, target / f"{stem}.py", fmt="py:percent")
 
 
-SETUP_MAGICS = "%matplotlib inline\n%load_ext autoreload\n%autoreload 2\n%config InlineBackend.figure_format = 'retina'\n"
+SETUP_MAGICS = (
+    "%matplotlib inline\n%load_ext autoreload\n%autoreload 2\n%config InlineBackend.figure_format = 'retina'\n"
+)
 
 
 @pytest.fixture(scope="module", params=["fork", "spawn"])
@@ -47,7 +49,7 @@ def magic_run(request, tmp_path_factory):
         "scale_images": lambda source: "%time example = np.zeros(3)\n" + source.replace(
             '    return images.astype("float32") / 255.0', '    %time scaled = images.astype("float32") / 255.0\n'
             '    return images.astype("float32") / 255.0'),
-        "add_channel_axis": lambda source: source.replace("    return np.expand_dims", "    !ls\n    return np.expand_dims"),
+        "add_channel_axis": lambda source: source.replace("    return np.", "    !ls\n    return np."),
         "one_hot": lambda source: "keras.utils.to_categorical?\n" + source,
         "split_train_validation": lambda source: "%run other.py\n" + source,
     })
@@ -161,7 +163,8 @@ def test_refused_lines_are_named_with_their_line(source, line, text, kind):
 
 
 @pytest.mark.parametrize("source", [
-    "%matplotlib inline\n", "%load_ext autoreload\n%autoreload 2\n", "np.zeros?\n", "np.zeros??\n", "%%html\n<b>x</b>\n",
+    "%matplotlib inline\n", "%load_ext autoreload\n%autoreload 2\n", "np.zeros?\n", "np.zeros??\n",
+    "%%html\n<b>x</b>\n",
     "%config InlineBackend.figure_format = 'retina'\n",
 ])
 def test_ignored_magics_do_nothing(source):
@@ -204,14 +207,16 @@ def _self_check(shell, cell, name):
 
 
 def test_self_check_passes_a_time_cell_as_the_grader_does(shell, capsys):
-    passed, _ = _self_check(shell, "%%time\ndef count_per_class(labels, num_classes=10):\n"
-                                   "    return np.bincount(labels, minlength=num_classes)\n", "count_per_class")
+    cell = "%%time\ndef count_per_class(labels, num_classes=10):\n    return np.bincount(labels, minlength=num_classes)"
+    passed, _ = _self_check(shell, cell, "count_per_class")
     assert passed and "✔ count_per_class passes every check." in capsys.readouterr().out
+    _, namespace = _run(cell.replace("np.", "__import__('numpy')."))
+    passes("count_per_class", namespace["count_per_class"])
 
 
 def test_self_check_refuses_a_shell_escape_with_the_graders_words(shell):
-    passed, verdict = _self_check(shell, "def add_channel_axis(images):\n    !ls\n    return np.expand_dims(images, -1)\n",
-                                  "add_channel_axis")
+    cell = "def add_channel_axis(images):\n    !ls\n    return np.expand_dims(images, -1)\n"
+    passed, verdict = _self_check(shell, cell, "add_channel_axis")
     assert not passed
     graders = explain_refusals(prepare_cell("def f():\n    !ls\n").refusals, "its cell", "exercise")
     assert verdict == f"add_channel_axis: {graders}"
@@ -225,3 +230,19 @@ def test_self_check_and_the_grader_agree_on_time_inside_a_function(shell):
     _, namespace = _run(cell)
     with pytest.raises(NameError):
         namespace["scale_images"](__import__("numpy").zeros((1, 2), "uint8"))
+
+
+def test_an_untagged_cell_with_a_magic_still_names_what_it_defines(tmp_path):
+    import nbformat
+
+    from cnn_course.grading.lesson import read_lesson_file
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np", metadata={"tags": ["setup"]}),
+        nbformat.v4.new_code_cell("%%time\nhelper = np.arange(3)"),
+        nbformat.v4.new_code_cell("def count_per_class(labels):\n    return helper", metadata={"tags": ["exercise"]}),
+    ]
+    jupytext.write(notebook, tmp_path / "01_mnist_data.py", fmt="py:percent")
+    lesson = read_lesson_file(tmp_path / "01_mnist_data.py")
+    assert lesson.untagged_names == {"helper": "01_mnist_data.py, cell 2"}

@@ -171,7 +171,7 @@ def freezes_the_head(model, num_layers, learning_rate):
         (functools.partial(unfreeze, recompile=False), "not compiled again"),
         (only_assigns_the_rate, "not compiled again"),
         (reuses_the_optimizer, "with a new optimizer"),
-        (functools.partial(unfreeze, freeze_below=False), "only base.layers[-7:] may be"),
+        (functools.partial(unfreeze, freeze_below=False), "may be.\n  Hint: freeze the rest"),
         (functools.partial(unfreeze, unfreeze_base=False), "base.trainable is still False"),
         (lambda model, num_layers, learning_rate: unfreeze(model, num_layers, 1e-4), "the optimizer's learning rate is 0.0001"),
         (freezes_the_head, "leave the head trainable"),
