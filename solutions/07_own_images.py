@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -22,10 +22,11 @@
 # values 0–255.
 #
 # **You will learn to:** inspect a folder before training (images per class, files that cannot be
-# decoded, unusual modes and sizes, hidden files, the order of the classes); load it with
-# `keras.utils.image_dataset_from_directory` and a validation split that does not leak; make the
-# input pipeline fast with `cache`, `shuffle` and `prefetch`, and measure it; put resizing and
-# rescaling inside the model; train, save and evaluate it with lesson 6's tools.
+# decoded, unusual modes and sizes, photos turned by their EXIF orientation, hidden files, the order of
+# the classes); load it the way `keras.utils.image_dataset_from_directory` does, with photos upright and
+# a validation split that does not leak; make the input pipeline fast with `cache`, `shuffle` and
+# `prefetch`, and measure it; put resizing and rescaling inside the model; train, save and evaluate it
+# with lesson 6's tools.
 #
 # **Before you start:** [Lesson 5](05_cifar10_cnn.ipynb) (batch normalisation, augmentation,
 # training a CIFAR-10 CNN) and [Lesson 6](06_cifar10_evaluation.ipynb) (reading a classifier's
@@ -43,9 +44,9 @@
 # ```
 #
 # and such folders are never clean: a file that was cut off while copying, a grayscale scan, a
-# PNG with transparency, photos of every size, hidden files your computer added. We **inspect**
-# the folder first, set aside what cannot be read, **load** it with
-# `keras.utils.image_dataset_from_directory`, feed it through a fast `tf.data` **pipeline**, and
+# PNG with transparency, photos of every size, phone photos stored on their side, hidden files your
+# computer added. We **inspect** the folder first, set aside what cannot be read, **load** it as
+# `keras.utils.image_dataset_from_directory` does, feed it through a fast `tf.data` **pipeline**, and
 # train a CNN that **resizes and rescales inside the model**.
 #
 # Offline, the course makes such a folder from the CIFAR-10 files (`cnn-course export-images
@@ -90,7 +91,9 @@ from PIL import Image
 
 from cnn_course import evaluation, inference, plots, saving, training
 from cnn_course.checks import self_check
-from cnn_course.data.image_folders import IMAGE_SUFFIXES, export_cifar10_folder
+from cnn_course.data import image_folders
+from cnn_course.data.image_folders import IMAGE_SUFFIXES, ORIENTATION_TAG, export_cifar10_folder
+from cnn_course.images import decode_image, to_channels
 from cnn_course.seeding import set_global_seed
 
 # %% [markdown]
@@ -99,8 +102,10 @@ from cnn_course.seeding import set_global_seed
 # `QUICK_RUN = True` shrinks the folder and the training to seconds, to try the whole lesson
 # quickly (the model is then far from its real accuracy). `IMAGE_DIR = None` exports CIFAR-10
 # images into a temporary folder; set it to the path of **your own folder** of photos (one
-# subfolder per class) to run the lesson on them instead. The trained model, its history and its
-# class names are saved in `MODEL_DIR`.
+# subfolder per class: two classes or many, a few dozen images each or thousands) to run the lesson on
+# them instead; with photos larger than CIFAR-10's 32 x 32 pixels, a larger `IMAGE_SIZE` (64 or 96)
+# lets the model see more, at the price of slower epochs. The trained model, its history and its class
+# names are saved in `MODEL_DIR`.
 
 # %% tags=["parameters"]
 QUICK_RUN = False
@@ -117,6 +122,8 @@ SHUFFLE_BUFFER = 1_000  # images the pipeline shuffles among
 EPOCHS = 1 if QUICK_RUN else 15
 PEAK_LEARNING_RATE = 4e-3
 SEED = 42
+FEW_IMAGES = 10  # a class with fewer images than this is flagged: too few to learn from, or to measure
+GALLERY_SIZE = 16  # mistakes shown at the end
 set_global_seed(SEED)
 
 # %% [markdown]
@@ -136,20 +143,22 @@ if IMAGE_DIR is None:
         print(f"  {path:48} {description}")
 else:
     image_dir = Path(IMAGE_DIR).expanduser()
+    if not image_dir.is_dir():
+        raise FileNotFoundError(f"IMAGE_DIR = {IMAGE_DIR!r} is not a folder: name your folder of class subfolders.")
 print("\ntop level:", sorted(path.name for path in image_dir.iterdir()))
 
 # %% [markdown]
 # ## Exercise 1 · How many images per class?
 #
 # Before training, count what each class holds: a class with ten times fewer images than the
-# others, or with none, changes everything that follows. Count as Keras will read the folder:
+# others, or with none, changes everything that follows. Count as the folder will be read:
 #
 # - every **subfolder** of `folder` is a class, even an empty one, except **hidden** folders
 #   (names starting with `.`) such as `.ipynb_checkpoints`, which Jupyter creates in any folder
 #   it opens;
 # - an **image file** is a file whose extension, in lower case, is one of `IMAGE_SUFFIXES`
-#   (`.bmp .gif .jpeg .jpg .png`: cameras often write `.JPG`), anywhere inside its class folder,
-#   subfolders included;
+#   (`.bmp .gif .jpeg .jpg .png .webp`: cameras often write `.JPG`), anywhere inside its class
+#   folder, subfolders included;
 # - skip hidden files and files inside hidden folders: a Mac writes a `._photo.jpg` next to
 #   each photo on a USB stick, which holds metadata, not pixels;
 # - list the classes in **sorted order of their names, as strings**: that is the order
@@ -179,6 +188,7 @@ self_check(count_images_per_class)
 # %%
 counts = count_images_per_class(image_dir)
 print(counts)
+print(f"classes with fewer than {FEW_IMAGES} images:", {name: n for name, n in counts.items() if n < FEW_IMAGES})
 plots.plot_class_counts(np.array(list(counts.values())), list(counts));
 
 # %% [markdown]
@@ -238,7 +248,7 @@ self_check(image_shape)
 # Now every file of every class folder, hidden ones included, goes through `image_shape`:
 
 # %%
-shapes, unreadable, not_images = Counter(), [], []
+shapes, unreadable, not_images, turned = Counter(), [], [], []
 for path in sorted(image_dir.rglob("*")):
     relative = path.relative_to(image_dir)
     if not path.is_file() or len(relative.parts) < 2 or relative.parts[0].startswith("."):
@@ -249,28 +259,40 @@ for path in sorted(image_dir.rglob("*")):
     shape = image_shape(path)
     if shape is None:
         unreadable.append(relative)
-    else:
-        shapes[shape] += 1
+        continue
+    shapes[shape] += 1
+    with Image.open(path) as image:
+        if image.getexif().get(ORIENTATION_TAG, 1) != 1:
+            turned.append(relative)
 print("(height, width, channels): files")
-for shape, number in shapes.most_common():
+for shape, number in shapes.most_common(10):
     print(f"  {shape}: {number}")
+if len(shapes) > 10:
+    print(f"  and {len(shapes) - 10} other shapes")
 print("cannot be decoded:", [str(path) for path in unreadable])
-print("not images (Keras skips them):", [str(path) for path in not_images])
+print("not images (skipped when loading):", [str(path) for path in not_images][:20])
+print(f"stored turned, with an EXIF orientation tag: {len(turned)} files", [str(path) for path in turned[:5]])
 
 # %% [markdown]
 # What the scan finds, and what each finding means for training:
 #
 # - **files that cannot be decoded**, like a JPEG cut off halfway or a `._` metadata file named
-#   like a PNG. Keras lists them by their names and stops with an error **in the middle of an
+#   like a PNG. A loader lists files by their names and stops with an error **in the middle of an
 #   epoch** when it reaches one. They must go.
-# - **grayscale (1 channel) and RGBA (4 channels)** images: Keras converts them to RGB as it
-#   loads them (`color_mode="rgb"`), so they can stay; transparency is dropped.
+# - **grayscale (1 channel), RGBA (4 channels), palette and 16-bit** images: they are turned into
+#   RGB as they are loaded (`color_mode="rgb"`), so they can stay; transparent pixels are shown on
+#   white, as a browser shows them.
 # - **other sizes**: every image is resized to `image_size` as it is loaded, so they can stay,
 #   but a batch of images mostly of one size tells you what size to train at.
-# - **files that are not images** (`.txt`, `.DS_Store`) are skipped by Keras; leave them.
+# - **photos with an EXIF orientation tag**: a phone stores a photo as its sensor saw it and writes
+#   in the file how to turn it (tag 6: a quarter turn clockwise). Every photo viewer turns it
+#   upright, and so does this course, in training as in `cnn-course predict` and `serve`; the
+#   shapes above are as stored, before turning.
+# - **files that are not images** (`.txt`, `.DS_Store`) are skipped when loading; leave them.
 #
-# We move the undecodable files, and the images hidden inside class folders (Keras reads those
-# too: a checkpoint copy would be counted twice), into a folder next to the data. Moving instead of
+# We move the undecodable files, and the images hidden inside class folders (the course's loader
+# skips them, but Keras's reads them: a checkpoint copy would be counted twice), into a folder next
+# to the data. Moving instead of
 # deleting means nothing is lost: check them, then put them back or delete them yourself.
 
 # %%
@@ -286,20 +308,34 @@ for relative in sorted(set(unreadable) | set(hidden_images)):
     print(f"moved {relative} to {set_aside.name}/")
 
 # %% [markdown]
-# Some of the unusual images that stay, as Pillow reads them:
+# Some of the unusual images that stay, as the model will see them (upright, in RGB), titled with
+# their shape as stored:
 
 # %%
-odd_files = [path for path in sorted(image_dir.glob("*/*")) if path.suffix.lower() in IMAGE_SUFFIXES and image_shape(path) != (IMAGE_SIZE, IMAGE_SIZE, 3)][:8]
+odd_files = [
+    path for path in sorted(image_dir.glob("*/*"))
+    if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and not path.parent.name.startswith(".")
+    and image_shape(path) != (IMAGE_SIZE, IMAGE_SIZE, 3)
+][:8]
 if odd_files:
-    odd_images = np.stack([np.asarray(Image.open(path).convert("RGB").resize((64, 64))) for path in odd_files])
-    plots.plot_image_grid(odd_images, titles=[f"{path.stem.split('_')[-1]}\n{image_shape(path)}" for path in odd_files], ncols=len(odd_files));
+    upright_rgb = [Image.fromarray(to_channels(decode_image(path), 3)) for path in odd_files]
+    odd_images = np.stack([np.asarray(image.resize((64, 64))) for image in upright_rgb])
+    odd_titles = [f"{path.stem.split('_')[-1][:10]}\n{image_shape(path)}" for path in odd_files]
+    plots.plot_image_grid(odd_images, titles=odd_titles, ncols=len(odd_files));
 
 # %% [markdown]
-# ## Exercise 3 · Load the folder with Keras
+# ## Exercise 3 · Load the folder
 #
 # `keras.utils.image_dataset_from_directory(folder, ...)` lists the image files, numbers the
 # classes (sorted folder names, as in exercise 1) and returns a `tf.data.Dataset` of batches
-# `(images, labels)`, decoding the files as it goes:
+# `(images, labels)`, decoding the files as it goes. It has one flaw for photos: it ignores their
+# EXIF orientation tag, so a photo taken with the phone held upright trains on its side, while
+# `cnn-course predict` and `serve` turn the same file upright. The rule of this course is the photo
+# viewers' one: **an image is turned upright by its EXIF orientation tag, everywhere**. The
+# course's `image_folders.image_dataset_from_directory` takes the same arguments and returns the
+# same datasets (the same files, classes and split for the same seed), but decodes every file as
+# `predict` and `serve` do: upright, transparent pixels on white, WebP files included, hidden files
+# skipped. Call it with:
 #
 # - `image_size=(height, width)`: every image is resized to it, so they fit in one batch;
 #   pixel values stay 0–255 (float32);
@@ -311,19 +347,20 @@ if odd_files:
 #   accuracy measures memory, not generalisation. `subset="both"` returns the two at once;
 # - the datasets carry `.class_names`, the names of the label numbers.
 #
-# Return the training and the validation datasets as Keras makes them (the pipeline comes next).
+# Return the training and the validation datasets as the loader makes them (the pipeline comes next).
 
 # %% tags=["exercise"]
 def load_image_folder(
     folder: Path, image_size: tuple[int, int] = (32, 32), batch_size: int = 128, validation_split: float = 0.2, seed: int = 42
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """Return (training, validation) datasets of the folder's images, from image_dataset_from_directory.
+    """Return (training, validation) datasets of the folder's images, from image_folders.image_dataset_from_directory.
 
-    Batches are (images float32 (N, *image_size, 3) with values 0-255, labels int32 (N,)); the
-    validation set is `validation_split` of the images, the same ones for the same seed.
+    Batches are (images float32 (N, *image_size, 3) with values 0-255, upright by their EXIF
+    orientation, labels int32 (N,)); the validation set is `validation_split` of the images, the
+    same ones for the same seed.
     """
     ### BEGIN SOLUTION
-    training_set, validation_set = keras.utils.image_dataset_from_directory(
+    training_set, validation_set = image_folders.image_dataset_from_directory(
         folder,
         label_mode="int",
         image_size=image_size,
@@ -345,7 +382,21 @@ class_names = train_ds.class_names
 print("class_names:", class_names)
 images, labels = next(iter(train_ds))
 print(f"one batch: images {images.shape} {images.dtype}, values {float(images.numpy().min()):.0f} to {float(images.numpy().max()):.0f}; labels {labels.shape} {labels.dtype}")
-plots.plot_image_grid(images.numpy()[:16].astype("uint8"), titles=[class_names[label] for label in labels.numpy()[:16]]);
+plots.plot_image_grid(images.numpy()[:16].astype("uint8"), titles=[class_names[i][:12] for i in labels.numpy()[:16]]);
+
+# %% [markdown]
+# The split draws files at random, whatever their class: a class with few images may have none in
+# the validation set, and then nothing measures how well the model knows it.
+
+# %%
+split_counts = {
+    subset: Counter(Path(path).relative_to(image_dir).parts[0] for path in dataset.file_paths)
+    for subset, dataset in (("training", train_ds), ("validation", val_ds))
+}
+for name in class_names:
+    training_count, validation_count = split_counts["training"][name], split_counts["validation"][name]
+    print(f"{name[:24]:>24}: {training_count:5,} training, {validation_count:4,} validation")
+print("classes without a validation image:", [name for name in class_names if split_counts["validation"][name] == 0])
 
 # %% [markdown]
 # ## The input pipeline: cache, shuffle, prefetch
@@ -481,7 +532,8 @@ print(f"decoding the {train_images:,} images once, without a model: {decoding_se
 # ## Train
 #
 # The cached pipeline feeds the model; the validation set is the 20 % that
-# `image_dataset_from_directory` kept aside. About 2 to 3 minutes on two CPU cores.
+# `image_dataset_from_directory` kept aside. About 2 to 3 minutes on two CPU cores with the CIFAR-10
+# folder.
 
 # %%
 set_global_seed(SEED)
@@ -527,33 +579,43 @@ saved_class_names, _ = saving.read_class_names(model_dir / "own_images_cnn.keras
 saved_class_names = list(saved_class_names)
 if IMAGE_DIR is None:
     held_out = export_cifar10_folder(Path(workspace.name) / "held_out", per_class=TEST_PER_CLASS, split="test").folder
-    test_ds = keras.utils.image_dataset_from_directory(held_out, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=500, shuffle=False)
+    test_ds = image_folders.image_dataset_from_directory(
+        held_out, image_size=(IMAGE_SIZE, IMAGE_SIZE), batch_size=500, shuffle=False
+    )
+    test_title = "Held-out folder"
 else:  # your own photos: no held-out folder, so the validation set stands in for one
-    test_ds = val_ds
-x_test = np.concatenate([batch_images.numpy() for batch_images, _ in test_ds])
-y_test = np.concatenate([batch_labels.numpy() for _, batch_labels in test_ds])
+    test_ds, test_title = val_ds, "Validation set"
+test_batches = list(test_ds.as_numpy_iterator())
+x_test = np.concatenate([batch_images for batch_images, _ in test_batches])
+y_test = np.concatenate([batch_labels for _, batch_labels in test_batches])
 results = evaluation.evaluate_classifier(saved, x_test, y_test, saved_class_names)
 print(f"accuracy {results.accuracy:.2%}, loss {results.loss:.4f} on {len(y_test):,} images\n")
 print(results.report_text)
-plots.plot_confusion_matrix(results.confusion, saved_class_names, title="Held-out folder");
+plots.plot_confusion_matrix(results.confusion, saved_class_names, title=test_title);
 
 # %% [markdown]
-# Sixteen of its mistakes, drawn at random, as lesson 6 showed them (true class → predicted, with
-# the confidence):
+# Up to `GALLERY_SIZE` of its mistakes, drawn at random, as lesson 6 showed them (true class →
+# predicted, with the confidence). A small folder of your own may leave fewer, or none:
 
 # %%
 predicted = np.argmax(results.probabilities, axis=1)
 confidence = results.probabilities.max(axis=1)
-wrong = np.sort(np.random.default_rng(SEED).choice(np.flatnonzero(predicted != y_test), 16, replace=False))
-plots.plot_predictions(x_test[wrong].astype("uint8"), y_test[wrong], predicted[wrong], saved_class_names, confidence[wrong]);
+mistakes = np.flatnonzero(predicted != y_test)
+print(f"{len(mistakes):,} mistakes among {len(y_test):,} images")
+if len(mistakes):
+    wrong = np.sort(np.random.default_rng(SEED).choice(mistakes, min(GALLERY_SIZE, len(mistakes)), replace=False))
+    plots.plot_predictions(
+        x_test[wrong].astype("uint8"), y_test[wrong], predicted[wrong], saved_class_names, confidence[wrong]
+    );
 
 # %% [markdown]
 # ## Predict on files of any size
 #
 # The saved model takes pixels exactly as a file holds them. `inference.load_classifier` loads it
 # with its class names, the way `cnn-course predict` and `cnn-course serve` do: it sees the
-# `Rescaling` layer, so it feeds the pixel values 0–255 unchanged, turning grayscale and
-# transparent images into RGB first. The odd-sized files of the folder go in as they are:
+# `Rescaling` layer, so it feeds the pixel values 0–255 unchanged, turning photos upright and
+# grayscale and transparent images into RGB first, exactly as the loader did in training. The
+# odd-sized files of the folder go in as they are:
 
 # %%
 classifier = inference.load_classifier(model_dir / "own_images_cnn.keras")
@@ -569,8 +631,9 @@ for path in odd_files:
 # ## What you built
 #
 # A model trained on a folder of files, as your own photos will come: the folder inspected
-# (counts, undecodable files, modes and sizes, hidden files), the problem files set aside without
-# deleting anything, a validation split without leaks, a cached and prefetched pipeline, and a
+# (counts, undecodable files, modes and sizes, orientation tags, hidden files), the problem files set
+# aside without deleting anything, photos upright in training as in prediction, a validation split
+# without leaks, a cached and prefetched pipeline, and a
 # saved model that resizes and rescales by itself, with its class names beside it. Grade the
 # lesson with `pytest -k 07`: the grader checks the four exercises, then loads
 # `models/own_images_cnn.keras` and its class names and classifies a held-out folder of the 10,000

@@ -387,3 +387,26 @@ def _check_loaded_splits(
     first = _first_batches(small[0])[0][0]
     if len(first) != 4:
         raise CheckFailed(name, f"called with batch_size=4, the first training batch holds {len(first)} images.", "pass batch_size=batch_size.")
+    with _temporary_folder() as root:
+        write_orientation_folder(root)
+        upright = load_image_folder(root, image_size=(16, 16), batch_size=64, validation_split=0.2, seed=7)
+        pixels = _first_batches(upright[0])[0][0]
+    top, bottom = pixels[:, :4].mean(axis=(1, 2, 3)), pixels[:, -4:].mean(axis=(1, 2, 3))
+    if not np.all(top > bottom + 100):
+        raise CheckFailed(
+            name,
+            f"{int(np.sum(top <= bottom + 100))} of {len(pixels)} training photos are not upright: their EXIF orientation tag says "
+            "to turn them by 90 degrees, as a phone does when it is held sideways, and they were loaded as stored, on their side.",
+            "Keras's image_dataset_from_directory ignores the tag: load with image_folders.image_dataset_from_directory "
+            "(from cnn_course.data, the same arguments), which turns each photo upright as cnn-course predict and serve do.",
+        )
+
+
+def write_orientation_folder(root: Path) -> None:
+    """Write two classes of five photos 24 x 12 pixels, bright at the top when upright, stored turned with EXIF tags 6 and 8."""
+    upright = np.zeros((24, 12, 3), np.uint8)
+    upright[:12] = 255
+    for name, orientation in (("a", 6), ("b", 8)):
+        (root / name).mkdir()
+        for index in range(5):
+            save_rotated_photo(upright, root / name / f"IMG_{index}.jpg", orientation)

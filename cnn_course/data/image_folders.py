@@ -1,25 +1,37 @@
-"""Folders of image files, one subfolder per class: exported from CIFAR-10, with the mess real folders hold.
+"""Folders of image files, one subfolder per class: loaded for training, and exported from CIFAR-10 with the mess
+real folders hold.
 
-A learner's own photos arrive as `DIR/<class>/<file>.jpg`, not as arrays. `export_cifar10_folder`
-writes CIFAR-10 images in that layout, as a stand-in that works offline; with `messy=True` it adds
-what real folders contain (`add_messy_files`): a corrupt file, a grayscale and an RGBA image,
-images of other sizes, hidden files and Jupyter's `.ipynb_checkpoints` folders.
+A learner's own photos arrive as `DIR/<class>/<file>.jpg`, not as arrays. `image_dataset_from_directory`
+loads such a folder as Keras's function of the same name does, but decodes every file through
+`cnn_course.images`, the path `cnn-course predict` and `serve` take: a photo is turned upright by its
+EXIF orientation tag, as every photo viewer shows it. `export_cifar10_folder` writes CIFAR-10 images in
+that layout, as a stand-in that works offline; with `messy=True` it adds what real folders contain
+(`add_messy_files`): a corrupt file, a grayscale and an RGBA image, images of other sizes, hidden files
+and Jupyter's `.ipynb_checkpoints` folders.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .datasets import CIFAR10_CLASS_NAMES, load_cifar10
 
-# The extensions keras.utils.image_dataset_from_directory reads (it compares them lower-cased).
-IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+# The extensions of the image files the course reads, compared lower-cased: those
+# keras.utils.image_dataset_from_directory reads, and WebP, which Keras skips.
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".webp")
+LABEL_MODES = ("int", "categorical")
+COLOR_MODES = {"rgb": 3, "grayscale": 1}
+ORIENTATION_TAG = 0x0112  # EXIF: how a viewer turns the stored pixels to show the photo upright (1: as stored)
+# Per tag, the turn that stores an upright image: Pillow's ImageOps.exif_transpose undoes it.
+STORED_TURNS = {3: "ROTATE_180", 6: "ROTATE_90", 8: "ROTATE_270"}
 IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG"}
 SPLIT_SIZES = {"train": 5_000, "test": 1_000}  # CIFAR-10 images per class in each split
 JPEG_QUALITY = 95
@@ -45,6 +57,176 @@ class ExportSummary:
     class_names: list[str]
     images: int
     messy: dict[str, str] = field(default_factory=dict)
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def list_image_folder(
+    directory: str | Path, class_names: list[str] | None = None
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """List the image files of a folder of class subfolders, as Keras does; return (paths, labels, class names).
+
+    Classes are the subfolders not starting with '.', in sorted order of their names as strings
+    ('10' before '2'), or `class_names` in the order given. A class's images are the files with an
+    extension in IMAGE_SUFFIXES (any case) anywhere inside its folder, walked in sorted order; hidden
+    files and files in hidden folders are skipped. Labels are int32 class numbers (N,).
+
+    Raises ImageFolderError when `directory` is not a folder, holds no class folder or no image,
+    or `class_names` names a folder that is not there.
+    """
+    root = Path(directory).expanduser()
+    if not root.is_dir():
+        raise ImageFolderError(f"{root} is not a folder: name the folder that holds one subfolder per class of images.")
+    found = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not _is_hidden(entry.name))
+    if class_names is not None:
+        missing = [name for name in class_names if name not in found]
+        if missing:
+            raise ImageFolderError(f"class_names {missing} are not subfolders of {root}; its class folders: {found}.")
+        found = list(class_names)
+    if not found:
+        raise ImageFolderError(f"{root} has no class subfolders: put each class's images in a subfolder of its name.")
+    paths: list[str] = []
+    labels: list[int] = []
+    for label, name in enumerate(found):
+        walked = []
+        for folder, subfolders, files in os.walk(root / name):
+            subfolders[:] = [sub for sub in subfolders if not _is_hidden(sub)]
+            walked.append((folder, files))
+        for folder, files in sorted(walked, key=lambda pair: pair[0]):
+            for file in sorted(files):
+                if not _is_hidden(file) and file.lower().endswith(IMAGE_SUFFIXES):
+                    paths.append(os.path.join(folder, file))
+                    labels.append(label)
+    if not paths:
+        raise ImageFolderError(
+            f"{root} holds no image files in its class folders {found} (extensions read: {', '.join(IMAGE_SUFFIXES)})."
+        )
+    return paths, np.array(labels, dtype=np.int32), list(found)
+
+
+def image_dataset_from_directory(
+    directory: str | Path,
+    labels: str = "inferred",
+    label_mode: str = "int",
+    class_names: list[str] | None = None,
+    color_mode: str = "rgb",
+    batch_size: int = 32,
+    image_size: tuple[int, int] = (256, 256),
+    shuffle: bool = True,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    verbose: bool = True,
+) -> Any:
+    """Load a folder of images, one subfolder per class, as keras.utils.image_dataset_from_directory does, but upright.
+
+    The arguments, the files listed, the class numbers and the split are Keras's (same seed, same
+    validation files), except that hidden files are skipped and WebP files are read. Each file is
+    decoded by `cnn_course.images`, the path of `cnn-course predict` and `serve`: turned upright by
+    its EXIF orientation tag, transparent pixels on white, 16-bit images to 8 bits, the first frame
+    of an animation; then resized to `image_size` with bilinear interpolation, as a model's
+    `Resizing` layer does.
+
+    Args:
+        directory: the folder; see `list_image_folder` for what it holds.
+        labels: only "inferred" (from the class folders).
+        label_mode: "int" (int32 class numbers (N,)) or "categorical" (float32 one-hot (N, classes)).
+        class_names: the class folders to read, in the order of their numbers (default: all, sorted).
+        color_mode: "rgb" (3 channels) or "grayscale" (1).
+        batch_size: images per batch.
+        image_size: (height, width) in pixels of every image.
+        shuffle: shuffle the list of files (with `seed`) and, for the training set, the images at every epoch.
+        seed: the shuffle's seed; needed with `validation_split` and `shuffle`.
+        validation_split: the fraction of the files held out for validation, between 0 and 1.
+        subset: with `validation_split`: "training", "validation", or "both" (returns [training, validation]).
+        verbose: print how many files and classes were found, and the split.
+
+    Returns:
+        A tf.data.Dataset of batches (images float32 (N, height, width, channels) with values 0-255,
+        labels), with attributes `class_names` and `file_paths`; with subset="both", a list of two.
+
+    Raises:
+        ValueError: an argument Keras would refuse, or a split that leaves a subset without an image.
+        ImageFolderError: see `list_image_folder`.
+    A file that cannot be decoded stops the iteration with an error naming it (cnn_course.images.ImageError).
+    """
+    if labels != "inferred":
+        raise ValueError(f"labels={labels!r}: only 'inferred' is supported (the class of an image is its folder).")
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"label_mode={label_mode!r}: choose 'int' (class numbers) or 'categorical' (one-hot vectors).")
+    if color_mode not in COLOR_MODES:
+        raise ValueError(f"color_mode={color_mode!r}: choose 'rgb' or 'grayscale'.")
+    if validation_split is not None and not 0 < validation_split < 1:
+        raise ValueError(f"validation_split={validation_split}: give a fraction between 0 and 1, e.g. 0.2.")
+    subsets = {"training": ("training",), "validation": ("validation",), "both": ("training", "validation")}
+    if (subset is None) != (validation_split is None):
+        raise ValueError(
+            "validation_split and subset go together: pass both (subset='training', 'validation' or 'both') or neither."
+        )
+    if subset is not None and subset not in subsets:
+        raise ValueError(f"subset={subset!r}: choose 'training', 'validation' or 'both'.")
+    if validation_split is not None and shuffle and seed is None:
+        raise ValueError(
+            "with validation_split and shuffle, pass a seed (e.g. seed=42), so that every call splits the files alike."
+        )
+    paths, numbers, names = list_image_folder(directory, class_names)
+    if shuffle:
+        order = np.arange(len(paths))
+        np.random.RandomState(seed if seed is not None else np.random.randint(1_000_000)).shuffle(order)
+        paths, numbers = [paths[i] for i in order], numbers[order]
+    if verbose:
+        print(f"Found {len(paths)} files belonging to {len(names)} classes.")
+    if subset is None:
+        return _folder_dataset(paths, numbers, names, label_mode, color_mode, batch_size, image_size, shuffle, seed)
+    held_out = int(validation_split * len(paths))
+    if not 0 < held_out < len(paths):
+        empty = "validation" if held_out == 0 else "training"
+        raise ValueError(
+            f"validation_split={validation_split} of {len(paths)} images leaves no image for {empty}: "
+            "add images, or change validation_split."
+        )
+    datasets = []
+    for name in subsets[subset]:
+        part = slice(None, -held_out) if name == "training" else slice(-held_out, None)
+        if verbose:
+            print(f"Using {len(paths[part])} files for {name}.")
+        options = (label_mode, color_mode, batch_size, image_size, shuffle and name == "training", seed)
+        datasets.append(_folder_dataset(paths[part], numbers[part], names, *options))
+    return datasets if subset == "both" else datasets[0]
+
+
+def _folder_dataset(
+    paths: list[str], numbers: np.ndarray, class_names: list[str], label_mode: str, color_mode: str, batch_size: int,
+    image_size: tuple[int, int], shuffle: bool, seed: int | None,
+) -> Any:
+    """Return the batched tf.data.Dataset of these files and labels, with `class_names` and `file_paths` set."""
+    import tensorflow as tf
+
+    from cnn_course.images import decode_image, to_channels
+
+    channels = COLOR_MODES[color_mode]
+    height, width = image_size
+
+    def decode(path: tf.Tensor) -> np.ndarray:
+        return to_channels(decode_image(os.fsdecode(path.numpy())), channels)
+
+    def load(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        pixels = tf.py_function(decode, [path], tf.uint8)
+        pixels.set_shape((None, None, channels))
+        image = tf.image.resize(pixels, (height, width), method="bilinear")
+        image.set_shape((height, width, channels))
+        return image, label
+
+    labels = tf.one_hot(numbers, len(class_names)) if label_mode == "categorical" else numbers
+    dataset = tf.data.Dataset.from_tensor_slices(([os.fsencode(path) for path in paths], labels))
+    if shuffle:
+        dataset = dataset.shuffle(buffer_size=batch_size * 8, seed=seed)
+    dataset = dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    dataset.class_names = list(class_names)
+    dataset.file_paths = list(paths)
+    return dataset
 
 
 def export_cifar10_folder(
@@ -146,6 +328,20 @@ def save_image(pixels: np.ndarray, path: Path) -> None:
         image.save(path, "JPEG", quality=JPEG_QUALITY)
     else:
         image.save(path, "PNG")
+
+
+def save_rotated_photo(upright: np.ndarray, path: Path, orientation: int) -> None:
+    """Save uint8 pixels (H, W, 3) as a JPEG as a phone does: stored turned, with the EXIF orientation tag that
+    turns it upright (3: half a turn, 6: a quarter turn clockwise, 8: a quarter turn anticlockwise).
+
+    Raises KeyError for another tag.
+    """
+    from PIL import Image
+
+    stored = Image.fromarray(upright).transpose(getattr(Image.Transpose, STORED_TURNS[orientation]))
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = orientation
+    stored.save(path, "JPEG", quality=JPEG_QUALITY, exif=exif.tobytes())
 
 
 def add_messy_files(folder: Path, samples: dict[str, np.ndarray]) -> dict[str, str]:

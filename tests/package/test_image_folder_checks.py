@@ -201,13 +201,14 @@ def test_shape_mistakes_get_their_hint(image_shape, hint):
 
 # -- load_image_folder ---------------------------------------------------------------------------------
 
-def load_in_two_calls(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42, validation_seed=None, **options):
-    """Two calls, one per subset; `validation_seed` and `options` switch on mistakes."""
+def load_in_two_calls(
+    folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42, validation_seed=None, load=None, **options
+):
+    """Two calls, one per subset; `validation_seed`, `load` (Keras's loader) and `options` switch on mistakes."""
+    load = load or image_folders.image_dataset_from_directory
     common = {"image_size": image_size, "batch_size": batch_size, "validation_split": validation_split, **options}
-    training = keras.utils.image_dataset_from_directory(folder, subset="training", seed=seed, **common)
-    validation = keras.utils.image_dataset_from_directory(
-        folder, subset="validation", seed=seed if validation_seed is None else validation_seed, **common
-    )
+    training = load(folder, subset="training", seed=seed, **common)
+    validation = load(folder, subset="validation", seed=seed if validation_seed is None else validation_seed, **common)
     return training, validation
 
 
@@ -218,8 +219,8 @@ def test_loading_in_two_calls_with_one_seed_passes():
 def no_shuffle_for_validation(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42):
     """The validation call without shuffle and seed: Keras allows it, and takes the split from the unshuffled list."""
     common = {"image_size": image_size, "batch_size": batch_size, "validation_split": validation_split}
-    training = keras.utils.image_dataset_from_directory(folder, subset="training", seed=seed, **common)
-    validation = keras.utils.image_dataset_from_directory(folder, subset="validation", shuffle=False, **common)
+    training = image_folders.image_dataset_from_directory(folder, subset="training", seed=seed, **common)
+    validation = image_folders.image_dataset_from_directory(folder, subset="validation", shuffle=False, **common)
     return training, validation
 
 
@@ -239,6 +240,7 @@ def cached(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, se
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, class_names=sorted(os.listdir(folder), key=int)), "'10' before '2'"),
         (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, 32, validation_split, seed), "pass batch_size=batch_size"),
         (cached, "without .class_names"),
+        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, load=keras.utils.image_dataset_from_directory), "ignores the tag"),
     ],
 )
 def test_loading_mistakes_get_their_hint(load, hint):
@@ -353,10 +355,10 @@ def test_a_missing_class_names_file_is_not_attempted(tmp_path):
 # -- the grader, run as a learner runs it, on a broken copy of the master --------------------------------
 
 BREAKAGES = [
-    ("    training_set, validation_set = keras.utils.image_dataset_from_directory(", "    training_set = keras.utils.image_dataset_from_directory("),
+    ("    training_set, validation_set = image_folders.image_dataset_from_directory(", "    training_set = image_folders.image_dataset_from_directory("),
     (
         "        subset=\"both\",\n        seed=seed,\n    )\n    return training_set, validation_set",
-        "        subset=\"training\",\n        seed=seed,\n    )\n    validation_set = keras.utils.image_dataset_from_directory(\n"
+        "        subset=\"training\",\n        seed=seed,\n    )\n    validation_set = image_folders.image_dataset_from_directory(\n"
         "        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset=\"validation\", shuffle=False\n"
         "    )\n    return training_set, validation_set",
     ),
