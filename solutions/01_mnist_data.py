@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -99,7 +99,7 @@ print("pixel values from", x_train.min(), "to", x_train.max())
 #
 # A picture is worth a thousand shapes: here are the first 32 training images with their labels.
 
-# %%
+# %% alt="A grid of the first 32 MNIST training images, white handwritten digits on black, each titled with its label."
 plots.plot_image_grid(x_train[:32], titles=[str(label) for label in y_train[:32]]);
 
 # %% [markdown]
@@ -127,7 +127,7 @@ def count_per_class(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
 # %%
 self_check(count_per_class)
 
-# %%
+# %% alt="Bar chart of the number of MNIST training images per digit, 0 to 9: every class has between about 5,400 and 6,700 images."
 counts = count_per_class(y_train)
 plots.plot_class_counts(counts, data.MNIST_CLASS_NAMES);
 print("fewest:", counts.min(), "most:", counts.max())

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -180,7 +180,7 @@ history = train_classifier(model, x_fit, y_fit, x_val, y_val, epochs=EPOCHS, bat
 # - Training accuracy *below* validation accuracy early on is normal here: dropout is active
 #   while training and off while validating.
 
-# %%
+# %% alt="Two line charts per epoch, loss on the left and accuracy on the right, training against validation: validation accuracy is near 99 % from the first epoch and both losses fall."
 plots.plot_history(history.history);
 
 # %% [markdown]
@@ -242,7 +242,7 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int = 
 # %%
 self_check(confusion_counts)
 
-# %%
+# %% alt="Confusion matrix of the MNIST test set as a heat map, true digit by row and predicted digit by column: almost every count sits on the diagonal, a few dozen mistakes off it."
 confusion = confusion_counts(y_test, y_pred)
 plots.plot_confusion_matrix(confusion, data.MNIST_CLASS_NAMES, title="MNIST test set");
 
@@ -268,7 +268,7 @@ print(classification_report(y_test, y_pred, target_names=data.MNIST_CLASS_NAMES,
 #
 # Green titles are right, red ones wrong (true → predicted).
 
-# %%
+# %% alt="A grid of the first 32 MNIST test digits, each titled with its true label, the model's prediction and its confidence; almost all are right."
 probabilities = model.predict(x_test[:32], verbose=0)
 plots.plot_predictions(x_test[:32], y_test[:32], np.argmax(probabilities, axis=1), data.MNIST_CLASS_NAMES, probabilities.max(axis=1));
 
@@ -298,7 +298,7 @@ def most_confident_mistakes(probabilities: np.ndarray, y_true: np.ndarray, k: in
 # %%
 self_check(most_confident_mistakes)
 
-# %%
+# %% alt="A grid of the 16 test digits the model got wrong with the highest confidence, each titled with its true label, the prediction and the confidence: most are ambiguous or badly written digits."
 test_probabilities = model.predict(x_test, batch_size=1000, verbose=0)
 worst = most_confident_mistakes(test_probabilities, y_test, k=16)
 plots.plot_predictions(

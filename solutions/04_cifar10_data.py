@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -82,7 +82,7 @@ print("classes:", data.CIFAR10_CLASS_NAMES)
 # convolution of a colour CNN has filters of depth 3 that learn which colour combinations to
 # respond to.
 
-# %%
+# %% alt="The first CIFAR-10 training image, a small colour photo, shown four times: in colour, then only its red, its green and its blue channel."
 image = x_train[0]
 print("one image:", image.shape, "— top-left pixel (R, G, B):", image[0, 0])
 plots.plot_image_grid(
@@ -113,7 +113,7 @@ def first_indices_per_class(labels: np.ndarray, per_class: int = 8, num_classes:
 # %%
 self_check(first_indices_per_class)
 
-# %%
+# %% alt="A grid of CIFAR-10 training photos, eight of each of the ten classes (airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck), each titled with its class."
 rows = first_indices_per_class(y_train, per_class=8)
 plots.plot_image_grid(
     x_train[rows.ravel()], titles=[data.CIFAR10_CLASS_NAMES[y_train[i]] for i in rows.ravel()], ncols=8
@@ -124,7 +124,7 @@ plots.plot_image_grid(
 # the viewpoints, and the classes that look alike at 32×32 pixels: cat and dog, automobile
 # and truck, deer and horse. Expect the model's mistakes there.
 
-# %%
+# %% alt="Bar chart of the number of CIFAR-10 training images per class: all ten classes have 5,000."
 plots.plot_class_counts(np.bincount(y_train, minlength=10), data.CIFAR10_CLASS_NAMES);
 
 # %% [markdown]

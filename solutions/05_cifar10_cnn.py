@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -240,7 +240,7 @@ self_check(build_augmentation)
 # %% [markdown]
 # Eight training-mode passes over the same image, then one in inference mode:
 
-# %%
+# %% alt="One CIFAR-10 training photo nine times: eight random variants the augmentation layers make while training (mirrored, shifted by a few pixels) and, last, the unchanged image they give at inference."
 augmentation = build_augmentation(MAX_SHIFT)
 image = x_fit[:1]
 variants = [np.asarray(augmentation(image, training=True))[0] for _ in range(8)]
@@ -254,7 +254,7 @@ plots.plot_image_grid(np.stack(variants), titles=[f"training {i + 1}" for i in r
 # augmentation, and compare training and validation accuracy. A small subset makes the effect
 # show within a few epochs.
 
-# %%
+# %% alt="Line chart of accuracy per epoch for two runs on a small subset, without and with augmentation, training dashed and validation solid: without augmentation training accuracy climbs well above validation accuracy; with it the two stay closer."
 x_small, y_small = data.stratified_subset(x_fit, y_fit, COMPARISON_IMAGES, seed=SEED)
 comparison = {}
 for name, augment in (("no augmentation", None), ("augmentation", build_augmentation(MAX_SHIFT))):
@@ -317,7 +317,7 @@ self_check(training_callbacks)
 # The checkpoint writes straight to `MODEL_DIR/cifar10_cnn.keras`, the file the grader loads.
 # Expect under a minute per epoch on two CPU cores, about 7 minutes in all.
 
-# %%
+# %% alt="Two line charts per epoch of the lesson's CIFAR-10 training run, loss on the left and accuracy on the right, training against validation: validation accuracy rises past 80 %."
 model_dir = Path(MODEL_DIR)
 model_dir.mkdir(parents=True, exist_ok=True)
 model_path = model_dir / "cifar10_cnn.keras"

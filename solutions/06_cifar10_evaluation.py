@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -203,7 +203,7 @@ print("hardest classes (lowest F1):", ", ".join(CLASS_NAMES[c] for c in np.argso
 # correct predictions, every other cell a kind of mistake. Rows are true classes, columns
 # predictions, so a row adds up to the support of its class.
 
-# %%
+# %% alt="Confusion matrix of the CIFAR-10 test set as a heat map, true class by row and predicted class by column: a strong diagonal, with the largest off-diagonal counts between cat and dog and among the vehicles."
 confusion = confusion_matrix(y_test, y_pred, labels=range(len(CLASS_NAMES)))
 plots.plot_confusion_matrix(confusion, CLASS_NAMES, title="CIFAR-10 test set");
 
@@ -253,7 +253,7 @@ for true_class, predicted_class, count in pairs:
 # set, a fair sample, each titled *true → predicted (confidence)*, where the confidence is the
 # probability the model gave its answer.
 
-# %%
+# %% alt="A grid of 24 CIFAR-10 test photos the model misclassified, each titled with its true class, the predicted class and the confidence."
 confidence = probabilities.max(axis=1)
 mistakes = np.flatnonzero(y_pred != y_test)
 sample = mistakes[:24]
@@ -266,7 +266,7 @@ print(f"average confidence: {confidence[right].mean():.0%} when right, {confiden
 # %% [markdown]
 # Then the most confused pair only: images of the first class that the model took for the second.
 
-# %%
+# %% alt="A grid of up to 16 test photos of the most confused pair of classes, each titled with its true class, the predicted class and the confidence."
 true_class, predicted_class, _ = pairs[0]
 pair = np.flatnonzero((y_test == true_class) & (y_pred == predicted_class))[:16]
 print(f"{CLASS_NAMES[true_class]} predicted as {CLASS_NAMES[predicted_class]}:")
@@ -324,7 +324,7 @@ def roc_auc_one_vs_rest(y_true: np.ndarray, probabilities: np.ndarray) -> np.nda
 # %%
 self_check(roc_auc_one_vs_rest)
 
-# %%
+# %% alt="One-vs-rest ROC curves of the ten CIFAR-10 classes, true positive rate against false positive rate, each labelled with its area under the curve; all curves bow far above the diagonal of chance."
 areas = roc_auc_one_vs_rest(y_test, probabilities)
 reference = [roc_auc_score(y_test == c, probabilities[:, c]) for c in range(len(CLASS_NAMES))]
 print("the same as scikit-learn's roc_auc_score:", np.allclose(areas, reference))
@@ -370,7 +370,7 @@ self_check(top_k_classes)
 # Keras models take *batches*: to predict a single photo, add a batch axis of size 1 with
 # `image[np.newaxis]` (shape (1, 32, 32, 3)), then take the first row of the result.
 
-# %%
+# %% alt="The first CIFAR-10 test photo beside a bar chart of the model's three most probable classes, the true class's bar in green."
 image, label = x_test[0], y_test[0]
 single = model.predict(image[np.newaxis], verbose=0)[0]
 classes, top = top_k_classes(single, k=3)
@@ -381,7 +381,7 @@ plots.plot_top_k(image, classes, top, CLASS_NAMES, true_class=label);
 # The same for the first mistake of the test set: the green bar, when there is one, is the true
 # class.
 
-# %%
+# %% alt="The first misclassified test photo beside a bar chart of the model's three most probable classes, the true class's bar in green if it is among them."
 index = mistakes[0]
 classes, top = top_k_classes(probabilities[index], k=3)
 plots.plot_top_k(x_test[index], classes, top, CLASS_NAMES, true_class=y_test[index]);

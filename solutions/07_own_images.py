@@ -185,7 +185,7 @@ def count_images_per_class(folder: Path) -> dict[str, int]:
 # %%
 self_check(count_images_per_class)
 
-# %%
+# %% alt="Bar chart of the number of images in each class folder of the exported CIFAR-10 folder, ten bars of about the same height."
 counts = count_images_per_class(image_dir)
 print(counts)
 print(f"classes with fewer than {FEW_IMAGES} images:", {name: n for name, n in counts.items() if n < FEW_IMAGES})
@@ -311,7 +311,7 @@ for relative in sorted(set(unreadable) | set(hidden_images)):
 # Some of the unusual images that stay, as the model will see them (upright, in RGB), titled with
 # their shape as stored:
 
-# %%
+# %% alt="A row of the folder's unusual image files (grayscale, RGBA, other sizes), resized for display, each titled with its file's suffix and its shape."
 odd_files = [
     path for path in sorted(image_dir.glob("*/*"))
     if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and not path.parent.name.startswith(".")
@@ -376,7 +376,7 @@ def load_image_folder(
 # %%
 self_check(load_image_folder)
 
-# %%
+# %% alt="A grid of 16 images from one training batch read from the folder, each titled with the class name taken from its subfolder."
 train_ds, val_ds = load_image_folder(image_dir, (IMAGE_SIZE, IMAGE_SIZE), BATCH_SIZE, VALIDATION_SPLIT, SEED)
 class_names = train_ds.class_names
 print("class_names:", class_names)
@@ -535,7 +535,7 @@ print(f"decoding the {train_images:,} images once, without a model: {decoding_se
 # `image_dataset_from_directory` kept aside. About 2 to 3 minutes on two CPU cores with the CIFAR-10
 # folder.
 
-# %%
+# %% alt="Two line charts per epoch of training on the folder, loss on the left and accuracy on the right, training against validation."
 set_global_seed(SEED)
 model = build_folder_cnn(len(class_names), IMAGE_SIZE)
 training.compile_classifier(model, training.warmup_cosine_schedule(PEAK_LEARNING_RATE, EPOCHS * len(train_ds)))
@@ -573,7 +573,7 @@ print("saved", sorted(path.name for path in model_dir.iterdir() if path.name.sta
 # grader builds the same folder from all 10,000 test images. We load it with `shuffle=False`, so
 # the order of the images is that of the files, and read it with lesson 6's tools.
 
-# %%
+# %% alt="Confusion matrix of the held-out folder as a heat map, true class by row and predicted class by column, with most counts on the diagonal."
 saved = keras.saving.load_model(model_dir / "own_images_cnn.keras")
 saved_class_names, _ = saving.read_class_names(model_dir / "own_images_cnn.keras", saved.output_shape[-1])
 saved_class_names = list(saved_class_names)
@@ -597,7 +597,7 @@ plots.plot_confusion_matrix(results.confusion, saved_class_names, title=test_tit
 # Up to `GALLERY_SIZE` of its mistakes, drawn at random, as lesson 6 showed them (true class →
 # predicted, with the confidence). A small folder of your own may leave fewer, or none:
 
-# %%
+# %% alt="A grid of up to 16 held-out images the model misclassified, chosen at random, each titled with its true class, the predicted class and the confidence."
 predicted = np.argmax(results.probabilities, axis=1)
 confidence = results.probabilities.max(axis=1)
 mistakes = np.flatnonzero(predicted != y_test)

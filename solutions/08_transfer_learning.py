@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -171,7 +171,7 @@ for description, images in (
 # if that were all we had labelled, and 20 more per class for validation. The test images are all
 # 5,000 official test images of these classes, used once, at the end.
 
-# %%
+# %% alt="Ten of the labelled training photos of the five target classes (dog, frog, horse, ship, truck), in one row, each titled with its class."
 CLASS_NAMES = pretrained.TARGET_CLASS_NAMES
 NUM_CLASSES = len(CLASS_NAMES)
 x_target, y_target = data.select_classes(data.scale_images(x_train_all), y_train_all, pretrained.TARGET_CLASSES)
@@ -336,7 +336,7 @@ print(f"fine-tuned: {fine_tuned.train_seconds:.0f} s in all, final validation ac
 # Each arm once on the 5,000 test images of the target classes. On the left, how validation
 # accuracy grew with training time; on the right, test accuracy and total training time.
 
-# %%
+# %% alt="Two panels comparing the three arms (from scratch, frozen base with a new head, fine-tuned top): validation accuracy against training time in seconds on the left, test accuracy as bars on the right, fine-tuning highest and training from scratch lowest."
 results = {
     "from scratch": (scratch, scratch_model.evaluate(x_test, y_test, batch_size=1000, verbose=0)[1]),
     "frozen base + new head": (frozen, frozen_test_accuracy),

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
-#     cell_metadata_filter: tags,-all
+#     cell_metadata_filter: tags,alt,-all
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-jupytext.text_representation.jupytext_version
 #     text_representation:
@@ -183,7 +183,7 @@ self_check(load_image)
 # The PNG written from test image 0 loads **exactly** as the training pipeline prepares that image,
 # down to the last bit: the same pixels, the same scaling, the same dtype.
 
-# %%
+# %% alt="Ten CIFAR-10 test images read back from image files of different sizes and modes, in two rows of five, each titled with its file name: prepared for the model they all look like the original 32 by 32 photos."
 from_file = load_image(sample_paths[0], model.input_shape[1:])
 from_training = data.scale_images(x_test[:1])[0]
 print(f"{sample_paths[0].name}: shape {from_file.shape}, dtype {from_file.dtype}, identical to the training input: {np.array_equal(from_file, from_training)}")
