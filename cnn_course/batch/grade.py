@@ -28,8 +28,8 @@ from cnn_course.batch.plan import GradingPlan, feedback_filter, grading_environm
 from cnn_course.batch.results_log import read_results_log
 from cnn_course.batch.submissions import Submission, SubmissionError, copy_folder, extract_zip, lessons_folder, submitted_at
 from cnn_course.batch.supervisor import Children, ForkServer, run_limited
-from cnn_course.batch.verdicts import exercise_results, model_notes, rejected, with_model_notes
-from cnn_course.gradebook.hygiene import FeedbackFilter
+from cnn_course.batch.verdicts import exercise_results, link_notes, model_notes, rejected, with_link_notes, with_model_notes
+from cnn_course.gradebook.hygiene import FeedbackFilter, printable
 from cnn_course.gradebook.records import file_stem
 from cnn_course.gradebook.results import SubmissionResult
 from cnn_course.runtime.fs import remove_tree
@@ -55,16 +55,18 @@ def grade_submission(
             when = submitted_at(submission.path)
         except OSError:
             when = None
+        links: list[str] = []
         try:
             copy = scratch / "submission"
             if submission.path.is_file():
                 copy.mkdir()
-                extract_zip(submission.path, copy)
+                links = extract_zip(submission.path, copy)
             else:
-                copy_folder(submission.path, copy)
+                links = copy_folder(submission.path, copy)
             lessons = lessons_folder(copy)
         except SubmissionError as error:
-            return rejected(plan, submission, str(error), when)
+            ignored = f" It holds symbolic links, which the grader ignores: {', '.join(map(printable, links))}." if links else ""
+            return rejected(plan, submission, str(error) + ignored, when)
         work, temporary, results_log = scratch / "work", scratch / "tmp", scratch / "results.jsonl"
         work.mkdir()  # the grading process's working folder: anything written there is thrown away
         temporary.mkdir()
@@ -82,6 +84,8 @@ def grade_submission(
             code = run_limited(pytest_command(plan, lessons, results_log), work, environment, log, plan.time_limit, children, key)
         exercises, run, note = exercise_results(plan, log, read_results_log(results_log, key), code, clean.clean)
         exercises = [with_model_notes(e, model_notes(lessons)) for e in exercises]
+        exercises, unplaced = with_link_notes(exercises, link_notes(links, copy, lessons))
+        note = "; ".join(filter(None, [note, *unplaced]))
     finally:
         remove_tree(scratch)
     return SubmissionResult(submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when)

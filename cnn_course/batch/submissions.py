@@ -2,8 +2,9 @@
 
 A submission is data, never instructions: it is copied (a folder) or extracted (a zip) into the
 grader's scratch folder, and graded there, only after every entry is checked: no absolute paths,
-no `..`, no symbolic links (a folder's are refused exactly as a zip's), a bounded number of files
-and bytes, and for a zip a bounded compression ratio, all before anything is written. The lessons
+no `..`, a bounded number of files and bytes, and for a zip a bounded compression ratio, all before
+anything is written. A symbolic link (a folder's or a zip's) is never followed nor copied: it is
+left out, named in the return value so the feedback can say so, and the rest is graded. The lessons
 may sit at the top of the submission, in a `lessons/` folder, or either of those inside one
 wrapping folder. Learners are named after the file or folder, escaped so that any byte sequence
 can be written to every export.
@@ -80,26 +81,40 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
 
 
 def _safe_member(info: zipfile.ZipInfo) -> PurePosixPath | None:
-    """Return the member's relative path, None for entries to skip; raise SubmissionError for unsafe ones."""
+    """Return the member's relative path, None for entries to skip; raise SubmissionError for unsafe ones.
+
+    A symbolic link's path is returned too: `extract_zip` leaves it out and reports it."""
     name = info.filename.replace("\\", "/")
     path = PurePosixPath(name)
     if name.startswith(_IGNORED_PREFIXES) or not path.parts:
         return None
     if path.is_absolute() or ":" in path.parts[0] or ".." in path.parts:
         raise SubmissionError(f"the zip holds an entry outside its own folder ({info.filename}); it was not extracted.")
-    if stat.S_ISLNK(info.external_attr >> 16):
-        raise SubmissionError(f"the zip holds a symbolic link ({info.filename}); it was not extracted.")
     return path
 
 
-def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES) -> None:
-    """Extract `archive` into `destination` after checking every entry; raise SubmissionError if unsafe or too big."""
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES) -> list[str]:
+    """Extract `archive` into `destination` after checking every entry; return the symbolic links left out.
+
+    Returns:
+        The paths (relative, with '/') of the entries that are symbolic links: none is written.
+
+    Raises:
+        SubmissionError: an entry outside the archive's folder, too many entries or bytes, or an entry
+            compressed more than MAX_COMPRESSION_RATIO times; nothing is written then.
+    """
     try:
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
             if len(members) > MAX_ZIP_ENTRIES:
                 raise SubmissionError(f"the zip holds {len(members):,} entries; at most {MAX_ZIP_ENTRIES:,} are accepted.")
-            plan = [(info, path) for info in members if (path := _safe_member(info)) is not None]
+            entries = [(info, path) for info in members if (path := _safe_member(info)) is not None]
+            links = [path.as_posix() for info, path in entries if _is_link(info)]
+            plan = [(info, path) for info, path in entries if not _is_link(info)]
             total = sum(info.file_size for info, _ in plan)  # zipfile never writes past an entry's declared size
             if total > max_bytes:
                 raise SubmissionError(f"the zip expands to {total / 2**20:,.0f} MiB; at most {max_bytes / 2**20:,.0f} MiB are accepted.")
@@ -124,27 +139,30 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
                         sink.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise SubmissionError(f"the zip cannot be read ({type(error).__name__}: {printable(str(error))}).") from error
+    return links
 
 
-def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> None:
-    """Copy a folder submission into `destination` after checking it: no symbolic links, bounded size.
+def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION_BYTES) -> list[str]:
+    """Copy a folder submission into `destination` after checking it; return the symbolic links left out.
+
+    Returns:
+        The paths (relative to `source`, with '/') of its symbolic links: none is followed or copied.
 
     Raises:
-        SubmissionError: the folder holds a symbolic link (or a device, socket or pipe), more than
-            MAX_ZIP_ENTRIES entries or more than `max_bytes` bytes; nothing is copied then.
+        SubmissionError: the folder holds a device, socket or pipe, more than MAX_ZIP_ENTRIES entries
+            or more than `max_bytes` bytes; nothing is copied then.
     """
     entries: list[tuple[Path, os.stat_result]] = []
+    links: list[str] = []
     total = 0
     for folder, folders, files in os.walk(source, followlinks=False):
         for name in sorted(folders) + sorted(files):
             path = Path(folder, name)
             info = path.lstat()
             relative = printable(str(path.relative_to(source)))
-            if stat.S_ISLNK(info.st_mode):
-                raise SubmissionError(
-                    f"the folder holds a symbolic link ({relative}); links are not followed, so it was not graded. "
-                    "Submit the files themselves (copy them in place of the link)."
-                )
+            if stat.S_ISLNK(info.st_mode):  # os.walk does not descend into a link to a folder either
+                links.append(path.relative_to(source).as_posix())
+                continue
             if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
                 raise SubmissionError(f"the folder holds {relative}, which is neither a file nor a folder; it was not graded.")
             entries.append((path, info))
@@ -164,6 +182,12 @@ def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION
             with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as sink:
                 shutil.copyfileobj(reader, sink)
             os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    return links
+
+
+def link_note(name: str) -> str:
+    """What the feedback says of a symbolic link `name` (a path in the submission) that the grader left out."""
+    return f"{printable(name)} is a symbolic link; the grader ignored it: hand in the file itself (a copy in place of the link)."
 
 
 def submitted_at(path: Path) -> str:

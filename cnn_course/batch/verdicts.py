@@ -6,14 +6,17 @@ import re
 import signal
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from cnn_course.status import Status
 from cnn_course.batch.plan import GradingPlan
 from cnn_course.batch.results_log import ResultsLog
-from cnn_course.batch.submissions import Submission, model_file_problem
+from cnn_course.batch.submissions import Submission, link_note, model_file_problem
 from cnn_course.gradebook.results import ExerciseResult, SubmissionResult, worst
 
+# pytest's exit codes of a run that went to its end: all passed, some failed, and 5, which the grading plugin
+# uses when every exercise is not attempted (nothing was graded; nothing crashed).
+_FINISHED_CODES = (0, 1, 5)
 _MEMORY_SIGNS = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|OOM|ResourceExhausted", re.IGNORECASE)
 
 
@@ -59,8 +62,8 @@ def exercise_results(
 ) -> tuple[list[ExerciseResult], str, str]:
     """Combine the signed per-test records into one result per assigned exercise; return them, the run kind and a note."""
     how = "timeout" if code is None else describe_exit(code, log)
-    finished_ok = code in (0, 1) and results.finished
-    if code in (0, 1) and not results.finished:
+    finished_ok = code in _FINISHED_CODES and results.finished
+    if code in _FINISHED_CODES and not results.finished:
         how = "the grading run ended without its closing record"
     exercises, unfinished = [], False
     for spec in plan.exercises:
@@ -80,6 +83,9 @@ def exercise_results(
         exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, "\n".join(dict.fromkeys(messages))))
     forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
     if not unfinished and finished_ok:
+        if all(result.status == Status.NOT_ATTEMPTED for result in exercises):
+            untouched = "nothing to grade: no exercise is written (each still raises NotImplementedError) and no saved model was found"
+            return exercises, "not attempted", "; ".join(filter(None, [untouched, forged]))
         return exercises, "completed", forged
     notes = [forged] if forged else []
     if code is None:
@@ -109,3 +115,31 @@ def with_model_notes(result: ExerciseResult, notes: dict[str, str]) -> ExerciseR
         return result
     extra = [note for name, note in notes.items() if name not in result.message]
     return replace(result, message="\n".join([result.message, *extra]).strip()) if extra else result
+
+
+def link_notes(links: list[str], root: Path, lessons: Path) -> dict[str, str]:
+    """The feedback for each symbolic link left out of a submission (`links`: paths relative to its `root`), by the
+    link's path as the learner knows it: relative to the `lessons` folder when inside it (models/mnist_cnn.keras)."""
+    notes = {}
+    for link in links:
+        path = root / link
+        name = path.relative_to(lessons).as_posix() if path.is_relative_to(lessons) else link
+        notes[name] = link_note(name)
+    return notes
+
+
+def with_link_notes(exercises: list[ExerciseResult], notes: dict[str, str]) -> tuple[list[ExerciseResult], list[str]]:
+    """Add each link's note (`link_notes`) to the exercises that did not pass and that it concerns: those of the lesson
+    it stands for (01_mnist_data.ipynb), or whose message names it (models/mnist_cnn.keras). Return the results and
+    the notes that concern no such exercise, for the submission's own note."""
+    placed: set[str] = set()
+    updated = []
+    for result in exercises:
+        concerned = [
+            name for name in notes
+            if result.status != Status.PASSED and (name in result.message or PurePosixPath(name).stem == result.lesson)
+        ]
+        placed.update(concerned)
+        extra = [notes[name] for name in concerned]
+        updated.append(replace(result, message="\n".join([result.message, *extra]).strip()) if extra else result)
+    return updated, [note for name, note in notes.items() if name not in placed]

@@ -31,7 +31,7 @@ class SubmissionResult:
     source: str
     exercises: list[ExerciseResult] = field(default_factory=list)
     seconds: float = 0.0
-    run: str = "completed"  # completed | timeout | crashed | rejected | missing
+    run: str = "completed"  # completed | not attempted | timeout | crashed | rejected | missing
     note: str = ""
     submitted_at: str | None = None  # ISO 8601, local time, seconds
     late: bool = False  # submitted after the deadline (set at export)

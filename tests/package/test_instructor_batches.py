@@ -1,21 +1,25 @@
 """Batches that survive: `cnn-course grade` killed half-way and `--resume`d, sharded and merged, one
 learner regraded into an existing grades folder; each gives the gradebook of one plain run, byte for byte.
+Submissions that look odd but are no error: a symbolic link in one, an untouched course.
 
 Only lesson 01 is assigned, so each grading run is short.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, SOLUTIONS, needs_data
+from .conftest import LESSONS, REPO, SOLUTIONS, needs_data
 from .test_instructor_grading import cnn_course, edit, lessons_from
 
 pytestmark = needs_data()
@@ -124,3 +128,44 @@ def test_regrading_one_learner_updates_an_existing_grades_folder(course, single)
     assert completed.returncode == 0, completed.stderr
     rows = (course / "single" / "gradebook.csv").read_text().splitlines()
     assert [row.split(",")[:2] for row in rows[1:]] == [["ada", "6"], ["bob", "6"], ["cyd", "5"], ["d\\xe9", "6"]]
+
+
+@pytest.fixture(scope="module")
+def odd_submissions(tmp_path_factory) -> dict[str, dict]:
+    """Graded in one batch: a folder whose saved model is a symbolic link, a zip holding one, an untouched course."""
+    root = tmp_path_factory.mktemp("odd")
+    (root / "course.toml").write_text(COURSE_TOML + "trained_mnist_cnn = 3\n")
+    subs = root / "submissions"
+    linked = lessons_from(SOLUTIONS, subs / "linked", None)
+    (linked / "models").mkdir()
+    (linked / "models" / "mnist_cnn.keras").symlink_to(SOLUTIONS / "01_mnist_data.py")
+    with zipfile.ZipFile(subs / "zipped.zip", "w") as bundle:
+        for path in sorted(linked.glob("*.py")):
+            bundle.write(path, f"zipped/{path.name}")
+        link = zipfile.ZipInfo("zipped/models/mnist_cnn.keras")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        bundle.writestr(link, "/etc/passwd")
+    lessons_from(LESSONS, subs / "untouched", None)
+    graded = cnn_course("grade", *sorted(map(str, subs.iterdir())), "--config", str(root / "course.toml"), "--out", str(root / "out"))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    found = json.loads((root / "out" / "grades.json").read_text())["submissions"]
+    return {s["learner"]: {**s, "exercises": {e["exercise"]: e for e in s["exercises"]}} for s in found}
+
+
+@pytest.mark.parametrize("learner", ["linked", "zipped"])
+def test_a_symbolic_link_is_ignored_and_named_and_the_rest_is_graded(odd_submissions, learner):
+    result = odd_submissions[learner]
+    assert result["run"] == "completed", result["note"]
+    lesson_01 = {name: e["status"] for name, e in result["exercises"].items() if name != "trained_mnist_cnn"}
+    assert set(lesson_01.values()) == {"passed"}, lesson_01
+    model = result["exercises"]["trained_mnist_cnn"]
+    assert model["status"] == "not attempted" and model["points"] == 0
+    assert "models/mnist_cnn.keras is a symbolic link; the grader ignored it: hand in the file itself" in model["message"]
+
+
+def test_an_untouched_submission_is_not_attempted_not_crashed(odd_submissions):
+    result = odd_submissions["untouched"]
+    assert result["run"] == "not attempted", (result["run"], result["note"])
+    assert {e["status"] for e in result["exercises"].values()} == {"not attempted"}
+    assert "crash" not in result["note"] and "exit code" not in result["note"]
+    assert "no exercise is written" in result["note"]

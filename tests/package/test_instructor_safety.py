@@ -161,14 +161,16 @@ def test_long_messages_are_cut_with_a_note():
 # ----- submissions are data -----------------------------------------------------------------------
 
 
-def test_a_folder_with_a_symlink_is_refused_and_nothing_is_copied(tmp_path):
+def test_a_folder_s_symlinks_are_left_out_and_named_and_the_rest_is_copied(tmp_path):
     folder = tmp_path / "alice"
     (folder / "models").mkdir(parents=True)
-    (folder / "01_mnist_data.py").write_text("")
+    (folder / "01_mnist_data.py").write_text("x = 1\n")
     (folder / "models" / "mnist_cnn.keras").symlink_to(SOLUTIONS / "01_mnist_data.py")
-    with pytest.raises(SubmissionError, match=r"symbolic link \(models/mnist_cnn.keras\); links are not followed"):
-        copy_folder(folder, tmp_path / "copy")
-    assert not (tmp_path / "copy").exists()
+    (folder / "elsewhere").symlink_to(SOLUTIONS, target_is_directory=True)
+    links = copy_folder(folder, tmp_path / "copy")
+    assert sorted(links) == ["elsewhere", "models/mnist_cnn.keras"]
+    assert (tmp_path / "copy" / "01_mnist_data.py").read_text() == "x = 1\n"
+    assert not (tmp_path / "copy" / "models" / "mnist_cnn.keras").exists() and not (tmp_path / "copy" / "elsewhere").exists()
 
 
 def test_a_folder_is_copied_with_its_times(tmp_path):
