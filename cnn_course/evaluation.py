@@ -9,6 +9,8 @@ import keras
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from cnn_course.labels import class_indices
+
 
 def shifted_view(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """Return images (N, H, W, C) moved down by `dy` and right by `dx` pixels (negative: up, left), the
@@ -44,8 +46,14 @@ def predict_probabilities(
 
 
 def cross_entropy(probabilities: np.ndarray, y_true: np.ndarray) -> float:
-    """Return the mean sparse categorical cross-entropy, as Keras computes it (clipped at 1e-7)."""
-    picked = probabilities[np.arange(len(y_true)), y_true.astype(np.int64)]
+    """Return the mean sparse categorical cross-entropy, as Keras computes it (clipped at 1e-7).
+
+    `probabilities` float (N, classes); `y_true` class indices (N,), (N, 1), a list or one-hot rows
+    (see `labels.class_indices`, which raises ValueError for anything else).
+    """
+    probabilities = np.asarray(probabilities)
+    y_true = class_indices(y_true, count=len(probabilities), num_classes=probabilities.shape[-1], name="y_true")
+    picked = probabilities[np.arange(len(y_true)), y_true]
     return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
 
 
@@ -64,7 +72,12 @@ def evaluate_classifier(
     model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str], flip_tta: bool = False,
     shift_tta: int = 0,
 ) -> Evaluation:
-    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with test-time flips and shifts)."""
+    """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with test-time flips and shifts).
+
+    `y_test`: one class index per image, shaped (N,) or (N, 1) (as keras.datasets.cifar10 returns them), a list,
+    or one-hot rows; anything else raises ValueError saying what to pass (see `labels.class_indices`).
+    """
+    y_test = class_indices(y_test, count=len(x_test), num_classes=len(class_names), name="y_test")
     probabilities = predict_probabilities(model, x_test, flip_tta=flip_tta, shift_tta=shift_tta)
     predicted = np.argmax(probabilities, axis=1)
     labels = list(range(len(class_names)))

@@ -10,6 +10,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn.metrics import auc, roc_curve
 
+from cnn_course.labels import class_indices
+
 
 def plot_image_grid(
     images: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 8, title_colors: Sequence[str] | None = None
@@ -43,7 +45,13 @@ def plot_predictions(
     confidence: np.ndarray | None = None,
     ncols: int = 8,
 ) -> Figure:
-    """Draw images titled 'true -> predicted' (with confidence), green when right, red when wrong."""
+    """Draw images titled 'true -> predicted' (with confidence), green when right, red when wrong.
+
+    `y_true` and `y_pred`: one class index per image, (N,) or (N, 1), lists, or one-hot rows; anything else
+    raises ValueError saying what to pass (see `labels.class_indices`).
+    """
+    y_true = class_indices(y_true, count=len(images), num_classes=len(class_names), name="y_true")
+    y_pred = class_indices(y_pred, count=len(images), num_classes=len(class_names), name="y_pred")
     # Long class names (CIFAR-10) fit above a small image only on two lines.
     arrow = "\n→ " if max(len(str(name)) for name in class_names) > 3 else " → "
     titles = []
@@ -124,7 +132,12 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], tit
 
 
 def plot_roc_curves(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> Figure:
-    """Draw one one-vs-rest ROC curve per class (scores: that class's probability column), labelled with its AUC."""
+    """Draw one one-vs-rest ROC curve per class (scores: that class's probability column), labelled with its AUC.
+
+    `y_true`: one class index per row of `probabilities` (N, classes), shaped (N,) or (N, 1), a list, or one-hot rows.
+    """
+    probabilities = np.asarray(probabilities)
+    y_true = class_indices(y_true, count=len(probabilities), num_classes=len(class_names), name="y_true")
     figure, axis = plt.subplots(figsize=(6.5, 5.5))
     colors = sns.color_palette("tab10", len(class_names))
     for index, (name, color) in enumerate(zip(class_names, colors)):

@@ -86,9 +86,15 @@ class Recipe:
         return model
 
     def targets(self, labels: np.ndarray, num_classes: int) -> np.ndarray:
-        """Return labels in the form the loss expects: one-hot with label smoothing, else integers."""
+        """Return labels in the form the loss expects: one-hot (N, num_classes) with label smoothing, else integers (N,).
+
+        `labels`: class indices (N,) or (N, 1), a list, or one-hot rows; ValueError (saying what to pass) otherwise.
+        """
         import keras
 
+        from cnn_course.labels import class_indices
+
+        labels = class_indices(labels, num_classes=num_classes)
         return keras.utils.to_categorical(labels, num_classes) if self.label_smoothing else labels
 
 

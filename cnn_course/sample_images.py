@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from cnn_course.labels import class_indices
+
 
 def write_sample_images(folder: str | Path, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> list[Path]:
     """Write test images as files of five kinds, plus one corrupt file; return the paths in order.
 
-    `images` are uint8 (N, H, W, C) with C = 1 or 3, `labels` their int classes (N,). Image i is
+    `images` are uint8 (N, H, W, C) with C = 1 or 3, `labels` their int classes (N,) or (N, 1), or a list. Image i is
     written as `i_class.png` (native size), then in turn as JPEG, enlarged to a 200x150 PNG,
     grayscale PNG (a colour model must convert it) and RGBA PNG with a transparent border;
     `corrupt.jpg` is a JPEG cut off after 200 bytes.
@@ -23,6 +25,7 @@ def write_sample_images(folder: str | Path, images: np.ndarray, labels: np.ndarr
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise ValueError(f"images must be uint8 (N, H, W, 1 or 3), got {images.dtype} {images.shape}.")
+    labels = class_indices(labels, count=len(images), num_classes=len(class_names))
     paths = []
     for index, (pixels, label) in enumerate(zip(images, labels)):
         image = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)

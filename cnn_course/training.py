@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from cnn_course.labels import class_indices
+
 
 def warmup_cosine_schedule(
     peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.125, initial_fraction: float = 0.05
@@ -102,7 +104,12 @@ def fit_classifier(
     """Fit a compiled `model`, validating after every epoch on (x_val, y_val); return the run.
 
     `callbacks` run after the epoch timer (a `time_budget.TimeBudget` ends training early).
+    `y_train`, `y_val`: class indices (N,) or (N, 1), lists of them, or one-hot rows (read as indices for a sparse
+    loss); one-hot or smoothed rows (N, classes) for a categorical loss (e.g. `Recipe.targets`). Raises ValueError,
+    saying what to pass, for labels that are neither or do not match their images in number.
     """
+    y_train = _training_targets(model, y_train, len(x_train), "y_train")
+    y_val = _training_targets(model, y_val, len(x_val), "y_val")
     timer = EpochTimer()
     history = model.fit(
         x_train,
@@ -117,3 +124,14 @@ def fit_classifier(
         history={key: [float(v) for v in values] for key, values in history.history.items()},
         epoch_seconds=timer.epoch_seconds,
     )
+
+
+def _training_targets(model: keras.Model, labels: np.ndarray, count: int, name: str) -> np.ndarray:
+    """Labels as `model`'s loss takes them: rows (N, classes) as they are for a categorical loss, else class indices (N,)."""
+    array = np.asarray(labels)
+    loss = (model.get_compile_config() or {}).get("loss")
+    if array.ndim == 2 and array.shape[1] > 1 and "sparse" not in str(loss).lower():  # a name, or a config dict naming it
+        if len(array) != count:
+            raise ValueError(f"{name} hold {len(array)} rows for {count} samples: pass one label per sample, in the same order.")
+        return array
+    return class_indices(array, count=count, name=name)

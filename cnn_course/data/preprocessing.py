@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cnn_course.labels import class_indices
+
 Split = tuple[np.ndarray, np.ndarray]
 
 
@@ -31,8 +33,11 @@ def add_channel_axis(images: np.ndarray) -> np.ndarray:
 def train_validation_split(
     x: np.ndarray, y: np.ndarray, validation_fraction: float = 0.1, seed: int = 0
 ) -> tuple[Split, Split]:
-    """Split x (N, ...) and labels y (N,) into shuffled ((x_train, y_train), (x_val, y_val)), stratified by class."""
-    _check_samples(x, y)
+    """Split x (N, ...) and labels y into shuffled ((x_train, y_train), (x_val, y_val)), stratified by class.
+
+    y: one class index per sample, (N,) or (N, 1), a list or one-hot rows; the labels returned are (N,).
+    """
+    y = _check_samples(x, y)
     if not 0 < validation_fraction < 1:
         raise ValueError(f"validation_fraction must be between 0 and 1 (exclusive), got {validation_fraction}.")
     from sklearn.model_selection import train_test_split  # here: sklearn takes ~2 s to import
@@ -44,8 +49,11 @@ def train_validation_split(
 
 
 def stratified_subset(x: np.ndarray, y: np.ndarray, size: int, seed: int = 0) -> Split:
-    """Return a random class-balanced subset (x[i], y[i]) of `size` samples: equal counts (±1) where class sizes allow."""
-    _check_samples(x, y)
+    """Return a random class-balanced subset (x[i], y[i]) of `size` samples: equal counts (±1) where class sizes allow.
+
+    y: one class index per sample, (N,) or (N, 1), a list or one-hot rows; the labels returned are (N,).
+    """
+    y = _check_samples(x, y)
     n_classes = np.unique(y).size
     if not n_classes <= size <= len(y):
         raise ValueError(
@@ -66,13 +74,13 @@ def stratified_subset(x: np.ndarray, y: np.ndarray, size: int, seed: int = 0) ->
 
 
 def select_classes(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> Split:
-    """Return the samples of x (N, ...) whose label y (N,) is in `classes`, relabelled 0..len(classes)-1.
+    """Return the samples of x (N, ...) whose label y (N,) or (N, 1) is in `classes`, relabelled 0..len(classes)-1.
 
     The new label of a sample is the position of its old label in `classes`, so
     select_classes(x, y, [5, 9]) maps 5 -> 0 and 9 -> 1. Raises ValueError for an empty or
     repeated list of classes, or a class that no sample has.
     """
-    _check_samples(x, y)
+    y = _check_samples(x, y)
     classes = [int(c) for c in classes]
     if not classes or len(set(classes)) != len(classes):
         raise ValueError(f"classes must be a non-empty list without repeats, got {classes}.")
@@ -111,9 +119,9 @@ def channel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), np.sqrt(variance).astype(np.float32)
 
 
-def _check_samples(x: np.ndarray, y: np.ndarray) -> None:
-    """Raise ValueError unless y is 1-D with one label per sample of x."""
-    if np.ndim(y) != 1:
-        raise ValueError(f"labels y must be 1-D (N,), got shape {np.shape(y)}; flatten them with y.reshape(-1).")
+def _check_samples(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return labels y as class indices (N,) (see `labels.class_indices`); ValueError unless one per sample of x."""
+    y = class_indices(y, name="labels y")
     if len(x) != len(y):
         raise ValueError(f"x and y must hold the same number of samples, got {len(x)} and {len(y)}.")
+    return y

@@ -434,10 +434,10 @@ def test_train_validation_split_keeps_the_image_shape(cifar10):
     ("x", "y", "fraction", "match"),
     [
         (np.zeros(10), np.arange(10) % 2, 1.0, "between 0 and 1"),
-        (np.zeros(10), (np.arange(10) % 2).reshape(10, 1), 0.1, r"must be 1-D \(N,\), got shape \(10, 1\)"),
+        (np.zeros(10), np.zeros((10, 2, 1)), 0.1, r"shape \(N,\) or \(N, 1\); got shape \(10, 2, 1\)"),
         (np.zeros(9), np.arange(10) % 2, 0.1, "same number of samples, got 9 and 10"),
     ],
-    ids=["fraction", "2d-labels", "length-mismatch"],
+    ids=["fraction", "3d-labels", "length-mismatch"],
 )
 def test_train_validation_split_rejects_bad_input(x, y, fraction, match):
     with pytest.raises(ValueError, match=match):
