@@ -163,8 +163,9 @@ self_check(train_classifier)
 # %% [markdown]
 # ## Train
 #
-# About 10 to 15 seconds per epoch on two CPU cores. Watch the progress bar: `loss` should fall
-# quickly in the first epoch, and `val_accuracy` should pass 97 % after it.
+# About 15 seconds per epoch on an idle 2-core CPU, a minute or more on a busy one (the site's
+# full run below took 35 to 68 s per epoch at load average 21.6). Watch the progress bar: `loss`
+# should fall quickly in the first epoch, and `val_accuracy` should pass 97 % after it.
 
 # %%
 set_global_seed(SEED)
