@@ -22,7 +22,7 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
     if call.returned_argument != 0:
         raise CheckFailed(name, "it should return the model it was given, compiled.", "end with `return model`.")
     model = call.value
-    if model.optimizer is None or not getattr(model, "compiled", False):
+    if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
         raise CheckFailed(name, "the model is not compiled.", "call model.compile(optimizer=..., loss=..., metrics=[...]).")
     if not isinstance(model.optimizer, keras.optimizers.Adam):
         raise CheckFailed(name, f"the optimizer is {type(model.optimizer).__name__}; expected Adam.", "optimizer=keras.optimizers.Adam(learning_rate).")

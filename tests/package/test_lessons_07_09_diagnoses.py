@@ -163,12 +163,9 @@ def test_image_shape_from_the_array_passes():
 
 # -- load_image_folder --------------------------------------------------------------------------------------
 
-# The loader lesson 07 teaches: the course's, which turns photos upright by their EXIF tag, where the package has it.
-_LOADER = getattr(image_folders, "image_dataset_from_directory", keras.utils.image_dataset_from_directory)
-
-
 def _both(folder, image_size, batch_size, validation_split, seed, **options):
-    return _LOADER(
+    """The lesson's loader (photos turned upright by their EXIF tag), both subsets in one call."""
+    return image_folders.image_dataset_from_directory(
         folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset="both", seed=seed,
         verbose=False, **options,
     )
