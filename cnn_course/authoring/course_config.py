@@ -7,6 +7,7 @@ It is read from `course.toml` at the course root, or else from `[tool.cnn-course
     hidden-tests = "tests/hidden"      # instructor-only graders, never released (this is the default)
     submission-time-limit = 600        # wall-clock seconds for grading one submission
     memory-limit = 6                   # GiB of address space for grading one submission
+    gradescope-hidden-visibility = "after_published"  # when Gradescope shows hidden tests' results to learners
 
     [tool.cnn-course.exercises]        # the assignment; absent: every exercise, 1 point each
     scale_images = 1                   # points
@@ -31,6 +32,8 @@ DEFAULT_MEMORY_LIMIT_GIB = 6.0
 _PATH_KEYS = {"solutions": "solutions", "lessons": "lessons", "graders": "tests/graders", "hidden-tests": "tests/hidden"}
 _NUMBER_KEYS = {"submission-time-limit": DEFAULT_SUBMISSION_TIME_LIMIT_S, "memory-limit": DEFAULT_MEMORY_LIMIT_GIB}
 _EXERCISE_KEYS = {"points", "time-limit"}
+# Gradescope's visibility settings of a test (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
+GRADESCOPE_VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
 class CourseConfigError(Exception):
@@ -62,6 +65,7 @@ class CourseConfig:
     exercises: dict[str, ExerciseSpec] | None = None
     submission_time_limit: float = DEFAULT_SUBMISSION_TIME_LIMIT_S
     memory_limit_gib: float = DEFAULT_MEMORY_LIMIT_GIB
+    gradescope_hidden_visibility: str = "after_published"
     where: str = field(default="the defaults (no course configuration found)", compare=False)
 
     def assigned(self, catalog: dict[str, str]) -> list[ExerciseSpec]:
@@ -108,7 +112,7 @@ def _exercise(name: str, value: Any, where: str) -> ExerciseSpec:
 
 def parse_config(table: dict[str, Any], base: Path, source: Path | None, where: str) -> CourseConfig:
     """Validate a configuration table (course.toml, or [tool.cnn-course]) and resolve its paths against `base`."""
-    known = set(_PATH_KEYS) | set(_NUMBER_KEYS) | {"exercises"}
+    known = set(_PATH_KEYS) | set(_NUMBER_KEYS) | {"exercises", "gradescope-hidden-visibility"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise CourseConfigError(f"{where}: unknown keys {unknown}; known keys are {sorted(known)}.")
@@ -121,6 +125,9 @@ def parse_config(table: dict[str, Any], base: Path, source: Path | None, where: 
     if "hidden-tests" not in table and not paths["hidden-tests"].is_dir():
         paths["hidden-tests"] = None
     numbers = {key: _number(table.get(key, default), f"{where}: {key}", minimum=0.1) for key, default in _NUMBER_KEYS.items()}
+    visibility = table.get("gradescope-hidden-visibility", "after_published")
+    if visibility not in GRADESCOPE_VISIBILITIES:
+        raise CourseConfigError(f"{where}: gradescope-hidden-visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, got {visibility!r}.")
     exercises = table.get("exercises")
     if exercises is not None and not isinstance(exercises, dict):
         raise CourseConfigError(f"{where}: exercises must be a table of exercise = points (or {{ points, time-limit }}).")
@@ -133,6 +140,7 @@ def parse_config(table: dict[str, Any], base: Path, source: Path | None, where: 
         exercises=None if exercises is None else {n: _exercise(n, v, f"{where} exercises") for n, v in exercises.items()},
         submission_time_limit=numbers["submission-time-limit"],
         memory_limit_gib=numbers["memory-limit"],
+        gradescope_hidden_visibility=visibility,
         where=where,
     )
 

@@ -80,7 +80,10 @@ def exercise_results(
             messages.append(f"{spec.name}: no grader test ran for it; the instructor should check the graders.")
         status = worst(statuses)
         points = spec.points if status == Status.PASSED else 0.0
-        exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, "\n".join(dict.fromkeys(messages))))
+        hidden_records = [r for r in records if r.get("hidden")]
+        hidden = "\n".join(dict.fromkeys(clean(r["message"]) for r in hidden_records if r["status"] != Status.PASSED and r["message"]))
+        message = "\n".join(dict.fromkeys(messages))
+        exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, message, hidden=hidden if hidden_records else None))
     forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
     if not unfinished and finished_ok:
         if all(result.status == Status.NOT_ATTEMPTED for result in exercises):

@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     assign.add_argument("--check", action="store_true", help="write nothing; exit 1 if lessons/ differs from what the masters generate")
     assign.add_argument("--force", action="store_true", help="overwrite lessons that were edited since they were generated (with --release: replace DIR)")
     assign.add_argument("--release", type=Path, metavar="DIR", help="write a learner-ready copy of the course to DIR: no solutions, no hidden tests")
+    assign.add_argument("--gradescope", type=Path, metavar="OUT.zip", help="write the Gradescope autograder upload: setup.sh, run_autograder, the course, its graders and hidden tests")
+    assign.add_argument("--data-dir", type=Path, help="with --gradescope: put the official datasets of this folder (default: $CNN_COURSE_DATA) in the zip, so grading needs no network")
     assign.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course] in pyproject.toml)")
 
     grade = commands.add_parser("grade", help="grade learners' submissions with your graders; export grades and feedback", description="Grade submissions (folders of lessons, or zips of them) with this course's graders and hidden tests, each in its own process with time and memory limits, and write a gradebook, JSON, Gradescope results and feedback reports.")
@@ -170,6 +172,13 @@ def run_assign(args: argparse.Namespace) -> int:
     from cnn_course.authoring.course_config import load_config
     from cnn_course.authoring.catalog import exercise_catalog
 
+    if args.gradescope:
+        if args.check or args.release:
+            print("cnn-course assign: --gradescope goes with neither --release nor --check; run them one after the other.", file=sys.stderr)
+            return 2
+        from cnn_course.commands.grade import run_gradescope
+
+        return run_gradescope(args)
     if args.release:
         if args.check:
             print("cnn-course assign: --release and --check do not go together; run them one after the other.", file=sys.stderr)
@@ -330,6 +339,7 @@ USER_ERRORS = {
     "cnn_course.images": "ImageError",
     "cnn_course.export": "ExportError",
     "cnn_course.commands.grade": "CommandError",
+    "cnn_course.commands.gradescope": "AutograderError",
     "cnn_course.batch.submissions": "SubmissionError",
 }
 

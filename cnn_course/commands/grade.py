@@ -235,3 +235,22 @@ def run_release(args: argparse.Namespace) -> int:
     print(f"released the course to {report.folder}/ ({report.files} files): lessons/ generated from the masters, "
           "the package, the public graders and a GitHub Classroom workflow; no solutions, no hidden tests.")
     return 0
+
+
+def run_gradescope(args: argparse.Namespace) -> int:
+    """Write the Gradescope autograder zip (with the datasets of --data-dir or $CNN_COURSE_DATA, if any)."""
+    from cnn_course.commands.gradescope import write_autograder
+    from cnn_course.data import resolve_data_dir
+
+    root, config, catalog = course_setup(Path("."), args.config)
+    data_dir = resolve_data_dir(args.data_dir)
+    report = write_autograder(root, config, args.gradescope, data_dir)
+    datasets = f"with the datasets ({', '.join(report.datasets)}) from {data_dir}" if report.datasets else (
+        "without datasets (no --data-dir or CNN_COURSE_DATA): setup.sh downloads them when Gradescope builds the image"
+    )
+    hidden = "and hidden tests" if config.hidden_tests else "(no hidden tests)"
+    print(f"wrote {report.path} ({report.files} files, {report.bytes / 2**20:.0f} MiB): setup.sh, run_autograder, the course, "
+          f"its graders {hidden}, {len(config.assigned(catalog))} assigned exercises; {datasets}.")
+    print(f"Upload it as the autograder (Ubuntu 24.04 base image); set the autograder timeout above this course's "
+          f"{config.submission_time_limit:g} s per submission (see docs/gradescope.md).")
+    return 0

@@ -80,27 +80,56 @@ def grades_document(assignment: Assignment, results: list[SubmissionResult], gra
     }
 
 
-def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
-    """Return one submission in Gradescope's autograder results.json format (one test per exercise)."""
+_SHOWN = {"after_published": "once the grades are published", "after_due_date": "after the due date", "hidden": "by your instructor"}
+
+
+def _gradescope_test(name: str, index: int, score: float, max_score: float, passed: bool, output: str, visibility: str) -> dict[str, Any]:
     return {
-        "score": number(result.total),
+        "name": name,
+        "number": str(index),
+        "score": number(score),
+        "max_score": number(max_score),
+        "status": "passed" if passed else "failed",
+        "output": output,
+        "visibility": visibility,
+    }
+
+
+def gradescope_results(result: SubmissionResult, hidden_visibility: str = "after_published") -> dict[str, Any]:
+    """Return one submission in Gradescope's autograder results.json format (see templates/gradescope/results.schema.json).
+
+    An exercise that no hidden test graded is one visible test holding its points. An exercise with hidden
+    tests is two: its public tests' verdict, visible and worth 0, and the whole exercise with its points and
+    every message, shown to the learner as `hidden_visibility` says ("after_published", "hidden",
+    "after_due_date" or "visible"). While any test is not visible, the top level gives no score of its own
+    (Gradescope adds up the tests under its own visibility rules) and its output names no total.
+    """
+    tests: list[dict[str, Any]] = []
+    for e in result.exercises:
+        name, passed = f"{e.lesson} · {e.exercise}", e.status == Status.PASSED
+        full = "\n".join(filter(None, [e.status, e.override, e.message]))
+        if e.hidden is None:
+            tests.append(_gradescope_test(name, len(tests) + 1, e.points, e.max_points, passed, full, "visible"))
+            continue
+        hidden_lines = set(e.hidden.splitlines())
+        public = "\n".join(line for line in e.message.splitlines() if line not in hidden_lines)
+        public_passed = passed or not public
+        public_output = "\n".join(filter(None, ["passed" if public_passed else e.status, public]))
+        tests.append(_gradescope_test(f"{name} · public tests", len(tests) + 1, 0, 0, public_passed, public_output, "visible"))
+        tests.append(_gradescope_test(name, len(tests) + 1, e.points, e.max_points, passed, full, hidden_visibility))
+    shown = all(test["visibility"] == "visible" for test in tests)
+    summary = f"{number(result.total)} of {number(result.max_total)} points" if shown else (
+        f"{len(result.exercises)} exercises graded; the points of those with hidden tests are shown {_SHOWN[hidden_visibility]}"
+    )
+    document: dict[str, Any] = {"score": number(result.total)} if shown else {}
+    document |= {
         "execution_time": round(result.seconds),
-        "output": "; ".join(filter(None, [f"{number(result.total)} of {number(result.max_total)} points", result.note, "late" if result.late else ""])) + ".",
+        "output": "; ".join(filter(None, [summary, result.note, "late" if result.late else ""])) + ".",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [
-            {
-                "name": f"{e.lesson} · {e.exercise}",
-                "number": str(index),
-                "score": number(e.points),
-                "max_score": number(e.max_points),
-                "status": "passed" if e.status == Status.PASSED else "failed",
-                "output": "\n".join(filter(None, [e.status, e.override, e.message])),
-                "visibility": "visible",
-            }
-            for index, e in enumerate(result.exercises, start=1)
-        ],
+        "tests": tests,
     }
+    return document
 
 
 def _write_json(path: Path, document: dict[str, Any]) -> None:
