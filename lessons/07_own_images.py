@@ -359,10 +359,11 @@ self_check(load_image_folder)
 # %%
 train_ds, val_ds = load_image_folder(image_dir, (IMAGE_SIZE, IMAGE_SIZE), BATCH_SIZE, VALIDATION_SPLIT, SEED)
 class_names = train_ds.class_names
+short_names = [name if len(name) <= 10 else f"{name[:9]}…" for name in class_names]  # fit above a small image
 print("class_names:", class_names)
 images, labels = next(iter(train_ds))
 print(f"one batch: images {images.shape} {images.dtype}, values {float(images.numpy().min()):.0f} to {float(images.numpy().max()):.0f}; labels {labels.shape} {labels.dtype}")
-plots.plot_image_grid(images.numpy()[:16].astype("uint8"), titles=[class_names[i][:12] for i in labels.numpy()[:16]]);
+plots.plot_image_grid(images.numpy()[:16].astype("uint8"), titles=[short_names[i] for i in labels.numpy()[:16]]);
 
 # %% [markdown]
 # The split draws files at random, whatever their class: a class with few images may have none in
@@ -572,7 +573,7 @@ print(f"{len(mistakes):,} mistakes among {len(y_test):,} images")
 if len(mistakes):
     wrong = np.sort(np.random.default_rng(SEED).choice(mistakes, min(GALLERY_SIZE, len(mistakes)), replace=False))
     plots.plot_predictions(
-        x_test[wrong].astype("uint8"), y_test[wrong], predicted[wrong], saved_class_names, confidence[wrong]
+        x_test[wrong].astype("uint8"), y_test[wrong], predicted[wrong], short_names, confidence[wrong]
     );
 
 # %% [markdown]
