@@ -7,7 +7,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
+from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted, keras_error_hint
 from cnn_course.runtime.calls import call_with_details
 from cnn_course.runtime.limits import time_limit as limit
 
@@ -53,7 +53,7 @@ def call_exercise(function: Callable[..., Any], *args: Any, timeout: float = DEF
             raise
         except Exception as error:
             where = learner_frames(error)
-            message = f"raised {type(error).__name__}: {error}"
+            message = f"raised {type(error).__name__}: {error}" + keras_error_hint(str(error))
             if where:
                 message += f"\n{where}"
             raise ExerciseError(name, message) from error

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from cnn_course.checks.feedback import CheckFailed, NotAttempted
+from cnn_course.checks.feedback import CHANNEL_AXIS_HINT, CheckFailed, NotAttempted
 from cnn_course.evaluation import predict_probabilities
 from cnn_course.runtime.protocol import load_learner_model, unloadable_model_reason
 
@@ -29,11 +29,48 @@ def describe_model_file(path: Path) -> str | None:
     return "is not a .keras file (it does not start like a zip archive)"
 
 
+def saved_in_another_format(path: Path) -> tuple[str, str] | None:
+    """Name the model saved beside the missing `path` (models/mnist_cnn.keras) in another format, mnist_cnn.h5 or
+    .hdf5 (legacy HDF5) or a mnist_cnn/ folder (a TensorFlow SavedModel, from model.export), with how to turn it into
+    the .keras file; None when there is none."""
+    for sibling in (path.with_suffix(".h5"), path.with_suffix(".hdf5")):
+        if sibling.is_file():
+            convert = f"keras.models.load_model('models/{sibling.name}').save('models/{path.name}') converts it"
+            return f"models/{sibling.name} (the legacy HDF5 format)", convert
+    folder = path.with_suffix("")
+    if folder.is_dir():
+        kind = "a TensorFlow SavedModel, as model.export writes" if (folder / "saved_model.pb").is_file() else "a folder"
+        return f"models/{folder.name}/ ({kind})", "Keras cannot load a SavedModel back as a model"
+    return None
+
+
+def misplaced_save(folder: Path, filename: str) -> str | None:
+    """Say where a file the lessons in `folder` save into models/ was found instead, outside `folder`: in the
+    course folder's models/ (the lesson ran with the course folder as its working folder); None when it is not."""
+    found = folder.parent / "models" / filename
+    if (folder / "models" / filename).exists() or not found.is_file():
+        return None
+    return (
+        f"no {filename} in {folder.name}/models/, where the grader reads it, but there is one in {found.parent}: "
+        f"the lesson ran with the course folder as its working folder, so it saved there. Move it to "
+        f"{folder.name}/models/{filename} (with the other files of that models folder), or open and run the lesson "
+        f"from {folder.name}/ so that it saves there."
+    )
+
+
 def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
     """Load a .keras file in safe mode, layers and weights only (its compile settings play no part in what it
     computes); a missing file is "not attempted", a bad one (or one with layers of the lesson's own) a failure that
     says what to do."""
     if not path.is_file():
+        other = saved_in_another_format(path)
+        if other:
+            found, convert = other
+            raise CheckFailed(
+                exercise, f"no saved model at models/{path.name}, but there is {found}: the grader reads the .keras format only.",
+                f"save the trained model with model.save('models/{path.name}'): run lesson {saved_by}'s last cells again "
+                f"with that line ({convert}).",
+            )
         raise NotAttempted(exercise, f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
     resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
     problem = describe_model_file(path)
@@ -50,6 +87,12 @@ def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, 
     expected_input = tuple(x_test.shape[1:])
     model_input = tuple(model.input_shape[1:])
     if model_input != expected_input:
+        if model_input + (1,) == expected_input:
+            raise CheckFailed(
+                exercise,
+                f"the saved model takes inputs of shape {model_input}, without the channel axis; the test images have shape {expected_input}.",
+                CHANNEL_AXIS_HINT,
+            )
         raise CheckFailed(
             exercise,
             f"the saved model takes inputs of shape {model_input}; the test images have shape {expected_input}.",

@@ -46,6 +46,7 @@ class LessonFile:
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # name -> labels of the cells defining it
     untagged_names: dict[str, str] = field(default_factory=dict)  # top-level name -> label of an untagged code cell
     timeit_cells: dict[str, str] = field(default_factory=dict)  # name -> label of a %%timeit exercise cell (keeps no names)
+    diverged: list[str] = field(default_factory=list)  # exercises whose code differs in the other file of the pair
 
 
 def read_lesson_file(path: Path) -> LessonFile:
@@ -113,8 +114,8 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     """Pick the file of pair `stem` to grade and say why, in notes for the learner.
 
     The more recently saved readable file is graded. When only one file can be read, it is graded
-    and the notes say so; when the two hold different code for some exercises, the notes name them.
-    Raises NotebookError when neither file exists or can be read.
+    and the notes say so; when the two hold different code for some exercises, the notes name them
+    (and the graded file's `diverged` lists them). Raises NotebookError when neither file exists or can be read.
     """
     candidates = [folder / f"{stem}{suffix}" for suffix in PAIR_SUFFIXES]
     existing = sorted(pair_files(folder, stem), key=lambda p: (p.stat().st_mtime, p.suffix == ".py"), reverse=True)
@@ -151,6 +152,7 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     if len(readable) == 2:
         other = readable[1]
         differ = diverged_exercises(*sorted((r.path for r in readable), key=lambda p: PAIR_SUFFIXES.index(p.suffix)))
+        graded.diverged = differ
         if differ:
             notes.append(
                 f"graded {graded.path.name}, the file saved last; {other.path.name} holds different code for "

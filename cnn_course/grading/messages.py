@@ -6,6 +6,7 @@ import signal
 from typing import Any
 
 from cnn_course.status import Status
+from cnn_course.checks.feedback import keras_error_hint
 from cnn_course.runtime.ipython_cells import Refusal, explain_refusals
 
 ENVIRONMENT_ADVICE = (
@@ -79,7 +80,7 @@ def error_message(reply: dict[str, Any]) -> str:
     elif kind == "MemoryError":
         message = "ran out of memory (MemoryError): look for an array far larger than the data, e.g. from broadcasting (N, 1) against (N,)."
     else:
-        message = f"raised {kind}: {text}"
+        message = f"raised {kind}: {text}" + keras_error_hint(text)
     if reply.get("signature"):
         message += (
             f"\nThe grader calls it with the arguments the exercise's docstring names; your function is "

@@ -33,6 +33,7 @@ _LESSONS = pytest.StashKey[dict[str, "GradedLesson"]]()
 _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
 _BACKEND = pytest.StashKey[str]()
+_MOVED_FROM = pytest.StashKey[Path]()  # where pytest ran, inside the folder graded, when it grades from the course folder
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 _GRADING = pytest.StashKey[bool]()  # the run grades lessons (tests/graders or hidden tests named, or no path)
 _SYSTEM_TEMPORARY = pytest.StashKey[Path]()  # the system's temporary folder, before checks are pointed elsewhere
@@ -91,19 +92,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"address-space limit of each learner process in GiB (default {DEFAULT_MEMORY_BYTES / 2**30:g})",
     )
     group.addoption(
-        "--all-must-pass",
-        action="store_true",
-    group.addoption(
         "--check-seed",
         default=None,
         help="seed of the arguments the checks draw (default: a new one each run, or $CNN_COURSE_CHECK_SEED); "
         "the run's seed is printed at its top, so a run can be repeated",
     )
+    group.addoption(
+        "--all-must-pass",
+        action="store_true",
         help="exit 1 unless every graded exercise passed (a not-attempted exercise counts as not passed)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _from_inside_the_target(config)
     config.stash[_RESULTS] = {}
     config.stash[_LESSONS] = {}
     config.stash[_STARTERS] = {}
@@ -132,6 +134,24 @@ def pytest_configure(config: pytest.Config) -> None:
     except CourseConfigError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_LIMITS] = course.time_limits()
+
+
+def _from_inside_the_target(config: pytest.Config) -> None:
+    """`pytest` with no path, run inside the folder graded (lessons/), grades as it would from the course folder.
+
+    pytest reads the course's settings there, but applies `testpaths` only in the course folder itself:
+    it would collect nothing (the lessons are no tests) and exit 5 with no word of why.
+    """
+    invocation, root = config.invocation_params.dir, config.rootpath
+    target = Path(config.getoption("--target")).expanduser()
+    folder = target if target.is_absolute() else root / target
+    testpaths = config.getini("testpaths")
+    if config.args_source != pytest.Config.ArgsSource.INVOCATION_DIR or invocation == root or not testpaths:
+        return
+    if invocation.is_relative_to(folder):
+        config.args = [str(root / path) for path in testpaths]
+        config.args_source = pytest.Config.ArgsSource.TESTPATHS
+        config.stash[_MOVED_FROM] = invocation
 
 
 @pytest.hookimpl(trylast=True)
@@ -223,7 +243,16 @@ class SavedModels:
                 self._runs[saved_by] = None if self._is_fresh(path, saved_by) else self._run(saved_by)
             if self._runs[saved_by]:
                 raise ExerciseError(saved_by, self._runs[saved_by])
+        self._refuse_misplaced(path, filename, saved_by)
         return path
+
+    def _refuse_misplaced(self, path: Path, filename: str, saved_by: str) -> None:
+        """Fail lesson `saved_by`'s saved file, missing at `path`, when the course folder's models/ holds it instead."""
+        from cnn_course.checks.saved_models import misplaced_save
+
+        problem = None if path.exists() else misplaced_save(self.folder, filename)
+        if problem:
+            raise CheckFailed(saved_by, problem)
 
     def _is_fresh(self, path: Path, stem: str) -> bool:
         """True when `path` exists and was written after the last change to lesson `stem`."""
@@ -318,6 +347,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Print one line per exercise, the totals (passed, failed, not attempted) and what to do next."""
     results = config.stash[_RESULTS]
+    invocation = config.invocation_params.dir
+    if not results and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and invocation != config.rootpath:
+        terminalreporter.write_line(
+            f"cnn-course: pytest found no graders in {invocation}. Run it from the course folder, {config.rootpath} "
+            f"(cd {config.rootpath}, then pytest): the graders are in {', '.join(config.getini('testpaths'))}.",
+            yellow=True,
+        )
     if not results:
         return
     write = terminalreporter.write_line
@@ -337,15 +373,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
     write(f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted")
-    write(next_step(results))
+    diverged = {stem: lesson.lesson_file.diverged for stem, lesson in lessons.items() if lesson.lesson_file is not None}
+    write(next_step(results, diverged))
     if all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         write("(exit status 5: no exercise is written yet, so nothing was graded)")
 
 
-def next_step(results: dict[tuple[str, str], str]) -> str:
-    """One line saying what to do next: the first failed exercise, else the first not attempted."""
+def next_step(results: dict[tuple[str, str], str], diverged: dict[str, list[str]] | None = None) -> str:
+    """One line saying what to do next: the first failed exercise, else the first not attempted.
+
+    When the other file of that exercise's lesson pair holds different code for it (`diverged`: lesson ->
+    exercises), the line says so and how to reconcile the pair, rather than ask for work that file may hold.
+    """
     for wanted, advice in ((Status.FAILED, "fix"), (Status.NOT_ATTEMPTED, "write")):
         for (stem, exercise), outcome in results.items():
+            if outcome == wanted and exercise in (diverged or {}).get(stem, ()):
+                return (
+                    f"next: the two files of lesson {stem} (.py and .ipynb) hold different code for `{exercise}`, and the "
+                    f"one saved last was graded. Run `cnn-course sync {stem}`: it shows both versions and keeps the one "
+                    f"you choose; then run `pytest -k {exercise}`."
+                )
             if outcome == wanted:
                 return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
     return "next: every graded exercise passes. Well done!"
@@ -361,6 +408,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"cnn-course learner processes: {config.stash[_BACKEND]}",
         f"cnn-course check seed: {config.stash[CHECK_SEED]} (repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
     ]
+    if _MOVED_FROM in config.stash:
+        lines.append(f"cnn-course: pytest ran inside {config.stash[_MOVED_FROM]}, so it grades as from the course folder, {config.rootpath}")
     if config.stash[_GRADING]:
         lines.append(f"cnn-course folder protection: {protection(config.stash[_HOST].launcher)[1]}")
     return lines
