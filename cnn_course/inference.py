@@ -13,8 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn_course.images import ImageError, load_image, model_input_shape, takes_raw_pixels
-from cnn_course.saving import read_class_names
+from cnn_course.images import ImageError, decode_image, load_image, model_input_shape, prepare_image, takes_raw_pixels
+from cnn_course.saving import read_class_names, training_pixels
+
+COLOUR_DIFFERENCE = 32  # a pixel is coloured when its RGB channels differ by more than this (gray, even JPEG'd, does not)
+COLOURED_FRACTION = 0.05  # an image has real colour when more than this fraction of its pixels is coloured
+BRIGHTNESS_SPREADS = 5  # an image is unlike the training images when its mean brightness is this many spreads away
+MIN_BRIGHTNESS_GAP = 0.2  # ... and at least this far (a fraction of full scale) from their mean
 
 
 class ModelFileError(ValueError):
@@ -67,6 +72,7 @@ class Classifier:
     input_shape: tuple[int | None, int | None, int]
     note: str | None = None
     raw_pixels: bool = False  # the model rescales pixel values 0-255 itself (see images.takes_raw_pixels)
+    training_pixels: dict[str, float] | None = None  # brightness of its training images (saving.training_pixels)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def preprocess(self, source: str | Path | bytes, name: str | None = None) -> np.ndarray:
@@ -87,7 +93,62 @@ class Classifier:
 
     def top_k(self, source: str | Path | bytes, k: int = 3, name: str | None = None) -> list[tuple[str, float]]:
         """The k most probable (class name, probability) pairs for one image file; ImageError if not an image."""
-        return top_k(self.predict(self.preprocess(source, name)[np.newaxis])[0], self.class_names, k)
+        return self.classify(source, k, name).predictions
+
+    def classify(self, source: str | Path | bytes, k: int = 3, name: str | None = None) -> Classification:
+        """One image file's k most probable classes, with warnings when it is unlike the training images.
+
+        See `unlike_training` for what is warned about. Raises ImageError if the file is not an image.
+        """
+        image = decode_image(source, name)
+        pixels = prepare_image(image, self.input_shape, self.raw_pixels)
+        predictions = top_k(self.predict(pixels[np.newaxis])[0], self.class_names, k)
+        return Classification(predictions, unlike_training(image, pixels, self.input_shape[-1], self.raw_pixels, self.training_pixels))
+
+
+@dataclass
+class Classification:
+    """An image's k most probable (class name, probability) pairs, most probable first, and what makes it unlike
+    the images the model trained on (sentences for people; empty when nothing does)."""
+
+    predictions: list[tuple[str, float]]
+    warnings: list[str]
+
+
+def unlike_training(image, pixels: np.ndarray, channels: int, raw_pixels: bool, training: dict[str, float] | None) -> list[str]:
+    """Say how a decoded image (PIL) and its model input `pixels` (H, W, C) differ from what the model trained on.
+
+    Two signs that the answer may be worthless however confident it looks: real colour sent to a grayscale
+    model (more than COLOURED_FRACTION of the pixels with channels apart by COLOUR_DIFFERENCE; gray saved as
+    RGB is not colour), and a mean brightness far from the training images' (`training`: {"mean", "spread"}
+    as fractions of full scale; None skips this test), e.g. dark digits on light paper for an MNIST model.
+    """
+    warnings = []
+    if channels == 1:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+        coloured = float(np.mean(rgb.max(axis=-1) - rgb.min(axis=-1) > COLOUR_DIFFERENCE))
+        if coloured > COLOURED_FRACTION:
+            warnings.append(
+                f"this is a colour image ({coloured:.0%} of its pixels are coloured) and the model was trained on grayscale "
+                "images: it sees only the brightness, and its answer may mean little."
+            )
+    if training is not None:
+        brightness = float(pixels.mean()) / (255.0 if raw_pixels else 1.0)
+        gap = max(BRIGHTNESS_SPREADS * training["spread"], MIN_BRIGHTNESS_GAP)
+        if abs(brightness - training["mean"]) > gap:
+            inverted = abs((1 - brightness) - training["mean"]) <= gap
+            advice = (
+                "it looks inverted (light background, dark subject) where the training images were the opposite: "
+                "invert it (PIL.ImageOps.invert) before predicting."
+                if inverted else
+                "it may come from elsewhere than the training data (lighting, background, kind of picture)."
+            )
+            warnings.append(
+                f"its mean brightness {brightness:.2f} is far from the training images' ({training['mean']:.2f} "
+                f"± {training['spread']:.2f}, on 0-1): the model has not learnt from images like it, and its answer "
+                f"may be confident and wrong; {advice}"
+            )
+    return warnings
 
 
 def load_classifier(path: str | Path) -> Classifier:
@@ -102,4 +163,5 @@ def load_classifier(path: str | Path) -> Classifier:
     if isinstance(output_shape, list) or len(output_shape) != 2:
         raise ImageError(f"{path}: the model's output has shape {output_shape}; a classifier outputs (N, classes).")
     class_names, note = read_class_names(path, int(output_shape[-1]))
-    return Classifier(model, class_names, input_shape, note, takes_raw_pixels(model))
+    brightness = training_pixels(path, input_shape, class_names)
+    return Classifier(model, class_names, input_shape, note, takes_raw_pixels(model), brightness)

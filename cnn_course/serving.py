@@ -1,7 +1,8 @@
 """A trained classifier as a web app: an upload page and a JSON API, built by the factory `create_app`.
 
     GET  /          the page: choose or drop an image, see it with its top-3 classes as bars
-    POST /predict   multipart form with the image in field "file" (optional ?k=N): JSON top-k
+    POST /predict   multipart form with the image in field "file" (optional ?k=N): JSON top-k, with
+                    "warnings": sentences saying how the image is unlike the training images (or [])
     GET  /health    JSON: the model is loaded and answering
     GET  /classes   JSON: the class names, in the model's output order
 
@@ -85,10 +86,11 @@ def create_app(model_path: str | Path, max_upload_bytes: int = DEFAULT_MAX_UPLOA
             return error_response(400, "k must be a whole number, e.g. /predict?k=5")
         name = upload.filename or "the upload"
         try:
-            predictions = classifier.top_k(upload.read(), max(1, min(k, len(classifier.class_names))), name)
+            result = classifier.classify(upload.read(), max(1, min(k, len(classifier.class_names))), name)
         except ImageError as error:
             return error_response(400, str(error))
-        return jsonify(file=name, predictions=[{"class": label, "probability": probability} for label, probability in predictions])
+        predictions = [{"class": label, "probability": probability} for label, probability in result.predictions]
+        return jsonify(file=name, predictions=predictions, warnings=result.warnings)
 
     @app.errorhandler(413)
     def too_large(error: HTTPException):
@@ -126,6 +128,8 @@ PAGE = """<!doctype html>
   .prediction { margin-bottom: 0.8rem; }
   .bar { background: #3f51b5; height: 0.9rem; border-radius: 3px; min-width: 2px; }
   #error { color: #b00020; }
+  #warnings { background: #fff4e5; border-left: 4px solid #b35c00; color: #5c2e00; padding: 0.5rem 0.8rem; margin: 1rem 0 0; }
+  #warnings:empty { display: none; }
   .hidden { display: none !important; }
 </style>
 </head>
@@ -135,6 +139,7 @@ PAGE = """<!doctype html>
   <input id="file" type="file" accept="image/*" class="hidden">
 </div>
 <p id="error" role="alert"></p>
+<ul id="warnings" role="status" aria-label="warnings about this image"></ul>
 <div id="result" class="hidden">
   <img id="preview" alt="the uploaded image">
   <ol id="predictions"></ol>
@@ -153,6 +158,7 @@ input.addEventListener("change", () => { if (input.files.length) classify(input.
 async function classify(file) {
   const error = document.getElementById("error"), result = document.getElementById("result");
   error.textContent = "";
+  document.getElementById("warnings").replaceChildren();
   const form = new FormData();
   form.append("file", file);
   const response = await fetch("predict", { method: "POST", body: form });
@@ -168,6 +174,11 @@ async function classify(file) {
     bar.className = "bar";
     bar.style.width = (100 * probability).toFixed(1) + "%";
     item.append(text, bar);
+    return item;
+  }));
+  document.getElementById("warnings").replaceChildren(...(answer.warnings || []).map((warning) => {
+    const item = document.createElement("li");
+    item.textContent = "Warning: " + warning;
     return item;
   }));
   result.classList.remove("hidden");
