@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -79,8 +80,67 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
     return environment
 
 
+def is_strict(launcher: Launcher | None) -> bool:
+    """True when `launcher` runs learner processes in the instructor's sandbox (no network, a Keras cache of their own)."""
+    return launcher is not None and not isinstance(launcher, FolderGuard)
+
+
+class FolderGuard:
+    """The launcher of a learner's own grading run: bubblewrap where it runs here, else the plain process.
+
+    Inside, lesson code sees what the instructor's sandbox shows (a read-only system, the package, the
+    datasets folder, its scratch folder, its own processes), plus the network and the learner's Keras
+    cache: not the course folder, the folder graded, or the grading process and its command line.
+    Whether bubblewrap runs is probed once, on first use (about 0.1 s).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._status: tuple[str, str] | None = None
+
+    def status(self) -> tuple[str, str]:
+        """("bwrap", what it hides) where the sandbox runs here, else ("none", why not) (see `sandbox_status`)."""
+        with self._lock:
+            if self._status is None:
+                from cnn_course.runtime.sandbox import sandbox_status
+
+                self._status = sandbox_status()
+            return self._status
+
+    def protection(self) -> str:
+        """What keeps lesson code away from the learner's folder here, in one line."""
+        mode, reason = self.status()
+        if mode == "bwrap":
+            return "bubblewrap sandbox: lesson code cannot see the folder graded or the rest of the course"
+        return f"none ({reason}): the folder graded is compared with its copy afterwards and put back"
+
+    def __call__(self, command: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
+        if self.status()[0] != "bwrap":
+            return command
+        from cnn_course.runtime.sandbox import sandboxed_command
+
+        keras_home = Path(env["KERAS_HOME"])
+        cache = [keras_home] if keras_home.is_dir() else []
+        if not cache:  # nowhere to keep downloads: the scratch folder's own cache, as in the instructor's sandbox
+            env = {**env, "KERAS_HOME": str(scratch / ".keras")}
+        package_dir = Path(cnn_course.__file__).resolve().parent
+        return sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env, network=True, writable=cache)
+
+
+def protection(launcher: Launcher | None) -> tuple[bool, str]:
+    """Whether learner processes started through `launcher` are kept away from the folder graded, and how, in words."""
+    if isinstance(launcher, FolderGuard):
+        return launcher.status()[0] == "bwrap", launcher.protection()
+    if launcher is not None:
+        return True, "the instructor's bubblewrap sandbox: lesson code sees only its scratch copy"
+    return False, "none (--learner-sandbox none): the folder graded is compared with its copy afterwards and put back"
+
+
 def launcher_for(sandbox: str) -> Launcher | None:
-    """The wrapper that runs a learner process's command in the sandbox ("bwrap"), or None ("none": run it directly)."""
+    """The wrapper that runs a learner process's command: "bwrap", the instructor's sandbox; "auto", a `FolderGuard`
+    (a learner's own run); "none", None (run it directly)."""
+    if sandbox == "auto":
+        return FolderGuard()
     if sandbox != "bwrap":
         return None
     from cnn_course.runtime.sandbox import sandboxed_command

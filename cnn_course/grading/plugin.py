@@ -16,8 +16,9 @@ from cnn_course.checks import draws
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.authoring.course_config import CourseConfigError, load_config
-from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES
+from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, protection
 from cnn_course.grading.learner_client import LearnerHost, make_host
+from cnn_course.grading.snapshot import FolderChanges, FolderSnapshot
 from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
 
 if TYPE_CHECKING:
@@ -34,13 +35,13 @@ _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
 _BACKEND = pytest.StashKey[str]()
 _MOVED_FROM = pytest.StashKey[Path]()  # where pytest ran, inside the folder graded, when it grades from the course folder
-# The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 _GRADING = pytest.StashKey[bool]()  # the run grades lessons (tests/graders or hidden tests named, or no path)
 _SYSTEM_TEMPORARY = pytest.StashKey[Path]()  # the system's temporary folder, before checks are pointed elsewhere
 _SNAPSHOT = pytest.StashKey["FolderSnapshot | None"]()
 _CHANGES = pytest.StashKey["FolderChanges | None"]()
 # The seed of the arguments this run's checks drew (`cnn_course.checks.draws`), for the run's records.
 CHECK_SEED = pytest.StashKey[int]()
+# The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
 EXERCISE_OUTCOME = pytest.StashKey[Exception]()
 
 
@@ -74,9 +75,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--learner-sandbox",
-        choices=("none", "bwrap"),
-        default="none",
-        help="run each lesson's learner process inside a bubblewrap sandbox (instructors' batch grading)",
+        choices=("auto", "none", "bwrap"),
+        default="auto",
+        help="where learner processes run: 'auto' (default) in a bubblewrap sandbox that hides the course folder "
+        "where bubblewrap runs (Linux), else directly; 'bwrap' in the instructors' batch sandbox (no network); "
+        "'none' directly. Whichever, the folder graded is compared with its copy afterwards",
     )
     group.addoption(
         "--learner-backend",
@@ -106,13 +109,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _from_inside_the_target(config)
-    config.stash[_RESULTS] = {}
-    config.stash[_LESSONS] = {}
-    config.stash[_STARTERS] = {}
     try:
         config.stash[CHECK_SEED] = draws.set_run_seed(_seed_option(config.getoption("--check-seed")))
     except ValueError as error:
         raise pytest.UsageError(f"--check-seed or ${draws.SEED_VARIABLE}: {error}") from None
+    config.stash[_RESULTS] = {}
+    config.stash[_LESSONS] = {}
+    config.stash[_STARTERS] = {}
+    config.stash[_SNAPSHOT] = config.stash[_CHANGES] = None
+    config.stash[_SYSTEM_TEMPORARY] = Path(tempfile.gettempdir())
     try:
         config.stash[_HOST], config.stash[_BACKEND] = make_host(
             config.getoption("--learner-backend"), sandbox=config.getoption("--learner-sandbox"),
@@ -120,7 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
-    if any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args:
+    config.stash[_GRADING] = any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args
+    if config.stash[_GRADING]:
         # Checks make temporary files to hand to exercises: put them where the learner process sees them.
         tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
         if config.stash[_HOST].shared:  # its scratch root is emptied on attaching: before any file is put there
@@ -189,7 +195,11 @@ def _start_lesson(config: pytest.Config, stem: str) -> None:
         return
     from cnn_course.grading.lesson import load_lesson
 
-    lesson = load_lesson(config.stash[_HOST], grading_folder(config), stem, config.getoption("--exercise-timeout"))
+    snapshot = folder_snapshot(config)
+    snapshot.repair(stem)  # where no sandbox runs, lesson code started earlier can reach the copy
+    lesson = load_lesson(config.stash[_HOST], snapshot.copy, stem, config.getoption("--exercise-timeout"))
+    if lesson.setup_error:  # a message about a damaged file names it where the learner keeps it
+        lesson.setup_error = lesson.setup_error.replace(str(snapshot.copy), str(snapshot.folder))
     lesson.limits = config.stash[_LIMITS]
     lessons[stem] = lesson
     starters[stem] = threading.Thread(target=lesson.start, name=f"start {stem}", daemon=True)
@@ -208,10 +218,20 @@ def grading_folder(config: pytest.Config) -> Path:
     return folder
 
 
+def folder_snapshot(config: pytest.Config) -> FolderSnapshot:
+    """The record and copy of the folder graded, taken on first use: before any lesson code runs."""
+    if config.stash[_SNAPSHOT] is None:
+        try:
+            config.stash[_SNAPSHOT] = FolderSnapshot(grading_folder(config), config.stash[_SYSTEM_TEMPORARY])
+        except OSError as error:
+            raise pytest.UsageError(f"--target {config.getoption('--target')}: could not copy the folder to grade it ({error})") from None
+    return config.stash[_SNAPSHOT]
+
+
 @pytest.fixture(scope="session")
 def target_folder(pytestconfig: pytest.Config) -> Path:
-    """The folder of lesson notebooks being graded."""
-    return grading_folder(pytestconfig)
+    """The folder of lesson notebooks being graded, as it was before any lesson code ran (the grader's copy)."""
+    return folder_snapshot(pytestconfig).copy
 
 
 @pytest.fixture
@@ -228,21 +248,25 @@ def lesson(request: pytest.FixtureRequest) -> GradedLesson:
 
 
 class SavedModels:
-    """Where lessons save their models; with --execute-lessons, runs the lesson that saves one first,
-    unless the saved file is newer than the lesson (as `make` would)."""
+    """Where lessons save their models, read from the grader's copy of the folder; with --execute-lessons, runs
+    the lesson that saves one first (in the folder itself), unless the saved file is newer than the lesson (as `make` would)."""
 
-    def __init__(self, folder: Path, execute: bool) -> None:
-        self.folder, self.execute = folder, execute
+    def __init__(self, snapshot: FolderSnapshot, execute: bool) -> None:
+        self.snapshot, self.folder, self.execute = snapshot, snapshot.folder, execute
         self._runs: dict[str, str | None] = {}
 
     def path(self, filename: str, saved_by: str) -> Path:
-        """Return target/models/filename, executing lesson `saved_by` first when asked to and stale."""
-        path = self.folder / "models" / filename
+        """Return the copy of target/models/filename as it was before lesson code ran (or as lesson `saved_by`,
+        executed first when asked to and stale, saved it); raise ExerciseError when that run fails."""
         if self.execute:
             if saved_by not in self._runs:
-                self._runs[saved_by] = None if self._is_fresh(path, saved_by) else self._run(saved_by)
+                stale = not self._is_fresh(self.folder / "models" / filename, saved_by)
+                self._runs[saved_by] = self._run(saved_by) if stale else None
+                if stale:
+                    self.snapshot.take()  # what the lesson's own run saved is what is graded
             if self._runs[saved_by]:
                 raise ExerciseError(saved_by, self._runs[saved_by])
+        path = self.snapshot.path(f"models/{filename}")
         self._refuse_misplaced(path, filename, saved_by)
         return path
 
@@ -275,9 +299,9 @@ class SavedModels:
 
 
 @pytest.fixture(scope="session")
-def saved_models(pytestconfig: pytest.Config, target_folder: Path) -> SavedModels:
+def saved_models(pytestconfig: pytest.Config) -> SavedModels:
     """Paths of the models the target's lessons save (trained on demand with --execute-lessons)."""
-    return SavedModels(target_folder, pytestconfig.getoption("--execute-lessons"))
+    return SavedModels(folder_snapshot(pytestconfig), pytestconfig.getoption("--execute-lessons"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -336,6 +360,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         with ThreadPoolExecutor(len(lessons)) as closing:  # each close waits for its process to end
             list(closing.map(lambda lesson: lesson.close(), lessons))
     session.config.stash[_HOST].close()
+    snapshot = session.config.stash[_SNAPSHOT]
+    if snapshot is not None:  # every learner process has ended: nothing can write into the folder now
+        # Where lesson code could not reach the folder, a change there is another program's (a notebook
+        # saved in Jupyter, a training run): reported, never undone.
+        protected, _ = protection(session.config.stash[_HOST].launcher)
+        session.config.stash[_CHANGES] = snapshot.compare(restore=not protected)
+        snapshot.close()
     results = session.config.stash[_RESULTS]
     if results and exitstatus == 0 and all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED  # nothing was graded: not a success
@@ -345,7 +376,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Print one line per exercise, the totals (passed, failed, not attempted) and what to do next."""
+    """Say what grading changed in the folder graded; print one line per exercise, the totals (passed, failed,
+    not attempted) and what to do next."""
+    folder_report(terminalreporter, config)
     results = config.stash[_RESULTS]
     invocation = config.invocation_params.dir
     if not results and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and invocation != config.rootpath:
@@ -377,6 +410,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     write(next_step(results, diverged))
     if all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         write("(exit status 5: no exercise is written yet, so nothing was graded)")
+
+
+def folder_report(terminalreporter, config: pytest.Config) -> None:
+    """A section naming what was put back in, changed in or added to the folder graded during the run (none when nothing was)."""
+    changes = config.stash[_CHANGES]
+    if not changes:
+        return
+    protected, _ = protection(config.stash[_HOST].launcher)
+    write = terminalreporter.write_line
+    terminalreporter.section(f"cnn-course: your folder {config.getoption('--target')} changed during grading", yellow=True)
+    if changes.restored:
+        write(f"put back as it was before grading: {', '.join(changes.restored)}")
+        if changes.kept is not None:
+            write(f"  the versions found there are kept in {changes.kept}")
+    if changes.left:
+        cause = "by another program (lesson code could not reach the folder), left as they are" if protected else "not put back"
+        write(f"changed during grading {cause}: {', '.join(changes.left)}")
+    if changes.added:
+        author = "during grading by another program (lesson code could not reach the folder)" if protected else "by lesson code during grading"
+        write(f"written {author}: {', '.join(changes.added)} (left in place: delete what you did not mean to save)")
 
 
 def next_step(results: dict[tuple[str, str], str], diverged: dict[str, list[str]] | None = None) -> str:

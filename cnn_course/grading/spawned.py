@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn_course.grading.connection import Connection
-from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, learner_environment
+from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, is_strict, learner_environment
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
@@ -140,7 +140,7 @@ class SpawnHost:
             self.interpreter.kill()
             self.interpreter = None
         command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes), str(os.getpid())]
-        environment = learner_environment(self.root, self.threads, sandboxed=self.launcher is not None)
+        environment = learner_environment(self.root, self.threads, sandboxed=is_strict(self.launcher))
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)
         if os.name == "nt":

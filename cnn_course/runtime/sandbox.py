@@ -1,4 +1,4 @@
-"""The sandbox a learner process runs in when an instructor grades a class (Linux, bubblewrap).
+"""The sandbox a learner process runs in (Linux, bubblewrap): an instructor's batch, and a learner's `pytest`.
 
 Inside it the learner's code sees a read-only system (`/usr`, `/etc`, the Python installation and
 its site-packages, the installed `cnn_course` package) and one writable folder, its scratch copy
@@ -6,6 +6,10 @@ of the submission, mounted at the same path. It has no network, its own process 
 process it starts dies with it, and it cannot see or signal the grader), no capabilities, and runs
 as `nobody`. Nothing else of the instructor's machine is there: not the course project, its
 solutions, hidden tests, configuration or grades, not the results files, not the home folder.
+
+A learner grading their own work on Linux (`pytest`) gets the same sandbox with the network and
+their Keras cache added (`network`, `writable`): there too lesson code cannot see the course folder,
+the folder graded, or the grading process (see `cnn_course.grading.environment.FolderGuard`).
 
 Where bubblewrap is missing or cannot create namespaces (some containers forbid them),
 `sandbox_status()` says so, and grading falls back to the plain learner process, which keeps the
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 BWRAP = "bwrap"
@@ -65,6 +70,14 @@ def _system_binds() -> list[str]:
     return arguments
 
 
+def _resolver_binds() -> list[str]:
+    """Where /etc/resolv.conf leads outside /etc (systemd-resolved: /run/systemd/resolve), mounted read-only."""
+    resolved = Path("/etc/resolv.conf").resolve()
+    if resolved.is_file() and not resolved.is_relative_to("/etc"):
+        return ["--ro-bind", str(resolved.parent), str(resolved.parent)]
+    return []
+
+
 @functools.cache
 def _tmpfs_size_supported() -> bool:
     try:
@@ -74,7 +87,10 @@ def _tmpfs_size_supported() -> bool:
     return "--size" in helped.stdout + helped.stderr
 
 
-def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, env: dict[str, str]) -> list[str]:
+def sandboxed_command(
+    command: list[str], *, scratch: Path, package_dir: Path, env: dict[str, str], network: bool = False,
+    writable: Sequence[Path] = (),
+) -> list[str]:
     """Return the bubblewrap command line that runs `command` in the learner's sandbox.
 
     Args:
@@ -86,10 +102,13 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
             parent is put first on ``PYTHONPATH`` so the package imports from there.
         env: the learner process's whole environment (nothing of the caller's is inherited). When it
             names a datasets folder (``CNN_COURSE_DATA``), that folder is mounted read-only too.
+        network: keep the network (a learner grading their own work may need `keras.datasets` to download);
+            the instructor's sandbox has none.
+        writable: more folders mounted writable at their own paths (a learner's Keras cache).
 
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
-        The sandbox has no network, its own PID/IPC/UTS namespaces, no capabilities, a read-only
+        The sandbox has no network (unless `network`), its own PID/IPC/UTS namespaces, no capabilities, a read-only
         ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as
         ``nobody`` inside a user namespace, dies with its parent, and every process it started
         dies when `command` exits.
@@ -105,12 +124,17 @@ def sandboxed_command(command: list[str], *, scratch: Path, package_dir: Path, e
     data = env.get("CNN_COURSE_DATA")
     if data and Path(data).is_dir():  # the public datasets, for lessons whose setup cells load them
         arguments += ["--ro-bind", str(Path(data).resolve()), data]
+    for folder in writable:
+        arguments += ["--bind", str(Path(folder).resolve()), str(folder)]
+    if network:
+        arguments += _resolver_binds()
     arguments += ["--bind", str(scratch), str(scratch)]
     # A small /dev/shm of its own (Python's multiprocessing locks live there; keras uses them to list
     # image folders), the rest of /dev read-only: a tmpfs is memory that no address-space limit bounds.
     size = ["--size", str(SHM_BYTES)] if _tmpfs_size_supported() else []  # bubblewrap 0.8 and later
     arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm"]
-    arguments += ["--unshare-all", "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+    arguments += ["--unshare-all", *(["--share-net"] if network else []), "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    arguments += ["--cap-drop", "ALL"]
     arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
     inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath, SANDBOX_MARK: "1"}
