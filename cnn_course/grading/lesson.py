@@ -146,6 +146,13 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
             f"graded {graded.path.name}, whose name differs from {expected} in letter case only. Rename it to {expected}: "
             "on Linux (and in the instructor's grading) only the exact name is found."
         )
+    exact = {path.name for path in existing}
+    beside = [path.name for path in renamed_copies(folder, stem) if path.name not in exact and path.stem.casefold() != stem.casefold()]
+    if beside:
+        notes.append(
+            f"{', '.join(beside)} is also here, a renamed copy (a browser's download or Jupyter's copy) that is not graded: "
+            f"{graded.path.name} is. If the copy holds your work, rename it to {stem}{Path(beside[0]).suffix} in place of the other."
+        )
     for path, error in errors:
         cause = type(error.__cause__).__name__ if error.__cause__ else "damaged"
         notes.append(f"{path.name} could not be read as a notebook ({cause}), so its twin {graded.path.name} was graded.")
@@ -244,7 +251,7 @@ class GradedLesson:
 
     def notes_for(self, name: str) -> str:
         """Notes about the lesson's files that concern exercise `name` (empty when none)."""
-        notes = [note for note in self.notes if name in note or "could not be read" in note or "letter case" in note]
+        notes = [note for note in self.notes if name in note or any(key in note for key in ("could not be read", "letter case", "renamed copy"))]
         if self.lesson_file is not None and name in self.lesson_file.duplicates:
             labels = self.lesson_file.duplicates[name]
             notes.append(f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others.")

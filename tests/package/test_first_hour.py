@@ -4,6 +4,7 @@ what is there and what to do."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -107,3 +108,14 @@ def test_the_next_step_never_asks_for_work_the_other_file_of_the_pair_holds(tmp_
     assert "write `scale_images`" not in run.output, run.output[-2000:]
     assert "next: the two files of lesson 01_mnist_data (.py and .ipynb) hold different code for `scale_images`" in run.output
     assert "Run `cnn-course sync 01_mnist_data`" in run.output
+
+
+def test_a_renamed_copy_beside_the_lesson_is_named_in_the_notes(tmp_path):
+    from cnn_course.grading.lesson import choose_lesson_file
+
+    for name in ("01_mnist_data.py", "01_mnist_data.ipynb"):
+        shutil.copy2(LESSONS / name, tmp_path / name)
+    shutil.copy2(LESSONS / "01_mnist_data.ipynb", tmp_path / "01_mnist_data (1).ipynb")
+    graded, notes = choose_lesson_file(tmp_path, "01_mnist_data")
+    assert graded.path.parent == tmp_path and graded.path.stem == "01_mnist_data"
+    assert any("01_mnist_data (1).ipynb is also here" in note and "rename it to 01_mnist_data.ipynb" in note for note in notes), notes
