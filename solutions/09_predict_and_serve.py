@@ -242,6 +242,36 @@ for path in sample_paths:
 # predictions shift the most.
 
 # %% [markdown]
+# ## Inputs unlike the training data
+#
+# A model is only as good as the match between the images it is given and the images it learned
+# from. It has learned one thing: how images *like its training images* map to their classes.
+# Shown anything else, it still answers, and the softmax still makes the answer look sure of
+# itself: the probabilities always sum to 1 over the classes it knows, so "none of these" is not
+# an answer it can give.
+#
+# MNIST digits are light strokes on a black background, centred in 28 x 28 pixels. Photograph a
+# 7 written in ink on white paper and the strokes are dark on light: to the MNIST model the image
+# is inside out, and it answered "0" at 81 %. A colour photo sent to it is seen as its brightness
+# only, and still gets a digit. When the inputs a model meets in use differ from its training data
+# like this, we speak of **distribution shift**; accuracy measured on the test set (drawn from the
+# same distribution as the training set) says nothing about those inputs.
+#
+# Two cheap signs catch the worst cases. `cnn-course serve` reports them as warnings next to its
+# answer (in its JSON, a `warnings` list), and so does `Classifier.classify` from `cnn_course.inference`:
+#
+# - **colour sent to a grayscale model**: the image has real colour, not gray stored as RGB;
+# - **brightness far from the training images'**: the mean pixel value of the prepared image, compared
+#   with the training images' (recorded in `model.classes.json` when the model is saved with its
+#   training images, `saving.save_model_with_classes(model, path, names, training_images=x_train)`).
+#   An inverted digit lands far from MNIST's 0.13.
+#
+# Passing both says little: a well-lit, centred photo of a cat is the right brightness for CIFAR-10
+# and still unlike its 32 x 32 thumbnails. What helps is to **prepare inputs the way the training
+# data was made** (invert dark-on-light digits, crop to the object, centre it), and to **collect
+# training images like those the model will meet**, then measure it on a test set of them.
+
+# %% [markdown]
 # ## Exercise 3 · A web app, built by a factory function
 #
 # A **factory function** builds and returns the Flask app, instead of creating it at import time:
