@@ -98,6 +98,32 @@ def end_process_tree(process: subprocess.Popen) -> None:
         process.wait(GRACE_S)
 
 
+def start_kept(command: list[str], **options: Any) -> subprocess.Popen:
+    """`subprocess.Popen(command, **options)`, started by a thread that lives as long as the process.
+
+    Linux ties a parent-death signal (bubblewrap's --die-with-parent) to the *thread* that started the
+    process: started from a thread that ends (a lesson's start, the warm-up), the sandbox would die with it.
+    Raises OSError when the process cannot start.
+    """
+    launched: dict[str, Any] = {}
+    started = threading.Event()
+
+    def keeper() -> None:
+        try:
+            launched["process"] = subprocess.Popen(command, **options)
+        except OSError as error:
+            launched["error"] = error
+        started.set()
+        if "process" in launched:
+            launched["process"].wait()
+
+    threading.Thread(target=keeper, name="learner keeper", daemon=True).start()
+    started.wait()
+    if "error" in launched:
+        raise launched["error"]
+    return launched["process"]
+
+
 class SpawnHost:
     """The portable backend: one spawned interpreter for the session, a namespace in it per lesson.
 
@@ -148,7 +174,7 @@ class SpawnHost:
         else:
             detached = {"start_new_session": True}
         try:
-            process = subprocess.Popen(
+            process = start_kept(
                 command, cwd=self.root, env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, bufsize=0, **detached,
             )

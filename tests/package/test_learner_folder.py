@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +23,7 @@ import pytest
 
 from cnn_course.grading.environment import FolderGuard
 from cnn_course.grading.snapshot import FolderSnapshot
+from cnn_course.grading.spawned import end_process_tree, start_kept
 from cnn_course.runtime.sandbox import sandbox_status
 
 from .conftest import patched_masters, run_graders
@@ -223,3 +228,21 @@ def test_the_folder_guard_keeps_the_network_and_the_keras_cache(tmp_path, monkey
     assert "--share-net" in command and command[command.index(str(tmp_path / "keras")) - 1] == "--bind"
     command = guard(["python"], tmp_path / "scratch", {"KERAS_HOME": str(tmp_path / "missing")})
     assert command[command.index("KERAS_HOME") + 1] == str(tmp_path / "scratch" / ".keras")
+
+
+def test_a_sandbox_started_by_a_thread_that_ends_lives_on(tmp_path):
+    """The portable backend starts its interpreter from the warm-up or a lesson's start thread; bubblewrap's
+    --die-with-parent must not end the sandbox with that thread."""
+    guard = FolderGuard()
+    if guard.status()[0] != "bwrap":
+        pytest.skip(f"no bubblewrap sandbox here: {guard.status()[1]}")
+    command = guard([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path, {"KERAS_HOME": str(tmp_path)})
+    started = {}
+    starter = threading.Thread(target=lambda: started.setdefault("process", start_kept(command, start_new_session=True)))
+    starter.start()
+    starter.join()
+    try:
+        time.sleep(1.5)
+        assert started["process"].poll() is None, "the sandbox ended with the thread that started it"
+    finally:
+        end_process_tree(started["process"])
