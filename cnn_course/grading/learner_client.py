@@ -41,7 +41,8 @@ def make_host(
     Args:
         backend: "auto", "fork" or "spawn" (see `cnn_course.runtime.backends.choose_backend`);
             None reads $CNN_COURSE_LEARNER_BACKEND.
-        sandbox: "bwrap" runs learner processes in the instructor's sandbox (Linux), "none" directly.
+        sandbox: "bwrap" runs learner processes in the instructor's sandbox (Linux), "auto" in a learner's own
+            run's (`FolderGuard`: bubblewrap where it runs, else directly), "none" directly.
         memory_bytes: the address-space limit of each learner process, where the system has one (Linux).
         threads: CPU threads each learner process may use.
 
@@ -223,8 +224,8 @@ class LearnerProcess:
             changed_arguments=tuple(key for key in reply.get("changed_arguments", []) if isinstance(key, (int, str))),
             arguments_after=after,
             written_files=tuple(str(path) for path in reply.get("written_files", [])),
-        )
             started_server=reply.get("started_server") is True,
+        )
 
     def _http(self, app_id: int, request: dict[str, Any]) -> Any:
         """Send HTTP requests to an app the learner process holds; return HttpResponse(s)."""
