@@ -83,7 +83,9 @@ def concrete_input_size(model, image_size: int | tuple[int, int] | None = None) 
     asked = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size) if image_size else None
     if height is not None and width is not None:
         if asked and asked != (height, width):
-            raise ExportError(f"the model takes {height} x {width} images only; leave out the image size, or pass {height}.")
+            raise ExportError(
+                f"the model takes {height} x {width} images only; leave out the image size, or pass {height}."
+            )
         return (height, width), "the model's input size"
     if asked:
         return (int(asked[0]), int(asked[1])), "the size asked for"
@@ -96,7 +98,9 @@ def concrete_input_size(model, image_size: int | tuple[int, int] | None = None) 
     )
 
 
-def export_litert(model, model_path: str | Path, out: str | Path | None = None, image_size: int | tuple[int, int] | None = None) -> Path:
+def export_litert(
+    model, model_path: str | Path, out: str | Path | None = None, image_size: int | tuple[int, int] | None = None
+) -> Path:
     """Write `model` (loaded from `model_path`) as a LiteRT flatbuffer; return the .tflite path.
 
     The file goes to `out`, default `model_path` with the suffix .tflite; the class-names sidecar
@@ -181,8 +185,9 @@ def check_export(model, model_path: str | Path, tflite_path: str | Path, images:
     expected = tuple(int(side) for side in litert_interpreter(tflite_path).get_input_details()[0]["shape"][1:])
     if images.ndim != 4 or images.shape[1:] != expected:
         raise ExportError(
-            f"the export takes images of shape {expected} (height, width, channels), the check was given {images.shape[1:]}: "
-            "prepare them with cnn_course.export.prepared_test_images (or images.prepare_image) at the export's size."
+            f"the export takes images of shape {expected} (height, width, channels), "
+            f"the check was given {images.shape[1:]}: prepare them at the export's size with "
+            "cnn_course.export.prepared_test_images (or images.prepare_image)."
         )
     with _tensorflow_warnings_off():  # each new batch shape traces the predict function again, and TensorFlow says so
         return _check_export(model, model_path, tflite_path, images, labels, timed)
@@ -271,21 +276,27 @@ class ExportReport:
         """The report for people, one line each: what was written, the input size, agreement, accuracy, speed."""
         result, title = self.check, {"mnist": "MNIST", "cifar10": "CIFAR-10"}[self.dataset]
         height, width, channels = self.input_shape
-        written = f"to {self.tflite_path} ({result.litert_bytes / 1e6:.2f} MB)" if self.tflite_path else "(file not kept: see below)"
+        written = "(file not kept: see below)"
+        if self.tflite_path:
+            written = f"to {self.tflite_path} ({result.litert_bytes / 1e6:.2f} MB)"
         lines = [
             f"exported {self.model_path} ({result.keras_bytes / 1e6:.2f} MB) {written} in {self.export_seconds:.1f} s",
             f"  input                  {height} x {width} x {channels} ({self.size_source}); pixels "
             + ("0-255, the model rescales them" if self.raw_pixels else "scaled to [0, 1]"),
             f"checked on {result.images:,} {title} test images with {interpreter_name()}:",
-            f"  top-1 agreement        {result.agreement:.2%} ({round(result.agreement * result.images):,} of {result.images:,}); "
+            f"  top-1 agreement        {result.agreement:.2%} "
+            f"({round(result.agreement * result.images):,} of {result.images:,}); "
             f"largest probability difference {result.max_probability_difference:.1e}",
         ]
         if self.labelled:
-            lines.append(f"  test accuracy          Keras {result.keras_accuracy:.2%}   LiteRT {result.litert_accuracy:.2%}")
+            lines.append(
+                f"  test accuracy          Keras {result.keras_accuracy:.2%}   LiteRT {result.litert_accuracy:.2%}"
+            )
         else:
             lines.append(f"  test accuracy          not measured: the model's classes are not {title}'s")
         lines += [
-            f"  one image at a time    Keras {result.keras_ms_per_image:.2f} ms   LiteRT {result.litert_ms_per_image:.2f} ms per image",
+            f"  one image at a time    Keras {result.keras_ms_per_image:.2f} ms   "
+            f"LiteRT {result.litert_ms_per_image:.2f} ms per image",
             f"  Keras, batches of 256  {result.keras_batch_ms_per_image:.2f} ms per image",
         ]
         return lines
@@ -299,7 +310,7 @@ def export_and_check(
     test_images: int = 1000,
     data_dir: str | Path | None = None,
 ) -> ExportReport:
-    """Export the classifier saved at `model_path` to LiteRT and check it against the Keras model; what `cnn-course export` does.
+    """Export the classifier saved at `model_path` to LiteRT, check it against the Keras model (`cnn-course export`).
 
     The export takes one image size (`concrete_input_size`); the check feeds `test_images` images of
     `dataset` ("mnist" or "cifar10"; default: the one whose classes or input shape the model has, else
@@ -321,7 +332,8 @@ def export_and_check(
     names = {"mnist": data.MNIST_CLASS_NAMES, "cifar10": data.CIFAR10_CLASS_NAMES}
     matching = next((name for name, classes in names.items() if tuple(classes) == classifier.class_names), None)
     numbered = classifier.note is not None and len(classifier.class_names) == 10  # no sidecar: the classes are 0-9
-    dataset = dataset or matching or EXPORT_DATASETS.get(input_shape) or ("mnist" if input_shape[-1] == 1 else "cifar10")
+    fallback = "mnist" if input_shape[-1] == 1 else "cifar10"  # for agreement only: the classes differ
+    dataset = dataset or matching or EXPORT_DATASETS.get(input_shape) or fallback
     labelled = dataset == matching or (numbered and EXPORT_DATASETS.get(input_shape) == dataset)
     images, labels = prepared_test_images(dataset, input_shape, classifier.raw_pixels, test_images, data_dir)
     unchecked = out.with_name(f"{out.stem}.unchecked{out.suffix}")
@@ -334,8 +346,11 @@ def export_and_check(
         unchecked.unlink(missing_ok=True)
         if isinstance(error, ExportError):
             raise
-        raise ExportError(f"the exported model could not be checked in {interpreter_name()} ({type(error).__name__}: {error}).") from None
-    report = ExportReport(model_path, out, input_shape, size_source, dataset, labelled, export_seconds, check, classifier.raw_pixels)
+        problem = f"{type(error).__name__}: {error}"
+        raise ExportError(f"the exported model could not be checked in {interpreter_name()} ({problem}).") from None
+    report = ExportReport(
+        model_path, out, input_shape, size_source, dataset, labelled, export_seconds, check, classifier.raw_pixels
+    )
     if report.passed:
         os.replace(unchecked, out)
         _copy_class_names(model_path, out)

@@ -16,7 +16,7 @@ import numpy as np
 from cnn_course.images import ImageError, decode_image, load_image, model_input_shape, prepare_image, takes_raw_pixels
 from cnn_course.saving import read_class_names, training_pixels
 
-COLOUR_DIFFERENCE = 32  # a pixel is coloured when its RGB channels differ by more than this (gray, even JPEG'd, does not)
+COLOUR_DIFFERENCE = 32  # a pixel is coloured when its RGB channels differ by more (gray, even JPEG'd, does not)
 COLOURED_FRACTION = 0.05  # an image has real colour when more than this fraction of its pixels is coloured
 BRIGHTNESS_SPREADS = 5  # an image is unlike the training images when its mean brightness is this many spreads away
 MIN_BRIGHTNESS_GAP = 0.2  # ... and at least this far (a fraction of full scale) from their mean
@@ -103,7 +103,8 @@ class Classifier:
         image = decode_image(source, name)
         pixels = prepare_image(image, self.input_shape, self.raw_pixels)
         predictions = top_k(self.predict(pixels[np.newaxis])[0], self.class_names, k)
-        return Classification(predictions, unlike_training(image, pixels, self.input_shape[-1], self.raw_pixels, self.training_pixels))
+        warnings = unlike_training(image, pixels, self.input_shape[-1], self.raw_pixels, self.training_pixels)
+        return Classification(predictions, warnings)
 
 
 @dataclass
@@ -115,7 +116,9 @@ class Classification:
     warnings: list[str]
 
 
-def unlike_training(image, pixels: np.ndarray, channels: int, raw_pixels: bool, training: dict[str, float] | None) -> list[str]:
+def unlike_training(
+    image, pixels: np.ndarray, channels: int, raw_pixels: bool, training: dict[str, float] | None
+) -> list[str]:
     """Say how a decoded image (PIL) and its model input `pixels` (H, W, C) differ from what the model trained on.
 
     Two signs that the answer may be worthless however confident it looks: real colour sent to a grayscale
@@ -129,8 +132,8 @@ def unlike_training(image, pixels: np.ndarray, channels: int, raw_pixels: bool, 
         coloured = float(np.mean(rgb.max(axis=-1) - rgb.min(axis=-1) > COLOUR_DIFFERENCE))
         if coloured > COLOURED_FRACTION:
             warnings.append(
-                f"this is a colour image ({coloured:.0%} of its pixels are coloured) and the model was trained on grayscale "
-                "images: it sees only the brightness, and its answer may mean little."
+                f"this is a colour image ({coloured:.0%} of its pixels are coloured) and the model was trained on "
+                "grayscale images: it sees only the brightness, and its answer may mean little."
             )
     if training is not None:
         brightness = float(pixels.mean()) / (255.0 if raw_pixels else 1.0)

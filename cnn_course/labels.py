@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 
 
-def class_indices(labels: Any, count: int | None = None, num_classes: int | None = None, name: str = "labels") -> np.ndarray:
+def class_indices(
+    labels: Any, count: int | None = None, num_classes: int | None = None, name: str = "labels"
+) -> np.ndarray:
     """Return `labels` as class indices, an integer array of shape (N,); refuse anything else with what to do.
 
     Accepted: a NumPy array, a list or a tensor of whole numbers shaped (N,) or (N, 1) (as
@@ -33,13 +35,20 @@ def class_indices(labels: Any, count: int | None = None, num_classes: int | None
     elif array.ndim != 1:
         raise ValueError(f"{name} must hold one class index per sample, shape (N,) or (N, 1); got shape {array.shape}.")
     if array.dtype.kind not in "iu":
-        if array.size and (array.dtype.kind not in "bf" or not np.all(np.isfinite(array)) or np.any(array != np.round(array))):
-            raise ValueError(f"{name} must be whole class numbers (0, 1, 2, ...); got values such as {array[:3].tolist()}.")
+        if array.size and (
+            array.dtype.kind not in "bf" or not np.all(np.isfinite(array)) or np.any(array != np.round(array))
+        ):
+            raise ValueError(
+                f"{name} must be whole class numbers (0, 1, 2, ...); got values such as {array[:3].tolist()}."
+            )
         array = array.astype(np.int64)
     if count is not None and len(array) != count:
-        raise ValueError(f"{name} hold {len(array)} labels for {count} samples: pass one label per sample, in the same order.")
+        raise ValueError(
+            f"{name} hold {len(array)} labels for {count} samples: pass one label per sample, in the same order."
+        )
     if num_classes is not None and array.size and (array.min() < 0 or array.max() >= num_classes):
         raise ValueError(
-            f"{name} must lie between 0 and {num_classes - 1} (one per class); got {int(array.min())} to {int(array.max())}."
+            f"{name} must lie between 0 and {num_classes - 1} (one per class); "
+            f"got {int(array.min())} to {int(array.max())}."
         )
     return array

@@ -86,7 +86,7 @@ class Recipe:
         return model
 
     def targets(self, labels: np.ndarray, num_classes: int) -> np.ndarray:
-        """Return labels in the form the loss expects: one-hot (N, num_classes) with label smoothing, else integers (N,).
+        """Return labels in the form the loss expects: one-hot (N, num_classes) with label smoothing, else ints (N,).
 
         `labels`: class indices (N,) or (N, 1), a list, or one-hot rows; ValueError (saying what to pass) otherwise.
         """

@@ -40,7 +40,9 @@ def class_names_path(model_path: str | Path) -> Path:
     return model_path.with_name(model_path.stem + SIDECAR_SUFFIX)
 
 
-def write_class_names(model_path: str | Path, class_names: Sequence[str], training_images: np.ndarray | None = None) -> Path:
+def write_class_names(
+    model_path: str | Path, class_names: Sequence[str], training_images: np.ndarray | None = None
+) -> Path:
     """Write the class names of the model saved (or to be saved) at `model_path`; return the sidecar's path.
 
     `class_names[i]` names output i of the model. `training_images` (N, H, W, C), when given, are the
@@ -59,7 +61,7 @@ def write_class_names(model_path: str | Path, class_names: Sequence[str], traini
 
 
 def _brightness(images: np.ndarray) -> dict[str, float]:
-    """Mean pixel value and the std of the images' means, as fractions of full scale (255 unless all are within [0, 1])."""
+    """Mean pixel value and the std of the images' means, as fractions of full scale (255 unless all are in [0, 1])."""
     images = np.asarray(images)
     if images.ndim < 3 or len(images) == 0:
         raise ValueError(f"training_images must be a non-empty batch (N, H, W, C), got shape {images.shape}.")
@@ -68,7 +70,9 @@ def _brightness(images: np.ndarray) -> dict[str, float]:
     return {"mean": round(float(per_image.mean() / scale), 4), "spread": round(float(per_image.std() / scale), 4)}
 
 
-def save_model_with_classes(model: keras.Model, path: str | Path, class_names: Sequence[str], training_images: np.ndarray | None = None) -> Path:
+def save_model_with_classes(
+    model: keras.Model, path: str | Path, class_names: Sequence[str], training_images: np.ndarray | None = None
+) -> Path:
     """Save `model` to `path` (a .keras file) and its class names next to it; return the sidecar's path.
 
     The file holds Keras's own layers only: `models.FusedBatchNormalization` is saved as `BatchNormalization`.
@@ -107,7 +111,9 @@ def read_class_names(model_path: str | Path, num_classes: int) -> tuple[tuple[st
     return tuple(str(name) for name in names), None
 
 
-def training_pixels(model_path: str | Path, input_shape: Sequence[int | None], class_names: Sequence[str]) -> dict[str, float] | None:
+def training_pixels(
+    model_path: str | Path, input_shape: Sequence[int | None], class_names: Sequence[str]
+) -> dict[str, float] | None:
     """How bright the images the model at `model_path` trained on were: {"mean", "spread"} as fractions of full scale.
 
     Read from the sidecar; a sidecar without it (written before it was recorded, or without the images) falls back

@@ -128,7 +128,8 @@ PAGE = """<!doctype html>
   .prediction { margin-bottom: 0.8rem; }
   .bar { background: #3f51b5; height: 0.9rem; border-radius: 3px; min-width: 2px; }
   #error { color: #b00020; }
-  #warnings { background: #fff4e5; border-left: 4px solid #b35c00; color: #5c2e00; padding: 0.5rem 0.8rem; margin: 1rem 0 0; }
+  #warnings { background: #fff4e5; border-left: 4px solid #b35c00; color: #5c2e00; padding: 0.5rem 0.8rem;
+              margin: 1rem 0 0; }
   #warnings:empty { display: none; }
   .hidden { display: none !important; }
 </style>

@@ -127,11 +127,14 @@ def fit_classifier(
 
 
 def _training_targets(model: keras.Model, labels: np.ndarray, count: int, name: str) -> np.ndarray:
-    """Labels as `model`'s loss takes them: rows (N, classes) as they are for a categorical loss, else class indices (N,)."""
+    """Labels as `model`'s loss takes them: rows (N, classes) as they are for a categorical loss, else indices (N,)."""
     array = np.asarray(labels)
     loss = (model.get_compile_config() or {}).get("loss")
-    if array.ndim == 2 and array.shape[1] > 1 and "sparse" not in str(loss).lower():  # a name, or a config dict naming it
+    # The loss is a name, or a config dict that names it.
+    if array.ndim == 2 and array.shape[1] > 1 and "sparse" not in str(loss).lower():
         if len(array) != count:
-            raise ValueError(f"{name} hold {len(array)} rows for {count} samples: pass one label per sample, in the same order.")
+            raise ValueError(
+                f"{name} hold {len(array)} rows for {count} samples: pass one label per sample, in the same order."
+            )
         return array
     return class_indices(array, count=count, name=name)

@@ -77,7 +77,7 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
     if problem:
         raise CheckFailed(exercise, f"models/{path.name} {problem}.", resave)
     try:
-        return load_learner_model(path, compiled=False)  # the grader predicts: the learner's loss and metrics play no part
+        return load_learner_model(path, compiled=False)  # the grader predicts: the loss and metrics play no part
     except Exception as error:  # noqa: BLE001 - whatever Keras raises, the learner needs one sentence
         raise CheckFailed(exercise, f"models/{path.name} could not be loaded: {unloadable_model_reason(error)}", resave) from None
 

@@ -463,7 +463,7 @@ def load_learner_model(path: str | Path, compiled: bool = True) -> Any:
     import keras
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. "Skipping variable loading for optimizer": the grader needs no optimizer state
+        warnings.simplefilter("ignore")  # e.g. "Skipping variable loading for optimizer": no optimizer state is needed
         if compiled:
             try:
                 return keras.saving.load_model(path, safe_mode=True)

@@ -70,7 +70,10 @@ def test_the_training_brightness_is_recorded_at_save_time_and_read_back(tmp_path
     bright = np.full((4, 28, 28, 1), 200, dtype=np.uint8)
     path = tmp_path / "bright.keras"
     write_class_names(path, MNIST_CLASS_NAMES, training_images=bright)
-    assert json.loads(class_names_path(path).read_text())["training_pixels"] == {"mean": round(200 / 255, 4), "spread": 0.0}
+    assert json.loads(class_names_path(path).read_text())["training_pixels"] == {
+        "mean": round(200 / 255, 4),
+        "spread": 0.0,
+    }
     assert training_pixels(path, (28, 28, 1), MNIST_CLASS_NAMES) == {"mean": round(200 / 255, 4), "spread": 0.0}
     write_class_names(path, ["a", "b"])  # no images, no known dataset: nothing to compare with
     assert training_pixels(path, (28, 28, 1), ["a", "b"]) is None

@@ -34,7 +34,9 @@ PROBABILITIES = np.full((len(LABELS), 3), 1 / 3)  # no valid label: probabilitie
 def model():
     """A classifier that gets most of LABELS right on IMAGES: it learns them in a few steps."""
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]
+    )
     model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     model.fit(data.scale_images(IMAGES), LABELS, epochs=60, verbose=0)
     return model
@@ -42,7 +44,9 @@ def model():
 
 def figure_texts(figure) -> list[tuple[str, tuple]]:
     texts = [(axis.get_title(), axis.title.get_color()) for axis in figure.axes]
-    texts += [(text.get_text(), ()) for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()]
+    texts += [
+        (text.get_text(), ()) for axis in figure.axes if axis.get_legend() for text in axis.get_legend().get_texts()
+    ]
     plt.close(figure)
     return texts
 
@@ -56,12 +60,20 @@ CALLS = {
     "class_indices": lambda model, labels: class_indices(labels).tolist(),
     "evaluate_classifier": evaluate,
     "cross_entropy": lambda model, labels: evaluation.cross_entropy(np.eye(3)[LABELS] * 0.8 + 0.2 / 3, labels),
-    "plot_predictions": lambda model, labels: figure_texts(plots.plot_predictions(IMAGES, labels, labels[::-1], CLASS_NAMES)),
-    "plot_roc_curves": lambda model, labels: figure_texts(plots.plot_roc_curves(labels, np.eye(3)[LABELS[::-1]], CLASS_NAMES)),
-    "train_validation_split": lambda model, labels: [part[1].tolist() for part in data.train_validation_split(IMAGES, labels, 0.25)],
+    "plot_predictions": lambda model, labels: figure_texts(
+        plots.plot_predictions(IMAGES, labels, labels[::-1], CLASS_NAMES)
+    ),
+    "plot_roc_curves": lambda model, labels: figure_texts(
+        plots.plot_roc_curves(labels, np.eye(3)[LABELS[::-1]], CLASS_NAMES)
+    ),
+    "train_validation_split": lambda model, labels: [
+        part[1].tolist() for part in data.train_validation_split(IMAGES, labels, 0.25)
+    ],
     "stratified_subset": lambda model, labels: data.stratified_subset(IMAGES, labels, 6)[1].tolist(),
     "select_classes": lambda model, labels: data.select_classes(IMAGES, labels, [2, 0])[1].tolist(),
-    "Recipe.targets": lambda model, labels: dataclasses.replace(recipes.MNIST_RECIPES[0], label_smoothing=0.1).targets(labels, 3).tolist(),
+    "Recipe.targets": lambda model, labels: (
+        dataclasses.replace(recipes.MNIST_RECIPES[0], label_smoothing=0.1).targets(labels, 3).tolist()
+    ),
     "fit_classifier": lambda model, labels: fit(model, labels),
 }
 
@@ -86,7 +98,9 @@ def test_every_shape_of_labels_gives_the_same_result(name, shape, model, tmp_pat
 
 @pytest.mark.parametrize("name", CALLS)
 def test_labels_of_a_wrong_shape_are_refused_with_what_to_pass(name, model):
-    with pytest.raises(ValueError, match=r"must hold one class index per sample, shape \(N,\) or \(N, 1\); got shape \(12, 3, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"must hold one class index per sample, shape \(N,\) or \(N, 1\); got shape \(12, 3, 1\)"
+    ):
         CALLS[name](model, PROBABILITIES[..., np.newaxis])
     with pytest.raises(ValueError, match=r"not one-hot rows: pass one class index per sample, shape \(12,\)"):
         CALLS[name](model, PROBABILITIES)
