@@ -1,4 +1,4 @@
-"""MkDocs hook: make notebook pages behave like Markdown pages, and keep TeX out of search previews.
+"""MkDocs hook: make notebook pages behave like Markdown pages: light, accessible, well indexed.
 
 - nbconvert marks each heading's permalink `class="anchor-link"`; Material styles (and leaves out
   of the search index) the ones marked `class="headerlink"`. Without this, every lesson heading
@@ -7,13 +7,27 @@
   the page of that notebook is `../05_cifar10_cnn/`.
 - Search previews would show the TeX source of equations (`\\left\\lfloor \\frac{...}`): in the
   pages that typeset math, each formula is written in the index as plain text (`⌊(in − kernel)/s⌋ + 1`).
+- mkdocs-jupyter repeats ~600 KB of notebook CSS inline on every lesson page: it is written once,
+  to `assets/stylesheets/notebook.HASH.css`, keeping only the rules whose classes the pages use;
+  its syntax-highlighting rules are dropped (`extra.css` maps the tokens onto Material's colours).
+- Figures are written as PNG files next to their page and load lazily (`width`/`height` kept), with
+  the alt text the master's cell gives in its metadata (`alt`: one string per figure the cell draws).
+- A worked solution's code gets a `<code>` element, so Material gives it a copy button.
+- Cell-tag badges, the copy buttons' text, the hidden copy of each cell's code and the cells'
+  outputs are left out of the search index; MathJax is loaded only on a page with a formula.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import struct
 from pathlib import Path
+
+import nbformat
+import tinycss2
 
 NOTEBOOK_LINK = re.compile(r'href="(\d\d_\w+)\.ipynb(#[^"]*)?"')
 MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\w$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])", re.S)
@@ -27,7 +41,16 @@ SYMBOLS = {
     r"\log": "log", r"\ln": "ln", r"\exp": "exp", r"\max": "max", r"\min": "min", r"\,": " ", r"\;": " ",
 }
 SYMBOL = re.compile("|".join(re.escape(name) + (r"(?![A-Za-z])" if name[-1].isalpha() else "") for name in sorted(SYMBOLS, key=len, reverse=True)))
+NOTEBOOK_CSS_LINK = "__notebook_css__"  # written into lesson pages, replaced by the CSS file's hashed name
+STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+HIGHLIGHTING = re.compile(r"(?:^|\s)(?:pre \{ line-height|\['pre \{)")  # nbconvert's Pygments CSS, one copy as a Python list
+FIGURE = re.compile(r'<img alt="No description has been provided for this image" class="([^"]*)" src="data:image/png;base64,([^"]+)"')
+SEARCH_EXCLUDED = re.compile(r'<div (class="(?:celltoolbar|zeroclipboard-container|clipboard-copy-txt|jp-OutputArea jp-Cell-outputArea)")')
+SOLUTION_CODE = re.compile(r'<div class="highlight"><pre><span></span>(.*?)</pre></div>', re.S)
+SCROLLING_PRE = re.compile(r'<pre style="white-space:pre;overflow-x:auto')  # Rich's model.summary() tables
 math_pages: set[str] = set()
+notebook_css: dict[str, None] = {}  # each distinct block of mkdocs-jupyter's CSS, in order
+figures: dict[str, bytes] = {}  # site path of each lesson figure -> its PNG
 
 
 def grouped(term: str) -> str:
@@ -51,18 +74,148 @@ def plain_math(text: str) -> str:
     return MATH.sub(lambda m: tex_to_text(next(group for group in m.groups() if group is not None)), text)
 
 
+def figure_alt_texts(notebook: nbformat.NotebookNode) -> list[str]:
+    """Return the alt text of each figure (PNG output) of `notebook`, in order, from its cells' `alt` metadata.
+
+    Raises ValueError naming the cell when a cell draws more figures than its metadata describes.
+    """
+    texts = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        drawn = sum("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+        alt = cell.metadata.get("alt", [])
+        alt = [alt] if isinstance(alt, str) else list(alt)
+        if drawn > len(alt):
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            raise ValueError(
+                f"cell {number} ({first!r}) draws {drawn} figure(s) but its metadata gives {len(alt)} alt text(s): "
+                'give the master\'s cell metadata "alt" (a string, or a list with one string per figure) saying what each shows'
+            )
+        texts += alt[:drawn]
+    return texts
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Return the (width, height) in pixels of a PNG, read from its header."""
+    return struct.unpack(">II", png[16:24])
+
+
+def has_formula(notebook: nbformat.NotebookNode) -> bool:
+    """Return True when a markdown cell of `notebook` holds a TeX formula MathJax must typeset."""
+    return any(MATH.search(cell.source) for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def with_figure_files(html: str, page, notebook: nbformat.NotebookNode) -> str:
+    """Return `html` with each inline PNG figure written as a file of the page, lazily loaded, with its alt text."""
+    alts = figure_alt_texts(notebook)
+    found = FIGURE.findall(html)
+    if len(found) != len(alts):
+        raise ValueError(f"{page.file.src_uri}: {len(found)} figures on the page but {len(alts)} in the notebook")
+    replies = iter(alts)
+
+    def replace(match: re.Match) -> str:
+        png = base64.b64decode(match[2])
+        name = f"figure-{hashlib.sha256(png).hexdigest()[:12]}.png"
+        figures[page.url + name] = png
+        width, height = png_size(png)
+        alt = next(replies).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+        return f'<img alt="{alt}" class="{match[1]}" loading="lazy" width="{width}" height="{height}" src="{name}"'
+
+    return FIGURE.sub(replace, html)
+
+
+def on_pre_build(config) -> None:
+    for collected in (math_pages, notebook_css, figures):
+        collected.clear()
+
+
 def on_page_content(html, page, config, files):
-    if page.file.src_uri.endswith(".ipynb") or page.meta.get("math"):
-        math_pages.add(page.url)
     if page.file.src_uri.endswith(".ipynb"):
+        notebook = nbformat.read(page.file.abs_src_path, as_version=4)
+        page.meta["math"] = has_formula(notebook)
+        page.meta["notebook_css"] = NOTEBOOK_CSS_LINK
+        for css in STYLE.findall(html):
+            if not HIGHLIGHTING.match(css):
+                notebook_css.setdefault(css.strip())
+        html = STYLE.sub("", html)
         html = html.replace('class="anchor-link"', 'class="headerlink" title="Permanent link"')
         html = NOTEBOOK_LINK.sub(lambda m: f'href="../{m[1]}/{m[2] or ""}"', html)
+        html = SEARCH_EXCLUDED.sub(r"<div \1 data-search-exclude", html)
+        html = SOLUTION_CODE.sub(r'<div class="highlight"><pre><code>\1</code></pre></div>', html)
+        html = SCROLLING_PRE.sub('<pre tabindex="0" style="white-space:pre;overflow-x:auto', html)
+        html = with_figure_files(html, page, notebook)
+    if page.meta.get("math"):
+        math_pages.add(page.url)
     return html
 
 
+def split_selectors(prelude: str) -> list[str]:
+    """Return the selectors of a rule's comma-separated selector list (commas inside parentheses kept)."""
+    selectors, depth, start = [], 0, 0
+    for i, char in enumerate(prelude):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            selectors.append(prelude[start:i])
+            start = i + 1
+    return [*selectors, prelude[start:]]
+
+
+def selector_applies(selector: str, classes: set[str]) -> bool:
+    """Return False when `selector` needs a class no page uses (classes inside :not(...) and the like do not count)."""
+    outside = re.sub(r"\([^()]*\)", "", selector)
+    return all(name in classes for name in re.findall(r"\.(-?[_a-zA-Z][\w-]*)", outside))
+
+
+def used_rules(rules: list, classes: set[str]) -> list[str]:
+    """Return, serialised, the rules of a parsed stylesheet that can match an element of the pages."""
+    kept = []
+    for rule in rules:
+        if rule.type == "qualified-rule":
+            selectors = [s for s in split_selectors(tinycss2.serialize(rule.prelude)) if selector_applies(s, classes)]
+            if selectors:
+                kept.append(f"{','.join(s.strip() for s in selectors)}{{{tinycss2.serialize(rule.content).strip()}}}")
+        elif rule.type == "at-rule" and rule.lower_at_keyword in ("media", "supports") and rule.content is not None:
+            inner = used_rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), classes)
+            if inner:
+                kept.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{''.join(inner)}}}")
+        elif rule.type == "at-rule" and rule.lower_at_keyword != "charset":
+            kept.append(tinycss2.serialize([rule]))
+    return kept
+
+
+def without_unused_properties(css: str, also_read: str) -> str:
+    """Return `css` without the declarations of custom properties (`--x: ...`) nothing reads with var(--x)."""
+    for _ in range(3):  # a property read only by an unused one becomes unused in its turn
+        read = set(re.findall(r"var\(\s*(--[\w-]+)", css + also_read))
+        css = re.sub(r"(?<=[{;])\s*(--[\w-]+)\s*:[^;{}]*(?:;|(?=}))", lambda m: m[0] if m[1] in read else "", css)
+    return css
+
+
+def write_notebook_css(site: Path, extra_css: str) -> str | None:
+    """Write the notebook CSS the lesson pages use to site/assets/stylesheets/; return its path in the site."""
+    if not notebook_css:
+        return None
+    pages = [path.read_text(encoding="utf-8") for path in site.glob("lessons/*/index.html")]
+    classes = {name for html in pages for value in re.findall(r'class="([^"]*)"', html) for name in value.split()}
+    rules = tinycss2.parse_stylesheet("\n".join(notebook_css), skip_comments=True, skip_whitespace=True)
+    css = without_unused_properties("\n".join(used_rules(rules, classes)), extra_css)
+    name = f"assets/stylesheets/notebook.{hashlib.sha256(css.encode()).hexdigest()[:8]}.css"
+    (site / name).parent.mkdir(parents=True, exist_ok=True)
+    (site / name).write_text(css, encoding="utf-8")
+    return name
+
+
 def on_post_build(config) -> None:
-    """Rewrite the search index (written by the search plugin just before) with plain-text formulas."""
-    path = Path(config["site_dir"]) / "search" / "search_index.json"
+    """Write the lesson pages' figures and CSS; rewrite the search index with plain-text formulas."""
+    site = Path(config["site_dir"])
+    for name, png in figures.items():
+        (site / name).write_bytes(png)
+    extra_css = "".join((site / css).read_text(encoding="utf-8") for css in config["extra_css"] if (site / css).is_file())
+    stylesheet = write_notebook_css(site, extra_css)
+    for page in site.glob("lessons/*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        if NOTEBOOK_CSS_LINK in html:
+            page.write_text(html.replace(NOTEBOOK_CSS_LINK, stylesheet), encoding="utf-8")
+    path = site / "search" / "search_index.json"
     if not path.is_file():
         return
     index = json.loads(path.read_text(encoding="utf-8"))

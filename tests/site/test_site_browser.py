@@ -4,7 +4,9 @@ Headless Chromium (Debian's `chromium` package) driven by Playwright, against th
 (`site/`) served on 127.0.0.1, with the network blocked: every request outside localhost is
 refused, so equations, figures, fonts and search must all come from the site itself.
 Screenshots go to `site-screenshots/`: `pytest tests/site -k screenshots` takes every lesson page,
-whole, at 1280 px and at 390 px (a phone).
+whole, at 1280 px and at 390 px (a phone). Every page is checked with axe-core (from npm, installed
+by `npm ci --prefix tools/axe`, injected from that file) for the WCAG 2.0/2.1/2.2 A and AA rules,
+in both colour schemes and at both widths; each page's result is written to `site-screenshots/axe/`.
 
 Build the site first:  python -m tools.site.build lessons && mkdocs build --strict
 Run:                   pytest tests/site
@@ -33,6 +35,20 @@ SITE = REPO / "site"
 SCREENSHOTS = REPO / "site-screenshots"
 STEMS = lesson_stems(REPO / "solutions")
 WIDTHS = {"desktop": 1280, "phone": 390}
+AXE = REPO / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+PAGES = sorted(
+    "" if path.parent == SITE else f"{path.parent.relative_to(SITE).as_posix()}/" for path in SITE.glob("**/index.html")
+)
+PAGE_BUDGET = 1_000_000  # bytes a lesson page may download on its first load (HTML, CSS, scripts, figures, search index)
+# Concept words and the section that teaches them, which search must rank first.
+CONCEPT_SEARCHES = {
+    "receptive field": "concepts/#convolution",
+    "softmax": "concepts/#softmax-and-cross-entropy",
+    "data augmentation": "concepts/#data-augmentation",
+    "transfer learning": "concepts/#transfer-learning-and-fine-tuning",
+    "confusion matrix": "concepts/#confusion-matrix-precision-recall-f1",
+}
 OVERFLOW_ALLOWANCE = 0.10  # at most this share of a lesson's code cells may need horizontal scrolling at 1280 px
 QUICK_BANNER = ".quick-mode-banner"  # tools.site.build.QUICK_BANNER_CLASS
 CHROMIUM_ARGS = [
@@ -147,8 +163,12 @@ def settle(page, milliseconds: int = 200) -> None:
 
 
 def loaded_images(page, selector: str) -> list[int]:
-    """Return the natural widths of the images matching `selector` (0 for one that failed to load)."""
-    return page.eval_on_selector_all(selector, "images => images.map(image => image.complete ? image.naturalWidth : 0)")
+    """Return the natural widths of the images matching `selector` (0 for one that failed to load); lazy ones are loaded."""
+    return page.eval_on_selector_all(
+        selector,
+        "images => Promise.all(images.map(image => { image.loading = 'eager'; "
+        "return image.decode().then(() => image.naturalWidth, () => 0); }))",
+    )
 
 
 def site_notebook(stem: str) -> dict:
@@ -385,3 +405,131 @@ def test_every_local_link_and_anchor_resolves(built_site):
             elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in pages[target].ids:
                 broken.append(f"{path.relative_to(built_site)}: {link} (no such anchor)")
     assert not broken, "\n".join(sorted(set(broken)))
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", WIDTHS.values())
+@pytest.mark.parametrize("path", PAGES)
+def test_no_accessibility_violations(browser, site_url, path, scheme, width):
+    """axe-core finds no WCAG 2.0/2.1/2.2 A or AA violation on the page (colour contrast, names, links, tap targets)."""
+    if not AXE.is_file():
+        unavailable(f"no axe-core at {AXE}: run `npm ci --prefix tools/axe`")
+    if path == "lessons/09_predict_and_serve/" and width == WIDTHS["desktop"]:
+        pytest.xfail("target-size: a sidebar link partly covered (12 px of space) on lesson 9 at 1280 px")
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    offline = Offline()
+    context.route("**/*", offline)
+    page = context.new_page()
+    page.goto(f"{site_url}{path}", wait_until="load")
+    page.wait_for_function("() => !window.MathJax || !MathJax.Hub || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0")
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
+        ".then(result => result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.split('\\n').slice(1, 2).join(''))})))",
+        AXE_TAGS,
+    )
+    context.close()
+    report = SCREENSHOTS / "axe" / f"{scheme}-{width}-{path.strip('/').replace('/', '_') or 'home'}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps({"page": path or "/", "violations": violations}, indent=1), encoding="utf-8")
+    summary = [f"{v['id']} ({v['impact']}, {len(v['nodes'])}): {v['help']}; e.g. {v['nodes'][0]}" for v in violations]
+    assert not violations, f"{path or 'home'} ({scheme}, {width} px):\n" + "\n".join(summary)
+    assert not offline.refused, offline.refused
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_lesson_figures_say_what_they_show(page, site_url, stem):
+    page.goto(f"{site_url}lessons/{stem}/")
+    alts = page.eval_on_selector_all(".jp-RenderedImage img", "images => images.map(image => image.alt)")
+    assert len(alts) == figure_count(stem)
+    vague = [alt for alt in alts if len(alt) < 40 or "no description" in alt.lower()]
+    assert not vague, f"figures without a description of what they show: {vague}"
+
+
+@pytest.mark.xfail(reason="Material mounts no copy button on the <code> the hook writes inside a folded tip", strict=True)
+@pytest.mark.parametrize("stem", STEMS)
+def test_worked_solutions_read_fully_at_1280_px_with_a_copy_button(page, site_url, stem):
+    page.goto(f"{site_url}lessons/{stem}/")
+    solutions = page.locator("details.tip")
+    for i in range(solutions.count()):
+        solutions.nth(i).locator("summary").click()
+    sizes = page.eval_on_selector_all("details.tip pre", "blocks => blocks.map(b => [b.scrollWidth, b.clientWidth])")
+    assert len(sizes) == solutions.count(), "one code block per worked solution"
+    scrolling = [size for size in sizes if size[0] > size[1] + 1]
+    assert not scrolling, f"{len(scrolling)} of {len(sizes)} worked solutions scroll sideways: {scrolling}"
+    buttons = page.locator("details.tip .md-clipboard")
+    assert buttons.count() == solutions.count(), "a copy button on each worked solution"
+    outputs = page.eval_on_selector_all(".jp-RenderedText pre", "blocks => blocks.map(b => [b.scrollWidth, b.clientWidth])")
+    assert not [size for size in outputs if size[0] > size[1] + 1], "printed outputs scroll sideways"
+    if stem in ("05_cifar10_cnn", "07_own_images"):
+        solutions.first.scroll_into_view_if_needed()
+        settle(page)
+        screenshot(page, f"worked-solution-{stem}-1280")
+
+
+@pytest.mark.xfail(
+    reason="1.14-1.27 MB (1.65 MB with MathJax): the 600 KB search index still loads on every page", strict=True
+)
+@pytest.mark.parametrize("stem", STEMS)
+def test_lesson_page_weighs_under_the_budget_on_first_load(browser, site_url, stem):
+    """What a first visit downloads (fresh browser context: nothing cached), search index included."""
+    page = new_page(browser, WIDTHS["desktop"])
+    sizes: dict[str, int] = {}
+    page.context.on("requestfinished", lambda request: sizes.__setitem__(request.url, len(request.response().body())))
+    page.goto(f"{site_url}lessons/{stem}/", wait_until="networkidle")
+    page.wait_for_timeout(500)
+    page.context.close()
+    total = sum(sizes.values())
+    largest = sorted(sizes.items(), key=lambda item: -item[1])[:5]
+    assert total < PAGE_BUDGET, f"{stem}: {total:,} bytes in {len(sizes)} requests; largest: {largest}"
+
+
+@pytest.mark.xfail(reason="not yet passing: see the site issue", strict=True)
+def test_keyboard_reaches_every_control_with_a_visible_focus(page, site_url):
+    """Skip link first, then navigation, search, folded solutions and tabs: each reached by Tab and visibly focused."""
+    page.goto(f"{site_url}lessons/01_mnist_data/")
+    reached = []
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        focus = page.evaluate(
+            "() => { const e = document.activeElement; const s = getComputedStyle(e);"
+            " return {tag: e.tagName, cls: e.className && e.className.baseVal === undefined ? e.className : '',"
+            " outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 || s.boxShadow !== 'none'}; }"
+        )
+        reached.append(focus)
+        if focus["tag"] == "SUMMARY":
+            break
+    assert "md-skip" in reached[0]["cls"], f"the first Tab reaches {reached[0]}, not the skip link"
+    assert any("md-tabs__link" in f["cls"] for f in reached), "the navigation tabs"
+    assert any("md-nav__link" in f["cls"] for f in reached), "the navigation"
+    assert reached[-1]["tag"] == "SUMMARY", "a folded worked solution"
+    unfocused = [f for f in reached if not f["outline"]]
+    assert not unfocused, f"controls without a visible focus: {unfocused[:5]}"
+    page.keyboard.press("Enter")
+    assert page.locator("details.tip").first.evaluate("details => details.open"), "Enter unfolds a solution"
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.classList.contains('md-search__input')"), "'/' opens search"
+
+
+@pytest.mark.xfail(reason="the Concepts page is not boosted in the search index yet", strict=True)
+@pytest.mark.parametrize(("words", "section"), CONCEPT_SEARCHES.items())
+def test_search_ranks_the_teaching_section_first(page, site_url, words, section):
+    page.goto(site_url, wait_until="networkidle")
+    page.locator(".md-search__input").click()
+    page.locator(".md-search__input").press_sequentially(words)
+    page.locator(".md-search-result__item").first.wait_for(timeout=15_000)
+    page.wait_for_timeout(300)
+    first = page.eval_on_selector(".md-search-result__item a", "link => link.href")
+    assert first.endswith(section), f"search for '{words}' ranks {first} first"
+
+
+@pytest.mark.xfail(reason="not yet passing: see the site issue", strict=True)
+def test_search_index_holds_no_tags_buttons_or_repeated_code(built_site):
+    docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    lessons = [doc for doc in docs if doc["location"].startswith("lessons/0")]
+    for doc in lessons:
+        assert "Copied!" not in doc["text"], f"copy-button text in {doc['location']}"
+        assert not re.search(r"\b(?:exercise|setup|parameters|self-check) (?:Copied|def |import )", doc["text"]), doc["location"]
+        stubs = re.findall(r"raise NotImplementedError", doc["text"])
+        assert len(stubs) <= len(re.findall(r"\bdef \w+", doc["text"])), f"stub code twice in {doc['location']}"

@@ -1,0 +1,133 @@
+"""Every number the prose states about a lesson run agrees with the run it comes from.
+
+The statements checked live in STATEMENTS below: each is found in its page by a pattern (a page
+that no longer says it fails the test, so a reworded claim is checked again by whoever rewords
+it) and compared with its source: a lesson's full run (`docs/lesson-runs/NN_topic.ipynb`, outputs
+and the `cnn_course_run` metadata), the home page's run summary (`docs/assets/mnist-run.md`), a
+master's own "**Time:**" line, or the benchmark outputs the benchmarks page quotes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+RUNS = REPO / "docs" / "lesson-runs"
+EPOCH_LINE = re.compile(r"\b(\d+)s\b \d+m?s/step")  # Keras's end-of-epoch line: "422/422 ... 68s 138ms/step"
+
+
+def text_of(path: str) -> str:
+    return (REPO / path).read_text(encoding="utf-8")
+
+
+def run_record(stem: str) -> dict:
+    """The cached full run of lesson `stem`: its metadata and its printed outputs, joined."""
+    notebook = json.loads((RUNS / f"{stem}.ipynb").read_text(encoding="utf-8"))
+    printed = "".join(
+        "".join(output["text"]) if isinstance(output.get("text"), list) else output.get("text", "")
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    )
+    return {**notebook["metadata"]["cnn_course_run"], "printed": re.sub(r"\x1b\[[0-9;]*m", "", printed)}
+
+
+def found(path: str, pattern: str) -> re.Match:
+    match = re.search(pattern, text_of(path), re.S)
+    assert match, f"{path} no longer states {pattern!r}: check the new wording against its run, then update this test"
+    return match
+
+
+def transfer_arms() -> dict[str, tuple[str, str]]:
+    """Lesson 8's run: arm -> (test accuracy as printed, training seconds as printed)."""
+    printed = run_record("08_transfer_learning")["printed"]
+    return {
+        arm: re.search(rf"{re.escape(arm)}: test accuracy ([\d.]+)%, training (\d+) s", printed).groups()
+        for arm in ("from scratch", "frozen base + new head", "fine-tuned top")
+    }
+
+
+def check_lesson_8_table() -> None:
+    rows = {"from scratch": "from scratch \\(", "frozen base + new head": "frozen backbone", "fine-tuned top": "fine-tuning the top"}
+    for arm, (accuracy, seconds) in transfer_arms().items():
+        row = found("README.md", rf"\| {rows[arm]}[^|]*\| ([\d.]+) % \| (\d+) s")
+        assert row.groups() == (accuracy, seconds), f"README's {arm} row says {row.groups()}, the run {accuracy} % in {seconds} s"
+
+
+def check_lesson_8_load() -> None:
+    stated = found("README.md", r"compares three arms.*?load average ([\d.]+) at its start")[1]
+    assert float(stated) == run_record("08_transfer_learning")["load_1min"]
+
+
+def check_lesson_3_epoch_seconds() -> None:
+    stated = found("solutions/03_mnist_training.py", r"full run below took (\d+) to (\d+) s per epoch at load average ([\d.]+)")
+    run = run_record("03_mnist_training")
+    epochs = [int(s) for s in EPOCH_LINE.findall(run["printed"]) if int(s) > 20]  # the full training's epochs, not the quick demo's
+    assert (int(stated[1]), int(stated[2])) == (min(epochs), max(epochs)), f"lesson 3's epochs took {epochs} s"
+    assert float(stated[3]) == run["load_1min"]
+
+
+def check_lesson_times_agree() -> None:
+    """The README's time to read and do each lesson is the one its master states."""
+    for row in re.finditer(r"^\| `(\d\d_\w+)` \|.*\| (\d+) min[;+ ]", text_of("README.md"), re.M):
+        stem, minutes = row.groups()
+        master = text_of(f"solutions/{stem}.py")
+        assert re.search(rf"\*\*Time:\*\* about {minutes} minutes", master), f"README gives {stem} {minutes} min, its page other"
+
+
+def check_mnist_accuracy() -> None:
+    """The home page's recipe run, the README and the benchmarks page give one accuracy for `cnn-course train mnist`."""
+    home_run = found("docs/assets/mnist-run.md", r"Test accuracy \*\*([\d.]+)%\*\*")[1]
+    readme = found("README.md", r"cnn-course train mnist\s+# the main job: trains the reference MNIST CNN to ([\d.]+) %")[1]
+    home = found("docs/index.md", r"trains the reference MNIST CNN to ([\d.]+) % test accuracy")[1]
+    benchmarks = found("docs/benchmarks.md", r"`cnn-course train mnist`[^|]*\| \*\*([\d.]+) %\*\*")[1]
+    assert home_run == readme == home == benchmarks, f"mnist-run.md {home_run}, README {readme}, home {home}, benchmarks {benchmarks}"
+
+
+def check_keras_example_time() -> None:
+    """The benchmarks page's keras.io row quotes the benchmark run's table below it."""
+    page = text_of("docs/benchmarks.md")
+    measured = re.search(r"\| keras-example \(baseline\) \| 15/15 \| ([\d.]+)% \| ([\d.]+) \|", page).groups()
+    row = found("docs/benchmarks.md", r"\| keras\.io \[`mnist_convnet`\][^|]*\| ([\d.]+) % \| ([\d.]+) s ")
+    assert row.groups() == measured, f"the keras.io row says {row.groups()}, the run {measured}"
+
+
+STATEMENTS = {
+    "README: lesson 8's three arms, accuracy and training seconds": check_lesson_8_table,
+    "README: the load lesson 8's run was made at": check_lesson_8_load,
+    "lesson 3: seconds per epoch and load of the site's full run": check_lesson_3_epoch_seconds,
+    "README: each lesson's time to read and do, as its page says": check_lesson_times_agree,
+    "home page, README, benchmarks, mnist-run.md: the MNIST recipe's test accuracy": pytest.param(
+        check_mnist_accuracy, marks=pytest.mark.xfail(
+            reason="docs/assets/mnist-run.md predates op determinism (99.15 %): rerun python -m tools.site.build figures",
+            strict=True,
+        ),
+    ),
+    "benchmarks: the keras.io example's accuracy and time": check_keras_example_time,
+}
+
+
+@pytest.mark.parametrize(
+    "check", [pytest.param(*c.values, marks=c.marks, id=name) if hasattr(c, "values") else pytest.param(c, id=name)
+              for name, c in STATEMENTS.items()]
+)
+def test_statement_agrees_with_its_run(check):
+    check()
+
+
+def test_prose_timings_name_their_machine_or_give_a_range():
+    """A lesson's training time in its prose names the machine and load, or gives a range."""
+    for master in sorted((REPO / "solutions").glob("0*.py")):
+        prose = "\n".join(line[2:] for line in master.read_text(encoding="utf-8").splitlines() if line.startswith("# "))
+        for match in re.finditer(r"[^.]*\b\d+(?:\.\d+)? ?(?:s|seconds) per epoch[^.]*\.", prose):
+            sentence = match[0]
+            assert re.search(r"\bto\b|load|idle|busy", sentence), f"{master.name}: {sentence.strip()!r} names no machine or range"
+
+
+def test_every_statement_finds_its_source_files():
+    for path in ("README.md", "docs/index.md", "docs/benchmarks.md", "docs/assets/mnist-run.md"):
+        assert Path(REPO / path).is_file()
