@@ -175,8 +175,9 @@ def lay_out(name: str, folder: Path) -> None:
 
 def cgroup_limits(name: str, memory_mib: int, cpus: float) -> list[Path]:
     """Create cgroups (v1: memory and cpu) with Gradescope's limits; return their folders."""
-    memory, cpu = CGROUP / "memory" / name, CGROUP / "cpu" / name
-    for folder in (memory, cpu):
+    memory, cpu, cpuacct = CGROUP / "memory" / name, CGROUP / "cpu" / name, CGROUP / "cpuacct" / name
+    folders = [memory, cpu] + ([cpuacct] if cpuacct.parent.is_dir() and cpuacct.parent != cpu.parent.resolve() else [])
+    for folder in folders:
         if folder.exists():
             folder.rmdir()
         folder.mkdir()
@@ -184,7 +185,7 @@ def cgroup_limits(name: str, memory_mib: int, cpus: float) -> list[Path]:
     (memory / "memory.memsw.limit_in_bytes").exists() and (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_mib * 2**20))
     (cpu / "cpu.cfs_period_us").write_text("100000")
     (cpu / "cpu.cfs_quota_us").write_text(str(int(cpus * 100000)))
-    return [memory, cpu]
+    return folders
 
 
 def grade(name: str, image: Path, work: Path, memory_mib: int, cpus: float, timeout: float) -> dict:
@@ -217,7 +218,7 @@ def grade(name: str, image: Path, work: Path, memory_mib: int, cpus: float, time
                 code = "timeout"
         wall = time.monotonic() - start
         time.sleep(25)  # past the hostile submission's late writer, had it survived
-        memory, cpu = groups
+        memory, cpu = groups[:2]
         cost = {
             "exit": code,
             "wall_s": round(wall, 1),

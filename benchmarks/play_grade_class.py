@@ -2,7 +2,7 @@
 
     python -m benchmarks.play_grade_class [--work DIR] [--shards 1 2 4] [--submissions DIR]
 
-Each job runs in a fresh copy of the course (what `actions/checkout` gives), and each `run:` step of the
+Each job runs in a fresh copy of the course at the same path (what `actions/checkout` gives), and each `run:` step of the
 workflow file is run as GitHub runs it (`bash --noprofile --norc -eo pipefail`), with the workflow's
 expressions (`${{ matrix.shard }}`, `${{ env.SHARDS }}`, `${{ inputs.* }}`) filled in and SHARDS and the
 matrix set to N. Only what needs GitHub is played by stand-ins, and named in the output: `actions/checkout`
@@ -58,7 +58,8 @@ def write_class(work: Path) -> Path:
     solved = (REPO / "solutions" / "01_mnist_data.py").read_text(encoding="utf-8")
     stub = (REPO / "lessons" / "01_mnist_data.py").read_text(encoding="utf-8")
     wrong = solved.replace("return np.bincount(labels, minlength=num_classes)", "return np.bincount(labels)")
-    one_left = solved.replace("### BEGIN SOLUTION\n    return np.asarray(images", "### BEGIN SOLUTION\n    raise NotImplementedError\n    return np.asarray(images")
+    one_left = solved.replace('    return images.astype("float32") / 255.0', "    raise NotImplementedError")
+    assert wrong != solved and one_left != solved, "lesson 1's master no longer holds the lines this class changes"
     for learner, text in {"ada": solved, "bruno": stub, "chen": wrong, "eve": one_left}.items():
         (submissions / learner).mkdir(parents=True)
         (submissions / learner / "01_mnist_data.py").write_text(text, encoding="utf-8")
@@ -132,11 +133,10 @@ def play(n: int, work: Path, release: Path, course_toml: Path | None, workflow: 
            "PATH": f"{stubs}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "RELEASE_DIR": str(release)}
     inputs = {"inputs.release": "class-1", "inputs.deadline": "", "github.token": "(token)", "env.SHARDS": str(n)}
     with open(root / "play.log", "w") as log:
+        workspace = root / "workspace"  # every job of a GitHub run checks out to the same path
         for shard in range(1, n + 1):
-            workspace = root / f"grade-{shard}"
             checkout(workspace, course_toml)
             play_job(f"grade {shard}/{n}", workflow["jobs"]["grade"], workspace, artifacts, inputs | {"matrix.shard": str(shard)}, env, log)
-        workspace = root / "merge"
         checkout(workspace, course_toml)
         play_job("merge", workflow["jobs"]["merge"], workspace, artifacts, inputs, env, log)
     return artifacts / "grades"
