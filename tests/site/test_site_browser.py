@@ -447,7 +447,6 @@ def test_lesson_figures_say_what_they_show(page, site_url, stem):
     assert not vague, f"figures without a description of what they show: {vague}"
 
 
-@pytest.mark.xfail(reason="Material mounts no copy button on the <code> the hook writes inside a folded tip", strict=True)
 @pytest.mark.parametrize("stem", STEMS)
 def test_worked_solutions_read_fully_at_1280_px_with_a_copy_button(page, site_url, stem):
     page.goto(f"{site_url}lessons/{stem}/")
@@ -458,7 +457,7 @@ def test_worked_solutions_read_fully_at_1280_px_with_a_copy_button(page, site_ur
     assert len(sizes) == solutions.count(), "one code block per worked solution"
     scrolling = [size for size in sizes if size[0] > size[1] + 1]
     assert not scrolling, f"{len(scrolling)} of {len(sizes)} worked solutions scroll sideways: {scrolling}"
-    buttons = page.locator("details.tip .md-clipboard")
+    buttons = page.locator("details.tip button.md-code__button[title='Copy to clipboard']")
     assert buttons.count() == solutions.count(), "a copy button on each worked solution"
     outputs = page.eval_on_selector_all(".jp-RenderedText pre", "blocks => blocks.map(b => [b.scrollWidth, b.clientWidth])")
     assert not [size for size in outputs if size[0] > size[1] + 1], "printed outputs scroll sideways"
