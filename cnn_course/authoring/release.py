@@ -180,8 +180,9 @@ def learner_readme(lessons: Path, assigned: list[ExerciseSpec], catalog: dict[st
     (`assigned`, placed in lessons by `catalog`: exercise -> lesson), how to grade yourself and hand in."""
     rows = []
     for stem in lesson_stems(lessons):
-        graded = ", ".join(f"`{spec.name}` ({number(spec.points)})" for spec in assigned if catalog.get(spec.name) == stem)
-        rows.append(f"| [{stem}](lessons/{stem}.ipynb) | {lesson_title(lessons / f'{stem}.ipynb')} | {graded or 'none'} |")
+        specs = [spec for spec in assigned if catalog.get(spec.name) == stem]
+        graded = ", ".join(f"`{spec.name}` ({number(spec.points)})" for spec in specs) or "none"
+        rows.append(f"| [{stem}](lessons/{stem}.ipynb) | {lesson_title(lessons / f'{stem}.ipynb')} | {graded} |")
     return LEARNER_README.substitute(lessons="\n".join(rows))
 
 

@@ -97,7 +97,8 @@ def exercise_diff(older: Path, older_source: str, newer: Path, newer_source: str
     return "\n".join(
         difflib.unified_diff(
             older_source.splitlines(), newer_source.splitlines(), lineterm="",
-            fromfile=f"{older.name} (older, saved {_saved(older)})", tofile=f"{newer.name} (newer, saved {_saved(newer)})",
+            fromfile=f"{older.name} (older, saved {_saved(older)})",
+            tofile=f"{newer.name} (newer, saved {_saved(newer)})",
         )
     )
 

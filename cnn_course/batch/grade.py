@@ -28,7 +28,14 @@ from cnn_course.batch.plan import GradingPlan, feedback_filter, grading_environm
 from cnn_course.batch.results_log import read_results_log
 from cnn_course.batch.submissions import Submission, SubmissionError, copy_folder, extract_zip, lessons_folder, submitted_at
 from cnn_course.batch.supervisor import Children, ForkServer, run_limited
-from cnn_course.batch.verdicts import exercise_results, link_notes, model_notes, rejected, with_link_notes, with_model_notes
+from cnn_course.batch.verdicts import (
+    exercise_results,
+    link_notes,
+    model_notes,
+    rejected,
+    with_link_notes,
+    with_model_notes,
+)
 from cnn_course.gradebook.hygiene import FeedbackFilter, printable
 from cnn_course.gradebook.records import file_stem
 from cnn_course.gradebook.results import SubmissionResult
@@ -65,7 +72,8 @@ def grade_submission(
                 links = copy_folder(submission.path, copy)
             lessons = lessons_folder(copy)
         except SubmissionError as error:
-            ignored = f" It holds symbolic links, which the grader ignores: {', '.join(map(printable, links))}." if links else ""
+            names = ", ".join(map(printable, links))
+            ignored = f" It holds symbolic links, which the grader ignores: {names}." if links else ""
             return rejected(plan, submission, str(error) + ignored, when)
         work, temporary, results_log = scratch / "work", scratch / "tmp", scratch / "results.jsonl"
         work.mkdir()  # the grading process's working folder: anything written there is thrown away

@@ -187,7 +187,10 @@ def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION
 
 def link_note(name: str) -> str:
     """What the feedback says of a symbolic link `name` (a path in the submission) that the grader left out."""
-    return f"{printable(name)} is a symbolic link; the grader ignored it: hand in the file itself (a copy in place of the link)."
+    return (
+        f"{printable(name)} is a symbolic link; the grader ignored it: "
+        "hand in the file itself (a copy in place of the link)."
+    )
 
 
 def submitted_at(path: Path) -> str:

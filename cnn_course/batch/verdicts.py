@@ -87,7 +87,10 @@ def exercise_results(
     forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
     if not unfinished and finished_ok:
         if all(result.status == Status.NOT_ATTEMPTED for result in exercises):
-            untouched = "nothing to grade: no exercise is written (each still raises NotImplementedError) and no saved model was found"
+            untouched = (
+                "nothing to grade: no exercise is written (each still raises NotImplementedError) "
+                "and no saved model was found"
+            )
             return exercises, "not attempted", "; ".join(filter(None, [untouched, forged]))
         return exercises, "completed", forged
     notes = [forged] if forged else []

@@ -10,11 +10,13 @@ CHANNEL_AXIS_HINT = (
     "add_channel_axis turns (N, 28, 28) into (N, 28, 28, 1) (np.expand_dims(images, -1))."
 )
 # What Keras says when images without their channel axis meet a Conv2D layer (at build time or when called).
-_NO_CHANNEL_AXIS = re.compile(r"expected min_ndim=4, found ndim=3|expected shape=\(None, \d+, \d+, 1\), found shape=\([^()]*?, \d+, \d+\)")
+_NO_CHANNEL_AXIS = re.compile(
+    r"expected min_ndim=4, found ndim=3|expected shape=\(None, \d+, \d+, 1\), found shape=\([^()]*?, \d+, \d+\)"
+)
 
 
 def keras_error_hint(message: str) -> str:
-    """The course's hint for an error message a learner's Keras model raised, as a line to append ("" when none applies).
+    """The course's hint for an error message a learner's Keras model raised: a line to append, or "".
 
     Today one cause is recognised: images (or a model Input) without the channel axis, Keras's
     "expected min_ndim=4, found ndim=3".

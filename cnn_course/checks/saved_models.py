@@ -39,7 +39,8 @@ def saved_in_another_format(path: Path) -> tuple[str, str] | None:
             return f"models/{sibling.name} (the legacy HDF5 format)", convert
     folder = path.with_suffix("")
     if folder.is_dir():
-        kind = "a TensorFlow SavedModel, as model.export writes" if (folder / "saved_model.pb").is_file() else "a folder"
+        saved_model = (folder / "saved_model.pb").is_file()
+        kind = "a TensorFlow SavedModel, as model.export writes" if saved_model else "a folder"
         return f"models/{folder.name}/ ({kind})", "Keras cannot load a SavedModel back as a model"
     return None
 
@@ -67,9 +68,10 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
         if other:
             found, convert = other
             raise CheckFailed(
-                exercise, f"no saved model at models/{path.name}, but there is {found}: the grader reads the .keras format only.",
-                f"save the trained model with model.save('models/{path.name}'): run lesson {saved_by}'s last cells again "
-                f"with that line ({convert}).",
+                exercise,
+                f"no saved model at models/{path.name}, but there is {found}: the grader reads the .keras format only.",
+                f"save the trained model with model.save('models/{path.name}'): run lesson {saved_by}'s last cells "
+                f"again with that line ({convert}).",
             )
         raise NotAttempted(exercise, f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
     resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
@@ -90,7 +92,8 @@ def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, 
         if model_input + (1,) == expected_input:
             raise CheckFailed(
                 exercise,
-                f"the saved model takes inputs of shape {model_input}, without the channel axis; the test images have shape {expected_input}.",
+                f"the saved model takes inputs of shape {model_input}, without the channel axis; "
+                f"the test images have shape {expected_input}.",
                 CHANNEL_AXIS_HINT,
             )
         raise CheckFailed(

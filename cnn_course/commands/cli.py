@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", type=Path, metavar="MODEL", help="a .keras file")
     export.add_argument("--format", choices=["litert", "tflite"], default="litert", help="litert (tflite is its former name); the only format this stack exports and runs")
     export.add_argument("--out", type=Path, help="the .tflite file to write (default: MODEL with the suffix .tflite)")
-    export.add_argument("--dataset", choices=["mnist", "cifar10"], help="test set to check on (default: the one matching the model's input shape)")
+    export.add_argument("--dataset", choices=["mnist", "cifar10"], help="test set to check on (default: the one whose classes or input shape the model has; else CIFAR-10 for colour models, MNIST for grayscale ones, agreement only)")
+    export.add_argument("--image-size", type=positive_int, metavar="N", help="for a model that takes images of any size: the side in pixels of the images the export takes (default: the size of the model's first Resizing layer)")
     export.add_argument("--test-images", type=positive_int, default=1000, metavar="N", help="test images to compare on (default: 1000)")
     export.add_argument("--data-dir", type=Path, help="folder with the official dataset files (default: $CNN_COURSE_DATA, else download through keras.datasets)")
 
@@ -298,7 +299,8 @@ def run_sync(args: argparse.Namespace) -> int:
         if not sys.stdin.isatty():
             return False
         for name, diff in differences.items():
-            print(f"{name}: written in both files, differently ('-' lines: {older.name}, '+' lines: {newer.name}):\n{diff}\n")
+            sides = f"'-' lines: {older.name}, '+' lines: {newer.name}"
+            print(f"{name}: written in both files, differently ({sides}):\n{diff}\n")
         answer = input(f"Keep the code of the newer file, {newer.name}, and replace {older.name}'s (a backup is kept)? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
 
@@ -346,9 +348,8 @@ USER_ERRORS = {
 
 def is_user_error(error: Exception) -> bool:
     """True when `error` is one of the course's errors whose message tells the user what to do (USER_ERRORS)."""
-    return any(
-        isinstance(error, getattr(sys.modules[module], name)) for module, name in USER_ERRORS.items() if module in sys.modules
-    )
+    loaded = [getattr(sys.modules[module], name) for module, name in USER_ERRORS.items() if module in sys.modules]
+    return isinstance(error, tuple(loaded))
 
 
 def main(argv: list[str] | None = None) -> int:

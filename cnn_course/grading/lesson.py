@@ -147,11 +147,13 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
             "on Linux (and in the instructor's grading) only the exact name is found."
         )
     exact = {path.name for path in existing}
-    beside = [path.name for path in renamed_copies(folder, stem) if path.name not in exact and path.stem.casefold() != stem.casefold()]
+    copies = [path for path in renamed_copies(folder, stem) if path.stem.casefold() != stem.casefold()]
+    beside = [path.name for path in copies if path.name not in exact]
     if beside:
         notes.append(
-            f"{', '.join(beside)} is also here, a renamed copy (a browser's download or Jupyter's copy) that is not graded: "
-            f"{graded.path.name} is. If the copy holds your work, rename it to {stem}{Path(beside[0]).suffix} in place of the other."
+            f"{', '.join(beside)} is also here, a renamed copy (a browser's download or Jupyter's copy) that is not "
+            f"graded: {graded.path.name} is. If the copy holds your work, rename it to {stem}{Path(beside[0]).suffix} "
+            "in place of the other."
         )
     for path, error in errors:
         cause = type(error.__cause__).__name__ if error.__cause__ else "damaged"
@@ -251,7 +253,8 @@ class GradedLesson:
 
     def notes_for(self, name: str) -> str:
         """Notes about the lesson's files that concern exercise `name` (empty when none)."""
-        notes = [note for note in self.notes if name in note or any(key in note for key in ("could not be read", "letter case", "renamed copy"))]
+        kinds = ("could not be read", "letter case", "renamed copy")  # notes on the whole file concern every exercise
+        notes = [note for note in self.notes if name in note or any(kind in note for kind in kinds)]
         if self.lesson_file is not None and name in self.lesson_file.duplicates:
             labels = self.lesson_file.duplicates[name]
             notes.append(f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others.")

@@ -33,7 +33,8 @@ def test_keras_s_missing_channel_axis_error_gets_the_course_s_hint_in_the_lesson
     with pytest.raises(ValueError, match="expected min_ndim=4, found ndim=3") as raised:
         conv_without_channel_axis()
     assert CHANNEL_AXIS in keras_error_hint(str(raised.value))
-    assert CHANNEL_AXIS in error_message({"type": "ValueError", "message": str(raised.value)})  # from the learner process
+    from_learner_process = {"type": "ValueError", "message": str(raised.value)}
+    assert CHANNEL_AXIS in error_message(from_learner_process)
     with pytest.raises(ExerciseError, match="add_channel_axis") as failed:  # self_check, in the lesson's own process
         call_exercise(conv_without_channel_axis)
     assert "expected min_ndim=4" in str(failed.value)
@@ -41,7 +42,8 @@ def test_keras_s_missing_channel_axis_error_gets_the_course_s_hint_in_the_lesson
 
 
 def test_a_saved_model_without_the_channel_axis_is_told_so():
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    layers = [keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    model = keras.Sequential([keras.Input((28, 28)), *layers])
     with pytest.raises(CheckFailed, match=r"shape \(28, 28\), without the channel axis") as failed:
         check_model_accuracy("trained_mnist_cnn", model, np.zeros((4, 28, 28, 1), "float32"), np.zeros(4, int), 0.99)
     assert CHANNEL_AXIS in str(failed.value)
@@ -52,7 +54,8 @@ def test_a_savedmodel_folder_beside_the_missing_keras_file_is_named(tmp_path):
     (tmp_path / "mnist_cnn" / "saved_model.pb").write_bytes(b"")
     with pytest.raises((CheckFailed, NotAttempted)) as failed:  # NotAttempted: the folder went unnoticed
         load_saved_model("trained_mnist_cnn", tmp_path / "mnist_cnn.keras", "03_mnist_training")
-    assert "no saved model at models/mnist_cnn.keras, but there is models/mnist_cnn/ (a TensorFlow SavedModel" in str(failed.value)
+    found = "no saved model at models/mnist_cnn.keras, but there is models/mnist_cnn/ (a TensorFlow SavedModel"
+    assert found in str(failed.value)
     assert "model.save('models/mnist_cnn.keras')" in str(failed.value)
 
 
@@ -68,15 +71,17 @@ def test_models_saved_as_h5_or_in_the_course_folder_are_found_and_named(tmp_path
 
     mnist = next(message for name, (_, message) in run.results.items() if "99_percent" in name)
     cifar = next(message for name, (_, message) in run.results.items() if "75_percent" in name)
-    assert f"there is one in {course / 'models'}" in mnist and "Move it to lessons/models/mnist_cnn.keras" in mnist, mnist
+    assert f"there is one in {course / 'models'}" in mnist, mnist
+    assert "Move it to lessons/models/mnist_cnn.keras" in mnist
     assert "run the lesson from lessons/" in mnist
-    assert "no saved model at models/cifar10_cnn.keras, but there is models/cifar10_cnn.h5 (the legacy HDF5 format)" in cifar, cifar
+    assert "no saved model at models/cifar10_cnn.keras, but there is models/cifar10_cnn.h5 (the legacy" in cifar, cifar
     assert "keras.models.load_model('models/cifar10_cnn.h5').save('models/cifar10_cnn.keras')" in cifar
 
 
 def pytest_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=folder, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=folder, capture_output=True, text=True, timeout=600,
     )
 
 
@@ -106,7 +111,8 @@ def test_the_next_step_never_asks_for_work_the_other_file_of_the_pair_holds(tmp_
     run = run_graders(lessons, "-k", "scale_images")
 
     assert "write `scale_images`" not in run.output, run.output[-2000:]
-    assert "next: the two files of lesson 01_mnist_data (.py and .ipynb) hold different code for `scale_images`" in run.output
+    differ = "next: the two files of lesson 01_mnist_data (.py and .ipynb) hold different code for `scale_images`"
+    assert differ in run.output
     assert "Run `cnn-course sync 01_mnist_data`" in run.output
 
 
@@ -118,4 +124,5 @@ def test_a_renamed_copy_beside_the_lesson_is_named_in_the_notes(tmp_path):
     shutil.copy2(LESSONS / "01_mnist_data.ipynb", tmp_path / "01_mnist_data (1).ipynb")
     graded, notes = choose_lesson_file(tmp_path, "01_mnist_data")
     assert graded.path.parent == tmp_path and graded.path.stem == "01_mnist_data"
-    assert any("01_mnist_data (1).ipynb is also here" in note and "rename it to 01_mnist_data.ipynb" in note for note in notes), notes
+    [note] = [note for note in notes if "01_mnist_data (1).ipynb is also here" in note]
+    assert "rename it to 01_mnist_data.ipynb" in note

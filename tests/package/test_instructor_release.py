@@ -63,7 +63,8 @@ def test_every_path_the_release_readme_names_is_in_the_release(release):
     links = README_LINK.findall(readme)
     paths = set(README_PATH.findall(readme)) | {link for link in links if "://" not in link}
     assert links and "lessons/01_mnist_data.ipynb" in paths and ".github/workflows/classroom.yml" in paths
-    missing = sorted(path for path in paths if not path.startswith(".venv/") and not (release / path).exists())  # .venv: made by its install step
+    # .venv/ is made by the README's own install step
+    missing = sorted(path for path in paths if not path.startswith(".venv/") and not (release / path).exists())
     assert not missing, f"the release's README names {missing}, which the release does not hold"
     assert "solutions" not in readme and "hidden" not in readme and "maintainer" not in readme.lower()
 

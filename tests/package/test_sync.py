@@ -141,8 +141,10 @@ def test_backups_are_ignored_by_git_in_any_repository_and_in_the_course(tmp_path
     assert cnn_course_sync(str(py), cwd=tmp_path).returncode == 0
     assert list((tmp_path / "backups").glob(f"{LESSON}.*.ipynb"))
 
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    git_status = ["git", "status", "--porcelain", "--untracked-files=all"]
+    status = subprocess.run(git_status, cwd=tmp_path, capture_output=True, text=True, check=True)
 
     assert "backups" not in status.stdout, status.stdout
-    course = subprocess.run(["git", "check-ignore", "--no-index", "lessons/backups/01_mnist_data.20250101-120000.ipynb"], cwd=LESSONS.parent)
+    backup = "lessons/backups/01_mnist_data.20250101-120000.ipynb"
+    course = subprocess.run(["git", "check-ignore", "--no-index", backup], cwd=LESSONS.parent)
     assert course.returncode == 0, "the course's .gitignore does not ignore lessons/backups/"
