@@ -34,7 +34,7 @@ _LESSONS = pytest.StashKey[dict[str, "GradedLesson"]]()
 _STARTERS = pytest.StashKey[dict[str, threading.Thread]]()
 _HOST = pytest.StashKey[LearnerHost]()
 _BACKEND = pytest.StashKey[str]()
-_MOVED_FROM = pytest.StashKey[Path]()  # where pytest ran, inside the folder graded, when it grades from the course folder
+_MOVED_FROM = pytest.StashKey[Path]()  # where pytest ran (inside the folder graded), grading from the course folder
 _GRADING = pytest.StashKey[bool]()  # the run grades lessons (tests/graders or hidden tests named, or no path)
 _SYSTEM_TEMPORARY = pytest.StashKey[Path]()  # the system's temporary folder, before checks are pointed elsewhere
 _SNAPSHOT = pytest.StashKey["FolderSnapshot | None"]()
@@ -442,9 +442,9 @@ def next_step(results: dict[tuple[str, str], str], diverged: dict[str, list[str]
         for (stem, exercise), outcome in results.items():
             if outcome == wanted and exercise in (diverged or {}).get(stem, ()):
                 return (
-                    f"next: the two files of lesson {stem} (.py and .ipynb) hold different code for `{exercise}`, and the "
-                    f"one saved last was graded. Run `cnn-course sync {stem}`: it shows both versions and keeps the one "
-                    f"you choose; then run `pytest -k {exercise}`."
+                    f"next: the two files of lesson {stem} (.py and .ipynb) hold different code for `{exercise}`, "
+                    f"and the one saved last was graded. Run `cnn-course sync {stem}`: it shows both versions and "
+                    f"keeps the one you choose; then run `pytest -k {exercise}`."
                 )
             if outcome == wanted:
                 return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
@@ -462,7 +462,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"cnn-course check seed: {config.stash[CHECK_SEED]} (repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
     ]
     if _MOVED_FROM in config.stash:
-        lines.append(f"cnn-course: pytest ran inside {config.stash[_MOVED_FROM]}, so it grades as from the course folder, {config.rootpath}")
+        moved = f"pytest ran inside {config.stash[_MOVED_FROM]}, so it grades as from the course folder, {config.rootpath}"
+        lines.append(f"cnn-course: {moved}")
     if config.stash[_GRADING]:
         lines.append(f"cnn-course folder protection: {protection(config.stash[_HOST].launcher)[1]}")
     return lines
