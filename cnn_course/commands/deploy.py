@@ -38,17 +38,22 @@ def run_predict(args: argparse.Namespace) -> int:
     if classifier.note:
         print(f"note: {classifier.note}", file=sys.stderr)
     k = min(args.top, len(classifier.class_names))
-    rows, failed = [], 0
+    rows, warnings, failed = [], [], 0
     for path in args.images:
         try:
-            rows.append((str(path), classifier.top_k(Path(path), k)))
+            result = classifier.classify(Path(path), k)
         except ImageError as error:
             print(f"cnn-course predict: {error}", file=sys.stderr)
             failed += 1
+            continue
+        rows.append((str(path), result.predictions))
+        warnings += [f"warning: {path}: {warning}" for warning in result.warnings]
     if len(rows) == 1 and len(args.images) == 1:
         print(format_one(*rows[0]))
     elif rows:
         print(format_table(rows))
+    for warning in warnings:
+        print(warning)
     if failed:
         print(f"{failed} of {len(args.images)} files could not be classified.", file=sys.stderr)
     return 1 if failed else 0
@@ -87,51 +92,15 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPORT_DATASETS = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10"}
-MIN_AGREEMENT = 0.99
-
-
-def interpreter_name() -> str:
-    """Which LiteRT interpreter `export` runs, with its version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"ai-edge-litert {version('ai-edge-litert')}"
-    except PackageNotFoundError:
-        return f"tf.lite.Interpreter of tensorflow {version('tensorflow')}"
-
-
 def run_export(args: argparse.Namespace) -> int:
-    """Export to LiteRT, then compare it with the Keras model on test images; 1 if they disagree."""
-    import time
+    """Export to LiteRT and check it against the Keras model (`export.export_and_check`); 1 if they disagree."""
+    from cnn_course.export import MIN_AGREEMENT, export_and_check
 
-    from cnn_course import data
-    from cnn_course.export import check_export, export_litert
-
-    classifier = load_classifier(args.model)
-    dataset = args.dataset or EXPORT_DATASETS.get(classifier.input_shape)
-    if dataset is None:
-        print(f"cnn-course export: no test set matches the model's input shape {classifier.input_shape}; "
-              "pass --dataset mnist or cifar10 if it was trained on one of them.", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    out = export_litert(classifier.model, args.model, args.out)
-    export_seconds = time.perf_counter() - start
-    loader = data.load_mnist if dataset == "mnist" else data.load_cifar10
-    _, (x_test, y_test) = loader(args.data_dir)
-    x = data.add_channel_axis(data.scale_images(x_test[: args.test_images]))  # exactly as in training
-    result = check_export(classifier.model, args.model, out, x, y_test[: args.test_images])
-    title = {"mnist": "MNIST", "cifar10": "CIFAR-10"}[dataset]
-    agreeing = round(result.agreement * result.images)
-    print(f"exported {args.model} ({result.keras_bytes / 1e6:.2f} MB) to {out} ({result.litert_bytes / 1e6:.2f} MB) in {export_seconds:.1f} s")
-    print(f"checked on {result.images:,} {title} test images with {interpreter_name()}:")
-    print(f"  top-1 agreement        {result.agreement:.2%} ({agreeing:,} of {result.images:,}); largest probability difference {result.max_probability_difference:.1e}")
-    print(f"  test accuracy          Keras {result.keras_accuracy:.2%}   LiteRT {result.litert_accuracy:.2%}")
-    print(f"  one image at a time    Keras {result.keras_ms_per_image:.2f} ms   LiteRT {result.litert_ms_per_image:.2f} ms per image")
-    print(f"  Keras, batches of 256  {result.keras_batch_ms_per_image:.2f} ms per image")
-    if result.agreement < MIN_AGREEMENT:
-        print(f"cnn-course export: the LiteRT model agrees with the Keras model on only {result.agreement:.2%} of the images "
-              f"(at least {MIN_AGREEMENT:.0%} expected); do not deploy it. A layer may convert differently: check the converter's warnings with --verbose.",
-              file=sys.stderr)
+    report = export_and_check(args.model, args.out, args.dataset, args.image_size, args.test_images, args.data_dir)
+    print("\n".join(report.lines()))
+    if not report.passed:
+        print(f"cnn-course export: the LiteRT model agrees with the Keras model on only {report.check.agreement:.2%} of the "
+              f"images (at least {MIN_AGREEMENT:.0%} expected), so it was not kept. A layer may convert differently: "
+              "check the converter's warnings with --verbose.", file=sys.stderr)
         return 1
     return 0
