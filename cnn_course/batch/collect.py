@@ -19,7 +19,7 @@ import pytest
 
 from cnn_course.status import Status
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
-from cnn_course.grading.plugin import EXERCISE_OUTCOME
+from cnn_course.grading.plugin import CHECK_SEED, EXERCISE_OUTCOME
 from cnn_course.batch.results_log import sign
 
 _LOG = pytest.StashKey[TextIO]()
@@ -138,7 +138,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    _write(session.config, {"event": "collected", "tests": [_identity(item) for item in session.items]})
+    tests = [_identity(item) for item in session.items]
+    _write(session.config, {"event": "collected", "tests": tests, "check_seed": session.config.stash.get(CHECK_SEED, None)})
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -45,7 +45,8 @@ def _conv_output_cases(rng: np.random.Generator) -> list[tuple[int, int, int, st
         (_size(rng, 5, lambda n: 0 < n % big_stride < big_stride / 2), int(rng.choice((2, 3))), big_stride, "same"),
         (_size(rng, 6, lambda n: n % 2 == 0), 2, 2, "same"),
     ]
-    return [cases[i] for i in rng.permutation(len(cases))]
+    # 'valid' first: a formula that ignores the padding then gets the hint about the formula itself.
+    return [cases[i] for i in (*rng.permutation(4), *(4 + rng.permutation(len(cases) - 4)))]
 
 
 def _param_cases(rng: np.random.Generator) -> list[tuple[int, int, int]]:

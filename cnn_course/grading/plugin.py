@@ -406,6 +406,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
     write(f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted")
+    write(f"check seed: {config.stash[CHECK_SEED]} (--check-seed {config.stash[CHECK_SEED]} repeats the arguments the checks drew)")
     diverged = {stem: lesson.lesson_file.diverged for stem, lesson in lessons.items() if lesson.lesson_file is not None}
     write(next_step(results, diverged))
     if all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
