@@ -11,7 +11,7 @@ import numpy as np
 
 from cnn_course.checks.feedback import CHANNEL_AXIS_HINT, CheckFailed, NotAttempted
 from cnn_course.evaluation import predict_probabilities
-from cnn_course.runtime.protocol import load_learner_model, unloadable_model_reason
+from cnn_course.runtime.decoding import load_learner_model, unloadable_model_reason
 
 
 def describe_model_file(path: Path) -> str | None:

@@ -24,7 +24,9 @@ from cnn_course.status import Status
 from cnn_course.runtime.calls import call_with_details
 from cnn_course.runtime.ipython_cells import prepare_cell
 from cnn_course.runtime.limits import time_limit
-from cnn_course.runtime.protocol import CallDetails, Decoder, Encoder, ProtocolError, read_message, write_message
+from cnn_course.runtime.decoding import Decoder
+from cnn_course.runtime.encoding import Encoder
+from cnn_course.runtime.protocol import CallDetails, ProtocolError, read_message, write_message
 
 MESSAGE_CHARS = 2000
 

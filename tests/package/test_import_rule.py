@@ -8,7 +8,7 @@ layer and those below. On top of that:
 
 - the runtime never imports the checks, the grading process or the batch (nothing of a grader's
   is in the learner process);
-- the checks import from the runtime only its protocol, its call observation, its time limits and its
+- the checks import from the runtime only its protocol and decoding, its call observation, its time limits and its
   reading of IPython cells;
 - the gradebook (records, results, roster, exports, reports, progress) imports nothing about processes.
 """
@@ -25,7 +25,7 @@ import cnn_course
 PACKAGE = Path(cnn_course.__file__).resolve().parent
 LAYERS = ("library", "runtime", "checks", "authoring", "grading", "gradebook", "batch", "commands")
 CHECKS_MAY_USE = {
-    "cnn_course.runtime.protocol", "cnn_course.runtime.calls", "cnn_course.runtime.limits",
+    "cnn_course.runtime.protocol", "cnn_course.runtime.decoding", "cnn_course.runtime.calls", "cnn_course.runtime.limits",
     "cnn_course.runtime.ipython_cells",  # self_check reads a cell as the grader does
 }
 PROCESS_MODULES = (

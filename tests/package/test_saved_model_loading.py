@@ -11,7 +11,7 @@ from cnn_course.checks.equivalences import loss_identity, metric_identities
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.checks.saved_models import check_model_accuracy, load_saved_model
 from cnn_course.models import build_mnist_cnn
-from cnn_course.runtime.protocol import load_learner_model
+from cnn_course.runtime.decoding import load_learner_model
 
 
 def lesson_loss(y_true, y_pred):
