@@ -26,7 +26,9 @@ from cnn_course.grading.messages import cell_problem, death_message, error_messa
 from cnn_course.grading.spawned import SpawnHost
 from cnn_course.runtime.backends import choose_backend
 from cnn_course.runtime.fs import copy_lesson_folder, remove_tree
-from cnn_course.runtime.protocol import CallDetails, Decoder, Encoder, HttpResponse, ProtocolError
+from cnn_course.runtime.decoding import Decoder
+from cnn_course.runtime.encoding import Encoder
+from cnn_course.runtime.protocol import CallDetails, HttpResponse, ProtocolError
 
 LearnerHost = ForkHost | SpawnHost
 STALE = -1  # what `_run_cells` returns when the shared interpreter ended for another lesson's sake
