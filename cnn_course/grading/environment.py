@@ -81,7 +81,7 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
 
 
 def is_strict(launcher: Launcher | None) -> bool:
-    """True when `launcher` runs learner processes in the instructor's sandbox (no network, a Keras cache of their own)."""
+    """True when `launcher` runs learner processes in the instructor's sandbox (no network, its own Keras cache)."""
     return launcher is not None and not isinstance(launcher, FolderGuard)
 
 
@@ -124,7 +124,9 @@ class FolderGuard:
         if not cache:  # nowhere to keep downloads: the scratch folder's own cache, as in the instructor's sandbox
             env = {**env, "KERAS_HOME": str(scratch / ".keras")}
         package_dir = Path(cnn_course.__file__).resolve().parent
-        return sandboxed_command(command, scratch=scratch, package_dir=package_dir, env=env, network=True, writable=cache)
+        return sandboxed_command(
+            command, scratch=scratch, package_dir=package_dir, env=env, network=True, writable=cache,
+        )
 
 
 def protection(launcher: Launcher | None) -> tuple[bool, str]:

@@ -37,8 +37,8 @@ _BACKEND = pytest.StashKey[str]()
 _MOVED_FROM = pytest.StashKey[Path]()  # where pytest ran (inside the folder graded), grading from the course folder
 _GRADING = pytest.StashKey[bool]()  # the run grades lessons (tests/graders or hidden tests named, or no path)
 _SYSTEM_TEMPORARY = pytest.StashKey[Path]()  # the system's temporary folder, before checks are pointed elsewhere
-_SNAPSHOT = pytest.StashKey["FolderSnapshot | None"]()
-_CHANGES = pytest.StashKey["FolderChanges | None"]()
+_SNAPSHOT = pytest.StashKey[FolderSnapshot | None]()
+_CHANGES = pytest.StashKey[FolderChanges | None]()
 # The seed of the arguments this run's checks drew (`cnn_course.checks.draws`), for the run's records.
 CHECK_SEED = pytest.StashKey[int]()
 # The exercise outcome (NotAttempted, CheckFailed, ExerciseError) a test raised, before it became pytest's.
@@ -125,7 +125,8 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
-    config.stash[_GRADING] = any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args) or not config.args
+    named = any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args)
+    config.stash[_GRADING] = named or not config.args
     if config.stash[_GRADING]:
         # Checks make temporary files to hand to exercises: put them where the learner process sees them.
         tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
@@ -224,7 +225,8 @@ def folder_snapshot(config: pytest.Config) -> FolderSnapshot:
         try:
             config.stash[_SNAPSHOT] = FolderSnapshot(grading_folder(config), config.stash[_SYSTEM_TEMPORARY])
         except OSError as error:
-            raise pytest.UsageError(f"--target {config.getoption('--target')}: could not copy the folder to grade it ({error})") from None
+            target = config.getoption("--target")
+            raise pytest.UsageError(f"--target {target}: could not copy the folder to grade it ({error})") from None
     return config.stash[_SNAPSHOT]
 
 
@@ -249,7 +251,8 @@ def lesson(request: pytest.FixtureRequest) -> GradedLesson:
 
 class SavedModels:
     """Where lessons save their models, read from the grader's copy of the folder; with --execute-lessons, runs
-    the lesson that saves one first (in the folder itself), unless the saved file is newer than the lesson (as `make` would)."""
+    the lesson that saves one first (in the folder itself), unless the saved file is newer than the lesson
+    (as `make` would)."""
 
     def __init__(self, snapshot: FolderSnapshot, execute: bool) -> None:
         self.snapshot, self.folder, self.execute = snapshot, snapshot.folder, execute
@@ -414,22 +417,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 def folder_report(terminalreporter, config: pytest.Config) -> None:
-    """A section naming what was put back in, changed in or added to the folder graded during the run (none when nothing was)."""
+    """A section naming what was put back in, changed in or added to the folder graded during the run (if anything)."""
     changes = config.stash[_CHANGES]
     if not changes:
         return
     protected, _ = protection(config.stash[_HOST].launcher)
     write = terminalreporter.write_line
-    terminalreporter.section(f"cnn-course: your folder {config.getoption('--target')} changed during grading", yellow=True)
+    target = config.getoption("--target")
+    terminalreporter.section(f"cnn-course: your folder {target} changed during grading", yellow=True)
     if changes.restored:
         write(f"put back as it was before grading: {', '.join(changes.restored)}")
         if changes.kept is not None:
             write(f"  the versions found there are kept in {changes.kept}")
     if changes.left:
-        cause = "by another program (lesson code could not reach the folder), left as they are" if protected else "not put back"
+        cause = "not put back"
+        if protected:
+            cause = "by another program (lesson code could not reach the folder), left as they are"
         write(f"changed during grading {cause}: {', '.join(changes.left)}")
     if changes.added:
-        author = "during grading by another program (lesson code could not reach the folder)" if protected else "by lesson code during grading"
+        author = "by lesson code during grading"
+        if protected:
+            author = "during grading by another program (lesson code could not reach the folder)"
         write(f"written {author}: {', '.join(changes.added)} (left in place: delete what you did not mean to save)")
 
 

@@ -87,7 +87,9 @@ def _matches(record: _Record, path: Path) -> bool:
         status = path.lstat()
         if not stat.S_ISREG(status.st_mode) or status.st_size != record.size:
             return False
-        return path.read_bytes() == record.content if record.content is not None else status.st_mtime_ns == record.mtime_ns
+        if record.content is None:
+            return status.st_mtime_ns == record.mtime_ns
+        return path.read_bytes() == record.content
     except OSError:
         return False
 
@@ -131,7 +133,7 @@ class FolderSnapshot:
             self._records.pop(relative)
             with contextlib.suppress(OSError):
                 (self.copy / relative).unlink()
-        held = {relative: record for relative, record in self._records.items() if relative in now and record.content is not None}
+        held = {name: record for name, record in self._records.items() if name in now and record.content is not None}
         held_bytes = sum(record.size for record in held.values())
         for relative, path in sorted(now.items(), key=lambda item: (not _always_held(item[0]), item[0])):
             known = self._records.get(relative)
@@ -171,7 +173,7 @@ class FolderSnapshot:
         return copy
 
     def repair(self, prefix: str) -> None:
-        """Make the files at the top of the copy whose name starts with `prefix` (any letter case) what the record says."""
+        """Make the files at the top of the copy whose name starts with `prefix` (any letter case) as recorded."""
         folded = prefix.casefold()
         names = {name for name in self._records if "/" not in name and name.casefold().startswith(folded)}
         with contextlib.suppress(OSError):

@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from cnn_course.grading.connection import Connection
-from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, is_strict, learner_environment
+from cnn_course.grading.environment import (
+    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, is_strict, learner_environment,
+)
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree

@@ -108,10 +108,10 @@ def sandboxed_command(
 
     Returns:
         The argument list for ``subprocess.Popen``: ``bwrap`` with its options, then `command`.
-        The sandbox has no network (unless `network`), its own PID/IPC/UTS namespaces, no capabilities, a read-only
-        ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as
-        ``nobody`` inside a user namespace, dies with its parent, and every process it started
-        dies when `command` exits.
+        The sandbox has no network (unless `network`), its own PID/IPC/UTS namespaces, no capabilities,
+        a read-only ``/dev`` but for its own ``/dev/shm`` (64 MiB where bubblewrap can size it), runs as
+        ``nobody`` inside a user namespace, dies with its parent, and every process it started dies
+        when `command` exits.
     """
     scratch, package_dir = Path(scratch).resolve(), Path(package_dir).resolve()
     # No setpriv --pdeathsig here: the grader starts sandboxes from worker threads, and Linux sends the
@@ -133,7 +133,8 @@ def sandboxed_command(
     # image folders), the rest of /dev read-only: a tmpfs is memory that no address-space limit bounds.
     size = ["--size", str(SHM_BYTES)] if _tmpfs_size_supported() else []  # bubblewrap 0.8 and later
     arguments += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm"]
-    arguments += ["--unshare-all", *(["--share-net"] if network else []), "--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+    arguments += ["--unshare-all", *(["--share-net"] if network else [])]
+    arguments += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     arguments += ["--cap-drop", "ALL"]
     arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -102,7 +101,7 @@ def hostile_folder(root: Path) -> Path:
 
 
 def grade(root: Path, backend: str, *, bwrap: bool):
-    """Run the graders on a hostile folder under `root` with `backend`; bubblewrap hidden from PATH unless `bwrap`."""
+    """Grade a hostile folder under `root` with `backend`; bubblewrap hidden from PATH unless `bwrap`."""
     target = hostile_folder(root)
     before = hashes(target)
     with pytest.MonkeyPatch.context() as patch:
@@ -110,7 +109,8 @@ def grade(root: Path, backend: str, *, bwrap: bool):
         patch.setenv(VARIABLE, str(target))
         if not bwrap:
             patch.setenv("PATH", str(root / "no-bwrap-here"))
-        run = run_graders(target, "-k", "02_mnist or (03 and saved_history)", "--learner-backend", backend, timeout=600)
+        selection = "02_mnist or (03 and saved_history)"
+        run = run_graders(target, "-k", selection, "--learner-backend", backend, timeout=600)
     return run, target, before
 
 
@@ -130,7 +130,7 @@ def assert_planted_files_not_graded(run) -> None:
     for test in ("test_conv_output_size", "test_conv2d_param_count", "test_build_mnist_cnn", "test_compile_classifier"):
         assert run.results[test][0] == "passed", run.results[test]
     outcome, message = run.results["test_saved_history_has_validation_metrics"]
-    assert outcome == "failure" and "has no val_accuracy" in message, f"the planted history was graded: {outcome} {message}"
+    assert outcome == "failure" and "has no val_accuracy" in message, f"graded a planted history: {outcome} {message}"
 
 
 def test_without_a_sandbox_the_planted_files_are_not_graded(unprotected):
@@ -143,10 +143,12 @@ def test_without_a_sandbox_the_folder_is_put_back_and_what_was_added_is_named(un
     run, target, before = unprotected
     added = {"stray.txt", "models/mnist_cnn.keras", *(f"found-by-{way}" for way in STRATEGIES)}
     after = hashes(target)
-    assert {path.relative_to(target).as_posix() for path in set(after) - set(before)} == added, "every way found the folder"
+    new = {path.relative_to(target).as_posix() for path in set(after) - set(before)}
+    assert new == added, "every way found the folder"
     assert {path: after[path] for path in before} == before, "deleted and changed files are put back byte for byte"
     summary = " ".join(run.output[run.output.index("changed during grading"):].split())
-    assert "put back as it was before grading: 01_mnist_data.py (deleted), models/mnist_cnn_history.json (changed)" in summary
+    restored = "01_mnist_data.py (deleted), models/mnist_cnn_history.json (changed)"
+    assert f"put back as it was before grading: {restored}" in summary
     assert f"written by lesson code during grading: {', '.join(sorted(added))}" in summary
     [kept] = (target.parent / "home" / ".cnn-course" / "changed-during-grading").iterdir()
     assert (kept / "models" / "mnist_cnn_history.json").read_text() == PASSING_HISTORY
@@ -214,7 +216,8 @@ def test_past_the_copy_limits_files_are_compared_but_not_kept(folder, tmp_path, 
     snapshot = FolderSnapshot(folder, tmp_path)
     assert not (snapshot.copy / "photos").exists() and (snapshot.copy / "models" / "m.keras").is_file()
     (folder / "photos" / "cat" / "1.jpg").write_bytes(b"longer, edited")
-    assert snapshot.compare(restore=True).left == ["photos/cat/1.jpg (changed; too large a folder to keep a copy of this file)"]
+    left = snapshot.compare(restore=True).left
+    assert left == ["photos/cat/1.jpg (changed; too large a folder to keep a copy of this file)"]
 
 
 def test_the_folder_guard_keeps_the_network_and_the_keras_cache(tmp_path, monkeypatch):
@@ -238,7 +241,7 @@ def test_a_sandbox_started_by_a_thread_that_ends_lives_on(tmp_path):
         pytest.skip(f"no bubblewrap sandbox here: {guard.status()[1]}")
     command = guard([sys.executable, "-c", "import time; time.sleep(60)"], tmp_path, {"KERAS_HOME": str(tmp_path)})
     started = {}
-    starter = threading.Thread(target=lambda: started.setdefault("process", start_kept(command, start_new_session=True)))
+    starter = threading.Thread(target=lambda: started.update(process=start_kept(command, start_new_session=True)))
     starter.start()
     starter.join()
     try:
