@@ -70,7 +70,7 @@ from pathlib import Path
 import keras
 import numpy as np
 from flask import Flask, jsonify, request
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnn_course import data, export, models, plots, saving, training
 from cnn_course.checks import self_check
@@ -151,11 +151,14 @@ for path in sample_paths:
 # Write `load_image(path, input_shape)`, which turns any image file into one model input:
 #
 # 1. open it with Pillow (`Image.open` accepts a path or a file object, such as an upload);
-# 2. convert it to the model's colour mode: `"RGB"` when the model takes 3 channels, `"L"`
+# 2. turn it upright by its EXIF orientation tag with `ImageOps.exif_transpose`: a phone stores a
+#    photo as its sensor saw it and records how to turn it, and every viewer turns it. Lesson 7
+#    trains on photos turned this way, so the image the model sees is the one the learner sees;
+# 3. convert it to the model's colour mode: `"RGB"` when the model takes 3 channels, `"L"`
 #    (grayscale) when it takes 1;
-# 3. resize it to the model's height and width. Careful: Pillow sizes are **(width, height)**,
+# 4. resize it to the model's height and width. Careful: Pillow sizes are **(width, height)**,
 #    Keras shapes are **(height, width, channels)**;
-# 4. return float32 pixels **scaled to [0, 1]**, shaped (height, width, channels), exactly like
+# 5. return float32 pixels **scaled to [0, 1]**, shaped (height, width, channels), exactly like
 #    the training images (`data.scale_images` divides the uint8 pixels by 255).
 #
 # Do not standardise: the model does that itself, with the training statistics it carries.
@@ -166,6 +169,7 @@ def load_image(path, input_shape: tuple[int, int, int]) -> np.ndarray:
 
     path: a file path or a binary file object holding a PNG, JPEG or any format Pillow reads.
     input_shape: the model's (height, width, channels), channels 1 (grayscale) or 3 (RGB).
+    A photo with an EXIF orientation tag is turned upright first, as in training (lesson 7).
     Raises PIL.UnidentifiedImageError or OSError if the file is not a readable image.
     """
     # YOUR CODE HERE

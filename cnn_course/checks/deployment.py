@@ -93,7 +93,8 @@ def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
 
 
 def check_load_image(load_image: Callable) -> None:
-    """load_image(path, input_shape) decodes PNG/JPEG files of any size and mode exactly as the training data was prepared."""
+    """load_image(path, input_shape) decodes PNG/JPEG files of any size, mode and EXIF orientation exactly as the training
+    data was prepared."""
     name = "load_image"
     seeds = generator(name).integers(2**31, size=5)
     with _scratch() as folder:
@@ -131,6 +132,40 @@ def check_load_image(load_image: Callable) -> None:
         if np.abs(found - reference_load_image(colour, (12, 20, 1))).mean() > 0.05:
             raise CheckFailed(name, "a colour PNG loaded for a grayscale model (input_shape (12, 20, 1)) has the wrong gray levels.",
                               "image.convert('L'), resize to (20, 12), then add the channel axis: array[..., np.newaxis].")
+
+        _check_exif_orientation(name, load_image, folder, int(seeds[4]))
+
+
+EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how to turn a stored photo upright
+
+
+def _check_exif_orientation(name: str, load_image: Callable, folder: Path, seed: int) -> None:
+    """A photo stored on its side with EXIF orientation 6 (turn 90° clockwise) or 8 must load upright, as in training."""
+    upright = np.zeros((24, 40, 3), dtype=np.uint8)  # a bright bar along the top edge, then a colour per half
+    upright[:6] = 230
+    upright[6:, :20, 0] = 200
+    upright[6:, 20:, 2] = 200
+    orientation = 6 if seed % 2 else 8
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+    exif = Image.Exif()
+    exif[EXIF_ORIENTATION] = orientation
+    path = folder / "phone.jpg"
+    stored.save(path, quality=95, exif=exif)
+    found = _expect_image_array(name, load_image(path, (12, 20, 3)), (12, 20, 3))
+    expected = reference_load_image(path, (12, 20, 3))
+    if np.abs(found - expected).mean() > 0.05:
+        with Image.open(path) as raw:
+            sideways = np.asarray(raw.convert("RGB").resize((20, 12), Image.Resampling.BILINEAR), dtype=np.float32) / 255
+        if np.abs(found - sideways).mean() < 0.05:
+            raise CheckFailed(
+                name,
+                f"a phone photo stored on its side, with EXIF orientation {orientation}, loads on its side.",
+                "turn it upright first, as lesson 7's training does and every photo viewer does: "
+                "image = ImageOps.exif_transpose(image), right after Image.open.",
+            )
+        raise CheckFailed(name, f"a JPEG with EXIF orientation {orientation} loads with other pixels than expected "
+                                f"(mean difference {np.abs(found - expected).mean():.3f} on a 0-1 scale).",
+                          "open, ImageOps.exif_transpose, convert, resize to (width, height), scale to [0, 1].")
 
 
 def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray, pixels: np.ndarray) -> None:

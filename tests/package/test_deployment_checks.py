@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from flask import Flask, jsonify, request
-from PIL import Image
+from PIL import Image, ImageOps
 
 from cnn_course.checks import CheckFailed, self_check
 from cnn_course.checks.deployment import check_app_matches_predict_top_k
@@ -48,14 +48,16 @@ def fails_with(function, hint: str) -> CheckFailed:
 def pillow_pixels(path, input_shape, mode=None, resample=Image.Resampling.BILINEAR) -> np.ndarray:
     height, width, channels = input_shape
     with Image.open(path) as image:
-        image = image.convert(mode or ("RGB" if channels == 3 else "L")).resize((width, height), resample)
+        image = ImageOps.exif_transpose(image).convert(mode or ("RGB" if channels == 3 else "L")).resize((width, height), resample)
         return np.asarray(image)
 
 
 def test_load_image_alternatives_pass(capsys):
-    def load_image(path, input_shape):  # Keras's own loader (nearest-neighbour resizing)
+    def load_image(path, input_shape):  # Keras's array conversion, nearest-neighbour resizing, the turn by hand
         height, width, channels = input_shape
-        image = keras.utils.load_img(path, color_mode="rgb" if channels == 3 else "grayscale", target_size=(height, width))
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB" if channels == 3 else "L")
+            image = image.resize((width, height), Image.Resampling.NEAREST)
         return keras.utils.img_to_array(image, dtype="float32") / 255
 
     self_check(load_image)
@@ -66,6 +68,15 @@ def test_load_image_alternatives_pass(capsys):
 
     self_check(load_image)
     assert capsys.readouterr().out.count("passes every check") == 2
+
+
+def test_load_image_leaving_phone_photos_on_their_side():
+    def load_image(path, input_shape):  # Keras's own loader ignores the EXIF orientation tag
+        height, width, channels = input_shape
+        image = keras.utils.load_img(path, color_mode="rgb" if channels == 3 else "grayscale", target_size=(height, width))
+        return keras.utils.img_to_array(image, dtype="float32") / 255
+
+    fails_with(load_image, "ImageOps.exif_transpose(image)")
 
 
 def test_load_image_without_scaling():

@@ -169,20 +169,28 @@ def test_unfreeze_top_layers():
     assert_same_compilation(ours, theirs)
 
 
-def _photo(mode: str, size: tuple[int, int]) -> bytes:
+def _photo(mode: str, size: tuple[int, int], orientation: int | None = None) -> bytes:
     array = RNG.integers(0, 256, size=(size[1], size[0], 4), dtype=np.uint8)
     image = Image.fromarray(array, "RGBA").convert(mode)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    if orientation is None:
+        image.save(buffer, format="PNG")
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = orientation  # EXIF orientation: how to turn the stored image upright
+        image.save(buffer, format="JPEG", quality=95, exif=exif)
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("mode", "size", "input_shape"), [
-    ("RGB", (40, 30), (32, 32, 3)), ("L", (28, 28), (28, 28, 1)), ("RGB", (28, 28), (28, 28, 1)), ("L", (50, 20), (32, 32, 3)),
+@pytest.mark.parametrize(("mode", "size", "input_shape", "orientation"), [
+    ("RGB", (40, 30), (32, 32, 3), None), ("L", (28, 28), (28, 28, 1), None), ("RGB", (28, 28), (28, 28, 1), None),
+    ("L", (50, 20), (32, 32, 3), None), ("RGB", (40, 30), (32, 32, 3), 6), ("RGB", (30, 40), (20, 16, 3), 8),
+    ("L", (28, 20), (28, 28, 1), 3),
 ])
-def test_load_image(mode, size, input_shape):
-    """On opaque images without an EXIF orientation, where the exercise's contract and the package's meet."""
-    data = _photo(mode, size)
+def test_load_image(mode, size, input_shape, orientation):
+    """On opaque images, with and without an EXIF orientation: where the exercise's contract and the package's meet
+    (the package also composites transparent pixels on white, which the exercise does not ask for)."""
+    data = _photo(mode, size, orientation)
     ours = images.load_image(data, input_shape)
     theirs = solution("09_predict_and_serve", "load_image")(io.BytesIO(data), input_shape)
     assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
