@@ -221,6 +221,13 @@ def check_image_shape(image_shape: Callable) -> None:
             raise CheckFailed(name, f"returned {result!r} for {filename}; expected a tuple (height, width, channels).", "return three integers.") from None
         if values == shape:
             continue
+        if values == shape[:2] and shape[2] == 1:
+            raise CheckFailed(
+                name,
+                f"returned {values} for {filename}, a grayscale image: the channels are missing.",
+                "a grayscale image decodes to a 2-D array, without a channel axis: count the bands the file stores "
+                "(len(image.getbands())), which gives 1 for it.",
+            )
         if len(values) == 3 and values[:2] == shape[1::-1]:
             raise CheckFailed(
                 name,
@@ -367,6 +374,12 @@ def _check_loaded_splits(
             name,
             f"with validation_split=0.2 the subsets hold {len(training)} and {len(validation)} of the {len(images)} images.",
             "pass validation_split=validation_split to both calls, and subset='training' / 'validation'.",
+        )
+    if sorted(training) == reference_validation:
+        raise CheckFailed(
+            name,
+            f"the first dataset returned holds {len(training)} images and the second {len(validation)}: they are swapped.",
+            "return (training, validation), in that order: with subset='both', Keras returns the training subset first.",
         )
     validation_classes = sorted({path.split("/")[0] for path in validation})
     if sorted(validation) != reference_validation and len(validation_classes) == 1 and len(validation) > 1:

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from flask import Flask, jsonify, request
 from keras import layers
-from PIL import Image
+from PIL import Image, ImageOps
 
 from cnn_course import pretrained
 from cnn_course.checks.calls import call_exercise
 from cnn_course.data import image_folders
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
 
-from .conftest import fails_with, master_namespace, passes
+from .conftest import fails_with, master_namespace, passes, patched_masters, run_graders
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +137,14 @@ def shape_from_array(path):
     return pixels.shape if pixels.ndim == 3 else (*pixels.shape, 1)
 
 
+def shape_of_the_array(path):
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image).shape
+    except OSError:
+        return None
+
+
 def shape_raising_for_bad_files(path):
     with Image.open(path) as image:
         image.load()
@@ -149,9 +157,10 @@ def shape_raising_for_bad_files(path):
         (shape_from_size, ("image.size is (width, height)",)),
         (shape_after_rgb, ("don't convert to RGB",)),
         (shape_from_header, ("truncated.jpg", "decode the pixels")),
+        (shape_of_the_array, ("grayscale image: the channels are missing", "len(image.getbands())")),
         (shape_raising_for_bad_files, ("raises an error for", "return None when the file cannot be decoded")),
     ],
-    ids=["width-first", "converted-to-rgb", "header-only", "abuse-raises"],
+    ids=["width-first", "converted-to-rgb", "header-only", "2-d-grayscale", "abuse-raises"],
 )
 def test_image_shape_wrong(function, hints):
     fails_with("image_shape", graded("image_shape", function), *hints)
@@ -179,6 +188,11 @@ def load_width_first(folder, image_size=(32, 32), batch_size=128, validation_spl
     return _both(folder, image_size[::-1], batch_size, validation_split, seed)
 
 
+def load_swapped(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42):
+    training, validation = _both(folder, image_size, batch_size, validation_split, seed)
+    return validation, training
+
+
 def load_same_subset_twice(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42):
     training, _ = _both(folder, image_size, batch_size, validation_split, seed)
     return training, training
@@ -195,9 +209,10 @@ def load_spelled_out(folder, image_size=(32, 32), batch_size=128, validation_spl
     [
         (load_unshuffled, ("without shuffling", "keep shuffle=True")),
         (load_width_first, ("height and width are swapped", "(height, width)")),
+        (load_swapped, ("they are swapped", "return (training, validation)")),
         (load_same_subset_twice, ("in both the training and the validation set",)),
     ],
-    ids=["not-shuffled", "image-size-swapped", "abuse-same-subset-twice"],
+    ids=["not-shuffled", "image-size-swapped", "subsets-swapped", "abuse-same-subset-twice"],
 )
 def test_load_image_folder_wrong(function, hints):
     message = fails_with("load_image_folder", graded("load_image_folder", function), *hints)
@@ -323,12 +338,13 @@ def test_load_image_wrong(function, hints):
     fails_with("load_image", graded("load_image", function), *hints)
 
 
-def test_load_image_with_keras_utils_passes():
+def test_load_image_through_keras_img_to_array_passes():
     def load_image(path, input_shape):
         height, width, channels = input_shape
-        image = keras.utils.load_img(path, color_mode="rgb" if channels == 3 else "grayscale", target_size=(height, width),
-                                     interpolation="bilinear")
-        return keras.utils.img_to_array(image, dtype="float32") / 255.0
+        with Image.open(path) as image:
+            upright = ImageOps.exif_transpose(image).convert("RGB" if channels == 3 else "L")
+            resized = upright.resize((width, height), Image.Resampling.BILINEAR)
+        return keras.utils.img_to_array(resized, dtype="float32") / 255.0
 
     passes("load_image", graded("load_image", load_image))
 
@@ -351,7 +367,7 @@ def _top_k(lesson, model, path, class_names, k, *, softmax_always=False, names=N
         ({"names": lambda names: names[::-1]}, ("the probabilities are right, but the classes are", "its own index")),
         ({"fixed_k": 3}, ("called with k=4", "returned 3 items")),
     ],
-    ids=["softmax-twice", "class-names-sorted", "k-ignored"],
+    ids=["softmax-twice", "class-names-reversed", "k-ignored"],
 )
 def test_predict_top_k_wrong(lesson_09, change, hints):
     def predict_top_k(model, path, class_names, k=3):
@@ -436,3 +452,11 @@ def test_the_masters_solutions_of_lessons_07_to_09_pass(lesson_07, lesson_08, le
                           (lesson_09, ("load_image", "predict_top_k", "create_app"))):
         for name in names:
             passes(name, graded(name, lesson[name]))
+
+
+def test_the_grader_names_a_server_started_in_the_learner_process(tmp_path):
+    """Graded in the learner process, create_app that calls app.run() gets its cause named, not a time-out."""
+    target = patched_masters(tmp_path / "lessons", [("09_predict_and_serve", "\n    return app\n", "\n    app.run(port=0)\n    return app\n")])
+    run = run_graders(target, "-k", "create_app", "--exercise-timeout", "20")
+    outcome, message = run.results["test_create_app"]
+    assert outcome == "failure" and "starts a web server (it calls app.run(...))" in message, run.output
