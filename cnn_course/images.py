@@ -21,8 +21,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnn_course.data.preprocessing import scale_images
 
-# A decoded image larger than this is refused: a small compressed file can expand to gigabytes.
-MAX_PIXELS = 40_000_000
+# A decoded image larger than this is refused: a small compressed file can expand to gigabytes. Pillow's own limit
+# (about 89 million pixels, 268 MB as RGB) lets through every phone's full-resolution photo (48-64 MP).
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 _BACKGROUND = (255, 255, 255)  # transparent pixels are shown on white, as a browser would
 
 

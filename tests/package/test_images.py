@@ -100,6 +100,12 @@ def test_a_missing_file_is_named(tmp_path):
 
 
 def test_a_decompression_bomb_is_refused():
-    huge = encoded(Image.new("L", (10_000, 5_000)))
+    huge = encoded(Image.new("L", (10_000, 9_000)))  # 90 million pixels in a file of a few hundred KB
     with pytest.raises(ImageError, match="too large"):
         load_image(huge, (32, 32, 1))
+
+
+def test_a_48_megapixel_phone_photo_is_decoded():
+    """Phones save 48-64 MP photos at full resolution; they are photos, not decompression bombs."""
+    pixels = load_image(encoded(Image.new("RGB", (8000, 6000), (200, 30, 30)), "JPEG"), (32, 32, 3))
+    assert pixels.shape == (32, 32, 3) and abs(float(pixels[..., 0].mean()) - 200 / 255) < 0.02
