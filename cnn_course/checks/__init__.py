@@ -25,7 +25,7 @@ _LOCATIONS: dict[str, str] = {
     "check_roc_auc_one_vs_rest": "error_analysis", "check_top_k_classes": "error_analysis",
     "check_confusion_counts": "evaluation", "check_most_confident_mistakes": "evaluation", "check_predict_labels": "evaluation",
     "check_build_folder_cnn": "folder_models", "check_count_images_per_class": "image_folders",
-    "check_image_shape": "image_folders", "check_load_image_folder": "image_folders",
+    "check_image_shape": "image_folders", "check_load_image_folder": "folder_loading",
     "check_conv2d_param_count": "layers_math", "check_conv_output_size": "layers_math",
     "check_add_channel_axis": "preprocessing", "check_count_per_class": "preprocessing", "check_one_hot": "preprocessing",
     "check_scale_images": "preprocessing", "check_split_train_validation": "preprocessing",

@@ -13,7 +13,8 @@ from PIL import Image
 from cnn_course.checks import CheckFailed
 from cnn_course.checks.calls import call_exercise
 from cnn_course.checks.folder_models import check_build_folder_cnn, check_class_names_sidecar, check_folder_model_accuracy, read_folder_images
-from cnn_course.checks.image_folders import check_count_images_per_class, check_image_shape, check_load_image_folder
+from cnn_course.checks.folder_loading import check_load_image_folder
+from cnn_course.checks.image_folders import check_count_images_per_class, check_image_shape
 from cnn_course.data import image_folders
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
 
