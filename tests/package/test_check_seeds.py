@@ -26,7 +26,12 @@ def test_a_seed_repeats_its_arguments_and_another_seed_draws_others(restored_see
     drawn = {}
     for seed in (5, 6, 5):
         draws.set_run_seed(seed)
-        drawn.setdefault(seed, []).append((_conv_output_cases(draws.generator("conv_output_size")), _param_cases(draws.generator("conv2d_param_count"))))
+        drawn.setdefault(seed, []).append(
+            (
+                _conv_output_cases(draws.generator("conv_output_size")),
+                _param_cases(draws.generator("conv2d_param_count")),
+            )
+        )
     assert drawn[5][0] == drawn[5][1]
     assert drawn[5][0][0] != drawn[6][0][0] and drawn[5][0][1] != drawn[6][0][1]
 
@@ -44,13 +49,37 @@ def test_a_seed_that_is_not_one_is_refused_with_what_is_accepted(text):
 
 def test_the_run_names_its_seed_in_the_scoreboard_and_the_batch_log(tmp_path):
     log = tmp_path / "results.jsonl"
-    run = run_graders(SOLUTIONS, "-k", "conv_output_size", "--check-seed", "77", "-p", "cnn_course.batch.collect", "--results-log", str(log))
+    run = run_graders(
+        SOLUTIONS,
+        "-k",
+        "conv_output_size",
+        "--check-seed",
+        "77",
+        "-p",
+        "cnn_course.batch.collect",
+        "--results-log",
+        str(log),
+    )
     assert "check seed: 77 (--check-seed 77 repeats the arguments the checks drew)" in run.output, run.output
     collected = json.loads(json.loads(log.read_text().splitlines()[0])["record"])
     assert collected["event"] == "collected" and collected["check_seed"] == 77
 
 
 def test_a_bad_check_seed_is_a_usage_error():
-    command = [sys.executable, "-m", "pytest", "tests/graders/test_02_mnist_cnn.py", "--co", "-q", "-p", "no:cacheprovider", "--check-seed", "x"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/graders/test_02_mnist_cnn.py",
+        "--co",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--check-seed",
+        "x",
+    ]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 4 and "--check-seed or $CNN_COURSE_CHECK_SEED: a check seed is a whole number" in completed.stderr
+    assert (
+        completed.returncode == 4
+        and "--check-seed or $CNN_COURSE_CHECK_SEED: a check seed is a whole number" in completed.stderr
+    )

@@ -48,7 +48,7 @@ def master_solution(exercise: str) -> Callable:
 
 
 def zeros_like(value: Any) -> Any:
-    """Zeros in the shape of `value`: arrays of zeros, 0 for numbers, the same containers; 0 for anything else (a model)."""
+    """Zeros in the shape of `value`: arrays of zeros, 0 for numbers, the same containers; 0 for anything else."""
     if isinstance(value, np.ndarray) or tf.is_tensor(value):
         return np.zeros_like(np.asarray(value))
     if isinstance(value, (bool, str)):
@@ -63,10 +63,12 @@ def zeros_like(value: Any) -> Any:
 
 
 def kept(value: Any) -> Any:
-    """`value` as it can be handed back after its check ended: datasets read from its folder become their first batches."""
+    """`value` as it can be handed back once its check ended: a dataset read from files becomes its first batches."""
     if isinstance(value, tf.data.Dataset):
         batches = [tuple(np.asarray(part) for part in batch) for batch in value.take(4).as_numpy_iterator()]
-        return MaterializedDataset(batches, str(value.element_spec), len(batches), True, getattr(value, "class_names", None))
+        return MaterializedDataset(
+            batches, str(value.element_spec), len(batches), True, getattr(value, "class_names", None)
+        )
     if isinstance(value, (list, tuple)) and any(isinstance(item, tf.data.Dataset) for item in value):
         return type(value)(kept(item) for item in value)
     return value

@@ -47,6 +47,7 @@ def graded(name, function):
 
 # -- count_images_per_class ------------------------------------------------------------------------------
 
+
 def _image_files(folder: Path, pattern: str) -> list[Path]:
     return [p for p in folder.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
 
@@ -99,6 +100,7 @@ def test_count_images_per_class_with_glob_passes():
 
 
 # -- image_shape -------------------------------------------------------------------------------------------
+
 
 def shape_from_size(path):
     try:
@@ -172,11 +174,18 @@ def test_image_shape_from_the_array_passes():
 
 # -- load_image_folder --------------------------------------------------------------------------------------
 
+
 def _both(folder, image_size, batch_size, validation_split, seed, **options):
     """The lesson's loader (photos turned upright by their EXIF tag), both subsets in one call."""
     return image_folders.image_dataset_from_directory(
-        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset="both", seed=seed,
-        verbose=False, **options,
+        folder,
+        image_size=image_size,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        subset="both",
+        seed=seed,
+        verbose=False,
+        **options,
     )
 
 
@@ -200,8 +209,19 @@ def load_same_subset_twice(folder, image_size=(32, 32), batch_size=128, validati
 
 def load_spelled_out(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42):
     """Valid: every default spelled out, a list instead of a tuple."""
-    return list(_both(folder, image_size, batch_size, validation_split, seed, labels="inferred", label_mode="int",
-                      color_mode="rgb", shuffle=True))
+    return list(
+        _both(
+            folder,
+            image_size,
+            batch_size,
+            validation_split,
+            seed,
+            labels="inferred",
+            label_mode="int",
+            color_mode="rgb",
+            shuffle=True,
+        )
+    )
 
 
 @pytest.mark.parametrize(
@@ -226,6 +246,7 @@ def test_load_image_folder_spelled_out_passes():
 
 # -- build_folder_cnn ---------------------------------------------------------------------------------------
 
+
 def _folder_cnn(num_classes, image_size, *, rescale=True, classes=None):
     inputs = keras.Input(shape=(None, None, 3))
     x = layers.Rescaling(1 / 255)(inputs) if rescale else inputs
@@ -238,8 +259,14 @@ def _folder_cnn(num_classes, image_size, *, rescale=True, classes=None):
 @pytest.mark.parametrize(
     ("function", "hints"),
     [
-        (lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size, rescale=False), ("Rescaling(1 / 255)",)),
-        (lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size, classes=10), ("num_classes=", "Dense(num_classes")),
+        (
+            lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size, rescale=False),
+            ("Rescaling(1 / 255)",),
+        ),
+        (
+            lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size, classes=10),
+            ("num_classes=", "Dense(num_classes"),
+        ),
         (lambda num_classes=10, image_size=32: keras.Sequential, ("not a Keras model",)),
     ],
     ids=["no-rescaling", "ten-classes-always", "abuse-a-class"],
@@ -249,10 +276,14 @@ def test_build_folder_cnn_wrong(function, hints):
 
 
 def test_build_folder_cnn_rescaling_first_passes():
-    passes("build_folder_cnn", graded("build_folder_cnn", lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size)))
+    passes(
+        "build_folder_cnn",
+        graded("build_folder_cnn", lambda num_classes=10, image_size=32: _folder_cnn(num_classes, image_size)),
+    )
 
 
 # -- build_transfer_model -----------------------------------------------------------------------------------
+
 
 def _transfer(base, num_classes, *, freeze=True, training=False, classes=None):
     base.trainable = not freeze
@@ -266,9 +297,18 @@ def _transfer(base, num_classes, *, freeze=True, training=False, classes=None):
 @pytest.mark.parametrize(
     ("function", "hints"),
     [
-        (lambda base, num_classes: _transfer(base, num_classes, freeze=False), ("base is left trainable", "base.trainable = False")),
-        (lambda base, num_classes: _transfer(base, num_classes, training=None), ("no training argument", "training=False")),
-        (lambda base, num_classes: _transfer(base, num_classes, classes=5), ("num_classes=", "one probability per class")),
+        (
+            lambda base, num_classes: _transfer(base, num_classes, freeze=False),
+            ("base is left trainable", "base.trainable = False"),
+        ),
+        (
+            lambda base, num_classes: _transfer(base, num_classes, training=None),
+            ("no training argument", "training=False"),
+        ),
+        (
+            lambda base, num_classes: _transfer(base, num_classes, classes=5),
+            ("num_classes=", "one probability per class"),
+        ),
         (lambda base, num_classes: base, ("no layer that is the base",)),
     ],
     ids=["base-trainable", "no-training-false", "five-classes-always", "abuse-echo-base"],
@@ -278,29 +318,48 @@ def test_build_transfer_model_wrong(function, hints):
 
 
 def test_build_transfer_model_with_flip_and_no_dropout_passes():
-    passes("build_transfer_model", graded("build_transfer_model", lambda base, num_classes: _transfer(base, num_classes)))
+    passes(
+        "build_transfer_model", graded("build_transfer_model", lambda base, num_classes: _transfer(base, num_classes))
+    )
 
 
 # -- unfreeze_top_layers ------------------------------------------------------------------------------------
+
 
 def _unfreeze(model, num_layers, learning_rate, *, top=True, batch_norm_frozen=True, recompile=True):
     base = model.get_layer(pretrained.BACKBONE_NAME)
     base.trainable = True
     for index, layer in enumerate(base.layers):
         below = index < len(base.layers) - num_layers
-        layer.trainable = not (top and below) and not (batch_norm_frozen and isinstance(layer, layers.BatchNormalization))
+        layer.trainable = not (top and below) and not (
+            batch_norm_frozen and isinstance(layer, layers.BatchNormalization)
+        )
     if recompile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(),
-                      metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=["accuracy"],
+        )
     return model
 
 
 @pytest.mark.parametrize(
     ("function", "hints"),
     [
-        (lambda model, num_layers, learning_rate: _unfreeze(model, num_layers, learning_rate, top=False), ("is trainable", "freeze the rest")),
-        (lambda model, num_layers, learning_rate: _unfreeze(model, num_layers, learning_rate, batch_norm_frozen=False), ("BatchNormalization",)),
-        (lambda model, num_layers, learning_rate: _unfreeze(model, num_layers, learning_rate, recompile=False), ("not compiled again",)),
+        (
+            lambda model, num_layers, learning_rate: _unfreeze(model, num_layers, learning_rate, top=False),
+            ("is trainable", "freeze the rest"),
+        ),
+        (
+            lambda model, num_layers, learning_rate: _unfreeze(
+                model, num_layers, learning_rate, batch_norm_frozen=False
+            ),
+            ("BatchNormalization",),
+        ),
+        (
+            lambda model, num_layers, learning_rate: _unfreeze(model, num_layers, learning_rate, recompile=False),
+            ("not compiled again",),
+        ),
         (lambda model, num_layers, learning_rate: None, ("returned NoneType", "not a Keras model")),
     ],
     ids=["whole-base", "batch-norm-trainable", "not-recompiled", "abuse-none"],
@@ -315,6 +374,7 @@ def test_unfreeze_top_layers_by_index_passes():
 
 # -- load_image ---------------------------------------------------------------------------------------------
 
+
 def _load(path, input_shape, *, size=lambda h, w: (w, h), scale=255.0, mode=True):
     height, width, channels = input_shape
     with Image.open(path) as image:
@@ -327,7 +387,10 @@ def _load(path, input_shape, *, size=lambda h, w: (w, h), scale=255.0, mode=True
 @pytest.mark.parametrize(
     ("function", "hints"),
     [
-        (lambda path, input_shape: _load(path, input_shape, size=lambda h, w: (h, w)), ("height and width are swapped", "(width, height)")),
+        (
+            lambda path, input_shape: _load(path, input_shape, size=lambda h, w: (h, w)),
+            ("height and width are swapped", "(width, height)"),
+        ),
         (lambda path, input_shape: _load(path, input_shape, scale=1.0), ("pixels are 0-255", "divide by 255")),
         (lambda path, input_shape: _load(path, input_shape, mode=False), ("1 channel", "convert('RGB')")),
         (lambda path, input_shape: _load(path, input_shape).tolist(), ("returned a list",)),
@@ -350,6 +413,7 @@ def test_load_image_through_keras_img_to_array_passes():
 
 
 # -- predict_top_k ------------------------------------------------------------------------------------------
+
 
 def _top_k(lesson, model, path, class_names, k, *, softmax_always=False, names=None, fixed_k=None):
     image = lesson["load_image"](path, model.input_shape[1:])
@@ -396,6 +460,7 @@ def test_predict_top_k_with_keras_softmax_passes(lesson_09):
 
 # -- create_app -------------------------------------------------------------------------------------------
 
+
 def _app(lesson, model_path, class_names, max_upload_bytes, *, run=False, reload=False, limit=True):
     model = keras.saving.load_model(model_path)
     app = Flask("served")
@@ -412,7 +477,9 @@ def _app(lesson, model_path, class_names, max_upload_bytes, *, run=False, reload
         if upload is None:
             return jsonify(error="no 'file' field"), 400
         try:
-            top = lesson["predict_top_k"](keras.saving.load_model(model_path) if reload else model, upload.stream, class_names, 3)
+            top = lesson["predict_top_k"](
+                keras.saving.load_model(model_path) if reload else model, upload.stream, class_names, 3
+            )
         except OSError as error:
             return jsonify(error=str(error)), 400
         return jsonify(predictions=[{"class": name, "probability": p} for name, p in top])
@@ -447,16 +514,21 @@ def test_create_app_with_route_decorators_passes(lesson_09):
 
 
 def test_the_masters_solutions_of_lessons_07_to_09_pass(lesson_07, lesson_08, lesson_09):
-    for lesson, names in ((lesson_07, ("count_images_per_class", "image_shape", "load_image_folder", "build_folder_cnn")),
-                          (lesson_08, ("build_transfer_model", "unfreeze_top_layers")),
-                          (lesson_09, ("load_image", "predict_top_k", "create_app"))):
+    for lesson, names in (
+        (lesson_07, ("count_images_per_class", "image_shape", "load_image_folder", "build_folder_cnn")),
+        (lesson_08, ("build_transfer_model", "unfreeze_top_layers")),
+        (lesson_09, ("load_image", "predict_top_k", "create_app")),
+    ):
         for name in names:
             passes(name, graded(name, lesson[name]))
 
 
 def test_the_grader_names_a_server_started_in_the_learner_process(tmp_path):
     """Graded in the learner process, create_app that calls app.run() gets its cause named, not a time-out."""
-    target = patched_masters(tmp_path / "lessons", [("09_predict_and_serve", "\n    return app\n", "\n    app.run(port=0)\n    return app\n")])
+    target = patched_masters(
+        tmp_path / "lessons",
+        [("09_predict_and_serve", "\n    return app\n", "\n    app.run(port=0)\n    return app\n")],
+    )
     run = run_graders(target, "-k", "create_app", "--exercise-timeout", "20")
     outcome, message = run.results["test_create_app"]
     assert outcome == "failure" and "starts a web server (it calls app.run(...))" in message, run.output
