@@ -78,6 +78,7 @@ def transfer_lines() -> list[str]:
 
 def grading_lines() -> list[str]:
     """Describe how grading runs here: the system, the learner-process backend, its limits and the sandbox."""
+    from cnn_course.grading.environment import FolderGuard
     from cnn_course.runtime.backends import choose_backend
     from cnn_course.runtime.limits import mechanism
     from cnn_course.runtime.sandbox import sandbox_status
@@ -94,6 +95,7 @@ def grading_lines() -> list[str]:
         f"  system: {platform.platform()}",
         f"  learner processes (pytest): {backend}",
         f"    time limits: {inside} inside, the process ended from outside at the limit; memory: {memory}",
+        f"  learner's folder (pytest): {FolderGuard().protection()}",
         f"  grading sandbox (cnn-course grade): {mode}: {reason}{batch}",
     ]
 
