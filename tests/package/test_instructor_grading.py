@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from cnn_course.authoring.assign import OPTIONAL
@@ -222,16 +223,21 @@ def test_the_csv_gradebook_has_one_row_per_learner_with_exact_points(batch):
 
 
 def test_gradescope_results_follow_the_autograder_format(batch):
+    validator = jsonschema.Draft202012Validator(json.loads((REPO / "templates" / "gradescope" / "results.schema.json").read_text()))
     for learner, (total, problems) in EXPECTED.items():
         results = json.loads((batch["out"] / "gradescope" / learner / "results.json").read_text())
-        assert results["score"] == total and isinstance(results["execution_time"], int)
-        assert [t["name"].split(" · ")[1] for t in results["tests"]] == list(POINTS)
-        for test in results["tests"]:
+        assert not list(validator.iter_errors(results)) and isinstance(results["execution_time"], int)
+        assert sum(test["score"] for test in results["tests"]) == results.get("score", total) == total
+        public = {t["name"].split(" · ")[1]: t for t in results["tests"] if t["name"].endswith(" · public tests")}
+        graded = [t for t in results["tests"] if not t["name"].endswith(" · public tests")]
+        assert [t["name"].split(" · ")[1] for t in graded] == list(POINTS)
+        for test in graded:
             name = test["name"].split(" · ")[1]
             passed = name not in problems
             assert test["status"] == ("passed" if passed else "failed")
             assert (test["score"], test["max_score"]) == (POINTS[name] if passed else 0, POINTS[name])
-            assert test["visibility"] == "visible"
+            assert test["visibility"] == ("after_published" if name in public else "visible")
+            assert name not in public or (public[name]["visibility"], public[name]["max_score"]) == ("visible", 0)
 
 
 def test_hidden_tests_name_the_property_and_never_leak_code_or_values(batch):
