@@ -11,7 +11,9 @@ each kind of attack: forged results, symlinks into the instructor's solutions an
 outside the submission, code that kills its parent, writes outside its scratch folder, leaves a
 detached child behind, reads the hidden tests and solutions into its error message, calls
 sys.exit(), a zip bomb, a folder name that is not UTF-8, a renamed lesson, a model file that is
-not a .keras zip. `check` compares the gradebook with the expected points, and checks that no
+not a .keras zip, an untouched copy of the lessons. `check` compares the gradebook with the expected points, the
+runs that must not read "completed" (untouched: "not attempted") and words the feedback must hold (a skipped
+link is named), and checks that no
 file was written outside, no process survived and no feedback file quotes a line of solutions/
 or tests/hidden/ (lines the learners' own lessons and the public graders do not have) and no
 learner-facing file (feedback/, gradescope/) shows a path of the instructor's machine.
@@ -29,6 +31,8 @@ import textwrap
 import uuid
 import zipfile
 from pathlib import Path
+
+from cnn_course.gradebook.records import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS, LESSONS = REPO / "solutions", REPO / "lessons"
@@ -99,6 +103,8 @@ def build(folder: Path, models: Path) -> dict:
         + "".join(f"{name} = {points}\n" for name, points in POINTS.items())
     )
     expected: dict[str, object] = {}
+    runs: dict[str, str] = {}  # learner -> how the grading run must end, where it is not "completed"
+    said: dict[str, dict[str, str]] = {}  # learner -> exercise -> words its feedback must hold
 
     _lessons(subs / "correct", models=models)
     expected["correct"] = FULL
@@ -137,11 +143,18 @@ def build(folder: Path, models: Path) -> dict:
     (linked / "01_mnist_data.py").unlink()
     (linked / "01_mnist_data.py").symlink_to(SOLUTIONS / "01_mnist_data.py")
     expected["symlink_solutions"] = 0
+    said["symlink_solutions"] = {"count_per_class": "01_mnist_data.py is a symbolic link"}
 
+    # The link is left out (never followed) and named in the model's feedback; lesson 1 is graded.
     model_link = _lessons(subs / "symlink_model", models=models)
     (model_link / "models" / MODEL_FILES[0]).unlink()
     (model_link / "models" / MODEL_FILES[0]).symlink_to(models / MODEL_FILES[0])
-    expected["symlink_model"] = 0
+    expected["symlink_model"] = 5
+    said["symlink_model"] = {"trained_mnist_cnn": "symbolic link"}
+
+    _lessons(subs / "untouched", source=LESSONS)  # the lessons as handed out: not attempted, not crashed
+    expected["untouched"] = 0
+    runs["untouched"] = "not attempted"
 
     # one_hot kills its parent process (the process the grader forks learner processes from), then
     # would answer correctly: that exercise is an error, every other one is graded, the batch goes on.
@@ -219,7 +232,7 @@ def build(folder: Path, models: Path) -> dict:
                 entry.write(zeros)
     expected["zip_bomb"] = 0
 
-    expectations = {"token": token, "points": expected, "full": FULL}
+    expectations = {"token": token, "points": expected, "full": FULL, "runs": runs, "said": said}
     (folder / "expected.json").write_text(json.dumps(expectations, indent=1) + "\n")
     return expectations
 
@@ -249,6 +262,16 @@ def check(folder: Path, grades: Path) -> list[str]:
         got = rows.get(learner, {}).get("total")
         if got != str(points):
             problems.append(f"{learner}: {got} points, expected {points}")
+    records = {learner: result for learner, result in read_records(grades).items()}
+    for learner, run in expectations.get("runs", {}).items():
+        got = records[learner].run if learner in records else None
+        if got != run:
+            problems.append(f"{learner}: grading run {got!r}, expected {run!r}")
+    for learner, words in expectations.get("said", {}).items():
+        messages = {e.exercise: e.message for e in records[learner].exercises} if learner in records else {}
+        for exercise, text in words.items():
+            if text not in messages.get(exercise, ""):
+                problems.append(f"{learner}: the feedback of {exercise} does not say {text!r}: {messages.get(exercise)!r}")
     token = expectations["token"]
     for place in [Path.home(), Path("/tmp"), Path("/var/tmp"), REPO, REPO.parent, folder, folder / "submissions"]:
         if (place / f"cnn-course-hostile-{token}").exists():
