@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html as html_text
 import json
 import re
 import struct
@@ -47,6 +48,10 @@ HIGHLIGHTING = re.compile(r"(?:^|\s)(?:pre \{ line-height|\['pre \{)")  # nbconv
 FIGURE = re.compile(r'<img alt="No description has been provided for this image" class="([^"]*)" src="data:image/png;base64,([^"]+)"')
 SEARCH_EXCLUDED = re.compile(r'<div (class="(?:celltoolbar|zeroclipboard-container|clipboard-copy-txt|jp-OutputArea jp-Cell-outputArea)")')
 SOLUTION_CODE = re.compile(r'<div class="highlight"><pre><span></span>(.*?)</pre></div>', re.S)
+PROPERTY = re.compile(r"""(?<=[{;])\s*(--[\w-]+)\s*:(?:"[^"]*"|'[^']*'|url\([^)]*\)|[^;{}"'])*(?:;|(?=}))""")
+EMPTY_RULE = re.compile(r"(?<=[{}])[^{}]*\{\s*\}|^[^{}]*\{\s*\}")
+PRE = re.compile(r"<pre>(<span></span>|<code>)?(.*?)(</code>)?</pre>", re.S)  # code, worked solutions, printed outputs
+TAG = re.compile(r"<(/?)(\w+)[^>]*>")
 SCROLLING_PRE = re.compile(r'<pre style="white-space:pre;overflow-x:auto')  # Rich's model.summary() tables
 math_pages: set[str] = set()
 notebook_css: dict[str, None] = {}  # each distinct block of mkdocs-jupyter's CSS, in order
@@ -92,6 +97,30 @@ def figure_alt_texts(notebook: nbformat.NotebookNode) -> list[str]:
             )
         texts += alt[:drawn]
     return texts
+
+
+def hanging_lines(text: str) -> str:
+    """Return the HTML inside a <pre> with each line in a `<span class="hang">` giving its indent (`--indent`, in
+    characters), so that a long line wraps under its own indentation (extra.css), not at column 0.
+
+    Tags open across a line end (Pygments' docstrings, ANSI colours) are closed at its end and reopened on the next.
+    """
+    lines = text.split("\n")
+    end = [lines.pop()] if not lines[-1] else []  # the newline that ends the text
+    wrapped, opened = [], []  # opened: (opening tag, name) of each tag open at the line's end
+    for line in lines:
+        reopened = "".join(tag for tag, _ in opened)
+        for tag in TAG.finditer(line):
+            if tag[1]:
+                opened.pop()
+            else:
+                opened.append((tag[0], tag[2]))
+        closed = "".join(f"</{name}>" for _, name in reversed(opened))
+        shown = html_text.unescape(re.sub(r"<[^>]+>", "", line))
+        indent = len(shown) - len(shown.lstrip(" "))
+        style = f' style="--indent:{indent}"' if indent else ""
+        wrapped.append(f'<span class="hang"{style}>{reopened}{line}{closed}</span>')
+    return "\n".join(wrapped + end)
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -141,6 +170,7 @@ def on_page_content(html, page, config, files):
         html = NOTEBOOK_LINK.sub(lambda m: f'href="../{m[1]}/{m[2] or ""}"', html)
         html = SEARCH_EXCLUDED.sub(r"<div \1 data-search-exclude", html)
         html = SOLUTION_CODE.sub(r'<div class="highlight"><pre><code>\1</code></pre></div>', html)
+        html = PRE.sub(lambda m: f"<pre>{m[1] or ''}{hanging_lines(m[2])}{m[3] or ''}</pre>", html)
         html = SCROLLING_PRE.sub('<pre tabindex="0" style="white-space:pre;overflow-x:auto', html)
         html = with_figure_files(html, page, notebook)
     if page.meta.get("math"):
@@ -183,10 +213,16 @@ def used_rules(rules: list, classes: set[str]) -> list[str]:
 
 
 def without_unused_properties(css: str, also_read: str) -> str:
-    """Return `css` without the declarations of custom properties (`--x: ...`) nothing reads with var(--x)."""
+    """Return `css` without the declarations of custom properties (`--x: ...`) nothing reads with var(--x).
+
+    A value may hold a `;` inside quotes or url(...) (JupyterLab's icons: `url("data:image/svg+xml;base64,...")`).
+    Rules left empty go too.
+    """
     for _ in range(3):  # a property read only by an unused one becomes unused in its turn
         read = set(re.findall(r"var\(\s*(--[\w-]+)", css + also_read))
-        css = re.sub(r"(?<=[{;])\s*(--[\w-]+)\s*:[^;{}]*(?:;|(?=}))", lambda m: m[0] if m[1] in read else "", css)
+        css = PROPERTY.sub(lambda m: m[0] if m[1] in read else "", css)
+    while EMPTY_RULE.search(css):  # an @media block whose rules all went is empty in its turn
+        css = EMPTY_RULE.sub("", css)
     return css
 
 

@@ -101,20 +101,12 @@ STATEMENTS = {
     "README: the load lesson 8's run was made at": check_lesson_8_load,
     "lesson 3: seconds per epoch and load of the site's full run": check_lesson_3_epoch_seconds,
     "README: each lesson's time to read and do, as its page says": check_lesson_times_agree,
-    "home page, README, benchmarks, mnist-run.md: the MNIST recipe's test accuracy": pytest.param(
-        check_mnist_accuracy, marks=pytest.mark.xfail(
-            reason="docs/assets/mnist-run.md predates op determinism (99.15 %): rerun python -m tools.site.build figures",
-            strict=True,
-        ),
-    ),
+    "home page, README, benchmarks, mnist-run.md: the MNIST recipe's test accuracy": check_mnist_accuracy,
     "benchmarks: the keras.io example's accuracy and time": check_keras_example_time,
 }
 
 
-@pytest.mark.parametrize(
-    "check", [pytest.param(*c.values, marks=c.marks, id=name) if hasattr(c, "values") else pytest.param(c, id=name)
-              for name, c in STATEMENTS.items()]
-)
+@pytest.mark.parametrize("check", [pytest.param(check, id=name) for name, check in STATEMENTS.items()])
 def test_statement_agrees_with_its_run(check):
     check()
 
