@@ -35,18 +35,56 @@ MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\w$])\$(?=\S)
 FRACTION = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 WRAPPED = re.compile(r"\\(?:text|mathrm|mathbf|operatorname|hat|bar|boldsymbol)\s*\{([^{}]*)\}")
 SYMBOLS = {
-    r"\times": "×", r"\cdot": "·", r"\approx": "≈", r"\le": "≤", r"\ge": "≥", r"\ne": "≠", r"\in": "∈",
-    r"\lfloor": "⌊", r"\rfloor": "⌋", r"\lceil": "⌈", r"\rceil": "⌉", r"\sum": "Σ", r"\sqrt": "√",
-    r"\mu": "μ", r"\sigma": "σ", r"\epsilon": "ε", r"\gamma": "γ", r"\beta": "β", r"\alpha": "α",
-    r"\eta": "η", r"\lambda": "λ", r"\ldots": "…", r"\dots": "…", r"\infty": "∞", r"\to": "→",
-    r"\log": "log", r"\ln": "ln", r"\exp": "exp", r"\max": "max", r"\min": "min", r"\,": " ", r"\;": " ",
+    r"\times": "×",
+    r"\cdot": "·",
+    r"\approx": "≈",
+    r"\le": "≤",
+    r"\ge": "≥",
+    r"\ne": "≠",
+    r"\in": "∈",
+    r"\lfloor": "⌊",
+    r"\rfloor": "⌋",
+    r"\lceil": "⌈",
+    r"\rceil": "⌉",
+    r"\sum": "Σ",
+    r"\sqrt": "√",
+    r"\mu": "μ",
+    r"\sigma": "σ",
+    r"\epsilon": "ε",
+    r"\gamma": "γ",
+    r"\beta": "β",
+    r"\alpha": "α",
+    r"\eta": "η",
+    r"\lambda": "λ",
+    r"\ldots": "…",
+    r"\dots": "…",
+    r"\infty": "∞",
+    r"\to": "→",
+    r"\log": "log",
+    r"\ln": "ln",
+    r"\exp": "exp",
+    r"\max": "max",
+    r"\min": "min",
+    r"\,": " ",
+    r"\;": " ",
 }
-SYMBOL = re.compile("|".join(re.escape(name) + (r"(?![A-Za-z])" if name[-1].isalpha() else "") for name in sorted(SYMBOLS, key=len, reverse=True)))
+SYMBOL = re.compile(
+    "|".join(
+        re.escape(name) + (r"(?![A-Za-z])" if name[-1].isalpha() else "")
+        for name in sorted(SYMBOLS, key=len, reverse=True)
+    )
+)
 NOTEBOOK_CSS_LINK = "__notebook_css__"  # written into lesson pages, replaced by the CSS file's hashed name
 STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
-HIGHLIGHTING = re.compile(r"(?:^|\s)(?:pre \{ line-height|\['pre \{)")  # nbconvert's Pygments CSS, one copy as a Python list
-FIGURE = re.compile(r'<img alt="No description has been provided for this image" class="([^"]*)" src="data:image/png;base64,([^"]+)"')
-SEARCH_EXCLUDED = re.compile(r'<div (class="(?:celltoolbar|zeroclipboard-container|clipboard-copy-txt|jp-OutputArea jp-Cell-outputArea)")')
+HIGHLIGHTING = re.compile(
+    r"(?:^|\s)(?:pre \{ line-height|\['pre \{)"
+)  # nbconvert's Pygments CSS, one copy as a Python list
+FIGURE = re.compile(
+    r'<img alt="No description has been provided for this image" class="([^"]*)" src="data:image/png;base64,([^"]+)"'
+)
+SEARCH_EXCLUDED = re.compile(
+    r'<div (class="(?:celltoolbar|zeroclipboard-container|clipboard-copy-txt|jp-OutputArea jp-Cell-outputArea)")'
+)
 SOLUTION_CODE = re.compile(r'<div class="highlight"><pre><span></span>(.*?)</pre></div>', re.S)
 PROPERTY = re.compile(r"""(?<=[{;])\s*(--[\w-]+)\s*:(?:"[^"]*"|'[^']*'|url\([^)]*\)|[^;{}"'])*(?:;|(?=}))""")
 EMPTY_RULE = re.compile(r"(?<=[{}])[^{}]*\{\s*\}|^[^{}]*\{\s*\}")
@@ -93,7 +131,8 @@ def figure_alt_texts(notebook: nbformat.NotebookNode) -> list[str]:
             first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
             raise ValueError(
                 f"cell {number} ({first!r}) draws {drawn} figure(s) but its metadata gives {len(alt)} alt text(s): "
-                'give the master\'s cell metadata "alt" (a string, or a list with one string per figure) saying what each shows'
+                'give the master\'s cell metadata "alt" (a string, or a list with one string per figure) '
+                "saying what each shows"
             )
         texts += alt[:drawn]
     return texts
@@ -204,7 +243,9 @@ def used_rules(rules: list, classes: set[str]) -> list[str]:
             if selectors:
                 kept.append(f"{','.join(s.strip() for s in selectors)}{{{tinycss2.serialize(rule.content).strip()}}}")
         elif rule.type == "at-rule" and rule.lower_at_keyword in ("media", "supports") and rule.content is not None:
-            inner = used_rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), classes)
+            inner = used_rules(
+                tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), classes
+            )
             if inner:
                 kept.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{''.join(inner)}}}")
         elif rule.type == "at-rule" and rule.lower_at_keyword != "charset":
@@ -245,7 +286,9 @@ def on_post_build(config) -> None:
     site = Path(config["site_dir"])
     for name, png in figures.items():
         (site / name).write_bytes(png)
-    extra_css = "".join((site / css).read_text(encoding="utf-8") for css in config["extra_css"] if (site / css).is_file())
+    extra_css = "".join(
+        (site / css).read_text(encoding="utf-8") for css in config["extra_css"] if (site / css).is_file()
+    )
     stylesheet = write_notebook_css(site, extra_css)
     for page in site.glob("lessons/*/index.html"):
         html = page.read_text(encoding="utf-8")

@@ -8,7 +8,14 @@ import nbformat
 import pytest
 
 from cnn_course.authoring.assign import BEGIN_SOLUTION, END_SOLUTION, learner_notebook
-from cnn_course.authoring.notebooks import EXERCISE_TAG, INSTALL_TAG, PARAMETERS_TAG, has_tag, lesson_stems, read_notebook
+from cnn_course.authoring.notebooks import (
+    EXERCISE_TAG,
+    INSTALL_TAG,
+    PARAMETERS_TAG,
+    has_tag,
+    lesson_stems,
+    read_notebook,
+)
 from tools.site.build import (
     QUICK_BANNER_CLASS,
     RUN_METADATA,
@@ -50,7 +57,9 @@ def test_exercises_show_the_learners_stub_then_the_folded_solution(stem):
     for i in exercises:
         solution = site.cells[i + 1]
         assert solution.cell_type == "markdown"
-        assert solution.source.startswith('<details class="tip" data-search-exclude>\n<summary>Worked solution</summary>')
+        assert solution.source.startswith(
+            '<details class="tip" data-search-exclude>\n<summary>Worked solution</summary>'
+        )
         assert "NotImplementedError" not in solution.source
         assert BEGIN_SOLUTION not in solution.source and END_SOLUTION not in solution.source
     assert not any(has_tag(c, "injected-parameters") for c in site.cells)
@@ -60,7 +69,9 @@ def test_outputs_are_kept_and_cleaned_and_cells_numbered_from_one():
     site = site_notebook(executed_master("03_mnist_training"), "03_mnist_training", quick=True)
     code = [c for c in site.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
-    assert code[0].outputs == [nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/1\n4/4 ━━━━━━ accuracy: 0.9\n")]
+    assert code[0].outputs == [
+        nbformat.v4.new_output("stream", name="stdout", text="Epoch 1/1\n4/4 ━━━━━━ accuracy: 0.9\n")
+    ]
     assert site.cells[0].source == "# Lesson 3 · Train, evaluate, and save the MNIST CNN"
     assert QUICK_BANNER_CLASS in site.cells[1].source, "the banner sits right under the title"
     assert site.cells[2].source.startswith("**Goal:**")
@@ -89,14 +100,24 @@ def test_the_self_check_under_a_stub_shows_no_verdict():
 
 
 def test_outputs_never_show_the_folder_a_notebook_ran_in():
-    output = nbformat.v4.new_output("stream", name="stdout", text="loaded /tmp/cnn-course-site-x1/models/cifar10_cnn.keras\n")
-    assert readable_outputs([output], hidden_paths=("/tmp/cnn-course-site-x1",))[0].text == "loaded models/cifar10_cnn.keras\n"
-    own = nbformat.v4.new_output("stream", name="stdout", text="wrote 10 images into /tmp/cnn-course-lesson07-ab12/photos\n")
+    output = nbformat.v4.new_output(
+        "stream", name="stdout", text="loaded /tmp/cnn-course-site-x1/models/cifar10_cnn.keras\n"
+    )
+    assert (
+        readable_outputs([output], hidden_paths=("/tmp/cnn-course-site-x1",))[0].text
+        == "loaded models/cifar10_cnn.keras\n"
+    )
+    own = nbformat.v4.new_output(
+        "stream", name="stdout", text="wrote 10 images into /tmp/cnn-course-lesson07-ab12/photos\n"
+    )
     assert readable_outputs([own])[0].text == "wrote 10 images into <temporary folder>/photos\n"
 
 
 def test_the_parameters_cell_shows_the_values_that_ran():
-    assert shown_parameters('QUICK_RUN = False\nMODEL_DIR = "models"', {"QUICK_RUN": True}) == 'QUICK_RUN = True\nMODEL_DIR = "models"'
+    assert (
+        shown_parameters('QUICK_RUN = False\nMODEL_DIR = "models"', {"QUICK_RUN": True})
+        == 'QUICK_RUN = True\nMODEL_DIR = "models"'
+    )
     assert shown_parameters("QUICK_RUN = False", {"SEED": 1}) == "QUICK_RUN = False\nSEED = 1"
 
 
@@ -119,7 +140,11 @@ def cache_with_run_of(tmp_path, stem):
         if cell.cell_type == "code":
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"ran {len(cell.source)}\n")]
     run.metadata[RUN_METADATA] = {
-        "mode": "full", "fingerprint": code_fingerprint(master), "date": "2026-11-29", "duration_s": 185.0, "cpus": 2,
+        "mode": "full",
+        "fingerprint": code_fingerprint(master),
+        "date": "2026-11-29",
+        "duration_s": 185.0,
+        "cpus": 2,
     }
     tmp_path.joinpath(f"{stem}.ipynb").write_text(nbformat.writes(run), encoding="utf-8")
     return master
@@ -132,7 +157,11 @@ def test_a_cached_run_gives_the_page_its_outputs_under_the_current_text(tmp_path
     assert run is not None, "a text edit does not make the run stale"
     page = with_outputs_of(master, run)
     assert "edited after the run" in page.cells[0].source
-    assert all(c.outputs[0].text.startswith("ran ") for c in page.cells if c.cell_type == "code" and not has_tag(c, INSTALL_TAG))
+    assert all(
+        c.outputs[0].text.startswith("ran ")
+        for c in page.cells
+        if c.cell_type == "code" and not has_tag(c, INSTALL_TAG)
+    )
     assert all(not c.outputs for c in page.cells if has_tag(c, INSTALL_TAG))  # it installs nothing where runs are made
     assert page.metadata[RUN_METADATA]["mode"] == "full"
     status = run_status(SOLUTIONS, cache=tmp_path)
@@ -167,7 +196,9 @@ def test_every_lesson_states_goals_prerequisites_time_questions_and_links_the_ne
     stems = lesson_stems(SOLUTIONS)
     later = stems[stems.index(stem) + 1 :]
     if later:
-        assert "**Next:** [Lesson" in text and f"]({later[0]}.ipynb)" in text, f"a linked next step: [Lesson ...]({later[0]}.ipynb)"
+        assert "**Next:** [Lesson" in text and f"]({later[0]}.ipynb)" in text, (
+            f"a linked next step: [Lesson ...]({later[0]}.ipynb)"
+        )
 
 
 def test_terminal_text_keeps_what_a_terminal_would_show():
@@ -216,12 +247,35 @@ def test_concept_diagrams_follow_the_operations_they_draw():
 
     from tools.site import diagrams
 
-    assert [diagrams.conv_output_size(5, 3, padding, stride) for padding, stride in ((0, 1), (1, 1), (1, 2))] == [3, 5, 3]
+    assert [diagrams.conv_output_size(5, 3, padding, stride) for padding, stride in ((0, 1), (1, 1), (1, 2))] == [
+        3,
+        5,
+        3,
+    ]
     figure = diagrams.draw_convolution()
     titles = [axis.get_title() for axis in figure.axes]
-    assert titles == ["3×3 kernel, valid, stride 1\n5×5 → 3×3", "3×3 kernel, same, stride 1\n5×5 → 5×5", "3×3 kernel, padding 1, stride 2\n5×5 → 3×3"]
+    assert titles == [
+        "3×3 kernel, valid, stride 1\n5×5 → 3×3",
+        "3×3 kernel, same, stride 1\n5×5 → 5×5",
+        "3×3 kernel, padding 1, stride 2\n5×5 → 3×3",
+    ]
     batchnorm = diagrams.draw_batchnorm_train_vs_inference(steps=50)
     stats = [axis.get_title().splitlines()[-1] for axis in batchnorm.axes]
     assert stats[1] == "mean 0.00, std 1.00", "training=True standardises with the batch's statistics"
-    assert stats[2].startswith("mean 4.") or stats[2].startswith("mean 5."), "a fresh layer at inference leaves the batch almost as it is"
+    assert stats[2].startswith("mean 4.") or stats[2].startswith("mean 5."), (
+        "a fresh layer at inference leaves the batch almost as it is"
+    )
     plt.close("all")
+
+
+def test_transcripts_on_the_site_show_no_tensorflow_log_lines():
+    """The transcripts the pages include (docs/assets/*.md) show what the course prints, not TensorFlow's C++ log."""
+    log_line = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] ", re.MULTILINE)
+    noisy = [
+        path.name
+        for path in sorted((REPO / "docs" / "assets").glob("*.md"))
+        if log_line.search(path.read_text(encoding="utf-8"))
+    ]
+    assert not noisy, (
+        f"TensorFlow log lines in {noisy}: rerun the script named at the top of each (cnn_course.quiet hides them now)"
+    )

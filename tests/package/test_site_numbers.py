@@ -52,10 +52,16 @@ def transfer_arms() -> dict[str, tuple[str, str]]:
 
 
 def check_lesson_8_table() -> None:
-    rows = {"from scratch": "from scratch \\(", "frozen base + new head": "frozen backbone", "fine-tuned top": "fine-tuning the top"}
+    rows = {
+        "from scratch": "from scratch \\(",
+        "frozen base + new head": "frozen backbone",
+        "fine-tuned top": "fine-tuning the top",
+    }
     for arm, (accuracy, seconds) in transfer_arms().items():
         row = found("README.md", rf"\| {rows[arm]}[^|]*\| ([\d.]+) % \| (\d+) s")
-        assert row.groups() == (accuracy, seconds), f"README's {arm} row says {row.groups()}, the run {accuracy} % in {seconds} s"
+        assert row.groups() == (accuracy, seconds), (
+            f"README's {arm} row says {row.groups()}, the run {accuracy} % in {seconds} s"
+        )
 
 
 def check_lesson_8_load() -> None:
@@ -64,9 +70,13 @@ def check_lesson_8_load() -> None:
 
 
 def check_lesson_3_epoch_seconds() -> None:
-    stated = found("solutions/03_mnist_training.py", r"full run below took (\d+) to (\d+) s per epoch at load average ([\d.]+)")
+    stated = found(
+        "solutions/03_mnist_training.py", r"full run below took (\d+) to (\d+) s per epoch at load average ([\d.]+)"
+    )
     run = run_record("03_mnist_training")
-    epochs = [int(s) for s in EPOCH_LINE.findall(run["printed"]) if int(s) > 20]  # the full training's epochs, not the quick demo's
+    epochs = [
+        int(s) for s in EPOCH_LINE.findall(run["printed"]) if int(s) > 20
+    ]  # the full training's epochs, not the quick demo's
     assert (int(stated[1]), int(stated[2])) == (min(epochs), max(epochs)), f"lesson 3's epochs took {epochs} s"
     assert float(stated[3]) == run["load_1min"]
 
@@ -76,16 +86,22 @@ def check_lesson_times_agree() -> None:
     for row in re.finditer(r"^\| `(\d\d_\w+)` \|.*\| (\d+) min[;+ ]", text_of("README.md"), re.M):
         stem, minutes = row.groups()
         master = text_of(f"solutions/{stem}.py")
-        assert re.search(rf"\*\*Time:\*\* about {minutes} minutes", master), f"README gives {stem} {minutes} min, its page other"
+        assert re.search(rf"\*\*Time:\*\* about {minutes} minutes", master), (
+            f"README gives {stem} {minutes} min, its page other"
+        )
 
 
 def check_mnist_accuracy() -> None:
     """The home page's recipe run, the README and the benchmarks page give one accuracy for `cnn-course train mnist`."""
     home_run = found("docs/assets/mnist-run.md", r"Test accuracy \*\*([\d.]+)%\*\*")[1]
-    readme = found("README.md", r"cnn-course train mnist\s+# the main job: trains the reference MNIST CNN to ([\d.]+) %")[1]
+    readme = found(
+        "README.md", r"cnn-course train mnist\s+# the main job: trains the reference MNIST CNN to ([\d.]+) %"
+    )[1]
     home = found("docs/index.md", r"trains the reference MNIST CNN to ([\d.]+) % test accuracy")[1]
     benchmarks = found("docs/benchmarks.md", r"`cnn-course train mnist`[^|]*\| \*\*([\d.]+) %\*\*")[1]
-    assert home_run == readme == home == benchmarks, f"mnist-run.md {home_run}, README {readme}, home {home}, benchmarks {benchmarks}"
+    assert home_run == readme == home == benchmarks, (
+        f"mnist-run.md {home_run}, README {readme}, home {home}, benchmarks {benchmarks}"
+    )
 
 
 def check_keras_example_time() -> None:
@@ -117,7 +133,9 @@ def test_prose_timings_name_their_machine_or_give_a_range():
         prose = "\n".join(line[2:] for line in master.read_text(encoding="utf-8").splitlines() if line.startswith("# "))
         for match in re.finditer(r"[^.]*\b\d+(?:\.\d+)? ?(?:s|seconds) per epoch[^.]*\.", prose):
             sentence = match[0]
-            assert re.search(r"\bto\b|load|idle|busy", sentence), f"{master.name}: {sentence.strip()!r} names no machine or range"
+            assert re.search(r"\bto\b|load|idle|busy", sentence), (
+                f"{master.name}: {sentence.strip()!r} names no machine or range"
+            )
 
 
 def test_every_statement_finds_its_source_files():

@@ -42,7 +42,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 PAGES = sorted(
     "" if path.parent == SITE else f"{path.parent.relative_to(SITE).as_posix()}/" for path in SITE.glob("**/index.html")
 )
-PAGE_BUDGET = 1_000_000  # bytes a lesson page may download on its first load (HTML, CSS, scripts, figures, search index)
+PAGE_BUDGET = (
+    1_000_000  # bytes a lesson page may download on its first load (HTML, CSS, scripts, figures, search index)
+)
 # Concept words and the section that teaches them, which search must rank first.
 CONCEPT_SEARCHES = {
     "receptive field": "concepts/#convolution",
@@ -54,14 +56,24 @@ CONCEPT_SEARCHES = {
 OVERFLOW_ALLOWANCE = 0.10  # at most this share of a lesson's code cells may need horizontal scrolling at 1280 px
 QUICK_BANNER = ".quick-mode-banner"  # tools.site.build.QUICK_BANNER_CLASS
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 # A word of each lesson's prose that search must find (and the page it must lead to).
 SEARCH_WORDS = {"01_mnist_data": "stratify", "02_mnist_cnn": "funnel", "03_mnist_training": "overfitting"}
 REQUIRED = os.environ.get("CNN_COURSE_REQUIRE_SITE_TEST") == "1"  # set by .ci/run: skip becomes failure
 # The site's repo_url (docs/hooks/repository.py): the header's repository link, the lessons' Binder and Colab links.
-REPOSITORY = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("urls", {}).get("Repository", "")
+REPOSITORY = (
+    tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    .get("urls", {})
+    .get("Repository", "")
+)
 NO_SITE = f"no built site in {SITE}: run `python -m tools.site.build lessons && mkdocs build --strict`"
 
 pytestmark = pytest.mark.site
@@ -97,7 +109,9 @@ def built_site() -> Path:
 @pytest.fixture(scope="module")
 def site_url(built_site: Path) -> Iterator[str]:
     """The built site, served by http.server on a free port of 127.0.0.1."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(built_site))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -167,7 +181,7 @@ def settle(page, milliseconds: int = 200) -> None:
 
 
 def loaded_images(page, selector: str) -> list[int]:
-    """Return the natural widths of the images matching `selector` (0 for one that failed to load); lazy ones are loaded."""
+    """Return the natural widths of the images matching `selector` (0 for one that failed to load), lazy ones too."""
     return page.eval_on_selector_all(
         selector,
         "images => Promise.all(images.map(image => { image.loading = 'eager'; "
@@ -224,7 +238,9 @@ def test_lesson_page_renders_headings_code_figures_and_folded_solutions(page, si
     headings = article.locator("h2").all_inner_texts()
     assert any("Exercise 1" in heading for heading in headings), headings
     assert page.locator(".jp-CodeCell .highlight-ipynb").count() >= 5, "code cells"
-    assert not page.locator(".jp-InputPrompt:visible, .jp-OutputPrompt:visible, .celltoolbar:visible").count(), "In [n] prompts or tag badges"
+    assert not page.locator(".jp-InputPrompt:visible, .jp-OutputPrompt:visible, .celltoolbar:visible").count(), (
+        "In [n] prompts or tag badges"
+    )
     stubs = page.locator(".jp-CodeCell pre", has_text="raise NotImplementedError")
     assert stubs.count() >= 1, "exercise cells show the learner's stub"
     assert "passes every check" not in article.inner_text(), "a stub followed by its solution's self-check verdict"
@@ -240,7 +256,9 @@ def test_lesson_page_renders_headings_code_figures_and_folded_solutions(page, si
     assert response.ok and '"cells"' in response.text(), f"download link {download}"
     figures = figure_count(stem)
     widths = loaded_images(page, ".jp-RenderedImage img")
-    assert len(widths) == figures and all(width > 100 for width in widths), f"{figures} figures expected, loaded: {widths}"
+    assert len(widths) == figures and all(width > 100 for width in widths), (
+        f"{figures} figures expected, loaded: {widths}"
+    )
     if figures:
         page.locator(".jp-RenderedImage img").last.scroll_into_view_if_needed()
         settle(page)
@@ -250,16 +268,20 @@ def test_lesson_page_renders_headings_code_figures_and_folded_solutions(page, si
 @pytest.mark.parametrize("stem", STEMS)
 def test_lesson_code_fits_the_page_at_1280_px(page, site_url, stem):
     page.goto(f"{site_url}lessons/{stem}/")
-    sizes = page.eval_on_selector_all(".jp-CodeCell .highlight-ipynb pre", "cells => cells.map(c => [c.scrollWidth, c.clientWidth])")
+    sizes = page.eval_on_selector_all(
+        ".jp-CodeCell .highlight-ipynb pre", "cells => cells.map(c => [c.scrollWidth, c.clientWidth])"
+    )
     scrolling = [size for size in sizes if size[0] > size[1] + 1]
-    assert len(scrolling) <= OVERFLOW_ALLOWANCE * len(sizes), f"{len(scrolling)} of {len(sizes)} code cells scroll sideways: {scrolling}"
+    assert len(scrolling) <= OVERFLOW_ALLOWANCE * len(sizes), (
+        f"{len(scrolling)} of {len(sizes)} code cells scroll sideways: {scrolling}"
+    )
     page_width = page.evaluate("() => document.documentElement.scrollWidth")
     assert page_width <= WIDTHS["desktop"], f"the page itself is {page_width} px wide"
 
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_quick_mode_pages_say_so_and_show_what_ran(page, site_url, stem):
-    """A page built without a full run of a training lesson carries the banner; its parameters cell shows QUICK_RUN = True."""
+    """A training lesson's page without a full run carries the banner; its parameters cell shows QUICK_RUN = True."""
     page.goto(f"{site_url}lessons/{stem}/")
     quick = is_training_lesson(stem) and not built_from_full_run(stem)
     banner = page.locator(QUICK_BANNER)
@@ -280,7 +302,9 @@ def test_lesson_page_starts_with_its_scaffolding_and_links_the_next_lesson(page,
     for label in ("Goal:", "You will learn to:", "Before you start:", "Time:", "Questions to think about"):
         assert label in text, f"the lesson page has no '{label}'"
     if REPOSITORY.startswith("https://github.com/"):
-        assert page.locator(".lesson-download a.open-binder").count() == 1, "a link to open the lesson in a hosted Jupyter"
+        assert page.locator(".lesson-download a.open-binder").count() == 1, (
+            "a link to open the lesson in a hosted Jupyter"
+        )
     later = STEMS[STEMS.index(stem) + 1 :]
     if later:
         link = page.locator(f"article a[href='../{later[0]}/']")
@@ -295,8 +319,13 @@ def test_screenshots_of_every_lesson_page_at_desktop_and_phone_width(browser, si
     for width in WIDTHS.values():
         page = new_page(browser, width)
         page.goto(f"{site_url}lessons/{stem}/", wait_until="networkidle")
-        page.wait_for_function("() => !window.MathJax || !MathJax.Hub || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0")
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, f"the page is wider than {width} px"
+        page.wait_for_function(
+            "() => !window.MathJax || !MathJax.Hub"
+            " || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0"
+        )
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, (
+            f"the page is wider than {width} px"
+        )
         screenshot(page, f"lesson-{stem}-{width}", full_page=True)
         page.context.close()
         assert not page.errors and not page.refused, (page.errors, page.refused)
@@ -425,7 +454,9 @@ def test_no_accessibility_violations(browser, site_url, path, scheme, width):
     context.route("**/*", offline)
     page = context.new_page()
     page.goto(f"{site_url}{path}", wait_until="load")
-    page.wait_for_function("() => !window.MathJax || !MathJax.Hub || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0")
+    page.wait_for_function(
+        "() => !window.MathJax || !MathJax.Hub || MathJax.Hub.queue.running === 0 && MathJax.Hub.queue.pending === 0"
+    )
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
@@ -463,7 +494,9 @@ def test_worked_solutions_read_fully_at_1280_px_with_a_copy_button(page, site_ur
     assert not scrolling, f"{len(scrolling)} of {len(sizes)} worked solutions scroll sideways: {scrolling}"
     buttons = page.locator("details.tip button.md-code__button[title='Copy to clipboard']")
     assert buttons.count() == solutions.count(), "a copy button on each worked solution"
-    outputs = page.eval_on_selector_all(".jp-RenderedText pre", "blocks => blocks.map(b => [b.scrollWidth, b.clientWidth])")
+    outputs = page.eval_on_selector_all(
+        ".jp-RenderedText pre", "blocks => blocks.map(b => [b.scrollWidth, b.clientWidth])"
+    )
     assert not [size for size in outputs if size[0] > size[1] + 1], "printed outputs scroll sideways"
     if stem in ("05_cifar10_cnn", "07_own_images"):
         solutions.first.scroll_into_view_if_needed()
@@ -532,7 +565,9 @@ def test_search_index_holds_no_tags_buttons_or_repeated_code(built_site):
     lessons = [doc for doc in docs if doc["location"].startswith("lessons/0")]
     for doc in lessons:
         assert "Copied!" not in doc["text"], f"copy-button text in {doc['location']}"
-        assert not re.search(r"\b(?:exercise|setup|parameters|self-check) (?:Copied|def |import )", doc["text"]), doc["location"]
+        assert not re.search(r"\b(?:exercise|setup|parameters|self-check) (?:Copied|def |import )", doc["text"]), doc[
+            "location"
+        ]
         # A stub raises with a message; the prose names the bare statement ("replace `raise NotImplementedError`").
         stubs = re.findall(r"raise NotImplementedError\(", doc["text"])
         definitions = collections.Counter(re.findall(r"\bdef (\w+)\(", doc["text"]))
