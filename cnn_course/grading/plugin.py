@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +17,8 @@ from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
 from cnn_course.authoring.course_config import CourseConfigError, load_config
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, protection
 from cnn_course.grading.learner_client import LearnerHost, make_host
+from cnn_course.grading.saved_models import SavedModels
+from cnn_course.grading.scoreboard import write_summary
 from cnn_course.grading.snapshot import FolderChanges, FolderSnapshot
 from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 # Reading notebooks (jupytext, nbformat: 2 s to import) waits until the learner process has started
 # importing TensorFlow: the two imports then overlap, and a learner's `pytest -k 01` waits less.
 
-OUTCOME_ORDER = (Status.PASSED, Status.FAILED, Status.NOT_ATTEMPTED)
 _RESULTS = pytest.StashKey[dict[tuple[str, str], str]]()
 _LIMITS = pytest.StashKey[dict[str, float]]()
 _LESSONS = pytest.StashKey[dict[str, "GradedLesson"]]()
@@ -249,58 +249,6 @@ def lesson(request: pytest.FixtureRequest) -> GradedLesson:
     return config.stash[_LESSONS][stem]
 
 
-class SavedModels:
-    """Where lessons save their models, read from the grader's copy of the folder; with --execute-lessons, runs
-    the lesson that saves one first (in the folder itself), unless the saved file is newer than the lesson
-    (as `make` would)."""
-
-    def __init__(self, snapshot: FolderSnapshot, execute: bool) -> None:
-        self.snapshot, self.folder, self.execute = snapshot, snapshot.folder, execute
-        self._runs: dict[str, str | None] = {}
-
-    def path(self, filename: str, saved_by: str) -> Path:
-        """Return the copy of target/models/filename as it was before lesson code ran (or as lesson `saved_by`,
-        executed first when asked to and stale, saved it); raise ExerciseError when that run fails."""
-        if self.execute:
-            if saved_by not in self._runs:
-                stale = not self._is_fresh(self.folder / "models" / filename, saved_by)
-                self._runs[saved_by] = self._run(saved_by) if stale else None
-                if stale:
-                    self.snapshot.take()  # what the lesson's own run saved is what is graded
-            if self._runs[saved_by]:
-                raise ExerciseError(saved_by, self._runs[saved_by])
-        path = self.snapshot.path(f"models/{filename}")
-        self._refuse_misplaced(path, filename, saved_by)
-        return path
-
-    def _refuse_misplaced(self, path: Path, filename: str, saved_by: str) -> None:
-        """Fail lesson `saved_by`'s saved file, missing at `path`, when the course folder's models/ holds it instead."""
-        from cnn_course.checks.saved_models import misplaced_save
-
-        problem = None if path.exists() else misplaced_save(self.folder, filename)
-        if problem:
-            raise CheckFailed(saved_by, problem)
-
-    def _is_fresh(self, path: Path, stem: str) -> bool:
-        """True when `path` exists and was written after the last change to lesson `stem`."""
-        from cnn_course.authoring.notebooks import NotebookError, newest_of_pair
-
-        try:
-            return path.is_file() and path.stat().st_mtime > newest_of_pair(self.folder, stem).stat().st_mtime
-        except NotebookError:
-            return False
-
-    def _run(self, stem: str) -> str | None:
-        from cnn_course.authoring.notebook_runner import NotebookRunError, execute_notebook
-        from cnn_course.authoring.notebooks import NotebookError, newest_of_pair
-
-        try:
-            execute_notebook(newest_of_pair(self.folder, stem))
-        except (NotebookError, NotebookRunError) as error:
-            return f"running the lesson end to end failed, so its model could not be trained:\n{error}"
-        return None
-
-
 @pytest.fixture(scope="session")
 def saved_models(pytestconfig: pytest.Config) -> SavedModels:
     """Paths of the models the target's lessons save (trained on demand with --execute-lessons)."""
@@ -379,85 +327,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    """Say what grading changed in the folder graded; print one line per exercise, the totals (passed, failed,
-    not attempted) and what to do next."""
-    folder_report(terminalreporter, config)
-    results = config.stash[_RESULTS]
-    invocation = config.invocation_params.dir
-    if not results and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and invocation != config.rootpath:
-        terminalreporter.write_line(
-            f"cnn-course: pytest found no graders in {invocation}. Run it from the course folder, {config.rootpath} "
-            f"(cd {config.rootpath}, then pytest): the graders are in {', '.join(config.getini('testpaths'))}.",
-            yellow=True,
-        )
-    if not results:
-        return
-    write = terminalreporter.write_line
-    terminalreporter.section(f"cnn-course scoreboard (target: {config.getoption('--target')})")
-    width = max(len(exercise) for _, exercise in results)
-    by_lesson: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for (stem, exercise), outcome in results.items():
-        by_lesson[stem].append((exercise, outcome))
-    marks = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.NOT_ATTEMPTED: "TODO"}
-    lessons = config.stash[_LESSONS]
-    for stem, rows in by_lesson.items():
-        graded = lessons.get(stem)
-        write(f"{stem}" + (f"  (graded: {graded.path.name})" if graded is not None and graded.process is not None else ""))
-        for note in graded.notes if graded is not None else ():
-            write(f"  note: {note}")
-        for exercise, outcome in rows:
-            write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
-    counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
-    write(f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted")
-    write(f"check seed: {config.stash[CHECK_SEED]} (--check-seed {config.stash[CHECK_SEED]} repeats the arguments the checks drew)")
-    diverged = {stem: lesson.lesson_file.diverged for stem, lesson in lessons.items() if lesson.lesson_file is not None}
-    write(next_step(results, diverged))
-    if all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
-        write("(exit status 5: no exercise is written yet, so nothing was graded)")
-
-
-def folder_report(terminalreporter, config: pytest.Config) -> None:
-    """A section naming what was put back in, changed in or added to the folder graded during the run (if anything)."""
-    changes = config.stash[_CHANGES]
-    if not changes:
-        return
+    """The folder's changes, the scoreboard and the next step (`scoreboard.write_summary`)."""
     protected, _ = protection(config.stash[_HOST].launcher)
-    write = terminalreporter.write_line
-    target = config.getoption("--target")
-    terminalreporter.section(f"cnn-course: your folder {target} changed during grading", yellow=True)
-    if changes.restored:
-        write(f"put back as it was before grading: {', '.join(changes.restored)}")
-        if changes.kept is not None:
-            write(f"  the versions found there are kept in {changes.kept}")
-    if changes.left:
-        cause = "not put back"
-        if protected:
-            cause = "by another program (lesson code could not reach the folder), left as they are"
-        write(f"changed during grading {cause}: {', '.join(changes.left)}")
-    if changes.added:
-        author = "by lesson code during grading"
-        if protected:
-            author = "during grading by another program (lesson code could not reach the folder)"
-        write(f"written {author}: {', '.join(changes.added)} (left in place: delete what you did not mean to save)")
-
-
-def next_step(results: dict[tuple[str, str], str], diverged: dict[str, list[str]] | None = None) -> str:
-    """One line saying what to do next: the first failed exercise, else the first not attempted.
-
-    When the other file of that exercise's lesson pair holds different code for it (`diverged`: lesson ->
-    exercises), the line says so and how to reconcile the pair, rather than ask for work that file may hold.
-    """
-    for wanted, advice in ((Status.FAILED, "fix"), (Status.NOT_ATTEMPTED, "write")):
-        for (stem, exercise), outcome in results.items():
-            if outcome == wanted and exercise in (diverged or {}).get(stem, ()):
-                return (
-                    f"next: the two files of lesson {stem} (.py and .ipynb) hold different code for `{exercise}`, "
-                    f"and the one saved last was graded. Run `cnn-course sync {stem}`: it shows both versions and "
-                    f"keeps the one you choose; then run `pytest -k {exercise}`."
-                )
-            if outcome == wanted:
-                return f"next: {advice} `{exercise}` in lesson {stem}, then run `pytest -k {exercise}`."
-    return "next: every graded exercise passes. Well done!"
+    write_summary(
+        terminalreporter, config, exitstatus, config.stash[_RESULTS], config.stash[_LESSONS], config.stash[CHECK_SEED],
+        config.stash[_CHANGES], protected,
+    )
 
 
 def _seed_option(text: str | None) -> int | None:

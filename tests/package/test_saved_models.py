@@ -6,7 +6,7 @@ import time
 import pytest
 
 from cnn_course.checks import ExerciseError
-from cnn_course.grading.plugin import SavedModels
+from cnn_course.grading.saved_models import SavedModels
 from cnn_course.grading.snapshot import FolderSnapshot
 
 LESSON = """# %%
