@@ -20,7 +20,7 @@ from cnn_course.runtime.ipython_cells import cell_in_ipython, explain_refusals, 
 _LOCATIONS: dict[str, str] = {
     "compare_architecture": "architecture", "layer_table": "architecture", "check_model_builder": "architecture",
     "check_first_indices_per_class": "colour", "check_channel_mean_std": "colour", "check_standardize_splits": "colour",
-    "check_create_app": "deployment", "check_load_image": "deployment", "check_predict_top_k": "deployment",
+    "check_create_app": "serving_app", "check_load_image": "deployment", "check_predict_top_k": "deployment",
     "check_most_confused_pairs": "error_analysis", "check_precision_recall_f1": "error_analysis",
     "check_roc_auc_one_vs_rest": "error_analysis", "check_top_k_classes": "error_analysis",
     "check_confusion_counts": "evaluation", "check_most_confident_mistakes": "evaluation", "check_predict_labels": "evaluation",
@@ -36,7 +36,7 @@ _LOCATIONS: dict[str, str] = {
     # The saved-model graders' helpers (they need Keras: a grader module that names them loads it only when it runs).
     "check_model_accuracy": "saved_models", "check_saved_history": "saved_models", "load_saved_model": "saved_models",
     "check_class_names_sidecar": "folder_models", "check_folder_model_accuracy": "folder_models",
-    "check_transfer_accuracy": "transfer", "check_app_matches_predict_top_k": "deployment",
+    "check_transfer_accuracy": "transfer", "check_app_matches_predict_top_k": "serving_app",
 }
 
 

@@ -1,20 +1,11 @@
-"""Checks for lesson 09: loading image files as the model expects, top-k predictions, and the web app.
-
-The learner's app lives in the learner process; the check drives it through requests carried
-there (`ServedApp`, which behaves as Flask's test client), or through Flask's test client when the
-exercise runs in this process (a lesson's `self_check`).
-"""
+"""Checks for lesson 09: loading image files as the model expects, and top-k predictions (the web app's checks are in
+`cnn_course.checks.serving_app`)."""
 
 from __future__ import annotations
 
-import io
-import json
-import os
 import shutil
 import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +14,6 @@ import numpy as np
 from PIL import Image
 
 from cnn_course.checks.arrays import expect_array, expect_shape
-from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.data.preprocessing import scale_images
@@ -42,7 +32,7 @@ def drawn_classes(exercise: str) -> tuple[list[str], int, int]:
     return [str(name) for name in rng.choice(NAME_POOL, 4, replace=False)], int(rng.integers(2**31)), int(rng.integers(2**31))
 
 
-def _pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
+def drawn_pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
     """uint8 RGB pixels (height, width, 3): random, or smooth (which every resizing method treats alike)."""
     rng = np.random.default_rng(seed)
     if not smooth:
@@ -53,13 +43,15 @@ def _pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndar
     return np.stack(channels, axis=-1).round().astype(np.uint8)
 
 
-def _write(path: Path, pixels: np.ndarray, mode: str = "RGB", **options) -> Path:
+def write_image(path: Path, pixels: np.ndarray, mode: str = "RGB", **options) -> Path:
+    """Save uint8 pixels (H, W, 3) at `path` in Pillow `mode`, the format from its suffix (`options`: Pillow's)."""
     Image.fromarray(pixels).convert(mode).save(path, **options)
     return path
 
 
 @contextmanager
-def _scratch() -> Iterator[Path]:
+def scratch_folder() -> Iterator[Path]:
+    """A temporary folder for a check's image files, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="cnn-course-check-"))
     try:
         yield folder
@@ -97,26 +89,26 @@ def check_load_image(load_image: Callable) -> None:
     data was prepared."""
     name = "load_image"
     seeds = generator(name).integers(2**31, size=5)
-    with _scratch() as folder:
-        exact = _pixels(seeds[0], 16, 16)
-        found = _expect_image_array(name, load_image(_write(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3))
+    with scratch_folder() as folder:
+        exact = drawn_pixels(seeds[0], 16, 16)
+        found = _expect_image_array(name, load_image(write_image(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3))
         expected = scale_images(exact)
         if not np.allclose(found, expected, atol=1e-5):
             _explain_pixel_difference(name, found, expected, exact)
 
-        gray = _pixels(seeds[1], 16, 16)
-        found = _expect_image_array(name, load_image(_write(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3))
+        gray = drawn_pixels(seeds[1], 16, 16)
+        found = _expect_image_array(name, load_image(write_image(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3))
         expected = reference_load_image(folder / "gray.png", (16, 16, 3))
         if not np.allclose(found, expected, atol=1e-5):
             raise CheckFailed(name, "a grayscale PNG loaded for a colour model differs from its gray levels repeated in R, G and B.",
                               "convert every image to the model's mode first: image.convert('RGB').")
 
-        opaque = _write(folder / "opaque.png", _pixels(seeds[2], 16, 16), "RGBA")
+        opaque = write_image(folder / "opaque.png", drawn_pixels(seeds[2], 16, 16), "RGBA")
         found = _expect_image_array(name, load_image(opaque, (16, 16, 3)), (16, 16, 3))
         if not np.allclose(found, reference_load_image(opaque, (16, 16, 3)), atol=1e-5):
             raise CheckFailed(name, "an RGBA PNG (a fourth, alpha channel) loads with the wrong colours.", "convert it to RGB: image.convert('RGB').")
 
-        photo = _write(folder / "photo.jpg", _pixels(seeds[3], 90, 120, smooth=True), quality=95)
+        photo = write_image(folder / "photo.jpg", drawn_pixels(seeds[3], 90, 120, smooth=True), quality=95)
         found = _expect_image_array(name, load_image(photo, (16, 16, 3)), (16, 16, 3))
         difference = float(np.abs(found - reference_load_image(photo, (16, 16, 3))).mean())
         if difference > 0.05:
@@ -127,7 +119,7 @@ def check_load_image(load_image: Callable) -> None:
         blocks[:, 20:] += 160
         blocks[15:] += 60
         blocks[..., 0] += np.uint8(seeds[4] % 36)
-        colour = _write(folder / "colour.png", blocks)
+        colour = write_image(folder / "colour.png", blocks)
         found = _expect_image_array(name, load_image(colour, (12, 20, 1)), (12, 20, 1))
         if np.abs(found - reference_load_image(colour, (12, 20, 1))).mean() > 0.05:
             raise CheckFailed(name, "a colour PNG loaded for a grayscale model (input_shape (12, 20, 1)) has the wrong gray levels.",
@@ -201,7 +193,7 @@ def expected_top_k(model: keras.Model, path: Path, class_names: list[str], k: in
     return reference_top_k(as_probabilities(model.predict(image[np.newaxis], verbose=0))[0], class_names, k)
 
 
-def _pairs(name: str, value: object, k: int) -> list[tuple[str, float]]:
+def expect_pairs(name: str, value: object, k: int) -> list[tuple[str, float]]:
     """`value` as a list of k (class name, probability) pairs, or a failure saying what it is instead."""
     if value is None:
         raise CheckFailed(name, "returned None.", "did you forget the `return` statement?")
@@ -253,202 +245,25 @@ def check_predict_top_k(predict_top_k: Callable) -> None:
     name = "predict_top_k"
     classes, model_seed, image_seed = drawn_classes(name)
     softmax_model, logits_model = reference_model(model_seed), reference_model(model_seed, logits=True)
-    with _scratch() as folder:
-        path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
-        found = _pairs(name, predict_top_k(softmax_model, path, classes, k=3), 3)
+    with scratch_folder() as folder:
+        path = write_image(folder / "image.png", drawn_pixels(image_seed, 16, 16))
+        found = expect_pairs(name, predict_top_k(softmax_model, path, classes, k=3), 3)
         _compare_top_k(name, found, expected_top_k(softmax_model, path, classes, 3), softmax_model, path)
 
-        everything = _pairs(name, predict_top_k(softmax_model, path, classes, k=len(classes)), len(classes))
+        everything = expect_pairs(name, predict_top_k(softmax_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in everything)
         if abs(total - 1) > 1e-3:
             raise CheckFailed(name, f"the probabilities of all {len(classes)} classes sum to {total:.4f}, not 1.", "return the model's probabilities as they are, without rescaling them.")
 
-        found = _pairs(name, predict_top_k(logits_model, path, classes, k=len(classes)), len(classes))
+        found = expect_pairs(name, predict_top_k(logits_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in found)
         if abs(total - 1) > 1e-3 or min(p for _, p in found) < 0:
             raise CheckFailed(name, f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
                               "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.")
         _compare_top_k(name, found, expected_top_k(logits_model, path, classes, len(classes)), logits_model, path)
 
-        large = _write(folder / "large.jpg", _pixels(image_seed + 1, 48, 64, smooth=True), quality=95)
-        found = _pairs(name, predict_top_k(softmax_model, large, classes, k=2), 2)
+        large = write_image(folder / "large.jpg", drawn_pixels(image_seed + 1, 48, 64, smooth=True), quality=95)
+        found = expect_pairs(name, predict_top_k(softmax_model, large, classes, k=2), 2)
         expected = expected_top_k(softmax_model, large, classes, 2)
         if found[0][0] != expected[0][0] or abs(found[0][1] - expected[0][1]) > 0.05:
             raise CheckFailed(name, f"for a 64x48 JPEG the top class is {found[0]}; expected about {expected[0]}.", "resize the image to the model's input size in load_image.")
-
-
-class AppClient:
-    """GET and multipart POST against the learner's app through its test client.
-
-    The app is a Flask app when the exercise ran in this process, or a
-    `cnn_course.runtime.protocol.ServedApp` standing for the app that lives in the learner process:
-    both answer `test_client()`, whose `get` and `post` return responses with `status_code` and
-    `get_data()`.
-    """
-
-    def __init__(self, exercise: str, app: object) -> None:
-        if not callable(getattr(app, "test_client", None)):
-            raise CheckFailed(exercise, f"returned a {type(app).__name__}, not a Flask app.", "create app = Flask(__name__), add the routes, and `return app`.")
-        if getattr(app, "logger", None) is not None:
-            app.logger.disabled = True  # a route's crash is reported by its status; Flask's traceback would bury the hint
-        self.client = app.test_client()
-
-    def get(self, path: str) -> tuple[int, object]:
-        """Status and JSON body (None when the body is not JSON) of GET `path`."""
-        response = self.client.get(path)
-        return response.status_code, _json_or_none(response.get_data())
-
-    def post_file(self, path: str, field: str, filename: str, data: bytes) -> tuple[int, object]:
-        """Status and JSON body of a multipart POST with `data` as file field `field`."""
-        response = self.client.post(path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
-        return response.status_code, _json_or_none(response.get_data())
-
-
-def _json_or_none(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _files_since(folders: Sequence[Path], since: float, depth: int = 2) -> Iterator[Path]:
-    """Files modified at or after `since` under `folders`, at most `depth` folders deep."""
-    for folder in folders:
-        base = len(folder.parts)
-        for root, directories, files in os.walk(folder):
-            if len(Path(root).parts) - base >= depth:
-                directories.clear()
-            for file in files:
-                path = Path(root, file)
-                try:
-                    if path.stat().st_mtime >= since:
-                        yield path
-                except OSError:
-                    continue
-
-
-def _find_upload_copies(uploads: dict[str, bytes], folders: Sequence[Path], since: float, own: set[Path]) -> list[Path]:
-    """Files written since `since` (other than `own`) that hold an upload's bytes or carry its name."""
-    sizes = {len(data) for data in uploads.values()}
-    copies = []
-    for path in _files_since(folders, since):
-        if path in own:
-            continue
-        try:
-            if path.name in uploads or (path.stat().st_size in sizes and path.read_bytes() in uploads.values()):
-                copies.append(path)
-        except OSError:
-            continue
-    return copies
-
-
-def _predictions(name: str, status: int, answer: object, what: str) -> list[tuple[str, float]]:
-    if status != 200:
-        detail = f": {answer['error']}" if isinstance(answer, dict) and "error" in answer else ""
-        raise CheckFailed(name, f"POST /predict with {what} answered status {status}{detail}; expected 200.",
-                          "read the upload with request.files['file'], predict, and return jsonify(predictions=[...]).")
-    if not isinstance(answer, dict) or not isinstance(answer.get("predictions"), list):
-        raise CheckFailed(name, f"POST /predict answered {str(answer)[:200]!r}; expected JSON with a list under 'predictions'.",
-                          "return jsonify(predictions=[{'class': name, 'probability': p}, ...]).")
-    pairs = []
-    for item in answer["predictions"]:
-        if not isinstance(item, dict) or not isinstance(item.get("class"), str) or not isinstance(item.get("probability"), int | float):
-            raise CheckFailed(name, f"a prediction is {item!r}; expected {{'class': name, 'probability': number}}.", "build each item as {'class': name, 'probability': float(p)}.")
-        pairs.append((item["class"], float(item["probability"])))
-    return pairs
-
-
-def _expect_error(name: str, client: AppClient, status: int, answer: object, wanted: int, what: str, hint: str) -> None:
-    if status != wanted:
-        raise CheckFailed(name, f"POST /predict with {what} answered status {status}; expected {wanted}.", hint)
-    if wanted == 400 and not (isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"]):
-        raise CheckFailed(name, f"the {wanted} answer to {what} is {str(answer)[:200]!r}; expected JSON with a message under 'error'.",
-                          "return jsonify(error='...what went wrong...'), 400.")
-
-
-def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
-    """Create the learner's app on a saved model, break the model file, and exercise every route; return the prediction of a known image."""
-    name = "create_app"
-    classes, model_seed, image_seed = drawn_classes(name)
-    with _scratch() as folder:
-        model_path = folder / "model" / "classifier.keras"
-        model_path.parent.mkdir()
-        model = reference_model(model_seed)
-        model.save(model_path)
-        image_path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
-        expected = expected_top_k(model, image_path, classes, 3)
-        watched = [folder, Path(tempfile.gettempdir()), Path.cwd()]
-        started = time.time() - 1  # file times have whole-second resolution on some systems
-        call = call_with_details(create_app, model_path, list(classes), max_upload_bytes=UPLOAD_LIMIT)
-        if call.started_server:
-            raise CheckFailed(name, "create_app starts a web server (it calls app.run(...)): a server runs until it is stopped, so "
-                              "create_app would never return its app.",
-                              "return the app without running it: `cnn-course serve` (or `flask run`) starts the server; app.run() "
-                              "belongs only under `if __name__ == '__main__':` in a script of its own.")
-        app = call.value
-        if isinstance(getattr(app, "working_folder", None), Path):
-            watched.append(app.working_folder)  # a ServedApp: where the learner process writes relative paths
-        client = AppClient(name, app)
-        model_path.write_bytes(b"replaced after create_app returned")  # an app that reloads the model now fails
-
-        status, answer = client.get("/health")
-        if status != 200:
-            raise CheckFailed(name, f"GET /health answered status {status}; expected 200.", "add @app.get('/health') returning jsonify(status='ok').")
-
-        token = uuid.uuid4().hex[:8]
-        uploads = {f"upload-{token}.png": image_path.read_bytes()}
-        status, answer = client.post_file("/predict", "file", f"upload-{token}.png", uploads[f"upload-{token}.png"])
-        if status >= 500:
-            raise CheckFailed(name, f"POST /predict answered status {status} after the model file was replaced, once create_app had returned.",
-                              "load the model once, in create_app, before defining the routes; a route that loads it again reads the file at every request (slow, and broken when the file changes).")
-        found = _predictions(name, status, answer, "a 16x16 PNG")
-        if [label for label, _ in found] != [label for label, _ in expected] or not np.allclose([p for _, p in found], [p for _, p in expected], atol=1e-4):
-            raise CheckFailed(name, f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
-                              "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).")
-
-        photo = io.BytesIO()
-        Image.fromarray(_pixels(image_seed + 1, 60, 80, smooth=True)).save(photo, format="JPEG", quality=90)
-        uploads[f"photo-{token}.jpg"] = photo.getvalue()
-        status, answer = client.post_file("/predict", "file", f"photo-{token}.jpg", photo.getvalue())
-        if len(_predictions(name, status, answer, "an 80x60 JPEG")) != 3:
-            raise CheckFailed(name, f"POST /predict answered {len(answer['predictions'])} predictions; expected the top 3.", "return the 3 most probable classes.")
-
-        status, answer = client.post_file("/predict", "file", f"broken-{token}.png", _png(_pixels(image_seed + 2, 16, 16))[:60])
-        _expect_error(name, client, status, answer, 400, "a corrupt PNG", "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.")
-        status, answer = client.post_file("/predict", "file", f"notes-{token}.txt", b"these are not pixels")
-        _expect_error(name, client, status, answer, 400, "a text file", "catch the error of decoding the upload and return jsonify(error=...), 400.")
-        status, answer = client.post_file("/predict", "picture", f"field-{token}.png", uploads[f"upload-{token}.png"])
-        _expect_error(name, client, status, answer, 400, "the image in a field named 'picture' instead of 'file'",
-                      "check `'file' in request.files` and answer 400 with a message saying which field to use.")
-        status, answer = client.post_file("/predict", "file", f"huge-{token}.png", b"\0" * (UPLOAD_LIMIT + 50_000))
-        _expect_error(name, client, status, answer, 413, f"an upload of {UPLOAD_LIMIT + 50_000:,} bytes (max_upload_bytes={UPLOAD_LIMIT:,})",
-                      "set app.config['MAX_CONTENT_LENGTH'] = max_upload_bytes: Flask then answers 413 by itself.")
-
-        copies = _find_upload_copies(uploads, watched, started, own={image_path, model_path})
-        if copies:
-            raise CheckFailed(name, f"an upload was written to disk: {copies[0]}.",
-                              "read the upload in memory (Image.open(request.files['file'].stream)); a server that saves uploads fills its disk and keeps people's files.")
-        return found
-
-
-def check_create_app(create_app: Callable) -> None:
-    """create_app(model_path, class_names, max_upload_bytes) returns a Flask app serving the model's top-3 predictions as JSON."""
-    run_app_checks(create_app)
-
-
-def check_app_matches_predict_top_k(create_app: Callable, predict_top_k: Callable) -> None:
-    """The app's answer for an image file equals predict_top_k's for the same file (one preprocessing path)."""
-    answered = run_app_checks(create_app)
-    classes, model_seed, image_seed = drawn_classes("create_app")
-    with _scratch() as folder:
-        path = _write(folder / "image.png", _pixels(image_seed, 16, 16))
-        found = _pairs("predict_top_k", predict_top_k(reference_model(model_seed), path, classes, k=3), 3)
-    if [label for label, _ in answered] != [label for label, _ in found] or not np.allclose([p for _, p in answered], [p for _, p in found], atol=1e-5):
-        raise CheckFailed("create_app", f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
-                          "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.")

@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 from PIL import Image, ImageOps
 
 from cnn_course.checks import CheckFailed, self_check
-from cnn_course.checks.deployment import check_app_matches_predict_top_k
+from cnn_course.checks.serving_app import check_app_matches_predict_top_k
 
 from .conftest import SOLUTIONS, copy_lessons, master_namespace, run_graders
 
