@@ -4,6 +4,10 @@ The learner process gets a whole environment of its own: nothing of the grader's
 location, the datasets folder and, on a learner's own computer, the Keras cache in the user's
 profile (so that `keras.datasets` files downloaded once are not downloaded again in every grading
 run). Inside the instructor's sandbox the Keras cache is the scratch folder's own.
+
+Where the grading process is root and learner code runs with no sandbox (Gradescope's containers forbid
+the namespaces bubblewrap needs), the learner process runs as `nobody` (`Unprivileged`), which cannot
+change the graders, the package or the Python installation; its Keras cache is then the scratch folder's own.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cnn_course
+from cnn_course.runtime.privileges import hand_over, must_drop_privileges, unprivileged_command
 
 START_TIMEOUT_S = 120.0
 CELL_TIMEOUT_S = 120.0  # at least this for running a cell: setup cells import TensorFlow, slow on a busy laptop
@@ -38,7 +43,9 @@ def user_keras_home() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".keras"
 
 
-def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False) -> dict[str, str]:
+def learner_environment(
+    scratch: Path, threads: int, *, sandboxed: bool = False, own_cache: bool = False,
+) -> dict[str, str]:
     """The learner process's whole environment.
 
     Args:
@@ -47,6 +54,8 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
         threads: the CPU threads TensorFlow and OpenMP may use.
         sandboxed: True inside the instructor's sandbox, where the Keras cache is the scratch
             folder's own; otherwise it is the user's (see `user_keras_home`).
+        own_cache: the Keras cache is the scratch folder's own outside the sandbox too (a learner process
+            that runs as another user, who cannot use this user's).
     """
     package_parent = str(Path(cnn_course.__file__).resolve().parent.parent)
     environment = {
@@ -55,7 +64,7 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
         "TMPDIR": str(scratch / "tmp"),
         "TEMP": str(scratch / "tmp"),
         "TMP": str(scratch / "tmp"),
-        "KERAS_HOME": str(scratch / ".keras" if sandboxed else user_keras_home()),
+        "KERAS_HOME": str(scratch / ".keras" if sandboxed or own_cache else user_keras_home()),
         "MPLCONFIGDIR": str(scratch / ".matplotlib"),
         "MPLBACKEND": "Agg",
         "LANG": "C.UTF-8",
@@ -82,11 +91,45 @@ def learner_environment(scratch: Path, threads: int, *, sandboxed: bool = False)
 
 def is_strict(launcher: Launcher | None) -> bool:
     """True when `launcher` runs learner processes in the instructor's sandbox (no network, its own Keras cache)."""
-    return launcher is not None and not isinstance(launcher, FolderGuard)
+    return launcher is not None and not isinstance(launcher, (FolderGuard, Unprivileged))
+
+
+class Unprivileged:
+    """The launcher of a plain learner process where the grading process is root (Linux): it runs as `nobody`.
+
+    The scratch root is handed to `nobody` first (see `cnn_course.runtime.privileges`); what the grading
+    process puts there later is handed over before learner code runs again (`hand_over_scratch`).
+    """
+
+    def __call__(self, command: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
+        hand_over(scratch)
+        return unprivileged_command(command)
+
+
+def plain_launcher() -> Unprivileged | None:
+    """How a learner process runs with no sandbox: as `nobody` where this process is root (`Unprivileged`),
+    else directly (None)."""
+    return Unprivileged() if must_drop_privileges() else None
+
+
+def drops_privileges(launcher: Launcher | None) -> bool:
+    """True when learner processes started through `launcher` run as `nobody` rather than as this process's user."""
+    if isinstance(launcher, FolderGuard):
+        return launcher.status()[0] != "bwrap" and must_drop_privileges()
+    return isinstance(launcher, Unprivileged)
+
+
+def hand_over_scratch(launcher: Launcher | None, root: Path) -> None:
+    """Before learner code runs: where it runs as `nobody`, make what this process put in the scratch root `root`
+    (the lesson's copy, a call's arguments, the checks' temporary folders) `nobody`'s, so that it can read and
+    write there."""
+    if drops_privileges(launcher):
+        hand_over(root)
 
 
 class FolderGuard:
-    """The launcher of a learner's own grading run: bubblewrap where it runs here, else the plain process.
+    """The launcher of a learner's own grading run: bubblewrap where it runs here, else the plain process
+    (as `nobody` where this process is root, see `Unprivileged`).
 
     Inside, lesson code sees what the instructor's sandbox shows (a read-only system, the package, the
     datasets folder, its scratch folder, its own processes), plus the network and the learner's Keras
@@ -112,11 +155,12 @@ class FolderGuard:
         mode, reason = self.status()
         if mode == "bwrap":
             return "bubblewrap sandbox: lesson code cannot see the folder graded or the rest of the course"
-        return f"none ({reason}): the folder graded is compared with its copy afterwards and put back"
+        return f"none ({reason}): {_AS_NOBODY if must_drop_privileges() else ''}{_PUT_BACK}"
 
     def __call__(self, command: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
         if self.status()[0] != "bwrap":
-            return command
+            plain = plain_launcher()
+            return command if plain is None else plain(command, scratch, env)
         from cnn_course.runtime.sandbox import sandboxed_command
 
         keras_home = Path(env["KERAS_HOME"])
@@ -129,22 +173,28 @@ class FolderGuard:
         )
 
 
+_AS_NOBODY = "lesson code runs as user nobody, not root, so it cannot change the graders, the package or Python; "
+_PUT_BACK = "the folder graded is compared with its copy afterwards and put back"
+
+
 def protection(launcher: Launcher | None) -> tuple[bool, str]:
     """Whether learner processes started through `launcher` are kept away from the folder graded, and how, in words."""
     if isinstance(launcher, FolderGuard):
         return launcher.status()[0] == "bwrap", launcher.protection()
+    if isinstance(launcher, Unprivileged):
+        return False, f"none (--learner-sandbox none): {_AS_NOBODY}{_PUT_BACK}"
     if launcher is not None:
         return True, "the instructor's bubblewrap sandbox: lesson code sees only its scratch copy"
-    return False, "none (--learner-sandbox none): the folder graded is compared with its copy afterwards and put back"
+    return False, f"none (--learner-sandbox none): {_PUT_BACK}"
 
 
 def launcher_for(sandbox: str) -> Launcher | None:
     """The wrapper that runs a learner process's command: "bwrap", the instructor's sandbox; "auto", a `FolderGuard`
-    (a learner's own run); "none", None (run it directly)."""
+    (a learner's own run); "none", None (run it directly), or `Unprivileged` where this process is root."""
     if sandbox == "auto":
         return FolderGuard()
     if sandbox != "bwrap":
-        return None
+        return plain_launcher()
     from cnn_course.runtime.sandbox import sandboxed_command
 
     package_dir = Path(cnn_course.__file__).resolve().parent

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from cnn_course.grading.connection import Connection
-from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, is_strict, learner_environment
+from cnn_course.grading.environment import (
+    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, drops_privileges, is_strict, learner_environment,
+)
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
@@ -34,7 +36,8 @@ from cnn_course.runtime.protocol import read_message, write_message
 def zygote_command(root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a zygote whose scratch root is `root`, talking on `socket_fd`."""
     command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.zygote", str(socket_fd), str(memory_bytes)]
-    environment = learner_environment(root, threads, sandboxed=is_strict(launcher))
+    own_cache = drops_privileges(launcher)
+    environment = learner_environment(root, threads, sandboxed=is_strict(launcher), own_cache=own_cache)
     if launcher is not None:
         command = launcher(command, root, environment)
     return command, environment

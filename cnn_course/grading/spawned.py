@@ -24,7 +24,7 @@ from typing import Any
 
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import (
-    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, is_strict, learner_environment,
+    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, drops_privileges, is_strict, learner_environment,
 )
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
@@ -168,7 +168,9 @@ class SpawnHost:
             self.interpreter.kill()
             self.interpreter = None
         command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes), str(os.getpid())]
-        environment = learner_environment(self.root, self.threads, sandboxed=is_strict(self.launcher))
+        environment = learner_environment(
+            self.root, self.threads, sandboxed=is_strict(self.launcher), own_cache=drops_privileges(self.launcher),
+        )
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)
         if os.name == "nt":
