@@ -56,7 +56,9 @@ def train_one(dataset: str, recipe_name: str, quick: bool, time_limit: float, da
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             train_seconds = sum(self.epoch_seconds)
-            probabilities = predict_probabilities(self.model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta)
+            probabilities = predict_probabilities(
+                self.model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta
+            )
             self.curve.append((round(train_seconds, 2), float(np.mean(probabilities.argmax(1) == y_test))))
             if train_seconds >= time_limit:
                 self.model.stop_training = True
@@ -115,7 +117,9 @@ def ratios(results: list[dict]) -> list[dict]:
         ours = [r for r in results if r["dataset"] == dataset and not r["baseline"]]
         for threshold in THRESHOLDS[dataset]:
             key = f"{threshold:.2f}"
-            reached = [(r["time_to_accuracy"][key], r["recipe"]) for r in ours if r["time_to_accuracy"][key] is not None]
+            reached = [
+                (r["time_to_accuracy"][key], r["recipe"]) for r in ours if r["time_to_accuracy"][key] is not None
+            ]
             if not reached:
                 continue
             best_time, best = min(reached)
@@ -139,11 +143,21 @@ def markdown(results: list[dict], ratio_rows: list[dict], machine: str) -> str:
     lines = [f"Machine: {machine}", ""]
     for dataset in dict.fromkeys(r["dataset"] for r in results):
         thresholds = THRESHOLDS[dataset]
-        header = ["recipe", "epochs", "test accuracy", "training s", "images/s", *[f"time to {t:.0%} (s)" for t in thresholds], "peak memory (MB)"]
+        header = [
+            "recipe",
+            "epochs",
+            "test accuracy",
+            "training s",
+            "images/s",
+            *[f"time to {t:.0%} (s)" for t in thresholds],
+            "peak memory (MB)",
+        ]
         lines += [f"### {dataset}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in (r for r in results if r["dataset"] == dataset):
             name = f"{r['recipe']} (baseline)" if r["baseline"] else f"**{r['recipe']}**"
-            epochs = f"{r['epochs_run']}/{r['epochs_planned']}" + (" (time limit)" if r["stopped_at_time_limit"] else "")
+            epochs = f"{r['epochs_run']}/{r['epochs_planned']}" + (
+                " (time limit)" if r["stopped_at_time_limit"] else ""
+            )
             reach = [str(r["time_to_accuracy"][f"{t:.2f}"] or "not reached") for t in thresholds]
             lines.append(
                 f"| {name} | {epochs} | {r['test_accuracy']:.2%} | {r['train_seconds']:.1f} | {r['images_per_second']:.0f} | "
@@ -152,9 +166,16 @@ def markdown(results: list[dict], ratio_rows: list[dict], machine: str) -> str:
             )
         lines.append("")
     if ratio_rows:
-        lines += ["### Time-to-accuracy ratios (ours / baseline; below 1 means faster)", "", "| dataset | threshold | ours | baseline | ratio |", "|---|---|---|---|---|"]
+        lines += [
+            "### Time-to-accuracy ratios (ours / baseline; below 1 means faster)",
+            "",
+            "| dataset | threshold | ours | baseline | ratio |",
+            "|---|---|---|---|---|",
+        ]
         for row in ratio_rows:
-            lines.append(f"| {row['dataset']} | {float(row['threshold']):.0%} | {row['ours']} | {row['baseline']} | {row['ratio'] if row['ratio'] is not None else row['note']} |")
+            lines.append(
+                f"| {row['dataset']} | {float(row['threshold']):.0%} | {row['ours']} | {row['baseline']} | {row['ratio'] if row['ratio'] is not None else row['note']} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -165,10 +186,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=sorted(RECIPES), default=sorted(RECIPES, reverse=True))
     parser.add_argument("--recipes", nargs="+", help="only these recipe names")
-    parser.add_argument("--quick", action="store_true", help=f"one epoch on {QUICK_TRAIN_IMAGES} images each: checks the machinery in minutes")
-    parser.add_argument("--time-limit", type=float, default=1800.0, help="stop a recipe after this many seconds of training (default 1800)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for benchmark.md and benchmark.json")
-    parser.add_argument("--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"one epoch on {QUICK_TRAIN_IMAGES} images each: checks the machinery in minutes",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=1800.0,
+        help="stop a recipe after this many seconds of training (default 1800)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results"), help="folder for benchmark.md and benchmark.json"
+    )
+    parser.add_argument(
+        "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
+    )
     args = parser.parse_args(argv)
 
     results = []
@@ -178,12 +212,19 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"[benchmark] {dataset}/{name} ...", flush=True)
             result = run_isolated(dataset, name, args.quick, args.time_limit, args.data_dir)
-            print(f"[benchmark] {dataset}/{name}: {result['test_accuracy']:.2%} after {result['train_seconds']:.1f} s", flush=True)
+            print(
+                f"[benchmark] {dataset}/{name}: {result['test_accuracy']:.2%} after {result['train_seconds']:.1f} s",
+                flush=True,
+            )
             results.append(result)
-    machine = f"{platform.machine()}, {multiprocessing.cpu_count()} CPU cores, Python {platform.python_version()}" + (" (--quick)" if args.quick else "")
+    machine = f"{platform.machine()}, {multiprocessing.cpu_count()} CPU cores, Python {platform.python_version()}" + (
+        " (--quick)" if args.quick else ""
+    )
     ratio_rows = ratios(results)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "benchmark.json").write_text(json.dumps({"machine": machine, "quick": args.quick, "results": results, "ratios": ratio_rows}, indent=2) + "\n")
+    (args.out / "benchmark.json").write_text(
+        json.dumps({"machine": machine, "quick": args.quick, "results": results, "ratios": ratio_rows}, indent=2) + "\n"
+    )
     report = markdown(results, ratio_rows, machine)
     (args.out / "benchmark.md").write_text(report)
     print(report)

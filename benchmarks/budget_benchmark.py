@@ -38,7 +38,9 @@ QUICK_TRAIN_IMAGES, QUICK_TEST_IMAGES = 2000, 1000
 TUTORIAL = "tf-tutorial"
 
 
-def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None, quick: bool, data_dir: str | None) -> dict:
+def train_to_budget(
+    dataset: str, recipe_name: str, budget_seconds: float | None, quick: bool, data_dir: str | None
+) -> dict:
     """Train one recipe to `budget_seconds` (None: its own epochs) and return its measurements (child process)."""
     import numpy as np
 
@@ -55,7 +57,12 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
     set_global_seed(DEFAULT_SEED)
     prepared = PREPARE[dataset](Path(data_dir) if data_dir else None, recipe.validation_fraction, DEFAULT_SEED)
     x_train, y_train, x_val, y_val, x_test, y_test = (
-        prepared.x_train, prepared.y_train, prepared.x_val, prepared.y_val, prepared.x_test, prepared.y_test,
+        prepared.x_train,
+        prepared.y_train,
+        prepared.x_val,
+        prepared.y_val,
+        prepared.x_test,
+        prepared.y_test,
     )
     if quick:
         x_train, y_train = data.stratified_subset(x_train, y_train, QUICK_TRAIN_IMAGES, seed=DEFAULT_SEED)
@@ -71,8 +78,15 @@ def train_to_budget(dataset: str, recipe_name: str, budget_seconds: float | None
     load_before = os.getloadavg()[0]
     cpu_before = time.process_time()
     fit_classifier(
-        model, x_train, recipe.targets(y_train, classes), x_val, recipe.targets(y_val, classes), epochs,
-        recipe.batch_size, verbose=0, callbacks=[budget, keep_best],
+        model,
+        x_train,
+        recipe.targets(y_train, classes),
+        x_val,
+        recipe.targets(y_val, classes),
+        epochs,
+        recipe.batch_size,
+        verbose=0,
+        callbacks=[budget, keep_best],
     )
     cpu_seconds = time.process_time() - cpu_before
     load_after = os.getloadavg()[0]
@@ -148,7 +162,10 @@ def markdown(report: dict) -> str:
         if dataset == "cifar10" and tutorial:
             again = next((r["fit_seconds"] for r in report["runs"] if r.get("remeasure")), None)
             at_end = f"; {again:.0f} s when trained again at the end" if again is not None else ""
-            lines += [f"### CIFAR-10 (T = the TensorFlow tutorial's 10 epochs: {tutorial:.0f} s of training{at_end})", ""]
+            lines += [
+                f"### CIFAR-10 (T = the TensorFlow tutorial's 10 epochs: {tutorial:.0f} s of training{at_end})",
+                "",
+            ]
         else:
             lines += [f"### {'MNIST' if dataset == 'mnist' else dataset}", ""]
         lines += [
@@ -170,7 +187,11 @@ def machine_description() -> str:
     """CPU model and core count of this machine, and the Python version."""
     model = platform.processor() or platform.machine()
     try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -182,19 +203,35 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", choices=sorted(RECIPES), default=["cifar10", "mnist"])
-    parser.add_argument("--recipes", nargs="+", help="only these recipes (default: all of each dataset); the tutorial's reference run always happens")
-    parser.add_argument("--multiples", type=float, nargs="*", default=[1.0, 2.5], help="CIFAR-10 budgets as multiples of the tutorial's training time")
+    parser.add_argument(
+        "--recipes",
+        nargs="+",
+        help="only these recipes (default: all of each dataset); the tutorial's reference run always happens",
+    )
+    parser.add_argument(
+        "--multiples",
+        type=float,
+        nargs="*",
+        default=[1.0, 2.5],
+        help="CIFAR-10 budgets as multiples of the tutorial's training time",
+    )
     parser.add_argument("--seconds", type=float, nargs="*", default=[], help="CIFAR-10 budgets in seconds")
     parser.add_argument("--mnist-seconds", type=float, nargs="*", default=[45.0], help="MNIST budgets in seconds")
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRAIN_IMAGES} training images, budgets of a few seconds: checks the machinery")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_TRAIN_IMAGES} training images, budgets of a few seconds: checks the machinery",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="folder for the reports")
-    parser.add_argument("--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)")
+    parser.add_argument(
+        "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
+    )
     args = parser.parse_args(argv)
 
     import keras
     import tensorflow as tf
 
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     conv = [conv_throughput()]
     runs: list[dict] = []
     tutorial_seconds = None
@@ -223,11 +260,19 @@ def main(argv: list[str] | None = None) -> int:
         if final:
             print(markdown(report))
 
-    def train(dataset: str, name: str, seconds: float | None, multiple: float | None = None, remeasure: bool = False) -> dict:
+    def train(
+        dataset: str, name: str, seconds: float | None, multiple: float | None = None, remeasure: bool = False
+    ) -> dict:
         label = "its own epochs" if seconds is None else f"{seconds:.1f} s"
         print(f"[budget benchmark] {dataset}/{name} for {label} (load {os.getloadavg()[0]:.1f}) ...", flush=True)
-        run = run_isolated(train_to_budget, dataset, name, seconds, args.quick, args.data_dir) | {"multiple": multiple, "remeasure": remeasure}
-        print(f"[budget benchmark] {dataset}/{name}: {run['test_accuracy']:.2%} after {run['fit_seconds']:.1f} s, {run['images_per_second']:.0f} images/s", flush=True)
+        run = run_isolated(train_to_budget, dataset, name, seconds, args.quick, args.data_dir) | {
+            "multiple": multiple,
+            "remeasure": remeasure,
+        }
+        print(
+            f"[budget benchmark] {dataset}/{name}: {run['test_accuracy']:.2%} after {run['fit_seconds']:.1f} s, {run['images_per_second']:.0f} images/s",
+            flush=True,
+        )
         runs.append(run)
         write_report(final=False)
         return run

@@ -34,7 +34,9 @@ CLI = [sys.executable, "-m", "cnn_course.commands.cli"]
 def run(command: list[str], cwd: Path, shown: str) -> tuple[str, int]:
     """Run a command; return the transcript block `$ shown` + its output, and its exit status."""
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    completed = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     seconds = time.perf_counter() - started
     output = (completed.stdout + completed.stderr).rstrip()
     print(f"$ {shown}  ({seconds:.0f} s, exit {completed.returncode})\n{output}\n", flush=True)
@@ -70,11 +72,14 @@ def concurrent_requests(url: str, paths: list[Path], expected: dict[str, list], 
         answers = list(pool.map(lambda path: post_over_http(url, path.read_bytes(), path.name), chosen))
     seconds = time.perf_counter() - started
     correct = sum(
-        status == 200 and [(p["class"], round(p["probability"], 4)) for p in answer["predictions"]] == expected[path.name]
+        status == 200
+        and [(p["class"], round(p["probability"], 4)) for p in answer["predictions"]] == expected[path.name]
         for (status, answer), path in zip(answers, chosen)
     )
-    return (f"{count} concurrent POST /predict requests ({len(paths)} different files): {correct} of {count} answered 200 "
-            f"with exactly the classes and probabilities of `cnn-course predict`, in {seconds:.2f} s in all.")
+    return (
+        f"{count} concurrent POST /predict requests ({len(paths)} different files): {correct} of {count} answered 200 "
+        f"with exactly the classes and probabilities of `cnn-course predict`, in {seconds:.2f} s in all."
+    )
 
 
 def screenshots(url: str, image: Path, docs: Path) -> None:
@@ -84,7 +89,9 @@ def screenshots(url: str, image: Path, docs: Path) -> None:
     from tests.site.test_site_browser import CHROMIUM_ARGS
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM") or shutil.which("chromium"), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM") or shutil.which("chromium"), args=CHROMIUM_ARGS
+        )
         page = browser.new_page(viewport={"width": 760, "height": 420})
         page.goto(url)
         page.set_input_files("#file", str(image))
@@ -109,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     blocks = []
-    text, status = run([*CLI, "train", "cifar10", "--epochs", str(args.epochs), "--out", "run"], work, f"cnn-course train cifar10 --epochs {args.epochs} --out run")
+    text, status = run(
+        [*CLI, "train", "cifar10", "--epochs", str(args.epochs), "--out", "run"],
+        work,
+        f"cnn-course train cifar10 --epochs {args.epochs} --out run",
+    )
     if status:
         return status
     blocks.append(("Train", text))
@@ -118,17 +129,31 @@ def main(argv: list[str] | None = None) -> int:
     paths = write_sample_images(work / "images", x_test[:10], y_test[:10], data.CIFAR10_CLASS_NAMES)
     relative = [str(path.relative_to(work)) for path in paths]
     listing = "\n".join(f"{path.name:<28} {path.stat().st_size:>6} bytes" for path in paths)
-    blocks.append(("Image files written from the first ten test images (the name says the true class)", f"$ ls -l images/\n{listing}\n"))
+    blocks.append(
+        (
+            "Image files written from the first ten test images (the name says the true class)",
+            f"$ ls -l images/\n{listing}\n",
+        )
+    )
     text, _ = run([*CLI, "predict", "run/model.keras", *relative], work, "cnn-course predict run/model.keras images/*")
     blocks.append(("Predict", text))
-    text, _ = run([*CLI, "predict", "run/model.keras", relative[1], "--top", "5"], work, f"cnn-course predict run/model.keras {relative[1]} --top 5")
+    text, _ = run(
+        [*CLI, "predict", "run/model.keras", relative[1], "--top", "5"],
+        work,
+        f"cnn-course predict run/model.keras {relative[1]} --top 5",
+    )
     blocks.append(("One image, top 5", text))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     log = (work / "serve.log").open("w")
-    server = subprocess.Popen([*CLI, "serve", "run/model.keras", "--port", str(port)], cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    server = subprocess.Popen(
+        [*CLI, "serve", "run/model.keras", "--port", str(port)],
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         wait_until_up(url, server)
         banner = (work / "serve.log").read_text().strip()
@@ -161,17 +186,23 @@ def main(argv: list[str] | None = None) -> int:
     text, status = run([*CLI, "export", "run/model.keras"], work, "cnn-course export run/model.keras")
     blocks.append(("Export for devices", text))
 
-    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[1]
-    machine = (f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other work (load average {load:.1f} over the "
-               f"last 5 minutes, so every time here is slower than on an idle machine), Python {platform.python_version()}")
-    page = ["<!-- written by `python -m benchmarks.deploy_run`; do not edit -->\n",
-            f"Run on {when}, {machine}. The model is trained for {args.epochs} epoch(s) only, so its "
-            "accuracy is far from the recipe's: this run shows the tools, not the model.\n"]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other work (load average {load:.1f} over the "
+        f"last 5 minutes, so every time here is slower than on an idle machine), Python {platform.python_version()}"
+    )
+    page = [
+        "<!-- written by `python -m benchmarks.deploy_run`; do not edit -->\n",
+        f"Run on {when}, {machine}. The model is trained for {args.epochs} epoch(s) only, so its "
+        "accuracy is far from the recipe's: this run shows the tools, not the model.\n",
+    ]
     for title, text in blocks:
         page.append(f"**{title}**\n\n```text\n{text.rstrip()}\n```\n")
     (args.docs / "deploy-run.md").write_text("\n".join(page))
-    (args.docs / "deploy-run.json").write_text(json.dumps({"when": when, "machine": machine, "epochs": args.epochs}, indent=2) + "\n")
+    (args.docs / "deploy-run.json").write_text(
+        json.dumps({"when": when, "machine": machine, "epochs": args.epochs}, indent=2) + "\n"
+    )
     print(f"wrote {args.docs / 'deploy-run.md'} and {args.docs / 'serve-page.png'}")
     return status
 

@@ -59,12 +59,24 @@ def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_
         if stage:
             body.append(layers.MaxPooling2D(2))
         for _ in range(convs):
-            body += [layers.Conv2D(filters, 3, padding="same", use_bias=False), models.FusedBatchNormalization(), layers.ReLU()]
-    model = keras.Sequential([
-        keras.Input((32, 32, 3)), layers.Normalization(mean=mean, variance=variance), models.build_cifar10_augmentation(max_shift),
-        stem, *([] if whiten else [models.FusedBatchNormalization()]), layers.ReLU(), *body,
-        layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax"),
-    ])
+            body += [
+                layers.Conv2D(filters, 3, padding="same", use_bias=False),
+                models.FusedBatchNormalization(),
+                layers.ReLU(),
+            ]
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            layers.Normalization(mean=mean, variance=variance),
+            models.build_cifar10_augmentation(max_shift),
+            stem,
+            *([] if whiten else [models.FusedBatchNormalization()]),
+            layers.ReLU(),
+            *body,
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     if whiten:
         stem.set_weights([patch_whitening_kernel(prepared.x_train[:5000], mean, variance)])
     return model
@@ -89,7 +101,11 @@ class ProgressiveResize(layers.Layer):
 
         if not training:
             return images
-        return tf.cond(self.low_resolution > 0.5, lambda: tf.image.resize(images, (self.size, self.size)), lambda: tf.identity(images))
+        return tf.cond(
+            self.low_resolution > 0.5,
+            lambda: tf.image.resize(images, (self.size, self.size)),
+            lambda: tf.identity(images),
+        )
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -134,26 +150,49 @@ ARMS: dict[str, Recipe] = {
         name="lesson5",
         dataset="cifar10",
         description="lesson 5's final training: 32-64-128-256 network, 2-pixel shifts, Adam 4e-3, batch 256",
-        build=lambda prepared: models.build_cifar10_fast_cnn(*training_statistics(prepared), models.build_cifar10_augmentation(0.0625)),
+        build=lambda prepared: models.build_cifar10_fast_cnn(
+            *training_statistics(prepared), models.build_cifar10_augmentation(0.0625)
+        ),
         epochs=8,
         batch_size=256,
         learning_rate=4e-3,
     ),
     "fast": CIFAR10_FAST,
     "fast-ema": replace(CIFAR10_FAST, name="fast-ema", ema_momentum=0.99),
-    "fast-batch512": replace(CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=CIFAR10_FAST.learning_rate * 1.5),
-    "fast-batch128": replace(CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=CIFAR10_FAST.learning_rate * 0.75),
+    "fast-batch512": replace(
+        CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=CIFAR10_FAST.learning_rate * 1.5
+    ),
+    "fast-batch128": replace(
+        CIFAR10_FAST, name="fast-batch128", batch_size=128, learning_rate=CIFAR10_FAST.learning_rate * 0.75
+    ),
     "fast-no-smoothing": replace(CIFAR10_FAST, name="fast-no-smoothing", label_smoothing=0.0),
-    "fast-shift4": replace(CIFAR10_FAST, name="fast-shift4", build=lambda prepared: fast_network(prepared, max_shift=0.125)),
+    "fast-shift4": replace(
+        CIFAR10_FAST, name="fast-shift4", build=lambda prepared: fast_network(prepared, max_shift=0.125)
+    ),
     # The network before a second 4x4 convolution (146k parameters), and other shapes of it.
-    "fast-convs-1221": replace(CIFAR10_FAST, name="fast-convs-1221", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 1))),
+    "fast-convs-1221": replace(
+        CIFAR10_FAST,
+        name="fast-convs-1221",
+        build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 1)),
+    ),
     "fast-convs-1221-widths-256": replace(
-        CIFAR10_FAST, name="fast-convs-1221-widths-256",
+        CIFAR10_FAST,
+        name="fast-convs-1221-widths-256",
         build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 256), convs_per_stage=(1, 2, 2, 1)),
     ),
-    "fast-convs-1232": replace(CIFAR10_FAST, name="fast-convs-1232", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 3, 2))),
-    "fast-convs-1223": replace(CIFAR10_FAST, name="fast-convs-1223", build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 3))),
-    "fast-widths-192": replace(CIFAR10_FAST, name="fast-widths-192", build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 192))),
+    "fast-convs-1232": replace(
+        CIFAR10_FAST,
+        name="fast-convs-1232",
+        build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 3, 2)),
+    ),
+    "fast-convs-1223": replace(
+        CIFAR10_FAST,
+        name="fast-convs-1223",
+        build=lambda prepared: fast_network(prepared, convs_per_stage=(1, 2, 2, 3)),
+    ),
+    "fast-widths-192": replace(
+        CIFAR10_FAST, name="fast-widths-192", build=lambda prepared: fast_network(prepared, widths=(16, 32, 64, 192))
+    ),
     # The recipe before its learning rate and weight decay were raised (6e-3 and 5e-2), and each change alone.
     "fast-lr4e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr4e-3-wd5e-4", learning_rate=4e-3, weight_decay=5e-4),
     "fast-lr4e-3": replace(CIFAR10_FAST, name="fast-lr4e-3", learning_rate=4e-3),
@@ -165,13 +204,21 @@ ARMS: dict[str, Recipe] = {
     "fast-lr6e-3-wd5e-4": replace(CIFAR10_FAST, name="fast-lr6e-3-wd5e-4", learning_rate=6e-3, weight_decay=5e-4),
     "fast-smoothing-0.2": replace(CIFAR10_FAST, name="fast-smoothing-0.2", label_smoothing=0.2),
     "fast-validation-2pc": replace(CIFAR10_FAST, name="fast-validation-2pc", validation_fraction=0.02),
-    "fast-progressive-24": replace(CIFAR10_FAST, name="fast-progressive-24", build=lambda prepared: _progressive_net(prepared, 24)),
+    "fast-progressive-24": replace(
+        CIFAR10_FAST, name="fast-progressive-24", build=lambda prepared: _progressive_net(prepared, 24)
+    ),
     # A 2x2, stride-2 stem instead of the 32x32 stage, learnt or fixed to whiten patches (as in airbench).
     "fast-residual": replace(CIFAR10_FAST, name="fast-residual", build=_residual_net),
-    "fast-patchify": replace(CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)),
-    "fast-whiten": replace(CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)),
+    "fast-patchify": replace(
+        CIFAR10_FAST, name="fast-patchify", build=lambda prepared: _patchify_net(prepared, whiten=False)
+    ),
+    "fast-whiten": replace(
+        CIFAR10_FAST, name="fast-whiten", build=lambda prepared: _patchify_net(prepared, whiten=True)
+    ),
     "mnist-cnn": RECIPES["mnist"]["cnn"],
-    "mnist-cnn-batch256": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3),
+    "mnist-cnn-batch256": replace(
+        RECIPES["mnist"]["cnn"], name="mnist-cnn-batch256", batch_size=256, learning_rate=4e-3
+    ),
     "mnist-cnn-lr5e-3": replace(RECIPES["mnist"]["cnn"], name="mnist-cnn-lr5e-3", learning_rate=5e-3),
 }
 
@@ -186,12 +233,23 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, DEFAULT_SEED)
     model = recipe.compile(recipe.build(prepared), None)
     budget = recipe.time_budget(budget_seconds, verbose=0)
-    resizes = [LowResolutionUntil(layer, budget, PROGRESSIVE_UNTIL) for layer in model.layers if isinstance(layer, ProgressiveResize)]
+    resizes = [
+        LowResolutionUntil(layer, budget, PROGRESSIVE_UNTIL)
+        for layer in model.layers
+        if isinstance(layer, ProgressiveResize)
+    ]
     classes = len(prepared.class_names)
     load = os.getloadavg()[0]
     fit_classifier(
-        model, prepared.x_train, recipe.targets(prepared.y_train, classes), prepared.x_val,
-        recipe.targets(prepared.y_val, classes), epochs or 1000, recipe.batch_size, verbose=0, callbacks=[*resizes, budget],
+        model,
+        prepared.x_train,
+        recipe.targets(prepared.y_train, classes),
+        prepared.x_val,
+        recipe.targets(prepared.y_val, classes),
+        epochs or 1000,
+        recipe.batch_size,
+        verbose=0,
+        callbacks=[*resizes, budget],
     )
 
     def accuracy(flip_tta: bool = False, shift_tta: int = 0) -> float:
@@ -217,8 +275,11 @@ def _child(queue: multiprocessing.Queue, *args: object) -> None:
 
 def _print_result(r: dict) -> None:
     shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
-    print(f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
-          f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}", flush=True)
+    print(
+        f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
+        f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,13 +290,21 @@ def main(argv: list[str] | None = None) -> int:
     limit.add_argument("--budget", type=float, help="seconds of fit per arm")
     limit.add_argument("--epochs", type=int, help="epochs per arm instead of a time budget")
     parser.add_argument("--sequential", action="store_true", help="one arm after the other instead of all at once")
-    parser.add_argument("--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)")
+    parser.add_argument(
+        "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
+    )
     args = parser.parse_args(argv)
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    print(f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, {'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}", flush=True)
-    processes = [context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir)) for name in args.arms]
+    print(
+        f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, {'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    processes = [
+        context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir))
+        for name in args.arms
+    ]
     if args.sequential:
         for process in processes:
             process.start()

@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64, 128], help="filters of each stage")
     parser.add_argument("--convs", type=int, nargs="+", default=[1, 2, 2, 1], help="convolutions in each stage")
     parser.add_argument("--epochs", type=int, default=CIFAR10_FAST.epochs)
-    parser.add_argument("--max-shift", type=float, default=0.125, help="largest random shift, as a fraction of the image size")
+    parser.add_argument(
+        "--max-shift", type=float, default=0.125, help="largest random shift, as a fraction of the image size"
+    )
     args = parser.parse_args(argv)
     if len(args.widths) != len(args.convs):
         parser.error("--widths and --convs need one number per stage each")
@@ -41,20 +43,29 @@ def main(argv: list[str] | None = None) -> int:
         CIFAR10_FAST,
         epochs=args.epochs,
         build=lambda p: models.build_cifar10_fast_cnn(
-            *training_statistics(p), models.build_cifar10_augmentation(args.max_shift), widths=tuple(args.widths), convs_per_stage=tuple(args.convs)
+            *training_statistics(p),
+            models.build_cifar10_augmentation(args.max_shift),
+            widths=tuple(args.widths),
+            convs_per_stage=tuple(args.convs),
         ),
     )
-    model = recipe.compile(recipe.build(prepared), args.epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))
+    model = recipe.compile(
+        recipe.build(prepared), args.epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
+    )
     targets = recipe.targets(prepared.y_train, len(prepared.class_names))
     print(f"{vars(args)}: {model.count_params():,} parameters", flush=True)
     seconds = 0.0
     for epoch in range(args.epochs):
         start = time.perf_counter()
-        model.fit(prepared.x_train, targets, batch_size=recipe.batch_size, epochs=epoch + 1, initial_epoch=epoch, verbose=0)
+        model.fit(
+            prepared.x_train, targets, batch_size=recipe.batch_size, epochs=epoch + 1, initial_epoch=epoch, verbose=0
+        )
         seconds += time.perf_counter() - start
         accuracy = np.mean(np.argmax(predict_probabilities(model, prepared.x_test), axis=1) == prepared.y_test)
         print(f"epoch {epoch + 1:2d}  training {seconds:6.0f} s  test accuracy {accuracy:.4f}", flush=True)
-    with_flips = np.mean(np.argmax(predict_probabilities(model, prepared.x_test, flip_tta=True), axis=1) == prepared.y_test)
+    with_flips = np.mean(
+        np.argmax(predict_probabilities(model, prepared.x_test, flip_tta=True), axis=1) == prepared.y_test
+    )
     print(f"after {args.epochs} epochs, with flip test-time augmentation: {with_flips:.4f}")
     return 0
 

@@ -43,12 +43,26 @@ CACHE = Path.home() / ".cache" / "cnn-course" / "gradescope-root"
 MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
 # Docker's default capabilities (moby's oci/caps/defaults.go): no CAP_SYS_ADMIN, so no namespaces of one's own.
-DOCKER_CAPS = ("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP",
-               "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE")
+DOCKER_CAPS = (
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
+)
 CGROUP = Path("/sys/fs/cgroup")
 HOST_CA = os.environ.get("PIP_CERT", "/etc/ssl/certs/ca-certificates.crt")
 FORGED = {"score": 1000, "output": "forged by the submission", "tests": []}
-HOSTILE_BODY = f'''\
+HOSTILE_BODY = f"""\
     import json, os, pathlib, subprocess, sys
     forged = {json.dumps(json.dumps(FORGED))}
     results = pathlib.Path("/autograder/results")
@@ -63,7 +77,7 @@ HOSTILE_BODY = f'''\
     except OSError as error:
         print("could not reach /autograder/results:", error)
     os._exit(0)
-'''
+"""
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -92,15 +106,41 @@ def mount_overlay(lowers: list[Path], upper: Path, merged: Path) -> None:
     run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)])
 
 
-def bwrap(root: Path, script: str, network: bool, binds: dict[Path, str] | None = None, userns: bool = False) -> list[str]:
+def bwrap(
+    root: Path, script: str, network: bool, binds: dict[Path, str] | None = None, userns: bool = False
+) -> list[str]:
     """The bubblewrap command that runs `script` (bash) as root in `root`, as a Docker container would."""
-    command = ["bwrap", "--bind", str(root), "/", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
-               "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "gradescope", "--die-with-parent", "--clearenv"]
+    command = [
+        "bwrap",
+        "--bind",
+        str(root),
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/dev/shm",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--hostname",
+        "gradescope",
+        "--die-with-parent",
+        "--clearenv",
+    ]
     if network:
         command += ["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
         # This machine reaches PyPI through a TLS-intercepting egress proxy: pip inside trusts its CA bundle too.
         if Path(HOST_CA).is_file():
-            command += ["--ro-bind", HOST_CA, "/etc/standin-host-ca.crt", "--setenv", "PIP_CERT", "/etc/standin-host-ca.crt"]
+            command += [
+                "--ro-bind",
+                HOST_CA,
+                "/etc/standin-host-ca.crt",
+                "--setenv",
+                "PIP_CERT",
+                "/etc/standin-host-ca.crt",
+            ]
     else:
         command += ["--unshare-net"]
     if userns:  # root of its own user namespace, which may create no other: as Docker's seccomp profile forbids
@@ -109,7 +149,11 @@ def bwrap(root: Path, script: str, network: bool, binds: dict[Path, str] | None 
     for source, target in (binds or {}).items():
         source.mkdir(parents=True, exist_ok=True)
         command += ["--bind", str(source), target]
-    environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+    environment = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+    }
     for name, value in environment.items():
         command += ["--setenv", name, value]
     return command + ["--chdir", "/autograder", "/bin/bash", "-c", script]
@@ -137,7 +181,11 @@ def build_image(zip_path: Path) -> tuple[Path, float]:
         binds = {CACHE / "pip-cache": "/root/.cache/pip", CACHE / "apt-archives": "/var/cache/apt/archives"}
         log = image / "setup.log"
         with open(log, "w") as out:
-            completed = subprocess.run(bwrap(merged, "cd /autograder/source && bash ./setup.sh", True, binds), stdout=out, stderr=subprocess.STDOUT)
+            completed = subprocess.run(
+                bwrap(merged, "cd /autograder/source && bash ./setup.sh", True, binds),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         if completed.returncode:
             sys.exit(f"setup.sh failed (exit {completed.returncode}); its output: {log}\n" + log.read_text()[-3000:])
     finally:
@@ -169,7 +217,16 @@ def lay_out(name: str, folder: Path) -> None:
         docstring_end = body.index('"""', body.index('"""') + 3) + 3
         tail = body[docstring_end:]
         next_cell = tail.index("\n# %%")
-        text = head + "def count_per_class(" + signature + "\n" + body[:docstring_end] + "\n" + HOSTILE_BODY + tail[next_cell:]
+        text = (
+            head
+            + "def count_per_class("
+            + signature
+            + "\n"
+            + body[:docstring_end]
+            + "\n"
+            + HOSTILE_BODY
+            + tail[next_cell:]
+        )
         (folder / "01_mnist_data.py").write_text(text, encoding="utf-8")
 
 
@@ -182,7 +239,9 @@ def cgroup_limits(name: str, memory_mib: int, cpus: float) -> list[Path]:
             folder.rmdir()
         folder.mkdir()
     (memory / "memory.limit_in_bytes").write_text(str(memory_mib * 2**20))
-    (memory / "memory.memsw.limit_in_bytes").exists() and (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_mib * 2**20))
+    (memory / "memory.memsw.limit_in_bytes").exists() and (memory / "memory.memsw.limit_in_bytes").write_text(
+        str(memory_mib * 2**20)
+    )
     (cpu / "cpu.cfs_period_us").write_text("100000")
     (cpu / "cpu.cfs_quota_us").write_text(str(int(cpus * 100000)))
     return folders
@@ -262,7 +321,10 @@ def check(name: str, outcome: dict, expected: float, schema: dict) -> list[str]:
     document = outcome["results"]
     if document is None:
         return [f"{name}: no results.json ({outcome['results_folder']})"]
-    problems = [f"{name}: {error.message} at {'/'.join(map(str, error.path))}" for error in jsonschema.Draft202012Validator(schema).iter_errors(document)]
+    problems = [
+        f"{name}: {error.message} at {'/'.join(map(str, error.path))}"
+        for error in jsonschema.Draft202012Validator(schema).iter_errors(document)
+    ]
     for index, test in enumerate(document.get("tests", [])):
         missing = {"score", "max_score", "name", "output", "visibility"} - set(test)
         if missing:
@@ -280,11 +342,19 @@ def check(name: str, outcome: dict, expected: float, schema: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=CACHE / "runs", help="folder for the zip, containers and outputs")
-    parser.add_argument("--memory-mib", type=int, default=768, help="memory limit of a container (Gradescope's default: 768 MB)")
+    parser.add_argument(
+        "--memory-mib", type=int, default=768, help="memory limit of a container (Gradescope's default: 768 MB)"
+    )
     parser.add_argument("--cpus", type=float, default=0.5, help="CPUs of a container (Gradescope's default: 0.5)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds before run_autograder is killed (default 600, Gradescope's)")
-    parser.add_argument("--only", action="append", choices=("correct", "partial", "hostile"), help="grade only these submissions")
-    parser.add_argument("--config", type=Path, help="course configuration for the autograder (default: the course's own)")
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds before run_autograder is killed (default 600, Gradescope's)"
+    )
+    parser.add_argument(
+        "--only", action="append", choices=("correct", "partial", "hostile"), help="grade only these submissions"
+    )
+    parser.add_argument(
+        "--config", type=Path, help="course configuration for the autograder (default: the course's own)"
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         sys.exit("run as root: debootstrap, overlay mounts and cgroups need it")
@@ -296,19 +366,35 @@ def main(argv: list[str] | None = None) -> int:
     schema = json.loads((REPO / "templates" / "gradescope" / "results.schema.json").read_text())
     names = args.only or ["correct", "partial", "hostile"]
     points = _points(zip_path)
-    expected = {"correct": points["all"], "partial": points["01_mnist_data"], "hostile": points["01_mnist_data"] - points["count_per_class"]}
-    report, problems = {"setup_s": round(setup_seconds), "limits": vars(args) | {"work": str(args.work), "config": str(args.config)}}, []
+    expected = {
+        "correct": points["all"],
+        "partial": points["01_mnist_data"],
+        "hostile": points["01_mnist_data"] - points["count_per_class"],
+    }
+    report, problems = (
+        {"setup_s": round(setup_seconds), "limits": vars(args) | {"work": str(args.work), "config": str(args.config)}},
+        [],
+    )
     for name in names:
         outcome = grade(name, image, args.work, args.memory_mib, args.cpus, args.timeout)
         found = check(name, outcome, expected[name], schema)
         problems += found
-        report[name] = {key: value for key, value in outcome.items() if key != "results"} | {"expected": expected[name], "problems": found}
-        print(f"{name}: score {outcome['results'] and outcome['results'].get('score')}, expected {expected[name]}; "
-              f"{outcome['wall_s']} s wall, {outcome['cpu_s']} s CPU, peak {outcome['peak_memory_mib']} MiB, "
-              f"OOM kills {outcome['oom_kills']}, results/ holds {outcome['results_folder']}" + "".join(f"\n  PROBLEM {p}" for p in found), flush=True)
+        report[name] = {key: value for key, value in outcome.items() if key != "results"} | {
+            "expected": expected[name],
+            "problems": found,
+        }
+        print(
+            f"{name}: score {outcome['results'] and outcome['results'].get('score')}, expected {expected[name]}; "
+            f"{outcome['wall_s']} s wall, {outcome['cpu_s']} s CPU, peak {outcome['peak_memory_mib']} MiB, "
+            f"OOM kills {outcome['oom_kills']}, results/ holds {outcome['results_folder']}"
+            + "".join(f"\n  PROBLEM {p}" for p in found),
+            flush=True,
+        )
     (args.work / "standin.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(textwrap.dedent(f"""\
-        outputs in {args.work}: NAME.results.json, NAME.stdout, standin.json"""))
+    print(
+        textwrap.dedent(f"""\
+        outputs in {args.work}: NAME.results.json, NAME.stdout, standin.json""")
+    )
     return 1 if problems else 0
 
 
@@ -332,7 +418,9 @@ def _points(zip_path: Path) -> dict[str, float]:
     shutil.rmtree(source, ignore_errors=True)
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(source, [n for n in archive.namelist() if not n.startswith("data/")])
-    output = subprocess.run([sys.executable, "-c", code, str(source)], check=True, capture_output=True, text=True, cwd=source).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", code, str(source)], check=True, capture_output=True, text=True, cwd=source
+    ).stdout
     shutil.rmtree(source)
     return json.loads(output)
 

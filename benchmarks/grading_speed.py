@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,9 @@ def solved_copy(destination: Path, models: Path) -> Path:
         if path.suffix in (".py", ".ipynb"):
             shutil.copy2(path, destination / path.name)
     (destination / "models").mkdir()
-    for path in models.glob("*") if models.is_dir() else ():  # every model the training lessons saved (lessons 3, 5, 7, 8)
+    for path in (
+        models.glob("*") if models.is_dir() else ()
+    ):  # every model the training lessons saved (lessons 3, 5, 7, 8)
         if path.is_file():
             shutil.copy2(path, destination / "models" / path.name)
     for name, builder in SAVED.items():
@@ -48,7 +50,9 @@ def solved_copy(destination: Path, models: Path) -> Path:
             getattr(reference, builder)().save(destination / "models" / name)
     for name in HISTORIES:
         source = models / name
-        (destination / "models" / name).write_text(source.read_text() if source.is_file() else '{"val_accuracy": [0.5]}')
+        (destination / "models" / name).write_text(
+            source.read_text() if source.is_file() else '{"val_accuracy": [0.5]}'
+        )
     now = time.time() + 1
     for path in (destination / "models").iterdir():
         os.utime(path, (now, now))
@@ -72,11 +76,32 @@ def time_pytest(target: Path, backend: str, pytest_args: list[str]) -> tuple[flo
     environment = {**os.environ, "CNN_COURSE_LEARNER_BACKEND": backend}
     start = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), "-q", "-p", "no:cacheprovider", *pytest_args],
-        cwd=REPO, capture_output=True, text=True, env=environment,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/graders",
+            "--target",
+            str(target),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *pytest_args,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=environment,
     )
     seconds = time.perf_counter() - start
-    summary = next((line for line in reversed(completed.stdout.splitlines()) if " in " in line and ("passed" in line or "failed" in line)), completed.stderr[-300:])
+    summary = next(
+        (
+            line
+            for line in reversed(completed.stdout.splitlines())
+            if " in " in line and ("passed" in line or "failed" in line)
+        ),
+        completed.stderr[-300:],
+    )
     return seconds, load, completed.returncode, summary.strip("= ")
 
 
@@ -86,24 +111,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, default=REPO / "solutions" / "models")
     parser.add_argument("--backends", default="fork,spawn", help="learner-process backends to compare, in one run")
     parser.add_argument("--lesson", default="01", help="the -k expression of the one-lesson scope ('' to skip it)")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments for the full-course scope, e.g. -k 'not saved'")
+    parser.add_argument(
+        "pytest_args", nargs="*", help="more pytest arguments for the full-course scope, e.g. -k 'not saved'"
+    )
     args = parser.parse_args(argv)
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
-    scopes = ([(f"one lesson (-k {args.lesson})", ["-k", args.lesson])] if args.lesson else []) + [("full course", list(args.pytest_args))]
+    scopes = ([(f"one lesson (-k {args.lesson})", ["-k", args.lesson])] if args.lesson else []) + [
+        ("full course", list(args.pytest_args))
+    ]
     stand_ins = [name for name in SAVED if not (args.models / name).is_file()]
     with tempfile.TemporaryDirectory(prefix="cnn-course-grading-speed-") as scratch:
         target = solved_copy(Path(scratch) / "lessons", args.models)
-        print(f"# pytest on a fully solved course, timed from the shell: {cpu_model()}, {os.cpu_count()} cores, "
-              f"{platform.system()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        print(
+            f"# pytest on a fully solved course, timed from the shell: {cpu_model()}, {os.cpu_count()} cores, "
+            f"{platform.system()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        )
         if stand_ins:
-            print(f"# untrained stand-ins (same architecture, same cost to load and evaluate) for: {', '.join(stand_ins)}")
+            print(
+                f"# untrained stand-ins (same architecture, same cost to load and evaluate) for: {', '.join(stand_ins)}"
+            )
         results: dict[tuple[str, str], list[float]] = {}
         for run in range(1, args.runs + 1):
             for scope, scope_args in scopes:
                 for backend in backends:
                     seconds, load, code, summary = time_pytest(target, backend, scope_args)
                     results.setdefault((scope, backend), []).append(seconds)
-                    print(f"run {run}, {scope}, {backend}: {seconds:.1f} s (load average before: {load:.1f}); exit {code}; {summary}", flush=True)
+                    print(
+                        f"run {run}, {scope}, {backend}: {seconds:.1f} s (load average before: {load:.1f}); exit {code}; {summary}",
+                        flush=True,
+                    )
         print("\n| scope | " + " | ".join(f"{backend} (median of {args.runs})" for backend in backends) + " | ratio |")
         print("|---|" + "---|" * (len(backends) + 1))
         for scope, _ in scopes:

@@ -33,7 +33,12 @@ REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS, LESSONS = REPO / "solutions", REPO / "lessons"
 MNIST = ("01_mnist_data", "02_mnist_cnn", "03_mnist_training")
 CIFAR = ("04_cifar10_data", "05_cifar10_cnn", "06_cifar10_evaluation")
-SAVED_MODEL = {"03_mnist_training": "mnist_cnn", "05_cifar10_cnn": "cifar10_cnn", "07_own_images": "own_images_cnn", "08_transfer_learning": "transfer_cnn"}
+SAVED_MODEL = {
+    "03_mnist_training": "mnist_cnn",
+    "05_cifar10_cnn": "cifar10_cnn",
+    "07_own_images": "own_images_cnn",
+    "08_transfer_learning": "transfer_cnn",
+}
 
 
 def lessons_for(models: Path) -> list[str]:
@@ -41,8 +46,12 @@ def lessons_for(models: Path) -> list[str]:
     half and lesson 9 if the CIFAR-10 model is there, lessons 7 and 8 if theirs are."""
     have = lambda stem: (models / f"{SAVED_MODEL[stem]}.keras").is_file()  # noqa: E731
     cifar = have("05_cifar10_cnn")
-    return [*MNIST, *(CIFAR if cifar else ()), *(stem for stem in ("07_own_images", "08_transfer_learning") if have(stem)),
-            *(("09_predict_and_serve",) if cifar else ())]
+    return [
+        *MNIST,
+        *(CIFAR if cifar else ()),
+        *(stem for stem in ("07_own_images", "08_transfer_learning") if have(stem)),
+        *(("09_predict_and_serve",) if cifar else ()),
+    ]
 
 
 def correct_submission(folder: Path, lessons: list[str], models: Path) -> Path:
@@ -66,9 +75,13 @@ def mixed_batch(subs: Path, lessons: list[str], models: Path) -> None:
     for stem in lessons:
         shutil.copy2((SOLUTIONS if stem == "01_mnist_data" else LESSONS) / f"{stem}.py", partial / f"{stem}.py")
     raising = correct_submission(subs / "mixed_raising", lessons, models) / "01_mnist_data.py"
-    raising.write_text(raising.read_text().replace('return images.astype("float32") / 255.0', 'raise ValueError("no")', 1))
+    raising.write_text(
+        raising.read_text().replace('return images.astype("float32") / 255.0', 'raise ValueError("no")', 1)
+    )
     looping = correct_submission(subs / "mixed_looping", lessons, models) / "01_mnist_data.py"
-    looping.write_text(looping.read_text().replace("return np.expand_dims(images, axis=-1)", "while True:\n        pass", 1))
+    looping.write_text(
+        looping.read_text().replace("return np.expand_dims(images, axis=-1)", "while True:\n        pass", 1)
+    )
     untouched = subs / "mixed_untouched"
     untouched.mkdir()
     for stem in lessons:
@@ -106,7 +119,19 @@ def uptime() -> str:
 
 def grade(subs: list[Path], config: Path, out: Path, jobs: int, sandbox: str) -> dict:
     """Run `cnn-course grade` on `subs`; return its measurements."""
-    command = [sys.executable, "-m", "cnn_course.commands.cli", "grade", *map(str, subs), "--config", str(config), "--out", str(out), "--jobs", str(jobs)]
+    command = [
+        sys.executable,
+        "-m",
+        "cnn_course.commands.cli",
+        "grade",
+        *map(str, subs),
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+    ]
     command += ["--sandbox", sandbox] if sandbox != "default" else []  # "default": a version without --sandbox
     load_before = uptime()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -155,7 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=6, help="copies of the correct submission (default 6)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--mixed", action="store_true", help="also grade a mixed batch")
-    parser.add_argument("--sandbox", choices=("auto", "bwrap", "none", "both", "default"), default="both", help="'both': with and without the sandbox, for its overhead")
+    parser.add_argument(
+        "--sandbox",
+        choices=("auto", "bwrap", "none", "both", "default"),
+        default="both",
+        help="'both': with and without the sandbox, for its overhead",
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
     lessons = lessons_for(args.models)
@@ -163,8 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cnn-course-throughput-") as scratch:
         root = Path(scratch)
         config = root / "course.toml"
-        config.write_text(f'solutions = "{SOLUTIONS}"\nlessons = "{LESSONS}"\ngraders = "{REPO / "tests" / "graders"}"\nhidden-tests = "{REPO / "tests" / "hidden"}"\nsubmission-time-limit = 600\n')
-        copies = [correct_submission(root / "copies" / f"learner_{i:02d}", lessons, args.models) for i in range(args.copies)]
+        config.write_text(
+            f'solutions = "{SOLUTIONS}"\nlessons = "{LESSONS}"\ngraders = "{REPO / "tests" / "graders"}"\nhidden-tests = "{REPO / "tests" / "hidden"}"\nsubmission-time-limit = 600\n'
+        )
+        copies = [
+            correct_submission(root / "copies" / f"learner_{i:02d}", lessons, args.models) for i in range(args.copies)
+        ]
         batches = [("correct copies", copies)]
         if args.mixed:
             mixed_batch(root / "mixed", lessons, args.models)
@@ -179,17 +213,23 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
-        "command": " ".join(["python", "benchmarks/grading_throughput.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            ["python", "benchmarks/grading_throughput.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "lessons": lessons,
         "runs": runs,
     }
     print(f"{report['date']}, {report['machine']}; lessons {', '.join(lessons)}; `{report['command']}`\n")
-    print("| batch | sandbox | submissions | jobs | wall s | submissions/min | CPU s per submission (getrusage / sampled) | peak memory GiB | load (1, 5, 15 min) before → after |")
+    print(
+        "| batch | sandbox | submissions | jobs | wall s | submissions/min | CPU s per submission (getrusage / sampled) | peak memory GiB | load (1, 5, 15 min) before → after |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         load = lambda text: text.split("load average:")[-1].strip()  # noqa: E731
-        print(f"| {run['batch']} | {run['mode']} | {run['submissions']} | {run['jobs']} | {run['seconds']} | {run['per_minute']} | "
-              f"{run['cpu_seconds_per_submission']} / {run['sampled_cpu_seconds_per_submission']} | {run['peak_memory_gib']} | {load(run['load_before'])} → {load(run['load_after'])} |")
+        print(
+            f"| {run['batch']} | {run['mode']} | {run['submissions']} | {run['jobs']} | {run['seconds']} | {run['per_minute']} | "
+            f"{run['cpu_seconds_per_submission']} / {run['sampled_cpu_seconds_per_submission']} | {run['peak_memory_gib']} | {load(run['load_before'])} → {load(run['load_after'])} |"
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -46,7 +46,7 @@ ONE_HOT = "    return keras.utils.to_categorical(labels, num_classes=num_classes
 
 # Finds the instructor's files the way learner code could: paths on any ancestor's command line,
 # and the folders above its working folder.
-FIND_COURSE = '''
+FIND_COURSE = """
     import os, pathlib
     def _ancestors():
         pid = os.getpid()
@@ -67,7 +67,7 @@ FIND_COURSE = '''
                 if path.is_absolute():
                     yield from [path, *path.parents]
         yield from pathlib.Path.cwd().parents
-'''
+"""
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -118,7 +118,9 @@ def build(folder: Path, models: Path) -> dict:
     # Unchanged learner lessons (nothing solved) whose first exercise cell appends "passed" records to
     # every results log it can find, in the old format and the signed one, then ends the process.
     forger = _lessons(subs / "forger", source=LESSONS)
-    forge = FIND_COURSE + '''
+    forge = (
+        FIND_COURSE
+        + """
     import json
     tests = [f"{g}::test_{n}" for g in ("tests/graders/test_01_mnist_data.py", "tests/graders/test_03_mnist_training.py")
              for n in ("count_per_class", "scale_images", "add_channel_axis", "one_hot", "split_train_validation", "saved_model")]
@@ -135,8 +137,11 @@ def build(folder: Path, models: Path) -> dict:
             except OSError:
                 pass
     os._exit(0)
-'''
-    _edit(forger / "01_mnist_data.py", "def count_per_class(", "if True:\n" + _body(forge) + "\n\n\ndef count_per_class(")
+"""
+    )
+    _edit(
+        forger / "01_mnist_data.py", "def count_per_class(", "if True:\n" + _body(forge) + "\n\n\ndef count_per_class("
+    )
     expected["forger"] = 0
 
     linked = _lessons(subs / "symlink_solutions", source=LESSONS)
@@ -159,11 +164,17 @@ def build(folder: Path, models: Path) -> dict:
     # one_hot kills its parent process (the process the grader forks learner processes from), then
     # would answer correctly: that exercise is an error, every other one is graded, the batch goes on.
     killer = _lessons(subs / "parent_killer", models=models)
-    _edit(killer / "01_mnist_data.py", ONE_HOT, "    import os, signal, time\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(5)\n" + ONE_HOT)
+    _edit(
+        killer / "01_mnist_data.py",
+        ONE_HOT,
+        "    import os, signal, time\n    os.kill(os.getppid(), signal.SIGKILL)\n    time.sleep(5)\n" + ONE_HOT,
+    )
     expected["parent_killer"] = FULL - 1
 
     writer = _lessons(subs / "writes_outside", models=models)
-    write = FIND_COURSE + f'''
+    write = (
+        FIND_COURSE
+        + f"""
     roots = [place for place in _places() if (place / "pyproject.toml").is_file()]  # the course's folder
     targets = [pathlib.Path.home(), pathlib.Path("/tmp"), pathlib.Path("/var/tmp"), *roots]
     for place in set(targets):
@@ -171,21 +182,24 @@ def build(folder: Path, models: Path) -> dict:
             (place / "cnn-course-hostile-{token}").write_text("written from a submission")
         except OSError:
             pass
-'''
+"""
+    )
     _edit(writer / "01_mnist_data.py", COUNT, _body(write) + "\n" + COUNT)
     expected["writes_outside"] = FULL
 
     detached = _lessons(subs / "detached_child", models=models)
-    spawn = f'''
+    spawn = f"""
     import subprocess, sys
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)", "cnn-course-hostile-{token}"], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-'''
+"""
     _edit(detached / "01_mnist_data.py", COUNT, _body(spawn) + "\n" + COUNT)
     expected["detached_child"] = FULL
 
     reader = _lessons(subs / "hidden_reader", models=models)
-    steal = FIND_COURSE + '''
+    steal = (
+        FIND_COURSE
+        + """
     stolen = []
     for place in set(_places()):
         for pattern in ("tests/hidden/*.py", "hidden/*.py", "solutions/*.py", "*.py"):
@@ -195,7 +209,8 @@ def build(folder: Path, models: Path) -> dict:
                 except OSError:
                     pass
     raise RuntimeError("what I could read:\\n" + "\\n".join(stolen) + f"\\nfrom {sorted(map(str, set(_places())))}")
-'''
+"""
+    )
     _edit(reader / "01_mnist_data.py", SCALE, _body(steal))
     expected["hidden_reader"] = FULL - 1
 
@@ -239,6 +254,7 @@ def build(folder: Path, models: Path) -> dict:
 
 def _secret_lines() -> set[str]:
     """Every line of solutions/ and tests/hidden/ that the learners' lessons and public graders do not hold."""
+
     def lines(paths):
         return {line.strip() for path in paths for line in path.read_text(encoding="utf-8").splitlines()}
 
@@ -247,7 +263,9 @@ def _secret_lines() -> set[str]:
     descriptions = set()
     for path in hidden:
         text = path.read_text(encoding="utf-8").splitlines()
-        descriptions |= {line.strip().strip('"') for before, line in zip(text, text[1:]) if before.lstrip().startswith("def test")}
+        descriptions |= {
+            line.strip().strip('"') for before, line in zip(text, text[1:]) if before.lstrip().startswith("def test")
+        }
     secret = lines(SOLUTIONS.glob("*.py")) | lines(hidden)
     return {line for line in secret - public - descriptions if len(line) >= 12}
 
@@ -271,7 +289,9 @@ def check(folder: Path, grades: Path) -> list[str]:
         messages = {e.exercise: e.message for e in records[learner].exercises} if learner in records else {}
         for exercise, text in words.items():
             if text not in messages.get(exercise, ""):
-                problems.append(f"{learner}: the feedback of {exercise} does not say {text!r}: {messages.get(exercise)!r}")
+                problems.append(
+                    f"{learner}: the feedback of {exercise} does not say {text!r}: {messages.get(exercise)!r}"
+                )
     token = expectations["token"]
     for place in [Path.home(), Path("/tmp"), Path("/var/tmp"), REPO, REPO.parent, folder, folder / "submissions"]:
         if (place / f"cnn-course-hostile-{token}").exists():
@@ -283,7 +303,11 @@ def check(folder: Path, grades: Path) -> list[str]:
         except OSError:
             continue
     secrets = _secret_lines()
-    exports = [p for p in grades.rglob("*") if p.is_file() and p.suffix in (".md", ".html", ".json", ".csv") and "logs" not in p.parts]
+    exports = [
+        p
+        for p in grades.rglob("*")
+        if p.is_file() and p.suffix in (".md", ".html", ".json", ".csv") and "logs" not in p.parts
+    ]
     learner_facing = {p for p in exports if p.parts[len(grades.parts)] in ("feedback", "gradescope")}
     for path in exports:
         text = path.read_text(encoding="utf-8")
@@ -311,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(expectations['points'])} submissions to {args.folder / 'submissions'}")
         return 0
     problems = check(args.folder, args.grades)
-    print("\n".join(problems) if problems else "hostile class: every expected grade, nothing written outside, no process left, no instructor line in the feedback")
+    print(
+        "\n".join(problems)
+        if problems
+        else "hostile class: every expected grade, nothing written outside, no process left, no instructor line in the feedback"
+    )
     return 1 if problems else 0
 
 

@@ -36,32 +36,47 @@ def run_once(mode: str, out: Path) -> dict:
     if completed.returncode != 0:
         raise SystemExit(f"cnn-course train mnist failed ({mode}):\n{completed.stdout}\n{completed.stderr}")
     metrics = json.loads((out / "metrics.json").read_text())
-    return {"mode": mode, "accuracy": metrics["test_accuracy"], "train_s": metrics["train_seconds"], "wall_s": wall,
-            "load_before": load_before, "load_after": os.getloadavg()[0]}
+    return {
+        "mode": mode,
+        "accuracy": metrics["test_accuracy"],
+        "train_s": metrics["train_seconds"],
+        "wall_s": wall,
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs per mode (default 2)")
-    parser.add_argument("--modes", default="default", help=f"comma-separated, of: {', '.join(MODES)} (default: default)")
+    parser.add_argument(
+        "--modes", default="default", help=f"comma-separated, of: {', '.join(MODES)} (default: default)"
+    )
     args = parser.parse_args()
     modes = args.modes.split(",")
-    print(f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()} {platform.processor() or ''}, "
-          f"{os.cpu_count()} CPU cores, Python {platform.python_version()}")
+    print(
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()} {platform.processor() or ''}, "
+        f"{os.cpu_count()} CPU cores, Python {platform.python_version()}"
+    )
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for index in range(args.runs):
             for mode in modes:
                 result = run_once(mode, Path(scratch) / f"{mode}-{index}")
                 results.append(result)
-                print(f"{mode:<17} test accuracy {result['accuracy']:.2%}  training {result['train_s']:6.1f} s  "
-                      f"whole command {result['wall_s']:6.1f} s  load {result['load_before']:.1f} -> {result['load_after']:.1f}", flush=True)
+                print(
+                    f"{mode:<17} test accuracy {result['accuracy']:.2%}  training {result['train_s']:6.1f} s  "
+                    f"whole command {result['wall_s']:6.1f} s  load {result['load_before']:.1f} -> {result['load_after']:.1f}",
+                    flush=True,
+                )
     for mode in modes:
         runs = [r for r in results if r["mode"] == mode]
         accuracies = sorted({f"{r['accuracy']:.2%}" for r in runs})
-        print(f"{mode}: {len(runs)} runs, test accuracy {' / '.join(accuracies)}, training "
-              f"{min(r['train_s'] for r in runs):.1f}-{max(r['train_s'] for r in runs):.1f} s, whole command "
-              f"{min(r['wall_s'] for r in runs):.1f}-{max(r['wall_s'] for r in runs):.1f} s")
+        print(
+            f"{mode}: {len(runs)} runs, test accuracy {' / '.join(accuracies)}, training "
+            f"{min(r['train_s'] for r in runs):.1f}-{max(r['train_s'] for r in runs):.1f} s, whole command "
+            f"{min(r['wall_s'] for r in runs):.1f}-{max(r['wall_s'] for r in runs):.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ def write_class(work: Path) -> Path:
         (submissions / learner / "01_mnist_data.py").write_text(text, encoding="utf-8")
     with zipfile.ZipFile(submissions / "dara.zip", "w") as archive:
         archive.writestr("dara/01_mnist_data.py", solved)
-    (work / "course.toml").write_text("[exercises]\n" + "".join(f"{name} = 1\n" for name in LESSON_01), encoding="utf-8")
+    (work / "course.toml").write_text(
+        "[exercises]\n" + "".join(f"{name} = 1\n" for name in LESSON_01), encoding="utf-8"
+    )
     return submissions
 
 
@@ -85,6 +87,7 @@ def checkout(job: Path, course_toml: Path | None) -> None:
 
 def expand(text: str, values: dict[str, str]) -> str:
     """Replace the workflow's ${{ ... }} expressions with their values here; an unknown one stops the play."""
+
     def value(match: re.Match) -> str:
         expression = match.group(1).strip()
         if expression not in values:
@@ -94,7 +97,9 @@ def expand(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\$\{\{(.*?)\}\}", value, text)
 
 
-def play_job(name: str, job: dict, workspace: Path, artifacts: Path, values: dict[str, str], env: dict[str, str], log) -> None:
+def play_job(
+    name: str, job: dict, workspace: Path, artifacts: Path, values: dict[str, str], env: dict[str, str], log
+) -> None:
     """Run one job's steps in `workspace`: `run:` steps for real, `uses:` steps by their stand-ins."""
     for step in job["steps"]:
         title = expand(step.get("name") or step.get("uses") or step.get("run", "").splitlines()[0], values)
@@ -113,8 +118,13 @@ def play_job(name: str, job: dict, workspace: Path, artifacts: Path, values: dic
         else:
             step_env = env | {key: expand(str(value), values) for key, value in (step.get("env") or {}).items()}
             script = expand(step["run"], values)
-            completed = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], cwd=workspace,
-                                       env=step_env, stdout=log, stderr=subprocess.STDOUT)
+            completed = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                cwd=workspace,
+                env=step_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             if completed.returncode:
                 raise SystemExit(f"[{name}] step '{title}' failed (exit {completed.returncode}); see {log.name}")
 
@@ -129,14 +139,27 @@ def play(n: int, work: Path, release: Path, course_toml: Path | None, workflow: 
     for command, body in STUBS.items():
         (stubs / command).write_text("#!/usr/bin/env bash\n" + body + "\n")
         (stubs / command).chmod(stat.S_IRWXU)
-    env = {**os.environ, **{key: str(value) for key, value in workflow.get("env", {}).items()}, "SHARDS": str(n),
-           "PATH": f"{stubs}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "RELEASE_DIR": str(release)}
+    env = {
+        **os.environ,
+        **{key: str(value) for key, value in workflow.get("env", {}).items()},
+        "SHARDS": str(n),
+        "PATH": f"{stubs}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RELEASE_DIR": str(release),
+    }
     inputs = {"inputs.release": "class-1", "inputs.deadline": "", "github.token": "(token)", "env.SHARDS": str(n)}
     with open(root / "play.log", "w") as log:
         workspace = root / "workspace"  # every job of a GitHub run checks out to the same path
         for shard in range(1, n + 1):
             checkout(workspace, course_toml)
-            play_job(f"grade {shard}/{n}", workflow["jobs"]["grade"], workspace, artifacts, inputs | {"matrix.shard": str(shard)}, env, log)
+            play_job(
+                f"grade {shard}/{n}",
+                workflow["jobs"]["grade"],
+                workspace,
+                artifacts,
+                inputs | {"matrix.shard": str(shard)},
+                env,
+                log,
+            )
         checkout(workspace, course_toml)
         play_job("merge", workflow["jobs"]["merge"], workspace, artifacts, inputs, env, log)
     return artifacts / "grades"
@@ -145,7 +168,9 @@ def play(n: int, work: Path, release: Path, course_toml: Path | None, workflow: 
 def same(first: Path, other: Path) -> list[str]:
     """What differs between two merged grades folders: gradebook.csv byte for byte, and results.csv's points and
     statuses (its messages may quote inputs a check draws afresh each run; records hold timings and paths)."""
-    differing = [] if filecmp.cmp(first / "gradebook.csv", other / "gradebook.csv", shallow=False) else ["gradebook.csv"]
+    differing = (
+        [] if filecmp.cmp(first / "gradebook.csv", other / "gradebook.csv", shallow=False) else ["gradebook.csv"]
+    )
 
     def points(folder: Path) -> list[list[str]]:
         with open(folder / "results.csv", encoding="utf-8", newline="") as handle:
@@ -156,9 +181,15 @@ def same(first: Path, other: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/play-grade-class"), help="folder for the jobs, artifacts and logs")
-    parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4], help="the values of N to play (default: 1 2 4)")
-    parser.add_argument("--submissions", type=Path, help="a folder of submissions (folders or zips); default: a small class of lesson 1")
+    parser.add_argument(
+        "--work", type=Path, default=Path("/tmp/play-grade-class"), help="folder for the jobs, artifacts and logs"
+    )
+    parser.add_argument(
+        "--shards", type=int, nargs="+", default=[1, 2, 4], help="the values of N to play (default: 1 2 4)"
+    )
+    parser.add_argument(
+        "--submissions", type=Path, help="a folder of submissions (folders or zips); default: a small class of lesson 1"
+    )
     args = parser.parse_args(argv)
     workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
     declared = workflow["jobs"]["grade"]["strategy"]["matrix"]["shard"]
@@ -166,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{WORKFLOW.name}: env.SHARDS ({workflow['env']['SHARDS']}) and matrix.shard ({declared}) disagree")
         return 1
     args.work.mkdir(parents=True, exist_ok=True)
-    submissions, course_toml = (args.submissions, None) if args.submissions else (write_class(args.work), args.work / "course.toml")
+    submissions, course_toml = (
+        (args.submissions, None) if args.submissions else (write_class(args.work), args.work / "course.toml")
+    )
     release = args.work / "release"
     shutil.rmtree(release, ignore_errors=True)
     release.mkdir()
@@ -177,12 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.shards:
         start = time.monotonic()
         grades[n] = play(n, args.work, release, course_toml, workflow)
-        print(f"N = {n}: {n} grading job{'s' * (n > 1)} and the merge in {time.monotonic() - start:.0f} s; gradebook {grades[n] / 'gradebook.csv'}")
+        print(
+            f"N = {n}: {n} grading job{'s' * (n > 1)} and the merge in {time.monotonic() - start:.0f} s; gradebook {grades[n] / 'gradebook.csv'}"
+        )
     first = args.shards[0]
     print(f"\ngradebook.csv (N = {first}):\n" + (grades[first] / "gradebook.csv").read_text(encoding="utf-8"))
     problems = {n: same(grades[first], grades[n]) for n in args.shards[1:]}
     for n, differing in problems.items():
-        print(f"N = {n} against N = {first}: " + (f"DIFFERENT: {', '.join(differing)}" if differing else "gradebook.csv byte-identical, results.csv's points and statuses identical"))
+        print(
+            f"N = {n} against N = {first}: "
+            + (
+                f"DIFFERENT: {', '.join(differing)}"
+                if differing
+                else "gradebook.csv byte-identical, results.csv's points and statuses identical"
+            )
+        )
     return 1 if any(problems.values()) else 0
 
 

@@ -72,7 +72,14 @@ class Variant:
     batch_size: int = 256
 
 
-def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 2), augmentation=True, jit_compile: bool | str = "auto", batch_norm=True, fused=True):
+def _fast_net(
+    widths=(16, 32, 64, 128),
+    convs=(1, 2, 2, 2),
+    augmentation=True,
+    jit_compile: bool | str = "auto",
+    batch_norm=True,
+    fused=True,
+):
     import keras
 
     from cnn_course import models
@@ -80,12 +87,20 @@ def _fast_net(widths=(16, 32, 64, 128), convs=(1, 2, 2, 2), augmentation=True, j
 
     mean, variance = np.full(3, 0.5, np.float32), np.full(3, 0.0625, np.float32)
     model = models.build_cifar10_fast_cnn(
-        mean, variance, models.build_cifar10_augmentation(FAST_MAX_SHIFT) if augmentation else None, widths=widths, convs_per_stage=convs,
+        mean,
+        variance,
+        models.build_cifar10_augmentation(FAST_MAX_SHIFT) if augmentation else None,
+        widths=widths,
+        convs_per_stage=convs,
         fused_batch_norm=fused,
     )
     if not batch_norm:
-        model = keras.Sequential([layer for layer in model.layers if not isinstance(layer, keras.layers.BatchNormalization)])
-    model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy", jit_compile=jit_compile)
+        model = keras.Sequential(
+            [layer for layer in model.layers if not isinstance(layer, keras.layers.BatchNormalization)]
+        )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(1e-3), loss="sparse_categorical_crossentropy", jit_compile=jit_compile
+    )
     return model
 
 
@@ -120,7 +135,9 @@ VARIANTS = {
     "fast-batch128": Variant("fast-batch128", _fast_net, 128),
     "fast-batch512": Variant("fast-batch512", _fast_net, 512),
     # Keras refuses XLA for a model with augmentation layers inside, so XLA is measured without them.
-    "fast-no-augmentation-xla": Variant("fast-no-augmentation-xla", lambda: _fast_net(augmentation=False, jit_compile=True)),
+    "fast-no-augmentation-xla": Variant(
+        "fast-no-augmentation-xla", lambda: _fast_net(augmentation=False, jit_compile=True)
+    ),
     "fast-no-augmentation": Variant("fast-no-augmentation", lambda: _fast_net(augmentation=False)),
     "fast-no-batchnorm": Variant("fast-no-batchnorm", lambda: _fast_net(batch_norm=False)),
     "fast-keras-batchnorm": Variant("fast-keras-batchnorm", lambda: _fast_net(fused=False)),
@@ -153,10 +170,21 @@ def measure(variant: Variant, model, steps: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Measure the convolution ceiling and each chosen variant's training throughput; print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["fast", "fast-batch512", "fast-no-augmentation", "fast-no-augmentation-xla"])
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=sorted(VARIANTS),
+        default=["fast", "fast-batch512", "fast-no-augmentation", "fast-no-augmentation-xla"],
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--threads", type=int, nargs=2, metavar=("INTRA", "INTER"), help="TensorFlow's intra- and inter-op thread counts")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs=2,
+        metavar=("INTRA", "INTER"),
+        help="TensorFlow's intra- and inter-op thread counts",
+    )
     args = parser.parse_args(argv)
 
     import tensorflow as tf
@@ -178,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     for variant in chosen:
         rate = statistics.median(samples[variant.name])
         gflops = rate * training_flops_per_image(built[variant.name]) / 1e9
-        print(f"{variant.name:>22}: {rate:7.0f} images/s  {gflops:5.1f} GFLOP/s ({gflops / conv:.0%} of the convolution)  "
-              f"rounds {[round(s) for s in samples[variant.name]]}", flush=True)
+        print(
+            f"{variant.name:>22}: {rate:7.0f} images/s  {gflops:5.1f} GFLOP/s ({gflops / conv:.0%} of the convolution)  "
+            f"rounds {[round(s) for s in samples[variant.name]]}",
+            flush=True,
+        )
     print(f"load average {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -28,7 +28,9 @@ VIEW_SETS: dict[str, list[tuple[int, int]]] = {
 }
 
 
-def view_set_accuracies(model, images: np.ndarray, labels: np.ndarray, view_sets: dict[str, list[tuple[int, int]]]) -> dict[str, float]:
+def view_set_accuracies(
+    model, images: np.ndarray, labels: np.ndarray, view_sets: dict[str, list[tuple[int, int]]]
+) -> dict[str, float]:
     """Return the accuracy (0 to 1) of averaging the model's probabilities over each set's shifts, each also mirrored.
 
     images: (N, H, W, C) float32; labels: (N,) integers; view_sets: name -> list of (dy, dx) pixel shifts.
@@ -42,7 +44,9 @@ def view_set_accuracies(model, images: np.ndarray, labels: np.ndarray, view_sets
             for mirrored in (False, True):
                 if (dy, dx, mirrored) not in predictions:
                     view = shifted_view(images, dy, dx)
-                    predictions[dy, dx, mirrored] = model.predict(view[:, :, ::-1] if mirrored else view, batch_size=1000, verbose=0)
+                    predictions[dy, dx, mirrored] = model.predict(
+                        view[:, :, ::-1] if mirrored else view, batch_size=1000, verbose=0
+                    )
                 total = total + predictions[dy, dx, mirrored]
         accuracies[name] = float(np.mean(np.argmax(total, axis=1) == labels))
     return accuracies
@@ -52,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     """Print each view set's validation and test accuracy for the saved model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a model.keras written by `cnn-course train cifar10`")
-    parser.add_argument("--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)")
+    parser.add_argument(
+        "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
+    )
     args = parser.parse_args(argv)
 
     import keras
@@ -61,12 +67,17 @@ def main(argv: list[str] | None = None) -> int:
     from cnn_course.recipes import CIFAR10_FAST
     from cnn_course.seeding import DEFAULT_SEED
 
-    prepared = PREPARE["cifar10"](Path(args.data_dir) if args.data_dir else None, CIFAR10_FAST.validation_fraction, DEFAULT_SEED)
+    prepared = PREPARE["cifar10"](
+        Path(args.data_dir) if args.data_dir else None, CIFAR10_FAST.validation_fraction, DEFAULT_SEED
+    )
     model = keras.saving.load_model(args.model)
     validation = view_set_accuracies(model, prepared.x_val, prepared.y_val, VIEW_SETS)
     test = view_set_accuracies(model, prepared.x_test, prepared.y_test, VIEW_SETS)
     for name, shifts in VIEW_SETS.items():
-        print(f"{name:>18} ({2 * len(shifts):2d} views): validation {validation[name]:.2%}  test {test[name]:.2%}", flush=True)
+        print(
+            f"{name:>18} ({2 * len(shifts):2d} views): validation {validation[name]:.2%}  test {test[name]:.2%}",
+            flush=True,
+        )
     return 0
 
 

@@ -28,7 +28,11 @@ def printable(text: str, stream: TextIO | None = None) -> str:
         pass
     for symbol, fallback in _FALLBACKS.items():
         text = text.replace(symbol, fallback)
-    return text.encode(encoding, errors="replace").decode(encoding) if _known(encoding) else text.encode("ascii", "replace").decode()
+    return (
+        text.encode(encoding, errors="replace").decode(encoding)
+        if _known(encoding)
+        else text.encode("ascii", "replace").decode()
+    )
 
 
 def _known(encoding: str) -> bool:

@@ -69,7 +69,11 @@ class Evaluation:
 
 
 def evaluate_classifier(
-    model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str], flip_tta: bool = False,
+    model: keras.Model,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    class_names: Sequence[str],
+    flip_tta: bool = False,
     shift_tta: int = 0,
 ) -> Evaluation:
     """Evaluate `model` on (x_test, y_test) with scikit-learn's metrics (optionally with test-time flips and shifts).

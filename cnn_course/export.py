@@ -126,7 +126,9 @@ def _write_litert(model, out: Path, size: tuple[int, int]) -> None:
     import tensorflow as tf
 
     if keras.backend.backend() != "tensorflow":
-        raise ExportError(f"LiteRT export needs the TensorFlow backend (KERAS_BACKEND=tensorflow); this is {keras.backend.backend()}.")
+        raise ExportError(
+            f"LiteRT export needs the TensorFlow backend (KERAS_BACKEND=tensorflow); this is {keras.backend.backend()}."
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     signature = [tf.TensorSpec((None, *size, model.input_shape[-1]), tf.float32)]
     log = io.StringIO()
@@ -170,7 +172,14 @@ class ExportCheck:
     litert_bytes: int
 
 
-def check_export(model, model_path: str | Path, tflite_path: str | Path, images: np.ndarray, labels: np.ndarray | None = None, timed: int = 200) -> ExportCheck:
+def check_export(
+    model,
+    model_path: str | Path,
+    tflite_path: str | Path,
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    timed: int = 200,
+) -> ExportCheck:
     """Compare the LiteRT export with the Keras model on `images` (N, H, W, C) float32, prepared as the model
     takes them (see `prepared_test_images`: [0, 1], or 0-255 for a model that rescales them itself) at the
     export's input size.
@@ -193,7 +202,9 @@ def check_export(model, model_path: str | Path, tflite_path: str | Path, images:
         return _check_export(model, model_path, tflite_path, images, labels, timed)
 
 
-def _check_export(model, model_path: str | Path, tflite_path: str | Path, images: np.ndarray, labels: np.ndarray | None, timed: int) -> ExportCheck:
+def _check_export(
+    model, model_path: str | Path, tflite_path: str | Path, images: np.ndarray, labels: np.ndarray | None, timed: int
+) -> ExportCheck:
     model.predict(images[:256], batch_size=256, verbose=0)  # the first call traces; not timed
     start = time.perf_counter()
     keras_probabilities = as_probabilities(np.asarray(model.predict(images, batch_size=256, verbose=0)))

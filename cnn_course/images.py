@@ -48,7 +48,9 @@ def decode_image(source: str | Path | bytes, name: str | None = None) -> Image.I
         try:
             image = Image.open(stream)
             if image.width * image.height > MAX_PIXELS:
-                raise ImageError(f"{label}: {image.width}x{image.height} pixels is too large (at most {MAX_PIXELS:,} pixels).")
+                raise ImageError(
+                    f"{label}: {image.width}x{image.height} pixels is too large (at most {MAX_PIXELS:,} pixels)."
+                )
             image.load()
             return ImageOps.exif_transpose(image)
         except UnidentifiedImageError:
@@ -91,16 +93,22 @@ def prepare_image(image: Image.Image, input_shape: Sequence[int | None], raw_pix
     see `takes_raw_pixels`). Raises ImageError for an input shape that is not (H, W, 1 or 3).
     """
     if len(input_shape) != 3 or input_shape[-1] is None:
-        raise ImageError(f"the model takes inputs of shape {tuple(input_shape)}; only images (H, W, 1 or 3) are supported.")
+        raise ImageError(
+            f"the model takes inputs of shape {tuple(input_shape)}; only images (H, W, 1 or 3) are supported."
+        )
     height, width, channels = input_shape
     pixels = to_channels(image, channels)
     if height is not None and width is not None and pixels.shape[:2] != (height, width):
-        resized = Image.fromarray(pixels[..., 0] if channels == 1 else pixels).resize((width, height), Image.Resampling.BILINEAR)
+        resized = Image.fromarray(pixels[..., 0] if channels == 1 else pixels).resize(
+            (width, height), Image.Resampling.BILINEAR
+        )
         pixels = np.asarray(resized, dtype=np.uint8).reshape(height, width, channels)
     return pixels.astype(np.float32) if raw_pixels else scale_images(pixels)
 
 
-def load_image(source: str | Path | bytes, input_shape: Sequence[int | None], name: str | None = None, raw_pixels: bool = False) -> np.ndarray:
+def load_image(
+    source: str | Path | bytes, input_shape: Sequence[int | None], name: str | None = None, raw_pixels: bool = False
+) -> np.ndarray:
     """Decode an image file (path or bytes) into a model input: float32 (H, W, C) in [0, 1] (0-255 with `raw_pixels`).
 
     Raises ImageError (naming the file) for anything that is not a readable image.

@@ -32,13 +32,17 @@ def load_keras_model(path: str | Path):
 
     path = Path(path)
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file. Train one first, e.g. `cnn-course train cifar10 --out DIR`, and pass DIR/model.keras.")
+        raise ModelFileError(
+            f"{path}: no such model file. Train one first, e.g. `cnn-course train cifar10 --out DIR`, and pass DIR/model.keras."
+        )
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: expected a Keras 3 model saved as a .keras file (model.save('model.keras')).")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError, zipfile errors...
-        raise ModelFileError(f"{path}: could not be loaded as a Keras model in safe mode ({type(error).__name__}: {error}).") from None
+        raise ModelFileError(
+            f"{path}: could not be loaded as a Keras model in safe mode ({type(error).__name__}: {error})."
+        ) from None
 
 
 def as_probabilities(outputs: np.ndarray) -> np.ndarray:
@@ -143,8 +147,8 @@ def unlike_training(
             advice = (
                 "it looks inverted (light background, dark subject) where the training images were the opposite: "
                 "invert it (PIL.ImageOps.invert) before predicting."
-                if inverted else
-                "it may come from elsewhere than the training data (lighting, background, kind of picture)."
+                if inverted
+                else "it may come from elsewhere than the training data (lighting, background, kind of picture)."
             )
             warnings.append(
                 f"its mean brightness {brightness:.2f} is far from the training images' ({training['mean']:.2f} "

@@ -67,8 +67,13 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     def call(self, inputs, training=None, mask=None):
         fusable = (
-            training and self.trainable and mask is None and not self.renorm
-            and keras.backend.backend() == "tensorflow" and len(inputs.shape) == 4 and self.axis in (-1, 3)
+            training
+            and self.trainable
+            and mask is None
+            and not self.renorm
+            and keras.backend.backend() == "tensorflow"
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
             and inputs.dtype == "float32"
         )
         if not fusable:
@@ -217,7 +222,9 @@ def build_cifar10_fast_cnn(
     )
 
 
-def build_keras_cifar10_cnn(input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10) -> keras.Sequential:
+def build_keras_cifar10_cnn(
+    input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10
+) -> keras.Sequential:
     """Return the classic Keras `cifar10_cnn` example model (uncompiled), a baseline."""
     return keras.Sequential(
         [
@@ -239,7 +246,9 @@ def build_keras_cifar10_cnn(input_shape: tuple[int, int, int] = CIFAR10_INPUT_SH
     )
 
 
-def build_tf_tutorial_cnn(input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10) -> keras.Sequential:
+def build_tf_tutorial_cnn(
+    input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE, num_classes: int = 10
+) -> keras.Sequential:
     """Return the model of TensorFlow's "Convolutional Neural Network" tutorial (uncompiled), a baseline."""
     return keras.Sequential(
         [

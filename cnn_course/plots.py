@@ -155,7 +155,11 @@ def plot_roc_curves(y_true: np.ndarray, probabilities: np.ndarray, class_names: 
 
 
 def plot_top_k(
-    image: np.ndarray, indices: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str], true_class: int | None = None
+    image: np.ndarray,
+    indices: np.ndarray,
+    probabilities: np.ndarray,
+    class_names: Sequence[str],
+    true_class: int | None = None,
 ) -> Figure:
     """Draw an image beside a bar chart of its top classes (most probable on top); the true class's bar is green."""
     figure, (image_axis, bar_axis) = plt.subplots(1, 2, figsize=(7, 2.4), gridspec_kw={"width_ratios": [1, 2]})
@@ -186,7 +190,14 @@ def plot_arms_compared(arms: dict[str, dict]) -> Figure:
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, ((name, arm), color) in enumerate(zip(arms.items(), colors)):
         # Earlier arms on top: a resumed run's curve repeats the one it continues, which must stay visible.
-        curves.plot(np.cumsum(arm["epoch_seconds"]), arm["val_accuracy"], ".-", color=color, label=name, zorder=len(arms) - index)
+        curves.plot(
+            np.cumsum(arm["epoch_seconds"]),
+            arm["val_accuracy"],
+            ".-",
+            color=color,
+            label=name,
+            zorder=len(arms) - index,
+        )
     curves.set_xlabel("training time (s)")
     curves.set_ylabel("validation accuracy")
     curves.grid(alpha=0.3)

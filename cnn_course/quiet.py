@@ -69,7 +69,9 @@ def filtered_stderr(drop: Callable[[str], bool] = is_startup_noise) -> Iterator[
             os.dup2(saved, 2)
             os.close(saved)
             capture.seek(0)
-            kept = [line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if not drop(line)]
+            kept = [
+                line for line in capture.read().decode(errors="replace").splitlines(keepends=True) if not drop(line)
+            ]
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()

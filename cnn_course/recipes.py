@@ -121,7 +121,9 @@ FAST_MAX_SHIFT = 0.0625  # of the height and width: up to 2 pixels of 32
 
 
 def fast_network(
-    prepared: PreparedData, widths: tuple[int, ...] = (16, 32, 64, 128), convs_per_stage: tuple[int, ...] = (1, 2, 2, 2),
+    prepared: PreparedData,
+    widths: tuple[int, ...] = (16, 32, 64, 128),
+    convs_per_stage: tuple[int, ...] = (1, 2, 2, 2),
     max_shift: float = FAST_MAX_SHIFT,
 ) -> keras.Model:
     """The fast recipes' network (uncompiled) for `prepared`: `models.build_cifar10_fast_cnn` with stages of
@@ -130,8 +132,11 @@ def fast_network(
     from cnn_course import models
 
     return models.build_cifar10_fast_cnn(
-        *training_statistics(prepared), models.build_cifar10_augmentation(max_shift), widths=widths,
-        convs_per_stage=convs_per_stage, fused_batch_norm=True,
+        *training_statistics(prepared),
+        models.build_cifar10_augmentation(max_shift),
+        widths=widths,
+        convs_per_stage=convs_per_stage,
+        fused_batch_norm=True,
     )
 
 

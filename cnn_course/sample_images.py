@@ -12,7 +12,9 @@ from PIL import Image
 from cnn_course.labels import class_indices
 
 
-def write_sample_images(folder: str | Path, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str]) -> list[Path]:
+def write_sample_images(
+    folder: str | Path, images: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
+) -> list[Path]:
     """Write test images as files of five kinds, plus one corrupt file; return the paths in order.
 
     `images` are uint8 (N, H, W, C) with C = 1 or 3, `labels` their int classes (N,) or (N, 1), or a list. Image i is
@@ -52,7 +54,9 @@ def write_sample_images(folder: str | Path, images: np.ndarray, labels: np.ndarr
             rgba.save(path)
         paths.append(path)
     buffer = io.BytesIO()
-    Image.fromarray(images[0][..., 0] if images.shape[-1] == 1 else images[0]).convert("RGB").save(buffer, format="JPEG")
+    Image.fromarray(images[0][..., 0] if images.shape[-1] == 1 else images[0]).convert("RGB").save(
+        buffer, format="JPEG"
+    )
     corrupt = folder / "corrupt.jpg"
     corrupt.write_bytes(buffer.getvalue()[:200])
     paths.append(corrupt)

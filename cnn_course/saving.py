@@ -25,7 +25,8 @@ SIDECAR_SUFFIX = ".classes.json"
 KNOWN_TRAINING_PIXELS = {
     ((28, 28, 1), tuple(str(digit) for digit in range(10))): {"mean": 0.1307, "spread": 0.0433},  # MNIST
     ((32, 32, 3), ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")): {
-        "mean": 0.4733, "spread": 0.1250,  # CIFAR-10
+        "mean": 0.4733,
+        "spread": 0.1250,  # CIFAR-10
     },
 }
 
@@ -97,17 +98,23 @@ def read_class_names(model_path: str | Path, num_classes: int) -> tuple[tuple[st
     """
     path = class_names_path(model_path)
     if not path.is_file():
-        note = (f"no class names saved with this model ({path.name} not found): classes are shown as numbers. "
-                "Save models with cnn_course.saving.save_model_with_classes to keep their names.")
+        note = (
+            f"no class names saved with this model ({path.name} not found): classes are shown as numbers. "
+            "Save models with cnn_course.saving.save_model_with_classes to keep their names."
+        )
         return tuple(str(index) for index in range(num_classes)), note
     try:
         names = json.loads(path.read_text())["class_names"]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ClassNamesError(f"{path} is not a class-names file ({type(error).__name__}: {error}); "
-                              f"delete it to use numbered classes, or rewrite it with cnn_course.saving.write_class_names.") from None
+        raise ClassNamesError(
+            f"{path} is not a class-names file ({type(error).__name__}: {error}); "
+            f"delete it to use numbered classes, or rewrite it with cnn_course.saving.write_class_names."
+        ) from None
     if not isinstance(names, list) or len(names) != num_classes:
-        raise ClassNamesError(f"{path} lists {len(names) if isinstance(names, list) else 'no'} class names but the model "
-                              f"has {num_classes} outputs; rewrite it with cnn_course.saving.write_class_names.")
+        raise ClassNamesError(
+            f"{path} lists {len(names) if isinstance(names, list) else 'no'} class names but the model "
+            f"has {num_classes} outputs; rewrite it with cnn_course.saving.write_class_names."
+        )
     return tuple(str(name) for name in names), None
 
 

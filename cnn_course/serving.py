@@ -46,7 +46,9 @@ def error_response(status: int, message: str):
     return response
 
 
-def create_app(model_path: str | Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, classifier: Classifier | None = None) -> Flask:
+def create_app(
+    model_path: str | Path, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, classifier: Classifier | None = None
+) -> Flask:
     """Return the Flask app serving the classifier saved at `model_path` (loaded now, in safe mode, once).
 
     `max_upload_bytes` caps a request's size (larger: 413). Pass `classifier` to serve one already
@@ -78,8 +80,11 @@ def create_app(model_path: str | Path, max_upload_bytes: int = DEFAULT_MAX_UPLOA
         if upload is None:
             fields = sorted(set(request.files) | set(request.form))
             found = f" (this request has {', '.join(repr(f) for f in fields)})" if fields else ""
-            return error_response(400, f"no image: send it as the multipart form field '{FILE_FIELD}'{found}, "
-                                  f"e.g. curl -F {FILE_FIELD}=@cat.png http://HOST/predict")
+            return error_response(
+                400,
+                f"no image: send it as the multipart form field '{FILE_FIELD}'{found}, "
+                f"e.g. curl -F {FILE_FIELD}=@cat.png http://HOST/predict",
+            )
         try:
             k = int(request.args.get("k", 3))
         except ValueError:
@@ -107,7 +112,9 @@ def create_app_from_env() -> Flask:
     """The app for the model named by $CNN_COURSE_MODEL (for WSGI servers whose factories take no arguments)."""
     path = os.environ.get(MODEL_ENV_VAR)
     if not path:
-        raise RuntimeError(f"set {MODEL_ENV_VAR} to the .keras file to serve, e.g. {MODEL_ENV_VAR}=runs/cifar10/model.keras")
+        raise RuntimeError(
+            f"set {MODEL_ENV_VAR} to the .keras file to serve, e.g. {MODEL_ENV_VAR}=runs/cifar10/model.keras"
+        )
     return create_app(path)
 
 

@@ -31,14 +31,18 @@ def parse_duration(text: str) -> float:
     cleaned = str(text).strip().lower()
     match = _DURATION.fullmatch(cleaned)
     if not cleaned or match is None:
-        raise ValueError(f"'{text}' is not a duration: write seconds (300 or 300s) or hours, minutes and seconds (5m, 1h30m, 2m30s)")
+        raise ValueError(
+            f"'{text}' is not a duration: write seconds (300 or 300s) or hours, minutes and seconds (5m, 1h30m, 2m30s)"
+        )
     seconds = sum(float(match[unit] or 0) * scale for unit, scale in (("h", 3600), ("m", 60), ("s", 1), ("bare", 1)))
     if seconds <= 0:
         raise ValueError(f"a time budget must be more than 0 seconds, got '{text}'")
     return seconds
 
 
-def warmup_cosine(progress: float, peak_learning_rate: float, warmup_fraction: float = 0.125, initial_fraction: float = 0.05) -> float:
+def warmup_cosine(
+    progress: float, peak_learning_rate: float, warmup_fraction: float = 0.125, initial_fraction: float = 0.05
+) -> float:
     """Return the learning rate at `progress` (0 to 1) of a warm-up + cosine schedule.
 
     The same shape as `training.warmup_cosine_schedule` over steps: a linear rise from
@@ -97,7 +101,9 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.peak_learning_rate is not None and not isinstance(self.model.optimizer._learning_rate, keras.Variable):
-            raise TypeError("TimeBudget sets the learning rate itself: compile the model with a number as its learning rate, not a schedule")
+            raise TypeError(
+                "TimeBudget sets the learning rate itself: compile the model with a number as its learning rate, not a schedule"
+            )
         self._start = self.clock()
         self._validation_seconds = 0.0
         self._last_validation_seconds: float | None = None
@@ -147,7 +153,9 @@ class TimeBudget(keras.callbacks.Callback):
         self.training_seconds = self.elapsed - self._validation_seconds
         if self.verbose and self.seconds is not None:
             epochs = self.steps / self._steps_per_epoch() if self._steps_per_epoch() else float("nan")
-            print(f"time budget {self.seconds:.0f} s: {self.steps} training steps ({epochs:.1f} epochs) in {self.elapsed:.1f} s")
+            print(
+                f"time budget {self.seconds:.0f} s: {self.steps} training steps ({epochs:.1f} epochs) in {self.elapsed:.1f} s"
+            )
 
     def _steps_per_epoch(self) -> int | None:
         return (self.params or {}).get("steps")
@@ -189,8 +197,12 @@ class TimeBudget(keras.callbacks.Callback):
         per_epoch, epochs = self._steps_per_epoch(), (self.params or {}).get("epochs")
         rate = f"time budget {self.seconds:.0f} s: {self.step_seconds * 1000:.0f} ms per training step"
         if per_epoch and epochs and epochs * per_epoch <= expected:
-            print(f"{rate}, so the {epochs} epochs given to fit end first, after about {epochs * per_epoch * self.step_seconds:.0f} s of training")
+            print(
+                f"{rate}, so the {epochs} epochs given to fit end first, after about {epochs * per_epoch * self.step_seconds:.0f} s of training"
+            )
         elif per_epoch and epochs:
-            print(f"{rate}, about {expected:.0f} steps ({expected / per_epoch:.1f} of the {epochs} epochs given to fit) before the budget ends training")
+            print(
+                f"{rate}, about {expected:.0f} steps ({expected / per_epoch:.1f} of the {epochs} epochs given to fit) before the budget ends training"
+            )
         else:
             print(f"{rate}, about {expected:.0f} steps")

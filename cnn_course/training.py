@@ -34,7 +34,9 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     return math.ceil(num_examples / batch_size)
 
 
-def compile_classifier(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
+def compile_classifier(
+    model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3
+) -> keras.Model:
     """Compile `model` in place with Adam, sparse categorical cross-entropy and accuracy; return it."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),

@@ -21,7 +21,9 @@ IMAGENET_WEIGHTS_ENV_VAR = "CNN_COURSE_IMAGENET_WEIGHTS"
 MOBILENET_WEIGHTS_FILE = "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
 
 
-def build_transfer_model(base: keras.Model, num_classes: int, augmentation: keras.layers.Layer | None = None) -> keras.Model:
+def build_transfer_model(
+    base: keras.Model, num_classes: int, augmentation: keras.layers.Layer | None = None
+) -> keras.Model:
     """Freeze `base` and return a functional model: inputs -> augmentation -> base(training=False) ->
     GlobalAveragePooling2D -> Dropout(0.2) -> Dense(num_classes, softmax); uncompiled.
 
@@ -39,7 +41,9 @@ def build_transfer_model(base: keras.Model, num_classes: int, augmentation: kera
     return keras.Model(inputs, outputs, name="transfer_model")
 
 
-def unfreeze_top_layers(model: keras.Model, num_layers: int, learning_rate: float, base_name: str = BACKBONE_NAME) -> keras.Model:
+def unfreeze_top_layers(
+    model: keras.Model, num_layers: int, learning_rate: float, base_name: str = BACKBONE_NAME
+) -> keras.Model:
     """Make the last `num_layers` layers of the base named `base_name` trainable, except
     BatchNormalization layers, which stay frozen (and so in inference mode); recompile `model`
     with Adam(learning_rate), sparse categorical cross-entropy and accuracy; return it.
@@ -105,5 +109,9 @@ def load_imagenet_backbone(input_shape: tuple[int, int, int] = (96, 96, 3)) -> k
     """
     path = imagenet_weights_path()
     if path is None:
-        raise FileNotFoundError(f"no ImageNet weights for MobileNetV3Small on this machine: {imagenet_weights_status()}.")
-    return keras.applications.MobileNetV3Small(input_shape=input_shape, include_top=False, weights=str(path), include_preprocessing=True)
+        raise FileNotFoundError(
+            f"no ImageNet weights for MobileNetV3Small on this machine: {imagenet_weights_status()}."
+        )
+    return keras.applications.MobileNetV3Small(
+        input_shape=input_shape, include_top=False, weights=str(path), include_preprocessing=True
+    )

@@ -21,7 +21,14 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from cnn_course.authoring.notebooks import EXERCISE_TAG, defined_names, has_tag, lesson_stems, newest_of_pair, read_notebook
+from cnn_course.authoring.notebooks import (
+    EXERCISE_TAG,
+    defined_names,
+    has_tag,
+    lesson_stems,
+    newest_of_pair,
+    read_notebook,
+)
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -51,12 +58,16 @@ class AssignError(Exception):
 def strip_solutions(source: str, where: str) -> str:
     """Replace each solution block in a cell's source with a NotImplementedError stub."""
     if source.count(BEGIN_SOLUTION) != source.count(END_SOLUTION):
-        raise AssignError(f"{where}: {BEGIN_SOLUTION} and {END_SOLUTION} do not pair up; every block needs both markers.")
+        raise AssignError(
+            f"{where}: {BEGIN_SOLUTION} and {END_SOLUTION} do not pair up; every block needs both markers."
+        )
 
     def stub(match: re.Match) -> str:
         indent = match.group("indent")
         name = enclosing_name(source[: match.start()], indent)
-        message = f"{name} is not written yet: write your code in its exercise cell in place of this line, and run that cell"
+        message = (
+            f"{name} is not written yet: write your code in its exercise cell in place of this line, and run that cell"
+        )
         return f'{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError("{message}")\n'
 
     stripped = _BLOCK.sub(stub, source)
@@ -79,7 +90,11 @@ def enclosing_name(before: str, indent: str) -> str:
 def mark_optional(notebook: nbformat.NotebookNode, optional: Collection[str]) -> None:
     """Label the exercise cells defining an `optional` function, and the heading just above them, as not graded."""
     for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code" or not has_tag(cell, EXERCISE_TAG) or not set(defined_names(cell.source)) & set(optional):
+        if (
+            cell.cell_type != "code"
+            or not has_tag(cell, EXERCISE_TAG)
+            or not set(defined_names(cell.source)) & set(optional)
+        ):
             continue
         cell.source = f"# {OPTIONAL}: this exercise is not part of the graded assignment.\n{cell.source}"
         above = notebook.cells[index - 1] if index else None
@@ -123,7 +138,9 @@ def digest(text: str) -> str:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, so a crash never leaves half a file."""
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8") as handle:
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
+    ) as handle:
         handle.write(text)
     umask = os.umask(0)
     os.umask(umask)

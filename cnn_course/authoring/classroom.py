@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from cnn_course.authoring.course_config import ExerciseSpec
-from cnn_course.authoring.course_config import number
+from cnn_course.authoring.course_config import ExerciseSpec, number
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
 _HEADER = """\
@@ -48,7 +47,9 @@ def classroom_workflow(exercises: list[ExerciseSpec], lessons: Mapping[str, str]
     """Return the workflow YAML: a command-grader step per exercise, then the grading reporter."""
     lines = [_HEADER.rstrip("\n")]
     for spec in exercises:
-        minutes = max(10, math.ceil((spec.time_limit or 0) / 60) + 5)  # room for importing TensorFlow and downloading data
+        minutes = max(
+            10, math.ceil((spec.time_limit or 0) / 60) + 5
+        )  # room for importing TensorFlow and downloading data
         lines += [
             f"      - name: {spec.name}",
             f"        id: {step_id(spec.name)}",
@@ -59,7 +60,14 @@ def classroom_workflow(exercises: list[ExerciseSpec], lessons: Mapping[str, str]
             f"          timeout: {minutes}",
             f"          max-score: {number(spec.points)}",
         ]
-    lines += ["      - name: Autograding Reporter", "        uses: classroom-resources/autograding-grading-reporter@v1", "        env:"]
-    lines += [f'          {step_id(s.name).upper()}_RESULTS: "${{{{steps.{step_id(s.name)}.outputs.result}}}}"' for s in exercises]
+    lines += [
+        "      - name: Autograding Reporter",
+        "        uses: classroom-resources/autograding-grading-reporter@v1",
+        "        env:",
+    ]
+    lines += [
+        f'          {step_id(s.name).upper()}_RESULTS: "${{{{steps.{step_id(s.name)}.outputs.result}}}}"'
+        for s in exercises
+    ]
     lines += ["        with:", f"          runners: {','.join(step_id(s.name) for s in exercises)}"]
     return "\n".join(lines) + "\n"

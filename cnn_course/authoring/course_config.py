@@ -29,7 +29,12 @@ DEFAULT_SUBMISSION_TIME_LIMIT_S = 600.0
 # TensorFlow reserves about 2.4 GiB of address space to grade the MNIST lessons (3.3 GiB without
 # MALLOC_ARENA_MAX=2, which the batch grader sets); 6 GiB leaves room for the learner's own arrays.
 DEFAULT_MEMORY_LIMIT_GIB = 6.0
-_PATH_KEYS = {"solutions": "solutions", "lessons": "lessons", "graders": "tests/graders", "hidden-tests": "tests/hidden"}
+_PATH_KEYS = {
+    "solutions": "solutions",
+    "lessons": "lessons",
+    "graders": "tests/graders",
+    "hidden-tests": "tests/hidden",
+}
 _NUMBER_KEYS = {"submission-time-limit": DEFAULT_SUBMISSION_TIME_LIMIT_S, "memory-limit": DEFAULT_MEMORY_LIMIT_GIB}
 _EXERCISE_KEYS = {"points", "time-limit"}
 # Gradescope's visibility settings of a test (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
@@ -124,20 +129,28 @@ def parse_config(table: dict[str, Any], base: Path, source: Path | None, where: 
         paths[key] = (base / value).resolve()
     if "hidden-tests" not in table and not paths["hidden-tests"].is_dir():
         paths["hidden-tests"] = None
-    numbers = {key: _number(table.get(key, default), f"{where}: {key}", minimum=0.1) for key, default in _NUMBER_KEYS.items()}
+    numbers = {
+        key: _number(table.get(key, default), f"{where}: {key}", minimum=0.1) for key, default in _NUMBER_KEYS.items()
+    }
     visibility = table.get("gradescope-hidden-visibility", "after_published")
     if visibility not in GRADESCOPE_VISIBILITIES:
-        raise CourseConfigError(f"{where}: gradescope-hidden-visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, got {visibility!r}.")
+        raise CourseConfigError(
+            f"{where}: gradescope-hidden-visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, got {visibility!r}."
+        )
     exercises = table.get("exercises")
     if exercises is not None and not isinstance(exercises, dict):
-        raise CourseConfigError(f"{where}: exercises must be a table of exercise = points (or {{ points, time-limit }}).")
+        raise CourseConfigError(
+            f"{where}: exercises must be a table of exercise = points (or {{ points, time-limit }})."
+        )
     return CourseConfig(
         source=source,
         solutions=paths["solutions"],
         lessons=paths["lessons"],
         graders=paths["graders"],
         hidden_tests=paths["hidden-tests"],
-        exercises=None if exercises is None else {n: _exercise(n, v, f"{where} exercises") for n, v in exercises.items()},
+        exercises=None
+        if exercises is None
+        else {n: _exercise(n, v, f"{where} exercises") for n, v in exercises.items()},
         submission_time_limit=numbers["submission-time-limit"],
         memory_limit_gib=numbers["memory-limit"],
         gradescope_hidden_visibility=visibility,
@@ -161,13 +174,17 @@ def load_config(root: Path, path: Path | None = None) -> CourseConfig:
             raise CourseConfigError(f"no course configuration at {path}.")
         table = _read_toml(path)
         if path.name == PYPROJECT:
-            return parse_config(table.get("tool", {}).get("cnn-course", {}), path.parent, path, f"{path} [tool.cnn-course]")
+            return parse_config(
+                table.get("tool", {}).get("cnn-course", {}), path.parent, path, f"{path} [tool.cnn-course]"
+            )
         return parse_config(table, path.parent, path, str(path))
     course, pyproject = root / COURSE_FILE, root / PYPROJECT
     in_pyproject = _read_toml(pyproject).get("tool", {}).get("cnn-course") if pyproject.is_file() else None
     if course.is_file():
         if in_pyproject:
-            raise CourseConfigError(f"both {course} and [tool.cnn-course] in {pyproject} configure the course; keep one of them.")
+            raise CourseConfigError(
+                f"both {course} and [tool.cnn-course] in {pyproject} configure the course; keep one of them."
+            )
         return parse_config(_read_toml(course), root, course, str(course))
     if in_pyproject is not None:
         return parse_config(in_pyproject, root, pyproject, f"{pyproject} [tool.cnn-course]")

@@ -21,9 +21,9 @@ from pathlib import Path
 from string import Template
 
 from cnn_course.authoring.assign import BEGIN_SOLUTION, END_SOLUTION, AssignReport, exercise_names, generate_lessons
-from cnn_course.authoring.course_config import CourseConfig, ExerciseSpec, number
 from cnn_course.authoring.catalog import exercise_catalog
 from cnn_course.authoring.classroom import WORKFLOW_PATH, classroom_workflow
+from cnn_course.authoring.course_config import CourseConfig, ExerciseSpec, number
 from cnn_course.authoring.notebooks import lesson_stems, newest_of_pair, read_notebook
 
 RELEASED = ("LICENSE", "pyproject.toml", "course.toml", "jupytext.toml", "cnn_course", "tests/__init__.py")
@@ -145,7 +145,9 @@ def _digest(path: Path) -> str:
 def leaks(folder: Path, config: CourseConfig) -> list[str]:
     """Return every way `folder` would leak instructor material: markers, solution lines, hidden tests."""
     secrets = solution_lines(config.solutions)
-    hidden = [p for p in config.hidden_tests.rglob("*.py")] if config.hidden_tests and config.hidden_tests.is_dir() else []
+    hidden = (
+        [p for p in config.hidden_tests.rglob("*.py")] if config.hidden_tests and config.hidden_tests.is_dir() else []
+    )
     hidden_digests = {_digest(path): path for path in hidden if path.stat().st_size}
     hidden_names = {path.name for path in hidden if path.name.startswith("test_")}
     found = []
@@ -189,7 +191,9 @@ def learner_readme(lessons: Path, assigned: list[ExerciseSpec], catalog: dict[st
 def _copy_allowed(root: Path, config: CourseConfig, staging: Path) -> None:
     graders = config.graders.relative_to(root) if config.graders.is_relative_to(root) else None
     if graders is None:
-        raise ReleaseError(f"the graders ({config.graders}) are outside the course folder {root}; they cannot be released.")
+        raise ReleaseError(
+            f"the graders ({config.graders}) are outside the course folder {root}; they cannot be released."
+        )
     hidden = config.hidden_tests.resolve() if config.hidden_tests else None
 
     def skipped(directory: str, names: list[str]) -> set[str]:
@@ -219,7 +223,9 @@ def write_release(root: Path, config: CourseConfig, destination: Path, force: bo
     try:
         _copy_allowed(root, config, staging)
         (staging / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-        lessons = generate_lessons(config.solutions, staging / "lessons", optional=config.unassigned(exercise_names(config.solutions)))
+        lessons = generate_lessons(
+            config.solutions, staging / "lessons", optional=config.unassigned(exercise_names(config.solutions))
+        )
         public = exercise_catalog(config.graders)
         (staging / "README.md").write_text(learner_readme(staging / "lessons", assigned, catalog), encoding="utf-8")
         workflow = staging / WORKFLOW_PATH
@@ -227,7 +233,9 @@ def write_release(root: Path, config: CourseConfig, destination: Path, force: bo
         workflow.write_text(classroom_workflow([s for s in assigned if s.name in public], catalog), encoding="utf-8")
         problems = leaks(staging, config)
         if problems:
-            raise ReleaseError("the release would leak instructor material, so nothing was written:\n  " + "\n  ".join(problems))
+            raise ReleaseError(
+                "the release would leak instructor material, so nothing was written:\n  " + "\n  ".join(problems)
+            )
         os.chmod(staging, 0o755)
         if destination.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{destination.name}.old.", dir=destination.parent))

@@ -22,7 +22,14 @@ import nbformat
 from jupytext.combine import combine_inputs_with_outputs
 
 from cnn_course.authoring.assign import render_pair, write_atomically
-from cnn_course.authoring.notebooks import EXERCISE_TAG, NotebookError, defined_names, diverged_exercises, has_tag, read_notebook
+from cnn_course.authoring.notebooks import (
+    EXERCISE_TAG,
+    NotebookError,
+    defined_names,
+    diverged_exercises,
+    has_tag,
+    read_notebook,
+)
 
 BACKUP_FOLDER = "backups"
 # Written into every backups/ folder: git then ignores the folder and everything in it, in any repository.
@@ -58,12 +65,19 @@ def pair_paths(lesson: str | Path, folder: Path) -> tuple[Path, Path]:
         stem_path = folder / path
     py, ipynb = stem_path.with_suffix(".py"), stem_path.with_suffix(".ipynb")
     if not py.is_file() and not ipynb.is_file():
-        raise NotebookError(f"No lesson '{lesson}': neither {py} nor {ipynb} exists. Give a lesson name such as 01_mnist_data, or the path of one file of the pair.")
+        raise NotebookError(
+            f"No lesson '{lesson}': neither {py} nor {ipynb} exists. Give a lesson name such as 01_mnist_data, or the path of one file of the pair."
+        )
     return py, ipynb
 
 
 def _exercise_cells(notebook: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    return {name: cell for cell in notebook.cells if cell.cell_type == "code" and has_tag(cell, EXERCISE_TAG) for name in defined_names(cell.source)}
+    return {
+        name: cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and has_tag(cell, EXERCISE_TAG)
+        for name in defined_names(cell.source)
+    }
 
 
 def _written(cell: nbformat.NotebookNode | None) -> bool:
@@ -96,7 +110,9 @@ def exercise_diff(older: Path, older_source: str, newer: Path, newer_source: str
     file name, which one is newer and when it was saved ('-' lines: only in the older file, '+': only in the newer)."""
     return "\n".join(
         difflib.unified_diff(
-            older_source.splitlines(), newer_source.splitlines(), lineterm="",
+            older_source.splitlines(),
+            newer_source.splitlines(),
+            lineterm="",
             fromfile=f"{older.name} (older, saved {_saved(older)})",
             tofile=f"{newer.name} (newer, saved {_saved(newer)})",
         )

@@ -18,25 +18,48 @@ from cnn_course.runtime.ipython_cells import cell_in_ipython, explain_refusals, 
 # Where each check lives. Modules are imported when a check is first used, so that grading a lesson
 # whose checks need only NumPy (lesson 1) does not wait for TensorFlow to import.
 _LOCATIONS: dict[str, str] = {
-    "compare_architecture": "architecture", "layer_table": "architecture", "check_model_builder": "architecture",
-    "check_first_indices_per_class": "colour", "check_channel_mean_std": "colour", "check_standardize_splits": "colour",
-    "check_create_app": "serving_app", "check_load_image": "deployment", "check_predict_top_k": "deployment",
-    "check_most_confused_pairs": "error_analysis", "check_precision_recall_f1": "error_analysis",
-    "check_roc_auc_one_vs_rest": "error_analysis", "check_top_k_classes": "error_analysis",
-    "check_confusion_counts": "evaluation", "check_most_confident_mistakes": "evaluation", "check_predict_labels": "evaluation",
-    "check_build_folder_cnn": "folder_models", "check_count_images_per_class": "image_folders",
-    "check_image_shape": "image_folders", "check_load_image_folder": "folder_loading",
-    "check_conv2d_param_count": "layers_math", "check_conv_output_size": "layers_math",
-    "check_add_channel_axis": "preprocessing", "check_count_per_class": "preprocessing", "check_one_hot": "preprocessing",
-    "check_scale_images": "preprocessing", "check_split_train_validation": "preprocessing",
-    "check_build_augmentation": "regularisation", "check_build_seed_cnn": "regularisation",
+    "compare_architecture": "architecture",
+    "layer_table": "architecture",
+    "check_model_builder": "architecture",
+    "check_first_indices_per_class": "colour",
+    "check_channel_mean_std": "colour",
+    "check_standardize_splits": "colour",
+    "check_create_app": "serving_app",
+    "check_load_image": "deployment",
+    "check_predict_top_k": "deployment",
+    "check_most_confused_pairs": "error_analysis",
+    "check_precision_recall_f1": "error_analysis",
+    "check_roc_auc_one_vs_rest": "error_analysis",
+    "check_top_k_classes": "error_analysis",
+    "check_confusion_counts": "evaluation",
+    "check_most_confident_mistakes": "evaluation",
+    "check_predict_labels": "evaluation",
+    "check_build_folder_cnn": "folder_models",
+    "check_count_images_per_class": "image_folders",
+    "check_image_shape": "image_folders",
+    "check_load_image_folder": "folder_loading",
+    "check_conv2d_param_count": "layers_math",
+    "check_conv_output_size": "layers_math",
+    "check_add_channel_axis": "preprocessing",
+    "check_count_per_class": "preprocessing",
+    "check_one_hot": "preprocessing",
+    "check_scale_images": "preprocessing",
+    "check_split_train_validation": "preprocessing",
+    "check_build_augmentation": "regularisation",
+    "check_build_seed_cnn": "regularisation",
     "check_training_callbacks": "regularisation",
-    "check_compile_classifier": "training", "check_train_classifier": "training",
-    "check_build_transfer_model": "transfer", "check_unfreeze_top_layers": "transfer",
+    "check_compile_classifier": "training",
+    "check_train_classifier": "training",
+    "check_build_transfer_model": "transfer",
+    "check_unfreeze_top_layers": "transfer",
     # The saved-model graders' helpers (they need Keras: a grader module that names them loads it only when it runs).
-    "check_model_accuracy": "saved_models", "check_saved_history": "saved_models", "load_saved_model": "saved_models",
-    "check_class_names_sidecar": "folder_models", "check_folder_model_accuracy": "folder_models",
-    "check_transfer_accuracy": "transfer", "check_app_matches_predict_top_k": "serving_app",
+    "check_model_accuracy": "saved_models",
+    "check_saved_history": "saved_models",
+    "load_saved_model": "saved_models",
+    "check_class_names_sidecar": "folder_models",
+    "check_folder_model_accuracy": "folder_models",
+    "check_transfer_accuracy": "transfer",
+    "check_app_matches_predict_top_k": "serving_app",
 }
 
 
@@ -121,16 +144,24 @@ def self_check(function: Callable) -> None:
     name = getattr(function, "__name__", repr(function))
     try:
         if name not in CHECKS:
-            raise KeyError(f"no check is registered for '{name}'; self_check takes one of the exercises: {', '.join(CHECKS)}")
+            raise KeyError(
+                f"no check is registered for '{name}'; self_check takes one of the exercises: {', '.join(CHECKS)}"
+            )
         refused = _refused_lines(function)
         if refused:
             raise ExerciseError(name, refused)
         CHECKS[name](functools.update_wrapper(functools.partial(call_exercise, function), function))
     except NotAttempted:
-        print(printable(f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, then run this cell again."))
+        print(
+            printable(
+                f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, then run this cell again."
+            )
+        )
         return
     except (CheckFailed, ExerciseError, KeyError) as verdict:
-        verdict._render_traceback_ = functools.partial(_verdict_lines, verdict)  # IPython shows these lines instead of a traceback
+        verdict._render_traceback_ = functools.partial(
+            _verdict_lines, verdict
+        )  # IPython shows these lines instead of a traceback
         raise verdict.with_traceback(None) from None
     print(printable(f"✔ {name} passes every check."))
 
@@ -150,7 +181,11 @@ def _verdict_lines(verdict: Exception) -> list[str]:
     """The lines Jupyter shows for a failed self-check: the verdict in red, then what to do."""
     text = verdict.args[0] if isinstance(verdict, KeyError) else str(verdict)
     first, *rest = text.splitlines()
-    return [printable(f"\x1b[1;31m✘ {first}\x1b[0m"), *rest, "Fix the exercise cell above, run it, then run this self-check again."]
+    return [
+        printable(f"\x1b[1;31m✘ {first}\x1b[0m"),
+        *rest,
+        "Fix the exercise cell above, run it, then run this self-check again.",
+    ]
 
 
 __all__ = [

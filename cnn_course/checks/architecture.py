@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-
-import difflib
 
 import keras
 import numpy as np
@@ -62,7 +61,9 @@ def layer_table(model: keras.Model) -> list[LayerRow]:
                 rows[-1] = replace(previous, activation=applied)
                 continue
             kind = {"relu": "ReLU", "softmax": "Softmax"}.get(applied, "Activation")
-            rows.append(LayerRow(kind, tuple(layer.output.shape), 0, activation=applied if kind == "Activation" else None))
+            rows.append(
+                LayerRow(kind, tuple(layer.output.shape), 0, activation=applied if kind == "Activation" else None)
+            )
             continue
         activation = getattr(layer, "activation", None)
         kernel = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
@@ -156,13 +157,19 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
             extra = found[f_start]
             where = f"layer {f_start + 1} ({extra.describe()})"
             if e_start == len(expected):
-                raise CheckFailed(exercise, f"{where} is extra: the reference stops after {len(expected)} layers.", "remove the layers after the output layer.")
+                raise CheckFailed(
+                    exercise,
+                    f"{where} is extra: the reference stops after {len(expected)} layers.",
+                    "remove the layers after the output layer.",
+                )
             raise CheckFailed(exercise, f"{where} is not in the reference model.", f"remove this {extra.kind} layer.")
         if tag == "delete":
             missing = expected[e_start]
             if f_start == len(found):
                 raise CheckFailed(
-                    exercise, f"the model stops after {len(found)} layers; layer {e_start + 1} should be {missing.describe()}.", f"add the missing {missing.kind} layer(s) at the end."
+                    exercise,
+                    f"the model stops after {len(found)} layers; layer {e_start + 1} should be {missing.describe()}.",
+                    f"add the missing {missing.kind} layer(s) at the end.",
                 )
             hint = f"add a {missing.kind} layer before {found[f_start].kind}."
             if missing.kind == "Flatten":
@@ -170,7 +177,9 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
                     "add layers.Flatten() before the Dense layers: without it, Dense acts on each pixel "
                     "position separately and the output stays 4-D instead of (batch, classes)."
                 )
-            raise CheckFailed(exercise, f"layer {e_start + 1} should be {missing.describe()}, but that layer is missing.", hint)
+            raise CheckFailed(
+                exercise, f"layer {e_start + 1} should be {missing.describe()}, but that layer is missing.", hint
+            )
         if tag == "replace" and e_end - e_start != f_end - f_start:
             break
     for index in range(max(len(expected), len(found))):
@@ -187,17 +196,30 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
             )
         hint = explain_difference(want, got, is_last=index == len(expected) - 1)
         following = expected[index + 1] if index + 1 < len(expected) else None
-        if want.activation == "linear" and got.activation not in (None, "linear") and following is not None and following.kind == "BatchNormalization":
+        if (
+            want.activation == "linear"
+            and got.activation not in (None, "linear")
+            and following is not None
+            and following.kind == "BatchNormalization"
+        ):
             hint = (
                 f"in the reference, BatchNormalization comes between this {want.kind} and its activation: {want.kind}(..., "
                 "use_bias=False), then BatchNormalization(), then ReLU(). Here the activation follows the "
                 f"{want.kind} directly, so the BatchNormalization is missing or comes too late."
             )
-        raise CheckFailed(exercise, f"layer {index + 1} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}", hint)
+        raise CheckFailed(
+            exercise,
+            f"layer {index + 1} differs.\n    expected: {want.describe()}\n    found:    {got.describe()}",
+            hint,
+        )
 
 
 def check_model_builder(
-    exercise: str, build: Callable[..., object], reference_build: Callable[..., keras.Model], input_shape: tuple, num_classes: int
+    exercise: str,
+    build: Callable[..., object],
+    reference_build: Callable[..., keras.Model],
+    input_shape: tuple,
+    num_classes: int,
 ) -> None:
     """Check that build(input_shape, num_classes) matches the reference and outputs probabilities, then that it follows
     another input shape and number of classes, drawn for the run."""

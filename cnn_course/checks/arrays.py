@@ -46,7 +46,9 @@ def expect_float_dtype(exercise: str, array: np.ndarray, what: str = "the result
     """Fail unless `array` holds floats."""
     if not np.issubdtype(array.dtype, np.floating):
         raise CheckFailed(
-            exercise, f"{what} has dtype {array.dtype}; expected floats.", "divide with /, not // (which rounds down to whole numbers)."
+            exercise,
+            f"{what} has dtype {array.dtype}; expected floats.",
+            "divide with /, not // (which rounds down to whole numbers).",
         )
 
 

@@ -13,7 +13,9 @@ from cnn_course.checks.feedback import CheckFailed
 from cnn_course.runtime.protocol import GeneratedArray
 
 
-def _colour_images(count: int, rng: np.random.Generator, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> np.ndarray:
+def _colour_images(
+    count: int, rng: np.random.Generator, offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+) -> np.ndarray:
     """Draw float32 images (count, 8, 8, 3) whose channels have different means and spreads."""
     scale = rng.permutation(np.array([0.10, 0.20, 0.05], np.float32)) * rng.uniform(0.8, 1.2)
     centre = rng.permutation(np.array([0.3, 0.5, 0.7], np.float32)) + np.array(offset, np.float32)
@@ -44,7 +46,11 @@ def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
                     "these are positions of the right classes but not the first ones: take them in order from the start "
                     "(np.argsort(labels) does not keep equal labels in order unless kind='stable'); " + hint
                 )
-            raise CheckFailed(name, f"for per_class={per_class}, num_classes={num_classes} it returned {found.tolist()}; expected {expected.tolist()}.", hint)
+            raise CheckFailed(
+                name,
+                f"for per_class={per_class}, num_classes={num_classes} it returned {found.tolist()}; expected {expected.tolist()}.",
+                hint,
+            )
 
 
 def check_channel_mean_std(channel_mean_std: Callable) -> None:
@@ -52,19 +58,37 @@ def check_channel_mean_std(channel_mean_std: Callable) -> None:
     name = "channel_mean_std"
     rng = generator(name)
     images = _colour_images(50, rng)
-    mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(images.copy()), ("mean", "std")))
+    mean, std = (
+        expect_array(name, value) for value in expect_tuple(name, channel_mean_std(images.copy()), ("mean", "std"))
+    )
     hint = "average over the images, rows and columns (axis=(0, 1, 2)), leaving one value per channel."
     expect_shape(name, mean, (3,), hint)
     expect_shape(name, std, (3,), hint)
-    if not (np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.std(axis=(0, 1, 2)), atol=1e-4)):
-        if np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(std, images.var(axis=(0, 1, 2)), atol=1e-4):
+    if not (
+        np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4)
+        and np.allclose(std, images.std(axis=(0, 1, 2)), atol=1e-4)
+    ):
+        if np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(
+            std, images.var(axis=(0, 1, 2)), atol=1e-4
+        ):
             hint = "the second value is the variance: the standard deviation is its square root (images.std(axis=(0, 1, 2)))."
-        raise CheckFailed(name, f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.", hint)
+        raise CheckFailed(
+            name,
+            f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.",
+            hint,
+        )
     for label, value in (("mean", mean), ("std", std)):
         if value.dtype != np.float32:
-            raise CheckFailed(name, f"the {label} has dtype {value.dtype}; the docstring asks for float32.", "cast the result: .astype('float32').")
+            raise CheckFailed(
+                name,
+                f"the {label} has dtype {value.dtype}; the docstring asks for float32.",
+                "cast the result: .astype('float32').",
+            )
     two_channels = _colour_images(6, rng)[..., :2]
-    mean, std = (expect_array(name, value) for value in expect_tuple(name, channel_mean_std(two_channels.copy()), ("mean", "std")))
+    mean, std = (
+        expect_array(name, value)
+        for value in expect_tuple(name, channel_mean_std(two_channels.copy()), ("mean", "std"))
+    )
     if mean.shape != (2,) or std.shape != (2,):
         raise CheckFailed(
             name,
@@ -79,9 +103,15 @@ def _check_large_sample(name: str, channel_mean_std: Callable) -> None:
     spec = GeneratedArray((8000, 32, 32, 3), seed=int(generator(name).integers(2**31)), low=0.8, high=1.0)
     result = channel_mean_std(spec if _runs_elsewhere(channel_mean_std) else spec.materialize())
     mean, std = (expect_array(name, value) for value in expect_tuple(name, result, ("mean", "std")))
-    per_channel = np.ascontiguousarray(spec.materialize().reshape(-1, 3).T)  # contiguous rows: NumPy sums them pairwise, accurately
+    per_channel = np.ascontiguousarray(
+        spec.materialize().reshape(-1, 3).T
+    )  # contiguous rows: NumPy sums them pairwise, accurately
     expected_mean, expected_std = per_channel.mean(axis=1, dtype=np.float64), per_channel.std(axis=1, dtype=np.float64)
-    if mean.shape != (3,) or std.shape != (3,) or not (np.allclose(mean, expected_mean, atol=1e-4) and np.allclose(std, expected_std, atol=1e-4)):
+    if (
+        mean.shape != (3,)
+        or std.shape != (3,)
+        or not (np.allclose(mean, expected_mean, atol=1e-4) and np.allclose(std, expected_std, atol=1e-4))
+    ):
         raise CheckFailed(
             name,
             f"on 8,000 images (8 million values per channel) it returns mean {np.round(mean, 4).tolist()}, std "
@@ -107,19 +137,27 @@ def check_standardize_splits(standardize_splits: Callable) -> None:
     originals = [x.copy() for x in splits.values()]
     call = call_with_details(standardize_splits, x_train, x_val, x_test)
     if call.changed_arguments:
-        changed = ", ".join(list(splits)[index] for index in call.changed_arguments if isinstance(index, int) and index < 3)
+        changed = ", ".join(
+            list(splits)[index] for index in call.changed_arguments if isinstance(index, int) and index < 3
+        )
         raise CheckFailed(
             name,
             f"it changed the {changed} images it was given.",
             "compute new arrays ((x - mean) / std) instead of modifying the inputs in place (x -= mean): running the cell twice "
             "would standardise twice.",
         )
-    train, val, test = (expect_array(name, value) for value in expect_tuple(name, call.value, ("x_train", "x_val", "x_test")))
+    train, val, test = (
+        expect_array(name, value) for value in expect_tuple(name, call.value, ("x_train", "x_val", "x_test"))
+    )
     x_train, x_val, x_test = originals
     mean, std = x_train.mean(axis=(0, 1, 2)), x_train.std(axis=(0, 1, 2))
     for split, original, label in ((train, x_train, "training"), (val, x_val, "validation"), (test, x_test, "test")):
         if split.shape != original.shape:
-            raise CheckFailed(name, f"the {label} split has shape {split.shape}; expected {original.shape}.", "standardising changes values, not shapes.")
+            raise CheckFailed(
+                name,
+                f"the {label} split has shape {split.shape}; expected {original.shape}.",
+                "standardising changes values, not shapes.",
+            )
     if np.allclose(test.mean(axis=(0, 1, 2)), 0.0, atol=1e-3) or np.allclose(val.mean(axis=(0, 1, 2)), 0.0, atol=1e-3):
         raise CheckFailed(
             name,
@@ -144,4 +182,8 @@ def check_standardize_splits(standardize_splits: Callable) -> None:
                 hint = "divide by the standard deviation, not the variance."
             raise CheckFailed(name, f"the {label} split is not (images - train_mean) / train_std.", hint)
         if split.dtype != np.float32:
-            raise CheckFailed(name, f"the {label} split has dtype {split.dtype}; expected float32.", "keep float32 (cast with .astype('float32')).")
+            raise CheckFailed(
+                name,
+                f"the {label} split has dtype {split.dtype}; expected float32.",
+                "keep float32 (cast with .astype('float32')).",
+            )

@@ -29,7 +29,11 @@ UPLOAD_LIMIT = 200_000
 def drawn_classes(exercise: str) -> tuple[list[str], int, int]:
     """The run's class names (4 of NAME_POOL, in a drawn order), model seed and image seed for `exercise`'s check."""
     rng = generator(exercise)
-    return [str(name) for name in rng.choice(NAME_POOL, 4, replace=False)], int(rng.integers(2**31)), int(rng.integers(2**31))
+    return (
+        [str(name) for name in rng.choice(NAME_POOL, 4, replace=False)],
+        int(rng.integers(2**31)),
+        int(rng.integers(2**31)),
+    )
 
 
 def drawn_pixels(seed: int, height: int, width: int, smooth: bool = False) -> np.ndarray:
@@ -62,7 +66,11 @@ def scratch_folder() -> Iterator[Path]:
 def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
     array = expect_array(name, value, f"an image array of shape {shape}")
     if array.ndim == 4 and array.shape[0] == 1:
-        raise CheckFailed(name, f"the result has shape {array.shape}, with a batch axis.", f"return one image of shape {shape}; the caller adds the batch axis.")
+        raise CheckFailed(
+            name,
+            f"the result has shape {array.shape}, with a batch axis.",
+            f"return one image of shape {shape}; the caller adds the batch axis.",
+        )
     if array.shape == (shape[1], shape[0], *shape[2:]) and shape[0] != shape[1]:
         raise CheckFailed(
             name,
@@ -77,10 +85,19 @@ def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
             "convert every image to the model's mode, whatever the file holds (grayscale, RGBA, palette): "
             "image.convert('RGB') for 3 channels, image.convert('L') plus a channel axis for 1.",
         )
-    expect_shape(name, array, shape, "resize to the model's height and width, and convert to its number of channels: "
-                                     "Image.convert('RGB') for 3, Image.convert('L') plus a channel axis for 1.")
+    expect_shape(
+        name,
+        array,
+        shape,
+        "resize to the model's height and width, and convert to its number of channels: "
+        "Image.convert('RGB') for 3, Image.convert('L') plus a channel axis for 1.",
+    )
     if array.dtype != np.float32:
-        raise CheckFailed(name, f"the result has dtype {array.dtype}; the model was trained on float32.", "return array.astype(np.float32) / 255 (or np.float32 arithmetic).")
+        raise CheckFailed(
+            name,
+            f"the result has dtype {array.dtype}; the model was trained on float32.",
+            "return array.astype(np.float32) / 255 (or np.float32 arithmetic).",
+        )
     return array
 
 
@@ -91,29 +108,43 @@ def check_load_image(load_image: Callable) -> None:
     seeds = generator(name).integers(2**31, size=5)
     with scratch_folder() as folder:
         exact = drawn_pixels(seeds[0], 16, 16)
-        found = _expect_image_array(name, load_image(write_image(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3))
+        found = _expect_image_array(
+            name, load_image(write_image(folder / "exact.png", exact), (16, 16, 3)), (16, 16, 3)
+        )
         expected = scale_images(exact)
         if not np.allclose(found, expected, atol=1e-5):
             _explain_pixel_difference(name, found, expected, exact)
 
         gray = drawn_pixels(seeds[1], 16, 16)
-        found = _expect_image_array(name, load_image(write_image(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3))
+        found = _expect_image_array(
+            name, load_image(write_image(folder / "gray.png", gray, "L"), (16, 16, 3)), (16, 16, 3)
+        )
         expected = reference_load_image(folder / "gray.png", (16, 16, 3))
         if not np.allclose(found, expected, atol=1e-5):
-            raise CheckFailed(name, "a grayscale PNG loaded for a colour model differs from its gray levels repeated in R, G and B.",
-                              "convert every image to the model's mode first: image.convert('RGB').")
+            raise CheckFailed(
+                name,
+                "a grayscale PNG loaded for a colour model differs from its gray levels repeated in R, G and B.",
+                "convert every image to the model's mode first: image.convert('RGB').",
+            )
 
         opaque = write_image(folder / "opaque.png", drawn_pixels(seeds[2], 16, 16), "RGBA")
         found = _expect_image_array(name, load_image(opaque, (16, 16, 3)), (16, 16, 3))
         if not np.allclose(found, reference_load_image(opaque, (16, 16, 3)), atol=1e-5):
-            raise CheckFailed(name, "an RGBA PNG (a fourth, alpha channel) loads with the wrong colours.", "convert it to RGB: image.convert('RGB').")
+            raise CheckFailed(
+                name,
+                "an RGBA PNG (a fourth, alpha channel) loads with the wrong colours.",
+                "convert it to RGB: image.convert('RGB').",
+            )
 
         photo = write_image(folder / "photo.jpg", drawn_pixels(seeds[3], 90, 120, smooth=True), quality=95)
         found = _expect_image_array(name, load_image(photo, (16, 16, 3)), (16, 16, 3))
         difference = float(np.abs(found - reference_load_image(photo, (16, 16, 3))).mean())
         if difference > 0.05:
-            raise CheckFailed(name, f"a 120x90 JPEG resized to 16x16 differs from the expected pixels by {difference:.3f} on average (scale 0-1).",
-                              "resize to (width, height) = (input_shape[1], input_shape[0]): PIL's size is width first, the model's shape height first.")
+            raise CheckFailed(
+                name,
+                f"a 120x90 JPEG resized to 16x16 differs from the expected pixels by {difference:.3f} on average (scale 0-1).",
+                "resize to (width, height) = (input_shape[1], input_shape[0]): PIL's size is width first, the model's shape height first.",
+            )
 
         blocks = np.zeros((30, 40, 3), dtype=np.uint8)  # four blocks: a swapped width and height misplaces them
         blocks[:, 20:] += 160
@@ -122,8 +153,11 @@ def check_load_image(load_image: Callable) -> None:
         colour = write_image(folder / "colour.png", blocks)
         found = _expect_image_array(name, load_image(colour, (12, 20, 1)), (12, 20, 1))
         if np.abs(found - reference_load_image(colour, (12, 20, 1))).mean() > 0.05:
-            raise CheckFailed(name, "a colour PNG loaded for a grayscale model (input_shape (12, 20, 1)) has the wrong gray levels.",
-                              "image.convert('L'), resize to (20, 12), then add the channel axis: array[..., np.newaxis].")
+            raise CheckFailed(
+                name,
+                "a colour PNG loaded for a grayscale model (input_shape (12, 20, 1)) has the wrong gray levels.",
+                "image.convert('L'), resize to (20, 12), then add the channel axis: array[..., np.newaxis].",
+            )
 
         _check_exif_orientation(name, load_image, folder, int(seeds[4]))
 
@@ -138,7 +172,9 @@ def _check_exif_orientation(name: str, load_image: Callable, folder: Path, seed:
     upright[6:, :20, 0] = 200
     upright[6:, 20:, 2] = 200
     orientation = 6 if seed % 2 else 8
-    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270)
+    stored = Image.fromarray(upright).transpose(
+        Image.Transpose.ROTATE_90 if orientation == 6 else Image.Transpose.ROTATE_270
+    )
     exif = Image.Exif()
     exif[EXIF_ORIENTATION] = orientation
     path = folder / "phone.jpg"
@@ -147,7 +183,9 @@ def _check_exif_orientation(name: str, load_image: Callable, folder: Path, seed:
     expected = reference_load_image(path, (12, 20, 3))
     if np.abs(found - expected).mean() > 0.05:
         with Image.open(path) as raw:
-            sideways = np.asarray(raw.convert("RGB").resize((20, 12), Image.Resampling.BILINEAR), dtype=np.float32) / 255
+            sideways = (
+                np.asarray(raw.convert("RGB").resize((20, 12), Image.Resampling.BILINEAR), dtype=np.float32) / 255
+            )
         if np.abs(found - sideways).mean() < 0.05:
             raise CheckFailed(
                 name,
@@ -155,25 +193,45 @@ def _check_exif_orientation(name: str, load_image: Callable, folder: Path, seed:
                 "turn it upright first, as lesson 7's training does and every photo viewer does: "
                 "image = ImageOps.exif_transpose(image), right after Image.open.",
             )
-        raise CheckFailed(name, f"a JPEG with EXIF orientation {orientation} loads with other pixels than expected "
-                                f"(mean difference {np.abs(found - expected).mean():.3f} on a 0-1 scale).",
-                          "open, ImageOps.exif_transpose, convert, resize to (width, height), scale to [0, 1].")
+        raise CheckFailed(
+            name,
+            f"a JPEG with EXIF orientation {orientation} loads with other pixels than expected "
+            f"(mean difference {np.abs(found - expected).mean():.3f} on a 0-1 scale).",
+            "open, ImageOps.exif_transpose, convert, resize to (width, height), scale to [0, 1].",
+        )
 
 
 def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray, pixels: np.ndarray) -> None:
     """Fail with the most likely cause of a 16x16 PNG loading with other values than the training data."""
     if np.allclose(found, pixels, atol=1e-3):
-        raise CheckFailed(name, "the pixels are 0-255; the model was trained on pixels scaled to [0, 1].",
-                          "divide by 255 as in training (data.scale_images): a model fed 0-255 pixels sees nearly white images.")
+        raise CheckFailed(
+            name,
+            "the pixels are 0-255; the model was trained on pixels scaled to [0, 1].",
+            "divide by 255 as in training (data.scale_images): a model fed 0-255 pixels sees nearly white images.",
+        )
     if np.allclose(found, expected[..., ::-1], atol=1e-5):
-        raise CheckFailed(name, "the channels are in BGR order; training used RGB.", "PIL decodes to RGB: keep that order (OpenCV's imread gives BGR).")
+        raise CheckFailed(
+            name,
+            "the channels are in BGR order; training used RGB.",
+            "PIL decodes to RGB: keep that order (OpenCV's imread gives BGR).",
+        )
     if abs(float(found.mean())) < 0.05 and 0.5 < float(found.std()) < 2:
-        raise CheckFailed(name, "the pixels are standardised (mean 0, std 1); training fed [0, 1] pixels and the model standardises them itself.",
-                          "only divide by 255: the model's Normalization layer does the rest.")
+        raise CheckFailed(
+            name,
+            "the pixels are standardised (mean 0, std 1); training fed [0, 1] pixels and the model standardises them itself.",
+            "only divide by 255: the model's Normalization layer does the rest.",
+        )
     if np.allclose(found, expected, atol=2 / 255):
-        raise CheckFailed(name, "the pixels are off by one or two levels of 255 (rounding).", "divide the uint8 pixels by 255 in float32, without rounding.")
-    raise CheckFailed(name, f"a 16x16 RGB PNG loads with values {found.min():.3f}..{found.max():.3f}, not its pixels / 255.",
-                      "np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255 for an image already at the model's size.")
+        raise CheckFailed(
+            name,
+            "the pixels are off by one or two levels of 255 (rounding).",
+            "divide the uint8 pixels by 255 in float32, without rounding.",
+        )
+    raise CheckFailed(
+        name,
+        f"a 16x16 RGB PNG loads with values {found.min():.3f}..{found.max():.3f}, not its pixels / 255.",
+        "np.asarray(Image.open(path).convert('RGB'), dtype=np.float32) / 255 for an image already at the model's size.",
+    )
 
 
 def reference_model(seed: int, logits: bool = False) -> keras.Model:
@@ -199,12 +257,19 @@ def expect_pairs(name: str, value: object, k: int) -> list[tuple[str, float]]:
         raise CheckFailed(name, "returned None.", "did you forget the `return` statement?")
     if not isinstance(value, list | tuple) or len(value) != k:
         found = f"{len(value)} items" if isinstance(value, list | tuple) else f"a {type(value).__name__}"
-        raise CheckFailed(name, f"called with k={k}, it returned {found}; expected a list of {k} (class_name, probability) pairs.",
-                          "return [(class_names[i], float(probabilities[i])) for i in order[:k]].")
+        raise CheckFailed(
+            name,
+            f"called with k={k}, it returned {found}; expected a list of {k} (class_name, probability) pairs.",
+            "return [(class_names[i], float(probabilities[i])) for i in order[:k]].",
+        )
     pairs = []
     for item in value:
         if not isinstance(item, list | tuple) or len(item) != 2 or not isinstance(item[0], str):
-            raise CheckFailed(name, f"an item of the result is {item!r}; expected (class_name, probability).", "return pairs like ('cat', 0.87).")
+            raise CheckFailed(
+                name,
+                f"an item of the result is {item!r}; expected (class_name, probability).",
+                "return pairs like ('cat', 0.87).",
+            )
         pairs.append((item[0], float(item[1])))
     return pairs
 
@@ -214,30 +279,51 @@ def _softmax(values: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum()
 
 
-def _compare_top_k(name: str, found: list[tuple[str, float]], expected: list[tuple[str, float]], model: keras.Model, path: Path) -> None:
+def _compare_top_k(
+    name: str, found: list[tuple[str, float]], expected: list[tuple[str, float]], model: keras.Model, path: Path
+) -> None:
     found_probabilities = np.array([p for _, p in found])
     expected_probabilities = np.array([p for _, p in expected])
     if np.any(np.diff(found_probabilities) > 1e-7):
-        raise CheckFailed(name, f"the probabilities {found_probabilities.round(3).tolist()} are not in decreasing order.", "most probable first: np.argsort(-probabilities).")
-    if [label for label, _ in found] == [label for label, _ in expected] and np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
+        raise CheckFailed(
+            name,
+            f"the probabilities {found_probabilities.round(3).tolist()} are not in decreasing order.",
+            "most probable first: np.argsort(-probabilities).",
+        )
+    if [label for label, _ in found] == [label for label, _ in expected] and np.allclose(
+        found_probabilities, expected_probabilities, atol=1e-4
+    ):
         return
     if np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
-        raise CheckFailed(name, f"the probabilities are right, but the classes are {[label for label, _ in found]}; expected {[label for label, _ in expected]}.",
-                          "name each probability by its own index: class_names[i] for the index i of the probability, in the order class_names was given (not sorted).")
+        raise CheckFailed(
+            name,
+            f"the probabilities are right, but the classes are {[label for label, _ in found]}; expected {[label for label, _ in expected]}.",
+            "name each probability by its own index: class_names[i] for the index i of the probability, in the order class_names was given (not sorted).",
+        )
+
     def top(probabilities: np.ndarray) -> np.ndarray:
         return np.sort(probabilities)[::-1][: len(found)]
 
     image = reference_load_image(path, INPUT_SHAPE)[np.newaxis]
     probabilities = as_probabilities(np.asarray(model.predict(image, verbose=0)))[0]
     if np.allclose(found_probabilities, top(_softmax(probabilities)), atol=1e-4):
-        raise CheckFailed(name, "softmax was applied to outputs that were already probabilities, which flattens them.",
-                          "apply softmax only when the outputs are not probabilities already (some negative, or not summing to 1).")
+        raise CheckFailed(
+            name,
+            "softmax was applied to outputs that were already probabilities, which flattens them.",
+            "apply softmax only when the outputs are not probabilities already (some negative, or not summing to 1).",
+        )
     unscaled = np.asarray(model.predict(image * 255, verbose=0))
     if np.allclose(found_probabilities, top(as_probabilities(unscaled)[0]), atol=1e-4):
-        raise CheckFailed(name, "the predictions are those of 0-255 pixels: the image was not scaled as in training.",
-                          "prepare the image with your load_image (pixels / 255), exactly as the training images.")
-    raise CheckFailed(name, f"returned {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
-                      "load the file with load_image(path, model.input_shape[1:]), add a batch axis, predict, then sort the probabilities.")
+        raise CheckFailed(
+            name,
+            "the predictions are those of 0-255 pixels: the image was not scaled as in training.",
+            "prepare the image with your load_image (pixels / 255), exactly as the training images.",
+        )
+    raise CheckFailed(
+        name,
+        f"returned {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
+        "load the file with load_image(path, model.input_shape[1:]), add a batch axis, predict, then sort the probabilities.",
+    )
 
 
 def check_predict_top_k(predict_top_k: Callable) -> None:
@@ -253,17 +339,28 @@ def check_predict_top_k(predict_top_k: Callable) -> None:
         everything = expect_pairs(name, predict_top_k(softmax_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in everything)
         if abs(total - 1) > 1e-3:
-            raise CheckFailed(name, f"the probabilities of all {len(classes)} classes sum to {total:.4f}, not 1.", "return the model's probabilities as they are, without rescaling them.")
+            raise CheckFailed(
+                name,
+                f"the probabilities of all {len(classes)} classes sum to {total:.4f}, not 1.",
+                "return the model's probabilities as they are, without rescaling them.",
+            )
 
         found = expect_pairs(name, predict_top_k(logits_model, path, classes, k=len(classes)), len(classes))
         total = sum(p for _, p in found)
         if abs(total - 1) > 1e-3 or min(p for _, p in found) < 0:
-            raise CheckFailed(name, f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
-                              "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.")
+            raise CheckFailed(
+                name,
+                f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
+                "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.",
+            )
         _compare_top_k(name, found, expected_top_k(logits_model, path, classes, len(classes)), logits_model, path)
 
         large = write_image(folder / "large.jpg", drawn_pixels(image_seed + 1, 48, 64, smooth=True), quality=95)
         found = expect_pairs(name, predict_top_k(softmax_model, large, classes, k=2), 2)
         expected = expected_top_k(softmax_model, large, classes, 2)
         if found[0][0] != expected[0][0] or abs(found[0][1] - expected[0][1]) > 0.05:
-            raise CheckFailed(name, f"for a 64x48 JPEG the top class is {found[0]}; expected about {expected[0]}.", "resize the image to the model's input size in load_image.")
+            raise CheckFailed(
+                name,
+                f"for a 64x48 JPEG the top class is {found[0]}; expected about {expected[0]}.",
+                "resize the image to the model's input size in load_image.",
+            )

@@ -66,7 +66,9 @@ def _config_name(entry: Any) -> tuple[str, dict]:
         return entry.lower(), {}
     if isinstance(entry, dict):
         if entry.get("class_name") == "function" and isinstance(entry.get("config"), str):
-            return entry["config"].lower(), {}  # a loss or metric function such as keras.losses.sparse_categorical_crossentropy
+            return entry[
+                "config"
+            ].lower(), {}  # a loss or metric function such as keras.losses.sparse_categorical_crossentropy
         config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
         return str(entry.get("class_name") or config.get("name") or "").lower(), config
     return type(entry).__name__.lower(), {}
@@ -76,7 +78,9 @@ def loss_identity(model: keras.Model) -> tuple[str | None, bool]:
     """Return (canonical loss name, from_logits) of a compiled model, e.g. ('sparse_categorical_crossentropy', False)."""
     config = model.get_compile_config() or {}
     name, settings = _config_name(config.get("loss"))
-    return _LOSS_ALIASES.get(name, _LOSS_ALIASES.get(name.replace("_", ""), name or None)), bool(settings.get("from_logits", False))
+    return _LOSS_ALIASES.get(name, _LOSS_ALIASES.get(name.replace("_", ""), name or None)), bool(
+        settings.get("from_logits", False)
+    )
 
 
 def metric_identities(model: keras.Model) -> list[str]:

@@ -7,7 +7,14 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
-from cnn_course.checks.arrays import expect_array, expect_float_dtype, expect_integer_dtype, expect_shape, expect_tuple, is_tensor
+from cnn_course.checks.arrays import (
+    expect_array,
+    expect_float_dtype,
+    expect_integer_dtype,
+    expect_shape,
+    expect_tuple,
+    is_tensor,
+)
 from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
@@ -22,7 +29,9 @@ def _metric_labels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         y_true = rng.permutation(np.repeat(np.arange(4), rng.integers(2, 6, 4)))
         y_pred = np.where(rng.random(len(y_true)) < 0.55, y_true, rng.integers(0, 3, len(y_true)))
         y_pred[y_pred == 3] = rng.integers(0, 3)
-        precision, recall, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(5), average=None, zero_division=0)
+        precision, recall, _, _ = precision_recall_fscore_support(
+            y_true, y_pred, labels=range(5), average=None, zero_division=0
+        )
         if not np.allclose(precision, recall) and np.any((precision != recall) & (precision > 0) & (recall > 0)):
             return y_true, y_pred
 
@@ -31,7 +40,9 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
     """precision_recall_f1(y_true, y_pred, num_classes) matches scikit-learn's, 0 where a ratio is 0 / 0."""
     name = "precision_recall_f1"
     y_true, y_pred = _metric_labels(generator(name))
-    precision, recall, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(5), average=None, zero_division=0)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=range(5), average=None, zero_division=0
+    )
     names = ("precision", "recall", "f1")
     result = expect_tuple(name, precision_recall_f1(y_true, y_pred, num_classes=5), names)
     found = [expect_array(name, value, f"an array of {label}") for value, label in zip(result, names)]
@@ -61,8 +72,13 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
             "precision divides the correct predictions of a class by how often the class was *predicted*; "
             "recall divides them by how often it is the *true* class.",
         )
-    for found_values, expected_values, label in ((found_precision, precision, "precision"), (found_recall, recall, "recall")):
-        if not np.allclose(found_values, expected_values) and np.allclose(np.sort(found_values), np.sort(expected_values)):
+    for found_values, expected_values, label in (
+        (found_precision, precision, "precision"),
+        (found_recall, recall, "recall"),
+    ):
+        if not np.allclose(found_values, expected_values) and np.allclose(
+            np.sort(found_values), np.sort(expected_values)
+        ):
             raise CheckFailed(
                 name,
                 f"{label} {found_values.round(3).tolist()} holds the right values for the wrong classes; expected {expected_values.round(3).tolist()}.",
@@ -82,10 +98,14 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
             "recall of class c: the count of (y_pred == c) & (y_true == c), divided by the count of y_true == c.",
         )
     if np.allclose(found_f1, (precision + recall) / 2):
-        raise CheckFailed(name, "F1 is the plain average of precision and recall.", "F1 is their harmonic mean: 2 * P * R / (P + R).")
+        raise CheckFailed(
+            name, "F1 is the plain average of precision and recall.", "F1 is their harmonic mean: 2 * P * R / (P + R)."
+        )
     if not np.allclose(found_f1, f1):
         raise CheckFailed(
-            name, f"F1 {found_f1.round(3).tolist()}; expected {f1.round(3).tolist()}.", "F1 = 2 * P * R / (P + R), and 0 where P + R is 0."
+            name,
+            f"F1 {found_f1.round(3).tolist()}; expected {f1.round(3).tolist()}.",
+            "F1 = 2 * P * R / (P + R), and 0 where P + R is 0.",
         )
 
 
@@ -127,7 +147,12 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
     """most_confused_pairs(confusion, k) lists off-diagonal (true, predicted, count), largest count first."""
     name = "most_confused_pairs"
     confusion = _confusion(generator(name))
-    off_diagonal = [(t, p, int(confusion[t, p])) for t in range(len(confusion)) for p in range(len(confusion)) if t != p and confusion[t, p]]
+    off_diagonal = [
+        (t, p, int(confusion[t, p]))
+        for t in range(len(confusion))
+        for p in range(len(confusion))
+        if t != p and confusion[t, p]
+    ]
     ranked = sorted(off_diagonal, key=lambda pair: -pair[2])
     expected = ranked[:3]
     call = call_with_details(most_confused_pairs, confusion.copy(), k=3)
@@ -151,11 +176,15 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
             "rows are the true classes and columns the predicted ones: entry [t, p] is the pair (t, p).",
         )
     if len(found) > 3 and found[:3] == expected:
-        raise CheckFailed(name, f"with k=3 it returned {len(found)} pairs.", "use the k argument: keep the first k pairs, [:k].")
+        raise CheckFailed(
+            name, f"with k=3 it returned {len(found)} pairs.", "use the k argument: keep the first k pairs, [:k]."
+        )
     counts = [count for _, _, count in found]
     if len(counts) > 1 and counts == sorted(counts) and counts != sorted(counts, reverse=True):
         raise CheckFailed(
-            name, f"returned {found}, smallest count first.", "sort by decreasing count: the most frequent confusion comes first."
+            name,
+            f"returned {found}, smallest count first.",
+            "sort by decreasing count: the most frequent confusion comes first.",
         )
     if found != expected:
         raise CheckFailed(
@@ -181,7 +210,9 @@ def _scored_examples(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     rounded = np.round(probabilities, 1)
     rows = np.arange(len(rounded))
     top = np.argmax(rounded, axis=1)
-    rounded[rows, top] = np.round(1 - (rounded.sum(axis=1) - rounded[rows, top]), 1)  # rows sum to 1, as scikit-learn's multiclass AUC requires
+    rounded[rows, top] = np.round(
+        1 - (rounded.sum(axis=1) - rounded[rows, top]), 1
+    )  # rows sum to 1, as scikit-learn's multiclass AUC requires
     return y_true, rounded
 
 
@@ -226,7 +257,9 @@ def check_roc_auc_one_vs_rest(roc_auc_one_vs_rest: Callable) -> None:
                 "a tie between an image of class c and another image counts half: add 0.5 for each tied pair.",
             )
     wrong_column = [
-        c for c in classes if not np.isclose(found[c], expected[c]) and np.isclose(np.delete(column_aucs[c], c), found[c]).any()
+        c
+        for c in classes
+        if not np.isclose(found[c], expected[c]) and np.isclose(np.delete(column_aucs[c], c), found[c]).any()
     ]
     if wrong_column:
         raise CheckFailed(
@@ -254,7 +287,9 @@ def check_top_k_classes(top_k_classes: Callable) -> None:
         indices = expect_array(name, indices, "an array of class indices")
         values = expect_array(name, values, "an array of probabilities")
         expect_shape(name, indices, (k,), "return k classes: slice the sorted indices with [:k].")
-        expect_integer_dtype(name, indices, "the first item holds class numbers (integers), the second their probabilities.")
+        expect_integer_dtype(
+            name, indices, "the first item holds class numbers (integers), the second their probabilities."
+        )
         if indices.tolist() == expected[::-1]:
             raise CheckFailed(
                 name,

@@ -18,7 +18,9 @@ def _tiny_classifier(rng: np.random.Generator, num_classes: int, count: int) -> 
 
     The winning class leads the runner-up by a clear margin, so any way of computing the argmax agrees.
     """
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")]
+    )
     while True:
         weights = rng.normal(size=(16, num_classes)).astype(np.float32)
         images = rng.normal(size=(count, 4, 4, 1)).astype(np.float32)
@@ -39,17 +41,39 @@ def check_predict_labels(predict_labels: Callable) -> None:
     expected = np.argmax(probabilities, axis=1)
     labels = expect_array(name, predict_labels(model, images))
     if labels.shape == (count, 1):
-        raise CheckFailed(name, f"the result has shape {labels.shape}; expected ({count},).", "one label per image in a flat array: drop keepdims (or .reshape(-1)).")
+        raise CheckFailed(
+            name,
+            f"the result has shape {labels.shape}; expected ({count},).",
+            "one label per image in a flat array: drop keepdims (or .reshape(-1)).",
+        )
     if labels.ndim == 2:
-        raise CheckFailed(name, f"returned probabilities of shape {labels.shape}, not labels.", "take the most probable class: np.argmax(probabilities, axis=1).")
-    expect_shape(name, labels, (count,), "one label per image: argmax over axis=1 (the classes), not axis=0 (the images).")
+        raise CheckFailed(
+            name,
+            f"returned probabilities of shape {labels.shape}, not labels.",
+            "take the most probable class: np.argmax(probabilities, axis=1).",
+        )
+    expect_shape(
+        name, labels, (count,), "one label per image: argmax over axis=1 (the classes), not axis=0 (the images)."
+    )
     if np.issubdtype(labels.dtype, np.floating) and np.allclose(labels, probabilities.max(axis=1), atol=1e-5):
-        raise CheckFailed(name, "it returned the highest probability of each image, not its class.", "max gives the probability; argmax gives the class: np.argmax(probabilities, axis=1).")
+        raise CheckFailed(
+            name,
+            "it returned the highest probability of each image, not its class.",
+            "max gives the probability; argmax gives the class: np.argmax(probabilities, axis=1).",
+        )
     expect_integer_dtype(name, labels, "class labels are integers; np.argmax returns them.")
     if np.array_equal(labels, expected + 1):
-        raise CheckFailed(name, f"labels {labels.tolist()} are one more than expected {expected.tolist()}.", "classes count from 0: argmax already gives the class, do not add 1.")
+        raise CheckFailed(
+            name,
+            f"labels {labels.tolist()} are one more than expected {expected.tolist()}.",
+            "classes count from 0: argmax already gives the class, do not add 1.",
+        )
     if not np.array_equal(labels, expected):
-        raise CheckFailed(name, f"labels {labels.tolist()}; expected {expected.tolist()}.", "argmax over axis=1 of model.predict(images).")
+        raise CheckFailed(
+            name,
+            f"labels {labels.tolist()}; expected {expected.tolist()}.",
+            "argmax over axis=1 of model.predict(images).",
+        )
 
 
 def _confusion_labels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
@@ -73,9 +97,15 @@ def check_confusion_counts(confusion_counts: Callable) -> None:
     if counts.ndim == 2 and counts.shape[0] > num_classes:
         hint = "use the num_classes argument, not a fixed number of classes."
     expect_shape(name, counts, (num_classes, num_classes), hint)
-    expect_integer_dtype(name, counts, "counts are whole numbers: create the matrix with dtype=int (np.zeros((n, n), dtype=int)).")
+    expect_integer_dtype(
+        name, counts, "counts are whole numbers: create the matrix with dtype=int (np.zeros((n, n), dtype=int))."
+    )
     if np.array_equal(counts, expected.T):
-        raise CheckFailed(name, "the matrix is transposed.", "rows are the true classes and columns the predicted ones (scikit-learn's convention).")
+        raise CheckFailed(
+            name,
+            "the matrix is transposed.",
+            "rows are the true classes and columns the predicted ones (scikit-learn's convention).",
+        )
     if np.array_equal(counts, (expected > 0).astype(counts.dtype)):
         raise CheckFailed(
             name,
@@ -84,7 +114,9 @@ def check_confusion_counts(confusion_counts: Callable) -> None:
             "np.add.at(counts, (y_true, y_pred), 1) or a loop over the examples.",
         )
     if not np.array_equal(counts, expected):
-        raise CheckFailed(name, f"counts\n{counts}\nexpected\n{expected}", "add 1 at [true, predicted] for every example.")
+        raise CheckFailed(
+            name, f"counts\n{counts}\nexpected\n{expected}", "add 1 at [true, predicted] for every example."
+        )
 
 
 def _ranked(indices: np.ndarray, scores: np.ndarray) -> list[int]:
@@ -108,12 +140,18 @@ def _scored_mistakes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, 
         y_true[wrong] = (predicted[wrong] + rng.integers(1, num_classes, len(wrong))) % num_classes
         confidence = probabilities.max(axis=1)
         gaps = np.diff(np.sort(confidence[wrong]))
-        if probabilities.min() < 0 or np.sum(np.sort(probabilities, axis=1)[:, -1] == np.sort(probabilities, axis=1)[:, -2]) or gaps.min() < 0.02:
+        if (
+            probabilities.min() < 0
+            or np.sum(np.sort(probabilities, axis=1)[:, -1] == np.sort(probabilities, axis=1)[:, -2])
+            or gaps.min() < 0.02
+        ):
             continue
         expected = _ranked(np.sort(wrong), confidence[np.sort(wrong)])
         by_true = _ranked(np.sort(wrong), probabilities[np.sort(wrong), y_true[np.sort(wrong)]])
         right_confidence = np.delete(confidence, wrong)
-        if by_true[:3] != expected[:3] and right_confidence.max() > confidence[wrong].max():  # the surest prediction is right
+        if (
+            by_true[:3] != expected[:3] and right_confidence.max() > confidence[wrong].max()
+        ):  # the surest prediction is right
             return probabilities, y_true, expected
 
 
@@ -127,9 +165,17 @@ def check_most_confident_mistakes(most_confident_mistakes: Callable) -> None:
     found = expect_array(name, most_confident_mistakes(probabilities.copy(), y_true.copy(), k=3))
     expect_integer_dtype(name, found, "return the indices of the images, not their probabilities.")
     if found.ndim != 1:
-        raise CheckFailed(name, f"the result has shape {found.shape}; expected a flat array of indices.", "return a 1-D array of image indices.")
+        raise CheckFailed(
+            name,
+            f"the result has shape {found.shape}; expected a flat array of indices.",
+            "return a 1-D array of image indices.",
+        )
     if np.isin(found, right).any():
-        raise CheckFailed(name, f"indices {found.tolist()} include correct predictions.", "keep only rows where the predicted class != the true class.")
+        raise CheckFailed(
+            name,
+            f"indices {found.tolist()} include correct predictions.",
+            "keep only rows where the predicted class != the true class.",
+        )
     if len(found) > 3:
         raise CheckFailed(name, f"with k=3 it returned {len(found)} indices.", "keep the first k: [:k].")
     hint = "sort the mistakes by the probability of the predicted class, highest first, and keep k."
@@ -144,7 +190,15 @@ def check_most_confident_mistakes(most_confident_mistakes: Callable) -> None:
         raise CheckFailed(name, f"indices {found.tolist()}; expected {expected[:3]}.", hint)
     everything = expect_array(name, most_confident_mistakes(probabilities.copy(), y_true.copy(), k=10))
     if everything.tolist() != expected:
-        raise CheckFailed(name, f"with k=10 and only {len(expected)} mistakes it returned {everything.tolist()}.", "return all the mistakes when there are fewer than k.")
+        raise CheckFailed(
+            name,
+            f"with k=10 and only {len(expected)} mistakes it returned {everything.tolist()}.",
+            "return all the mistakes when there are fewer than k.",
+        )
     one = expect_array(name, most_confident_mistakes(probabilities.copy(), y_true.copy(), k=1))
     if one.tolist() != expected[:1]:
-        raise CheckFailed(name, f"with k=1 it returned {one.tolist()}; expected {expected[:1]}.", "use the k argument: keep the first k mistakes, [:k].")
+        raise CheckFailed(
+            name,
+            f"with k=1 it returned {one.tolist()}; expected {expected[:1]}.",
+            "use the k argument: keep the first k mistakes, [:k].",
+        )

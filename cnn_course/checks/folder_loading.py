@@ -54,20 +54,37 @@ def _first_batches(dataset: Any) -> list[tuple[np.ndarray, ...]]:
 
 
 def _split(
-    name: str, subset: Any, label: str, classes: list[str], images: dict[int, tuple[str, str]], image_size: tuple[int, int]
+    name: str,
+    subset: Any,
+    label: str,
+    classes: list[str],
+    images: dict[int, tuple[str, str]],
+    image_size: tuple[int, int],
 ) -> list[str]:
     """Check one subset's first batch and return the file names it holds (the whole subset fits in it)."""
     batches = _first_batches(subset)
     if not batches or len(batches[0]) != 2:
-        raise CheckFailed(name, f"the {label} dataset does not yield (images, labels) batches.", "load with labels='inferred' (the default).")
+        raise CheckFailed(
+            name,
+            f"the {label} dataset does not yield (images, labels) batches.",
+            "load with labels='inferred' (the default).",
+        )
     pixels, labels = batches[0]
     if pixels.ndim != 4 or pixels.shape[1:3] != image_size:
         hint = "pass image_size=image_size: the images of a folder have many sizes, and a batch needs one."
         if pixels.ndim == 4 and pixels.shape[1:3] == image_size[::-1]:
-            hint = "height and width are swapped: image_size is (height, width), as Keras takes it; pass it on as it is."
-        raise CheckFailed(name, f"called with image_size={image_size}, the {label} images have shape {pixels.shape[1:]}.", hint)
+            hint = (
+                "height and width are swapped: image_size is (height, width), as Keras takes it; pass it on as it is."
+            )
+        raise CheckFailed(
+            name, f"called with image_size={image_size}, the {label} images have shape {pixels.shape[1:]}.", hint
+        )
     if pixels.shape[3] != 3:
-        raise CheckFailed(name, f"the {label} images have {pixels.shape[3]} channels.", "load RGB images: color_mode='rgb' (the default).")
+        raise CheckFailed(
+            name,
+            f"the {label} images have {pixels.shape[3]} channels.",
+            "load RGB images: color_mode='rgb' (the default).",
+        )
     if labels.shape != (len(pixels),):
         raise CheckFailed(
             name,
@@ -104,7 +121,12 @@ def check_load_image_folder(load_image_folder: Callable) -> None:
 
 
 def _check_loaded_splits(
-    name: str, root: Path, images: dict[int, tuple[str, str]], names: list[str], load_image_folder: Callable, rng: np.random.Generator
+    name: str,
+    root: Path,
+    images: dict[int, tuple[str, str]],
+    names: list[str],
+    load_image_folder: Callable,
+    rng: np.random.Generator,
 ) -> None:
     """Call load_image_folder on the folder `root` with drawn arguments and judge the two subsets it returns."""
     image_size = tuple(int(n) for n in rng.choice(np.arange(10, 24), 2, replace=False))
@@ -113,11 +135,21 @@ def _check_loaded_splits(
     small = load_image_folder(root, image_size=image_size, batch_size=4, validation_split=0.2, seed=seed)
     with contextlib.redirect_stdout(io.StringIO()):  # Keras reports the split even with verbose=False
         reference = keras.utils.image_dataset_from_directory(
-            root, image_size=image_size, batch_size=64, validation_split=0.2, subset="validation", seed=seed, verbose=False
+            root,
+            image_size=image_size,
+            batch_size=64,
+            validation_split=0.2,
+            subset="validation",
+            seed=seed,
+            verbose=False,
         )
     reference_validation = sorted(Path(path).relative_to(root).as_posix() for path in reference.file_paths)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise CheckFailed(name, f"returned {type(result).__name__}; expected a pair (training, validation).", "return train_ds, val_ds.")
+        raise CheckFailed(
+            name,
+            f"returned {type(result).__name__}; expected a pair (training, validation).",
+            "return train_ds, val_ds.",
+        )
     expected_classes = sorted(names)
     for label, subset in zip(("training", "validation"), result):
         classes = getattr(subset, "class_names", None)
@@ -176,7 +208,11 @@ def _check_loaded_splits(
         )
     first = _first_batches(small[0])[0][0]
     if len(first) != 4:
-        raise CheckFailed(name, f"called with batch_size=4, the first training batch holds {len(first)} images.", "pass batch_size=batch_size.")
+        raise CheckFailed(
+            name,
+            f"called with batch_size=4, the first training batch holds {len(first)} images.",
+            "pass batch_size=batch_size.",
+        )
     with temporary_folder() as root:
         write_orientation_folder(root)
         upright = load_image_folder(root, image_size=(16, 16), batch_size=64, validation_split=0.2, seed=7)

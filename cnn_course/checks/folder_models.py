@@ -23,7 +23,11 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
     num_classes, image_size = int(rng.integers(3, 9)), int(rng.choice([20, 24, 28, 36, 40]))
     model = build_folder_cnn(num_classes=num_classes, image_size=image_size)
     if not isinstance(model, keras.Model):
-        raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return a keras.Sequential (or a functional keras.Model).")
+        raise CheckFailed(
+            name,
+            f"returned {type(model).__name__}, not a Keras model.",
+            "return a keras.Sequential (or a functional keras.Model).",
+        )
     input_shape = tuple(model.input_shape)
     if input_shape[1:3] != (None, None):
         raise CheckFailed(
@@ -33,11 +37,17 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
             "model takes a photo of any size, exactly as it comes from the file.",
         )
     if input_shape[3:] != (3,):
-        raise CheckFailed(name, f"the model's input has {input_shape[3:]} channels.", "take RGB images: keras.Input(shape=(None, None, 3)).")
+        raise CheckFailed(
+            name,
+            f"the model's input has {input_shape[3:]} channels.",
+            "take RGB images: keras.Input(shape=(None, None, 3)).",
+        )
     layers_in_order = flat_layers(model)
     first_conv = next((i for i, layer in enumerate(layers_in_order) if isinstance(layer, keras.layers.Conv2D)), None)
     if first_conv is None:
-        raise CheckFailed(name, "the model has no Conv2D layer.", "a CNN: add convolution blocks after the resizing and rescaling.")
+        raise CheckFailed(
+            name, "the model has no Conv2D layer.", "a CNN: add convolution blocks after the resizing and rescaling."
+        )
     before = layers_in_order[:first_conv]
     resizing = [layer for layer in before if isinstance(layer, keras.layers.Resizing)]
     if not resizing:
@@ -60,7 +70,9 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
             "add layers.Rescaling(1 / 255): the images arrive as pixel values 0-255, as they are in the files.",
         )
     scale, offset = float(np.squeeze(rescaling[0].scale)), float(np.squeeze(rescaling[0].offset))
-    if not (np.isclose(scale, 1 / 255) and np.isclose(offset, 0.0)) and not (np.isclose(scale, 1 / 127.5) and np.isclose(offset, -1.0)):
+    if not (np.isclose(scale, 1 / 255) and np.isclose(offset, 0.0)) and not (
+        np.isclose(scale, 1 / 127.5) and np.isclose(offset, -1.0)
+    ):
         raise CheckFailed(
             name,
             f"the Rescaling layer multiplies by {scale:.6g} and adds {offset:g}: pixels 0-255 do not end in [0, 1] (or [-1, 1]).",
@@ -76,7 +88,11 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
                 "end with layers.Dense(num_classes, activation='softmax'), after global average pooling or Flatten.",
             )
         if not np.all(np.isfinite(output)) or not np.allclose(output.sum(axis=1), 1.0, atol=1e-3):
-            raise CheckFailed(name, "the outputs are not class probabilities (each row should sum to 1).", "use activation='softmax' on the last layer.")
+            raise CheckFailed(
+                name,
+                "the outputs are not class probabilities (each row should sum to 1).",
+                "use activation='softmax' on the last layer.",
+            )
     if model.count_params() > 1_000_000:
         raise CheckFailed(
             name,
@@ -87,6 +103,7 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
 
 # -- the saved model ---------------------------------------------------------------------------------
 
+
 def check_class_names_sidecar(exercise: str, path: Path, saved_by: str) -> list[str]:
     """Return the class names saved next to a model (`NAME.classes.json`, see cnn_course.saving); fail with a hint when unusable."""
     if not path.is_file():
@@ -95,7 +112,9 @@ def check_class_names_sidecar(exercise: str, path: Path, saved_by: str) -> list[
         names = json.loads(path.read_text())["class_names"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise CheckFailed(
-            exercise, f"{path} is not a class-names file ({type(error).__name__}: {error}).", f"run lesson {saved_by} again to rewrite it."
+            exercise,
+            f"{path} is not a class-names file ({type(error).__name__}: {error}).",
+            f"run lesson {saved_by} again to rewrite it.",
         ) from None
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise CheckFailed(

@@ -103,7 +103,9 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
         files, names = write_counting_folder(root, generator(name))
         found = count_images_per_class(root)
     if not isinstance(found, dict):
-        raise CheckFailed(name, f"returned {type(found).__name__}; expected a dict {{class name: count}}.", "build and return a dict.")
+        raise CheckFailed(
+            name, f"returned {type(found).__name__}; expected a dict {{class name: count}}.", "build and return a dict."
+        )
     expected = _expected_counts(files, names, _COUNTED)
     keys = [str(key) for key in found]
     hidden = [key for key in keys if key.startswith(".")]
@@ -129,20 +131,40 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
         )
     counts = {str(key): value for key, value in found.items()}
     if not all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in counts.values()):
-        raise CheckFailed(name, f"the counts are {counts}; expected whole numbers.", "count the files: len(...) of a list, or a running total.")
+        raise CheckFailed(
+            name,
+            f"the counts are {counts}; expected whole numbers.",
+            "count the files: len(...) of a list, or a running total.",
+        )
     if counts == expected:
         return
     hidden_folder = _with(files, _HIDDEN_FOLDER).rsplit("/", 1)[0]
     mistakes = [
-        (_COUNTED | {_NOT_IMAGE}, "it counts files that are not images (notes.txt, labels.csv).",
-         f"count only files whose extension, lower-cased, is one Keras reads: {', '.join(IMAGE_SUFFIXES)}."),
-        (_COUNTED | {_HIDDEN_FILE}, f"it counts hidden files ({_with(files, _HIDDEN_FILE)}).",
-         "skip files whose name starts with '.': a '._' file is macOS metadata, not an image, even when its name ends in .png."),
-        (_COUNTED | {_HIDDEN_FOLDER}, f"it counts files inside a hidden folder ({hidden_folder}/).",
-         "skip every path with a part starting with '.': a checkpoint copy of an image would be counted twice."),
-        (_COUNTED - {_UPPER_CASE}, f"it misses {_with(files, _UPPER_CASE)}.", "compare extensions in lower case: cameras often write .JPG."),
-        (_COUNTED - {_NESTED}, f"it misses the images in a subfolder of a class ({_with(files, _NESTED).rsplit('/', 1)[0]}/).",
-         "look in subfolders too (rglob or os.walk): Keras reads a class folder recursively."),
+        (
+            _COUNTED | {_NOT_IMAGE},
+            "it counts files that are not images (notes.txt, labels.csv).",
+            f"count only files whose extension, lower-cased, is one Keras reads: {', '.join(IMAGE_SUFFIXES)}.",
+        ),
+        (
+            _COUNTED | {_HIDDEN_FILE},
+            f"it counts hidden files ({_with(files, _HIDDEN_FILE)}).",
+            "skip files whose name starts with '.': a '._' file is macOS metadata, not an image, even when its name ends in .png.",
+        ),
+        (
+            _COUNTED | {_HIDDEN_FOLDER},
+            f"it counts files inside a hidden folder ({hidden_folder}/).",
+            "skip every path with a part starting with '.': a checkpoint copy of an image would be counted twice.",
+        ),
+        (
+            _COUNTED - {_UPPER_CASE},
+            f"it misses {_with(files, _UPPER_CASE)}.",
+            "compare extensions in lower case: cameras often write .JPG.",
+        ),
+        (
+            _COUNTED - {_NESTED},
+            f"it misses the images in a subfolder of a class ({_with(files, _NESTED).rsplit('/', 1)[0]}/).",
+            "look in subfolders too (rglob or os.walk): Keras reads a class folder recursively.",
+        ),
     ]
     for counted, problem, hint in mistakes:
         if counts == _expected_counts(files, names, frozenset(counted)):
@@ -156,6 +178,7 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
 
 
 # -- image_shape -------------------------------------------------------------------------------------
+
 
 def write_shape_files(root: Path, rng: np.random.Generator) -> dict[str, tuple[int, int, int] | None]:
     """Write the files `check_image_shape` reads, of drawn sizes (never square); return {file name: (height, width, channels) or None}."""
@@ -208,14 +231,26 @@ def check_image_shape(image_shape: Callable) -> None:
                     "._photo.png": "it is a macOS '._' metadata file named like a PNG: decode the file, don't trust its name.",
                     "text.png": "it is a text file named like a PNG: decode the file, don't trust its name.",
                 }[filename]
-                raise CheckFailed(name, f"returned {result!r} for {filename}, which cannot be decoded.", f"return None for it: {detail}")
+                raise CheckFailed(
+                    name,
+                    f"returned {result!r} for {filename}, which cannot be decoded.",
+                    f"return None for it: {detail}",
+                )
             continue
         if result is None:
-            raise CheckFailed(name, f"returned None for {filename}, a valid image of shape {shape}.", "return None only when decoding fails.")
+            raise CheckFailed(
+                name,
+                f"returned None for {filename}, a valid image of shape {shape}.",
+                "return None only when decoding fails.",
+            )
         try:
             values = tuple(int(value) for value in result)
         except (TypeError, ValueError):
-            raise CheckFailed(name, f"returned {result!r} for {filename}; expected a tuple (height, width, channels).", "return three integers.") from None
+            raise CheckFailed(
+                name,
+                f"returned {result!r} for {filename}; expected a tuple (height, width, channels).",
+                "return three integers.",
+            ) from None
         if values == shape:
             continue
         if values == shape[:2] and shape[2] == 1:
@@ -238,4 +273,8 @@ def check_image_shape(image_shape: Callable) -> None:
                 "report the channels stored in the file: don't convert to RGB (convert('RGB'), channels=3) before "
                 "counting them; grayscale has 1, RGBA 4.",
             )
-        raise CheckFailed(name, f"returned {values} for {filename}; expected {shape}.", "return (height, width, channels) of the decoded pixels.")
+        raise CheckFailed(
+            name,
+            f"returned {values} for {filename}; expected {shape}.",
+            "return (height, width, channels) of the decoded pixels.",
+        )

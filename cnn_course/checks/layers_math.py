@@ -88,7 +88,12 @@ def check_conv2d_param_count(conv2d_param_count: Callable) -> None:
     for kernel, channels, filters in _param_cases(generator(name)):
         expected = (kernel * kernel * channels + 1) * filters
         call = f"conv2d_param_count({kernel}, {channels}, {filters})"
-        found = expect_integer(name, conv2d_param_count(kernel, channels, filters), call, "a parameter count is a whole number: compute with ints (** and *, not math.pow) or wrap it in int(...).")
+        found = expect_integer(
+            name,
+            conv2d_param_count(kernel, channels, filters),
+            call,
+            "a parameter count is a whole number: compute with ints (** and *, not math.pow) or wrap it in int(...).",
+        )
         if found != expected:
             hint = "each filter has kernel_size * kernel_size * in_channels weights plus 1 bias."
             if found == kernel * kernel * channels * filters:

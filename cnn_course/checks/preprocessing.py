@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.arrays import expect_array, expect_integer_dtype, expect_shape
+from cnn_course.checks.calls import call_with_details
 from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 
@@ -45,7 +45,11 @@ def check_count_per_class(count_per_class: Callable) -> None:
         expect_integer_dtype(name, counts, "counts are whole numbers: np.bincount returns integers.")
         expected = np.bincount(labels, minlength=num_classes)
         if not np.array_equal(counts, expected):
-            raise CheckFailed(name, f"counts {counts.tolist()} differ from the expected {expected.tolist()}.", "entry c counts the labels equal to c: np.bincount(labels, minlength=num_classes).")
+            raise CheckFailed(
+                name,
+                f"counts {counts.tolist()} differ from the expected {expected.tolist()}.",
+                "entry c counts the labels equal to c: np.bincount(labels, minlength=num_classes).",
+            )
 
 
 def check_scale_images(scale_images: Callable) -> None:
@@ -59,7 +63,9 @@ def check_scale_images(scale_images: Callable) -> None:
     call = call_with_details(scale_images, images)
     scaled = expect_array(name, call.value, "an array of scaled images")
     if 0 in call.changed_arguments:
-        raise CheckFailed(name, "it changed the array it was given.", "return a new array instead of modifying the input in place.")
+        raise CheckFailed(
+            name, "it changed the array it was given.", "return a new array instead of modifying the input in place."
+        )
     _expect_scaled(name, scaled, original)
     colour = rng.integers(0, 256, (2, *rng.integers(3, 9, 2), 3), dtype=np.uint8)
     _expect_scaled(name, expect_array(name, scale_images(colour.copy()), "an array of scaled images"), colour)
@@ -67,7 +73,9 @@ def check_scale_images(scale_images: Callable) -> None:
 
 def _expect_scaled(name: str, scaled: np.ndarray, original: np.ndarray) -> None:
     """Fail unless `scaled` is float32 original / 255 with the original's shape."""
-    expect_shape(name, scaled, original.shape, "scaling changes values, not the shape (any shape: do not assume 28x28 images).")
+    expect_shape(
+        name, scaled, original.shape, "scaling changes values, not the shape (any shape: do not assume 28x28 images)."
+    )
     if scaled.max() > 1.0 + 1e-6:
         raise CheckFailed(
             name,
@@ -88,10 +96,14 @@ def _expect_scaled(name: str, scaled: np.ndarray, original: np.ndarray) -> None:
         )
     if scaled.min() < -1e-6:
         raise CheckFailed(
-            name, f"values go down to {scaled.min():g}; expected at least 0.", "only divide by 255: do not subtract a mean or centre on 0."
+            name,
+            f"values go down to {scaled.min():g}; expected at least 0.",
+            "only divide by 255: do not subtract a mean or centre on 0.",
         )
     if not np.allclose(scaled, original / 255.0, atol=1e-6):
-        raise CheckFailed(name, "the values are not pixel / 255.", "divide every pixel by 255 (not by the image's own maximum).")
+        raise CheckFailed(
+            name, "the values are not pixel / 255.", "divide every pixel by 255 (not by the image's own maximum)."
+        )
 
 
 def check_add_channel_axis(add_channel_axis: Callable) -> None:
@@ -104,12 +116,25 @@ def check_add_channel_axis(add_channel_axis: Callable) -> None:
         expected = (*images.shape, 1)
         hint = "Keras's Conv2D expects channels last: add the new axis at the end (axis=-1)."
         if result.shape != expected and result.size == images.size and sorted(result.shape) == sorted(expected):
-            hint = "the axes are in the wrong order: keep (N, H, W) as they are and add the new axis at the end (axis=-1)."
+            hint = (
+                "the axes are in the wrong order: keep (N, H, W) as they are and add the new axis at the end (axis=-1)."
+            )
         elif result.shape != expected and result.ndim == 4 and result.shape[:3] == images.shape:
-            hint = "the new channel axis has length 1: add an axis (np.expand_dims(images, -1)), do not repeat the pixels."
-        expect_shape(name, result, expected, hint if images.shape[1:] == (28, 28) else hint + " Any image size: use images.shape, not 28.")
+            hint = (
+                "the new channel axis has length 1: add an axis (np.expand_dims(images, -1)), do not repeat the pixels."
+            )
+        expect_shape(
+            name,
+            result,
+            expected,
+            hint if images.shape[1:] == (28, 28) else hint + " Any image size: use images.shape, not 28.",
+        )
         if not np.array_equal(result[..., 0], images):
-            raise CheckFailed(name, "the pixel values changed.", "only add an axis: images[..., np.newaxis] or np.expand_dims(images, -1).")
+            raise CheckFailed(
+                name,
+                "the pixel values changed.",
+                "only add an axis: images[..., np.newaxis] or np.expand_dims(images, -1).",
+            )
 
 
 def check_one_hot(one_hot: Callable) -> None:
@@ -119,20 +144,34 @@ def check_one_hot(one_hot: Callable) -> None:
     # The second case's largest label is below num_classes - 1: to_categorical without num_classes makes too few columns.
     first = np.concatenate([[9], rng.integers(0, 10, int(rng.integers(4, 8)))]).astype(np.uint8)
     second_classes = int(rng.integers(4, 7))
-    second = np.concatenate([[0, second_classes - 2], rng.integers(0, second_classes - 1, int(rng.integers(2, 6)))]).astype(np.int64)
+    second = np.concatenate(
+        [[0, second_classes - 2], rng.integers(0, second_classes - 1, int(rng.integers(2, 6)))]
+    ).astype(np.int64)
     for labels, num_classes in ((rng.permutation(first), 10), (rng.permutation(second), second_classes)):
         result = expect_array(name, one_hot(labels.copy(), num_classes=num_classes))
         expected = np.eye(num_classes)[labels]
         if result.shape == expected.T.shape and result.shape != expected.shape:
-            raise CheckFailed(name, f"the result has shape {result.shape}; expected {expected.shape}.", "one row per label and one column per class: the matrix is transposed.")
+            raise CheckFailed(
+                name,
+                f"the result has shape {result.shape}; expected {expected.shape}.",
+                "one row per label and one column per class: the matrix is transposed.",
+            )
         hint = "one row per label and one column per class: pass num_classes to to_categorical."
         if result.ndim == 2 and result.shape[1] > num_classes:
             hint = "use the num_classes argument, not a fixed number of columns."
         expect_shape(name, result, expected.shape, hint)
         if not np.issubdtype(result.dtype, np.floating):
-            raise CheckFailed(name, f"dtype {result.dtype}; expected floats.", "keras.utils.to_categorical returns floats (or cast with .astype('float32')).")
+            raise CheckFailed(
+                name,
+                f"dtype {result.dtype}; expected floats.",
+                "keras.utils.to_categorical returns floats (or cast with .astype('float32')).",
+            )
         if not np.array_equal(result, expected):
-            raise CheckFailed(name, "the rows are not one-hot vectors of the labels.", "row i should be all zeros except a 1 in column labels[i].")
+            raise CheckFailed(
+                name,
+                "the rows are not one-hot vectors of the labels.",
+                "row i should be all zeros except a 1 in column labels[i].",
+            )
 
 
 def _split_parts(name: str, result: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -141,7 +180,9 @@ def _split_parts(name: str, result: object) -> tuple[np.ndarray, np.ndarray, np.
         (x_train, y_train), (x_val, y_val) = result
     except (TypeError, ValueError):
         raise CheckFailed(
-            name, f"returned {type(result).__name__}; expected ((x_train, y_train), (x_val, y_val)).", "end with `return (x_train, y_train), (x_val, y_val)`."
+            name,
+            f"returned {type(result).__name__}; expected ((x_train, y_train), (x_val, y_val)).",
+            "end with `return (x_train, y_train), (x_val, y_val)`.",
         ) from None
     parts = tuple(expect_array(name, part) for part in (x_train, y_train, x_val, y_val))
     if parts[1].ndim != 1 or parts[3].ndim != 1:
@@ -162,9 +203,15 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
     rng.shuffle(y)
     x = np.arange(len(y), dtype=np.float32)[:, None, None] * np.ones((1, 2, 2), np.float32)
     seed, other_seed = (int(n) for n in rng.choice(1000, 2, replace=False))
-    x_train, y_train, x_val, y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed))
+    x_train, y_train, x_val, y_val = _split_parts(
+        name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed)
+    )
     if len(x_val) == 800 and len(x_train) == 200:
-        raise CheckFailed(name, "the training part holds 200 examples and the validation part 800: they are swapped.", "return (x_train, y_train), (x_val, y_val), the training part first.")
+        raise CheckFailed(
+            name,
+            "the training part holds 200 examples and the validation part 800: they are swapped.",
+            "return (x_train, y_train), (x_val, y_val), the training part first.",
+        )
     if len(x_val) != 200 or len(x_train) != 800 or len(y_val) != 200 or len(y_train) != 800:
         raise CheckFailed(
             name,
@@ -173,9 +220,17 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
         )
     train_ids, val_ids = x_train[:, 0, 0].astype(int), x_val[:, 0, 0].astype(int)
     if np.intersect1d(train_ids, val_ids).size:
-        raise CheckFailed(name, "some examples are in both the training and the validation part.", "each example must go to exactly one side.")
+        raise CheckFailed(
+            name,
+            "some examples are in both the training and the validation part.",
+            "each example must go to exactly one side.",
+        )
     if not (np.array_equal(y[train_ids], y_train) and np.array_equal(y[val_ids], y_val)):
-        raise CheckFailed(name, "images and labels no longer line up.", "split x and y in the same call (train_test_split(x, y, ...)) so they are shuffled together.")
+        raise CheckFailed(
+            name,
+            "images and labels no longer line up.",
+            "split x and y in the same call (train_test_split(x, y, ...)) so they are shuffled together.",
+        )
     if not np.all(np.bincount(y_val, minlength=10) == 20):
         raise CheckFailed(
             name,
@@ -185,10 +240,18 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
     _, again, _, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed))
     if not np.array_equal(again, y_train):
         raise CheckFailed(name, "two calls with the same seed give different splits.", "pass random_state=seed.")
-    _, _, other_x_val, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=other_seed))
+    _, _, other_x_val, _ = _split_parts(
+        name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=other_seed)
+    )
     if np.array_equal(other_x_val, x_val):
-        raise CheckFailed(name, f"seed={seed} and seed={other_seed} give the same split: the seed argument is ignored.", "pass random_state=seed (not a fixed number).")
-    _, small_y_train, _, small_y_val = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.1, seed=seed))
+        raise CheckFailed(
+            name,
+            f"seed={seed} and seed={other_seed} give the same split: the seed argument is ignored.",
+            "pass random_state=seed (not a fixed number).",
+        )
+    _, small_y_train, _, small_y_val = _split_parts(
+        name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.1, seed=seed)
+    )
     if len(small_y_val) != 100 or len(small_y_train) != 900:
         raise CheckFailed(
             name,

@@ -23,7 +23,12 @@ def check_build_seed_cnn(build_seed_cnn: Callable) -> None:
 def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
     """Return the layers inside a Sequential or Functional model (recursively, inputs left out), or [layer] for a single layer."""
     if isinstance(layer, keras.Model):
-        return [inner for child in layer.layers if not isinstance(child, keras.layers.InputLayer) for inner in _sublayers(child)]
+        return [
+            inner
+            for child in layer.layers
+            if not isinstance(child, keras.layers.InputLayer)
+            for inner in _sublayers(child)
+        ]
     return [layer]
 
 
@@ -43,7 +48,9 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
     flips = [layer for layer in inner if isinstance(layer, keras.layers.RandomFlip)]
     shifts = [layer for layer in inner if isinstance(layer, keras.layers.RandomTranslation)]
     if not flips:
-        raise CheckFailed(name, "there is no RandomFlip layer.", "add layers.RandomFlip('horizontal'): a mirrored cat is still a cat.")
+        raise CheckFailed(
+            name, "there is no RandomFlip layer.", "add layers.RandomFlip('horizontal'): a mirrored cat is still a cat."
+        )
     if flips[0].mode != "horizontal":
         raise CheckFailed(
             name,
@@ -52,7 +59,9 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
             "test photos, so they teach the model the wrong invariance.",
         )
     if not shifts:
-        raise CheckFailed(name, "there is no RandomTranslation layer.", "add layers.RandomTranslation(max_shift, max_shift).")
+        raise CheckFailed(
+            name, "there is no RandomTranslation layer.", "add layers.RandomTranslation(max_shift, max_shift)."
+        )
     factors = (shifts[0].height_factor, shifts[0].width_factor)
     if any(not np.isclose(np.max(np.abs(factor)), max_shift) for factor in factors):
         raise CheckFailed(
@@ -63,7 +72,11 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
     images = rng.random((8, *CIFAR10_INPUT_SHAPE), dtype=np.float32)
     at_inference = np.asarray(augmentation(images, training=False))
     if at_inference.shape != images.shape:
-        raise CheckFailed(name, f"the output has shape {at_inference.shape}; the input had {images.shape}.", "augmentation must keep the image size.")
+        raise CheckFailed(
+            name,
+            f"the output has shape {at_inference.shape}; the input had {images.shape}.",
+            "augmentation must keep the image size.",
+        )
     if not np.allclose(at_inference, images, atol=1e-6):
         raise CheckFailed(
             name,
@@ -72,8 +85,12 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
             "when the model predicts, so the test images are seen as they are.",
         )
     if np.allclose(np.asarray(augmentation(images, training=True)), images):
-        raise CheckFailed(name, "it leaves the images unchanged while training.", "check the layers' factors: 0 means no change.")
-    others = [layer for layer in inner if not isinstance(layer, (keras.layers.RandomFlip, keras.layers.RandomTranslation))]
+        raise CheckFailed(
+            name, "it leaves the images unchanged while training.", "check the layers' factors: 0 means no change."
+        )
+    others = [
+        layer for layer in inner if not isinstance(layer, (keras.layers.RandomFlip, keras.layers.RandomTranslation))
+    ]
     if others:
         raise CheckFailed(
             name,
@@ -122,22 +139,44 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
     """training_callbacks(checkpoint_path, patience) returns EarlyStopping and ModelCheckpoint on validation."""
     name = "training_callbacks"
     patience, other_patience = (int(n) for n in generator(name).choice(np.arange(3, 12), 2, replace=False))
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:  # learner code may create the checkpoint folder: keep it out of the target
+    with tempfile.TemporaryDirectory(
+        ignore_cleanup_errors=True
+    ) as folder:  # learner code may create the checkpoint folder: keep it out of the target
         path = Path(folder) / "best.keras"
         callbacks = training_callbacks(path, patience=patience)
         # fit(callbacks=...) takes a list or a tuple; a set has no order and a single callback is not a sequence.
         if callbacks is None:
-            raise CheckFailed(name, "returned None.", "did you forget the `return` statement? return [early_stopping, checkpoint].")
+            raise CheckFailed(
+                name, "returned None.", "did you forget the `return` statement? return [early_stopping, checkpoint]."
+            )
         if isinstance(callbacks, keras.callbacks.Callback):
-            raise CheckFailed(name, f"returned one {type(callbacks).__name__}, not a list of callbacks.", "return [early_stopping, checkpoint].")
-        if not isinstance(callbacks, (list, tuple)) or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks):
-            raise CheckFailed(name, f"returned {type(callbacks).__name__}; expected a list of keras callbacks.", "return [early_stopping, checkpoint].")
+            raise CheckFailed(
+                name,
+                f"returned one {type(callbacks).__name__}, not a list of callbacks.",
+                "return [early_stopping, checkpoint].",
+            )
+        if not isinstance(callbacks, (list, tuple)) or not all(
+            isinstance(c, keras.callbacks.Callback) for c in callbacks
+        ):
+            raise CheckFailed(
+                name,
+                f"returned {type(callbacks).__name__}; expected a list of keras callbacks.",
+                "return [early_stopping, checkpoint].",
+            )
         stopping = _find(callbacks, keras.callbacks.EarlyStopping)
         checkpoint = _find(callbacks, keras.callbacks.ModelCheckpoint)
         if stopping is None:
-            raise CheckFailed(name, "there is no EarlyStopping callback.", "add keras.callbacks.EarlyStopping(monitor='val_accuracy', ...).")
+            raise CheckFailed(
+                name,
+                "there is no EarlyStopping callback.",
+                "add keras.callbacks.EarlyStopping(monitor='val_accuracy', ...).",
+            )
         if checkpoint is None:
-            raise CheckFailed(name, "there is no ModelCheckpoint callback.", "add keras.callbacks.ModelCheckpoint(checkpoint_path, ...).")
+            raise CheckFailed(
+                name,
+                "there is no ModelCheckpoint callback.",
+                "add keras.callbacks.ModelCheckpoint(checkpoint_path, ...).",
+            )
         if _find(callbacks, keras.callbacks.ReduceLROnPlateau) is not None:
             raise CheckFailed(
                 name,
@@ -147,7 +186,11 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
         _expect_validation_monitor(name, stopping)
         _expect_validation_monitor(name, checkpoint)
         if stopping.patience != patience:
-            raise CheckFailed(name, f"called with patience={patience}, EarlyStopping has patience={stopping.patience}.", "pass patience=patience.")
+            raise CheckFailed(
+                name,
+                f"called with patience={patience}, EarlyStopping has patience={stopping.patience}.",
+                "pass patience=patience.",
+            )
         if not stopping.restore_best_weights:
             raise CheckFailed(
                 name,
@@ -155,10 +198,16 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
                 "set restore_best_weights=True: training stops `patience` epochs after the best epoch, which is worse.",
             )
         if Path(checkpoint.filepath) != path:
-            raise CheckFailed(name, f"ModelCheckpoint writes to {checkpoint.filepath}; it was asked for {path}.", "pass checkpoint_path as its filepath.")
+            raise CheckFailed(
+                name,
+                f"ModelCheckpoint writes to {checkpoint.filepath}; it was asked for {path}.",
+                "pass checkpoint_path as its filepath.",
+            )
         if not checkpoint.save_best_only:
             raise CheckFailed(
-                name, "ModelCheckpoint saves after every epoch, so the file ends up holding the last model.", "set save_best_only=True."
+                name,
+                "ModelCheckpoint saves after every epoch, so the file ends up holding the last model.",
+                "set save_best_only=True.",
             )
         others = training_callbacks(path, patience=other_patience)
         again = _find(others, keras.callbacks.EarlyStopping) if isinstance(others, (list, tuple)) else None

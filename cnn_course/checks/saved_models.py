@@ -73,7 +73,10 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
                 f"save the trained model with model.save('models/{path.name}'): run lesson {saved_by}'s last cells "
                 f"again with that line ({convert}).",
             )
-        raise NotAttempted(exercise, f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.")
+        raise NotAttempted(
+            exercise,
+            f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.",
+        )
     resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
     problem = describe_model_file(path)
     if problem:
@@ -81,10 +84,14 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
     try:
         return load_learner_model(path, compiled=False)  # the grader predicts: the loss and metrics play no part
     except Exception as error:  # noqa: BLE001 - whatever Keras raises, the learner needs one sentence
-        raise CheckFailed(exercise, f"models/{path.name} could not be loaded: {unloadable_model_reason(error)}", resave) from None
+        raise CheckFailed(
+            exercise, f"models/{path.name} could not be loaded: {unloadable_model_reason(error)}", resave
+        ) from None
 
 
-def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, threshold: float) -> float:
+def check_model_accuracy(
+    exercise: str, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, threshold: float
+) -> float:
     """Fail unless `model` classifies (x_test, y_test) with accuracy >= threshold; return the accuracy."""
     expected_input = tuple(x_test.shape[1:])
     model_input = tuple(model.input_shape[1:])
@@ -116,11 +123,15 @@ def check_model_accuracy(exercise: str, model: keras.Model, x_test: np.ndarray, 
 def check_saved_history(exercise: str, path: Path, saved_by: str) -> None:
     """Fail unless the saved training history (JSON) records validation metrics for each epoch."""
     if not path.is_file():
-        raise NotAttempted(exercise, f"{exercise}: no training history at models/{path.name} yet. Run lesson {saved_by} to the end.")
+        raise NotAttempted(
+            exercise, f"{exercise}: no training history at models/{path.name} yet. Run lesson {saved_by} to the end."
+        )
     try:
         history = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise CheckFailed(exercise, f"models/{path.name} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it.") from None
+        raise CheckFailed(
+            exercise, f"models/{path.name} is not valid JSON ({error}).", f"run lesson {saved_by} again to rewrite it."
+        ) from None
     if not isinstance(history, dict) or not history.get("val_accuracy"):
         raise CheckFailed(
             exercise,

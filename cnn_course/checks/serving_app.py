@@ -20,11 +20,17 @@ import numpy as np
 from PIL import Image
 
 from cnn_course.checks.calls import call_with_details
-from cnn_course.checks.feedback import CheckFailed
-
 from cnn_course.checks.deployment import (
-    UPLOAD_LIMIT, drawn_classes, drawn_pixels, expect_pairs, expected_top_k, reference_model, scratch_folder, write_image,
+    UPLOAD_LIMIT,
+    drawn_classes,
+    drawn_pixels,
+    expect_pairs,
+    expected_top_k,
+    reference_model,
+    scratch_folder,
+    write_image,
 )
+from cnn_course.checks.feedback import CheckFailed
 
 
 class AppClient:
@@ -38,9 +44,15 @@ class AppClient:
 
     def __init__(self, exercise: str, app: object) -> None:
         if not callable(getattr(app, "test_client", None)):
-            raise CheckFailed(exercise, f"returned a {type(app).__name__}, not a Flask app.", "create app = Flask(__name__), add the routes, and `return app`.")
+            raise CheckFailed(
+                exercise,
+                f"returned a {type(app).__name__}, not a Flask app.",
+                "create app = Flask(__name__), add the routes, and `return app`.",
+            )
         if getattr(app, "logger", None) is not None:
-            app.logger.disabled = True  # a route's crash is reported by its status; Flask's traceback would bury the hint
+            app.logger.disabled = (
+                True  # a route's crash is reported by its status; Flask's traceback would bury the hint
+            )
         self.client = app.test_client()
 
     def get(self, path: str) -> tuple[int, object]:
@@ -50,7 +62,9 @@ class AppClient:
 
     def post_file(self, path: str, field: str, filename: str, data: bytes) -> tuple[int, object]:
         """Status and JSON body of a multipart POST with `data` as file field `field`."""
-        response = self.client.post(path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+        response = self.client.post(
+            path, data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data"
+        )
         return response.status_code, _json_or_none(response.get_data())
 
 
@@ -101,15 +115,29 @@ def _find_upload_copies(uploads: dict[str, bytes], folders: Sequence[Path], sinc
 def _predictions(name: str, status: int, answer: object, what: str) -> list[tuple[str, float]]:
     if status != 200:
         detail = f": {answer['error']}" if isinstance(answer, dict) and "error" in answer else ""
-        raise CheckFailed(name, f"POST /predict with {what} answered status {status}{detail}; expected 200.",
-                          "read the upload with request.files['file'], predict, and return jsonify(predictions=[...]).")
+        raise CheckFailed(
+            name,
+            f"POST /predict with {what} answered status {status}{detail}; expected 200.",
+            "read the upload with request.files['file'], predict, and return jsonify(predictions=[...]).",
+        )
     if not isinstance(answer, dict) or not isinstance(answer.get("predictions"), list):
-        raise CheckFailed(name, f"POST /predict answered {str(answer)[:200]!r}; expected JSON with a list under 'predictions'.",
-                          "return jsonify(predictions=[{'class': name, 'probability': p}, ...]).")
+        raise CheckFailed(
+            name,
+            f"POST /predict answered {str(answer)[:200]!r}; expected JSON with a list under 'predictions'.",
+            "return jsonify(predictions=[{'class': name, 'probability': p}, ...]).",
+        )
     pairs = []
     for item in answer["predictions"]:
-        if not isinstance(item, dict) or not isinstance(item.get("class"), str) or not isinstance(item.get("probability"), int | float):
-            raise CheckFailed(name, f"a prediction is {item!r}; expected {{'class': name, 'probability': number}}.", "build each item as {'class': name, 'probability': float(p)}.")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("class"), str)
+            or not isinstance(item.get("probability"), int | float)
+        ):
+            raise CheckFailed(
+                name,
+                f"a prediction is {item!r}; expected {{'class': name, 'probability': number}}.",
+                "build each item as {'class': name, 'probability': float(p)}.",
+            )
         pairs.append((item["class"], float(item["probability"])))
     return pairs
 
@@ -118,8 +146,11 @@ def _expect_error(name: str, client: AppClient, status: int, answer: object, wan
     if status != wanted:
         raise CheckFailed(name, f"POST /predict with {what} answered status {status}; expected {wanted}.", hint)
     if wanted == 400 and not (isinstance(answer, dict) and isinstance(answer.get("error"), str) and answer["error"]):
-        raise CheckFailed(name, f"the {wanted} answer to {what} is {str(answer)[:200]!r}; expected JSON with a message under 'error'.",
-                          "return jsonify(error='...what went wrong...'), 400.")
+        raise CheckFailed(
+            name,
+            f"the {wanted} answer to {what} is {str(answer)[:200]!r}; expected JSON with a message under 'error'.",
+            "return jsonify(error='...what went wrong...'), 400.",
+        )
 
 
 def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
@@ -137,10 +168,13 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
         started = time.time() - 1  # file times have whole-second resolution on some systems
         call = call_with_details(create_app, model_path, list(classes), max_upload_bytes=UPLOAD_LIMIT)
         if call.started_server:
-            raise CheckFailed(name, "create_app starts a web server (it calls app.run(...)): a server runs until it is stopped, so "
-                              "create_app would never return its app.",
-                              "return the app without running it: `cnn-course serve` (or `flask run`) starts the server; app.run() "
-                              "belongs only under `if __name__ == '__main__':` in a script of its own.")
+            raise CheckFailed(
+                name,
+                "create_app starts a web server (it calls app.run(...)): a server runs until it is stopped, so "
+                "create_app would never return its app.",
+                "return the app without running it: `cnn-course serve` (or `flask run`) starts the server; app.run() "
+                "belongs only under `if __name__ == '__main__':` in a script of its own.",
+            )
         app = call.value
         if isinstance(getattr(app, "working_folder", None), Path):
             watched.append(app.working_folder)  # a ServedApp: where the learner process writes relative paths
@@ -149,41 +183,92 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
 
         status, answer = client.get("/health")
         if status != 200:
-            raise CheckFailed(name, f"GET /health answered status {status}; expected 200.", "add @app.get('/health') returning jsonify(status='ok').")
+            raise CheckFailed(
+                name,
+                f"GET /health answered status {status}; expected 200.",
+                "add @app.get('/health') returning jsonify(status='ok').",
+            )
 
         token = uuid.uuid4().hex[:8]
         uploads = {f"upload-{token}.png": image_path.read_bytes()}
         status, answer = client.post_file("/predict", "file", f"upload-{token}.png", uploads[f"upload-{token}.png"])
         if status >= 500:
-            raise CheckFailed(name, f"POST /predict answered status {status} after the model file was replaced, once create_app had returned.",
-                              "load the model once, in create_app, before defining the routes; a route that loads it again reads the file at every request (slow, and broken when the file changes).")
+            raise CheckFailed(
+                name,
+                f"POST /predict answered status {status} after the model file was replaced, once create_app had returned.",
+                "load the model once, in create_app, before defining the routes; a route that loads it again reads the file at every request (slow, and broken when the file changes).",
+            )
         found = _predictions(name, status, answer, "a 16x16 PNG")
-        if [label for label, _ in found] != [label for label, _ in expected] or not np.allclose([p for _, p in found], [p for _, p in expected], atol=1e-4):
-            raise CheckFailed(name, f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
-                              "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).")
+        if [label for label, _ in found] != [label for label, _ in expected] or not np.allclose(
+            [p for _, p in found], [p for _, p in expected], atol=1e-4
+        ):
+            raise CheckFailed(
+                name,
+                f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
+                "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).",
+            )
 
         photo = io.BytesIO()
         Image.fromarray(drawn_pixels(image_seed + 1, 60, 80, smooth=True)).save(photo, format="JPEG", quality=90)
         uploads[f"photo-{token}.jpg"] = photo.getvalue()
         status, answer = client.post_file("/predict", "file", f"photo-{token}.jpg", photo.getvalue())
         if len(_predictions(name, status, answer, "an 80x60 JPEG")) != 3:
-            raise CheckFailed(name, f"POST /predict answered {len(answer['predictions'])} predictions; expected the top 3.", "return the 3 most probable classes.")
+            raise CheckFailed(
+                name,
+                f"POST /predict answered {len(answer['predictions'])} predictions; expected the top 3.",
+                "return the 3 most probable classes.",
+            )
 
-        status, answer = client.post_file("/predict", "file", f"broken-{token}.png", _png(drawn_pixels(image_seed + 2, 16, 16))[:60])
-        _expect_error(name, client, status, answer, 400, "a corrupt PNG", "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.")
+        status, answer = client.post_file(
+            "/predict", "file", f"broken-{token}.png", _png(drawn_pixels(image_seed + 2, 16, 16))[:60]
+        )
+        _expect_error(
+            name,
+            client,
+            status,
+            answer,
+            400,
+            "a corrupt PNG",
+            "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.",
+        )
         status, answer = client.post_file("/predict", "file", f"notes-{token}.txt", b"these are not pixels")
-        _expect_error(name, client, status, answer, 400, "a text file", "catch the error of decoding the upload and return jsonify(error=...), 400.")
+        _expect_error(
+            name,
+            client,
+            status,
+            answer,
+            400,
+            "a text file",
+            "catch the error of decoding the upload and return jsonify(error=...), 400.",
+        )
         status, answer = client.post_file("/predict", "picture", f"field-{token}.png", uploads[f"upload-{token}.png"])
-        _expect_error(name, client, status, answer, 400, "the image in a field named 'picture' instead of 'file'",
-                      "check `'file' in request.files` and answer 400 with a message saying which field to use.")
+        _expect_error(
+            name,
+            client,
+            status,
+            answer,
+            400,
+            "the image in a field named 'picture' instead of 'file'",
+            "check `'file' in request.files` and answer 400 with a message saying which field to use.",
+        )
         status, answer = client.post_file("/predict", "file", f"huge-{token}.png", b"\0" * (UPLOAD_LIMIT + 50_000))
-        _expect_error(name, client, status, answer, 413, f"an upload of {UPLOAD_LIMIT + 50_000:,} bytes (max_upload_bytes={UPLOAD_LIMIT:,})",
-                      "set app.config['MAX_CONTENT_LENGTH'] = max_upload_bytes: Flask then answers 413 by itself.")
+        _expect_error(
+            name,
+            client,
+            status,
+            answer,
+            413,
+            f"an upload of {UPLOAD_LIMIT + 50_000:,} bytes (max_upload_bytes={UPLOAD_LIMIT:,})",
+            "set app.config['MAX_CONTENT_LENGTH'] = max_upload_bytes: Flask then answers 413 by itself.",
+        )
 
         copies = _find_upload_copies(uploads, watched, started, own={image_path, model_path})
         if copies:
-            raise CheckFailed(name, f"an upload was written to disk: {copies[0]}.",
-                              "read the upload in memory (Image.open(request.files['file'].stream)); a server that saves uploads fills its disk and keeps people's files.")
+            raise CheckFailed(
+                name,
+                f"an upload was written to disk: {copies[0]}.",
+                "read the upload in memory (Image.open(request.files['file'].stream)); a server that saves uploads fills its disk and keeps people's files.",
+            )
         return found
 
 
@@ -199,6 +284,11 @@ def check_app_matches_predict_top_k(create_app: Callable, predict_top_k: Callabl
     with scratch_folder() as folder:
         path = write_image(folder / "image.png", drawn_pixels(image_seed, 16, 16))
         found = expect_pairs("predict_top_k", predict_top_k(reference_model(model_seed), path, classes, k=3), 3)
-    if [label for label, _ in answered] != [label for label, _ in found] or not np.allclose([p for _, p in answered], [p for _, p in found], atol=1e-5):
-        raise CheckFailed("create_app", f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
-                          "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.")
+    if [label for label, _ in answered] != [label for label, _ in found] or not np.allclose(
+        [p for _, p in answered], [p for _, p in found], atol=1e-5
+    ):
+        raise CheckFailed(
+            "create_app",
+            f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
+            "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.",
+        )

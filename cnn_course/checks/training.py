@@ -23,9 +23,15 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
         raise CheckFailed(name, "it should return the model it was given, compiled.", "end with `return model`.")
     model = call.value
     if getattr(model, "optimizer", None) is None or not getattr(model, "compiled", False):
-        raise CheckFailed(name, "the model is not compiled.", "call model.compile(optimizer=..., loss=..., metrics=[...]).")
+        raise CheckFailed(
+            name, "the model is not compiled.", "call model.compile(optimizer=..., loss=..., metrics=[...])."
+        )
     if not isinstance(model.optimizer, keras.optimizers.Adam):
-        raise CheckFailed(name, f"the optimizer is {type(model.optimizer).__name__}; expected Adam.", "optimizer=keras.optimizers.Adam(learning_rate).")
+        raise CheckFailed(
+            name,
+            f"the optimizer is {type(model.optimizer).__name__}; expected Adam.",
+            "optimizer=keras.optimizers.Adam(learning_rate).",
+        )
     learning_rate = model.optimizer.get_config()["learning_rate"]
     if isinstance(learning_rate, float) and not np.isclose(learning_rate, asked):
         hint = "pass it on: Adam(learning_rate=learning_rate)."
@@ -78,10 +84,16 @@ def check_train_classifier(train_classifier: Callable) -> None:
     call = call_with_details(train_classifier, model, x_train, y_train, x_val, y_val, epochs=2, batch_size=64)
     history = call.value
     if not isinstance(history, keras.callbacks.History):
-        raise CheckFailed(name, f"returned {type(history).__name__}; expected the History that model.fit returns.", "return model.fit(...).")
+        raise CheckFailed(
+            name,
+            f"returned {type(history).__name__}; expected the History that model.fit returns.",
+            "return model.fit(...).",
+        )
     logs = history.history
     if len(logs.get("loss", [])) != 2:
-        raise CheckFailed(name, f"trained for {len(logs.get('loss', []))} epochs; it was asked for 2.", "pass epochs=epochs to fit.")
+        raise CheckFailed(
+            name, f"trained for {len(logs.get('loss', []))} epochs; it was asked for 2.", "pass epochs=epochs to fit."
+        )
     steps = history.params.get("steps")
     if steps != 4:
         hint = "pass batch_size=batch_size to fit."
@@ -97,7 +109,10 @@ def check_train_classifier(train_classifier: Callable) -> None:
     trained = call.arguments_after.get(0)
     if isinstance(trained, keras.Model):
         val_loss, val_accuracy = trained.evaluate(x_val, y_val, verbose=0, batch_size=64)[:2]
-        if not (np.isclose(logs["val_loss"][-1], val_loss, rtol=1e-3, atol=1e-4) and np.isclose(logs["val_accuracy"][-1], val_accuracy, atol=1e-6)):
+        if not (
+            np.isclose(logs["val_loss"][-1], val_loss, rtol=1e-3, atol=1e-4)
+            and np.isclose(logs["val_accuracy"][-1], val_accuracy, atol=1e-6)
+        ):
             raise CheckFailed(
                 name,
                 f"the last val_loss/val_accuracy ({logs['val_loss'][-1]:.4f}, {logs['val_accuracy'][-1]:.4f}) are not the trained "

@@ -83,7 +83,9 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     base_params = base.count_params()
     model = build_transfer_model(base, num_classes)
     if not isinstance(model, keras.Model):
-        raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return keras.Model(inputs, outputs).")
+        raise CheckFailed(
+            name, f"returned {type(model).__name__}, not a Keras model.", "return keras.Model(inputs, outputs)."
+        )
     inner = _find_base(name, model, base.name, base_params)
     expected, found = base.get_weights(), inner.get_weights()
     if len(expected) != len(found) or any(e.shape != f.shape or not np.allclose(e, f) for e, f in zip(expected, found)):
@@ -127,7 +129,10 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     trainable = _parameter_count(model.trainable_weights)
     channels = int(base.output_shape[-1])
     spatial = int(np.prod(base.output_shape[1:-1]))
-    expected = {"GlobalAveragePooling2D": channels * num_classes + num_classes, "Flatten": spatial * channels * num_classes + num_classes}
+    expected = {
+        "GlobalAveragePooling2D": channels * num_classes + num_classes,
+        "Flatten": spatial * channels * num_classes + num_classes,
+    }
     if len(head) != 1 or len(dense) != 1 or trainable not in expected.values():
         raise CheckFailed(
             name,
@@ -147,7 +152,11 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     images = rng.random((8, *base.input_shape[1:]), dtype=np.float32)
     probabilities = np.asarray(model(images, training=False))
     if not np.allclose(probabilities.sum(axis=1), 1, atol=1e-4) or probabilities.min() < 0:
-        raise CheckFailed(name, "the outputs are not probabilities (rows do not sum to 1).", "give the last Dense layer activation='softmax'.")
+        raise CheckFailed(
+            name,
+            "the outputs are not probabilities (rows do not sum to 1).",
+            "give the last Dense layer activation='softmax'.",
+        )
     features = np.asarray(base(images, training=False))
     kernel, bias = (np.asarray(w) for w in dense[0].get_weights())
     pooled = features.mean(axis=(1, 2)) if kernel.shape[0] == channels else features.reshape(len(images), -1)
@@ -199,7 +208,11 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
     base_params = given.get_layer(pretrained.BACKBONE_NAME).count_params()
     model = unfreeze_top_layers(given, num_layers, learning_rate)
     if not isinstance(model, keras.Model):
-        raise CheckFailed(name, f"returned {type(model).__name__}, not a Keras model.", "return the model you were given, after changing it.")
+        raise CheckFailed(
+            name,
+            f"returned {type(model).__name__}, not a Keras model.",
+            "return the model you were given, after changing it.",
+        )
     base = _find_base(name, model, pretrained.BACKBONE_NAME, base_params)
     if not base.trainable:
         raise CheckFailed(
@@ -236,10 +249,18 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
             )
     frozen_head = [layer.name for layer in _leaf_layers(model, base) if layer.weights and not layer.trainable]
     if frozen_head:
-        raise CheckFailed(name, f"head layer(s) {', '.join(frozen_head)} are frozen.", "leave the head trainable: fine-tuning trains it with the top of the base.")
+        raise CheckFailed(
+            name,
+            f"head layer(s) {', '.join(frozen_head)} are frozen.",
+            "leave the head trainable: fine-tuning trains it with the top of the base.",
+        )
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        raise CheckFailed(name, "the returned model is not compiled.", f"recompile it: model.compile(optimizer=keras.optimizers.Adam({learning_rate}), ...).")
+        raise CheckFailed(
+            name,
+            "the returned model is not compiled.",
+            f"recompile it: model.compile(optimizer=keras.optimizers.Adam({learning_rate}), ...).",
+        )
     rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
     # The optimizer's name survives saving; its state does not once the trainable weights have changed.
@@ -259,8 +280,11 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
             "head, or the first steps undo what the base learnt.",
         )
     if "sparse_categorical_crossentropy" not in _loss_name(model.loss):
-        raise CheckFailed(name, f"the model is compiled with the loss {_loss_name(model.loss)}.", "keep loss='sparse_categorical_crossentropy': the labels are class indices.")
-
+        raise CheckFailed(
+            name,
+            f"the model is compiled with the loss {_loss_name(model.loss)}.",
+            "keep loss='sparse_categorical_crossentropy': the labels are class indices.",
+        )
 
 
 def check_transfer_accuracy(

@@ -14,7 +14,10 @@ def format_one(name: str, predictions: list[tuple[str, float]]) -> str:
     """One image's top-k as an indented list: class name, probability in percent, a bar."""
     width = max(len(label) for label, _ in predictions)
     lines = [name]
-    lines += [f"  {label:<{width}}  {probability:7.2%}  {'█' * round(probability * 20)}".rstrip() for label, probability in predictions]
+    lines += [
+        f"  {label:<{width}}  {probability:7.2%}  {'█' * round(probability * 20)}".rstrip()
+        for label, probability in predictions
+    ]
     return "\n".join(lines)
 
 
@@ -22,7 +25,9 @@ def format_table(rows: list[tuple[str, list[tuple[str, float]]]]) -> str:
     """Many images' top-k as a table: one row per image, one column per rank ("cat 87.1%")."""
     k = max(len(predictions) for _, predictions in rows)
     header = ["image"] + [f"top-{rank}" for rank in range(1, k + 1)]
-    cells = [[name] + [f"{label} {probability:.1%}" for label, probability in predictions] for name, predictions in rows]
+    cells = [
+        [name] + [f"{label} {probability:.1%}" for label, probability in predictions] for name, predictions in rows
+    ]
     widths = [max(len(row[column]) for row in [header, *cells] if column < len(row)) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *cells]]
     lines.insert(1, "  ".join("-" * width for width in widths))
@@ -67,8 +72,10 @@ def serve_banner(model: Path, host: str, port: int, threads: int) -> str:
         f"waitress, {threads} threads; Ctrl+C stops it.",
     ]
     if shown == "localhost":
-        lines.append("Only this computer can reach it. To let other machines in, run with --host 0.0.0.0 "
-                     "(anyone on your network can then use it: put a reverse proxy with HTTPS in front before the internet).")
+        lines.append(
+            "Only this computer can reach it. To let other machines in, run with --host 0.0.0.0 "
+            "(anyone on your network can then use it: put a reverse proxy with HTTPS in front before the internet)."
+        )
     else:
         lines.append(f"Listening on {host}: every machine that can reach this one can use the app; it has no login.")
     return "\n".join(lines)
@@ -84,8 +91,11 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         server = waitress.create_server(app, host=args.host, port=args.port, threads=args.threads, ident="cnn-course")
     except OSError as error:
-        print(f"cnn-course serve: cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
-              "choose another --port, or stop the program using it.", file=sys.stderr)
+        print(
+            f"cnn-course serve: cannot listen on {args.host}:{args.port} ({error.strerror or error}); "
+            "choose another --port, or stop the program using it.",
+            file=sys.stderr,
+        )
         return 2
     print(serve_banner(args.model, args.host, server.effective_port, args.threads), flush=True)
     server.run()
@@ -99,8 +109,11 @@ def run_export(args: argparse.Namespace) -> int:
     report = export_and_check(args.model, args.out, args.dataset, args.image_size, args.test_images, args.data_dir)
     print("\n".join(report.lines()))
     if not report.passed:
-        print(f"cnn-course export: the LiteRT model agrees with the Keras model on only {report.check.agreement:.2%} of the "
-              f"images (at least {MIN_AGREEMENT:.0%} expected), so it was not kept. A layer may convert differently: "
-              "check the converter's warnings with --verbose.", file=sys.stderr)
+        print(
+            f"cnn-course export: the LiteRT model agrees with the Keras model on only {report.check.agreement:.2%} of the "
+            f"images (at least {MIN_AGREEMENT:.0%} expected), so it was not kept. A layer may convert differently: "
+            "check the converter's warnings with --verbose.",
+            file=sys.stderr,
+        )
         return 1
     return 0

@@ -7,7 +7,18 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("cnn-course", "keras", "tensorflow", "numpy", "scikit-learn", "matplotlib", "seaborn", "jupytext", "jupyterlab", "pytest")
+PACKAGES = (
+    "cnn-course",
+    "keras",
+    "tensorflow",
+    "numpy",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "jupytext",
+    "jupyterlab",
+    "pytest",
+)
 
 
 def _version(package: str) -> str:
@@ -23,7 +34,15 @@ def data_source_lines() -> tuple[list[str], bool]:
     A configured folder is checked completely (the MNIST md5 sums, the CIFAR-10 batch sizes and
     labels); a keras.datasets cache is checked by loading from it. Nothing is downloaded.
     """
-    from cnn_course.data import DATA_ENV_VAR, DataError, cifar10_files, load_cifar10, load_mnist, mnist_files, resolve_data_dir
+    from cnn_course.data import (
+        DATA_ENV_VAR,
+        DataError,
+        cifar10_files,
+        load_cifar10,
+        load_mnist,
+        mnist_files,
+        resolve_data_dir,
+    )
 
     try:
         folder = resolve_data_dir()
@@ -70,10 +89,15 @@ def transfer_lines() -> list[str]:
 
     try:
         record = verify_backbone()
-        backbone = f"ok ({record['accuracy']['source_test']:.1%} on its source classes, sha256 {record['sha256'][:12]}…)"
+        backbone = (
+            f"ok ({record['accuracy']['source_test']:.1%} on its source classes, sha256 {record['sha256'][:12]}…)"
+        )
     except BackboneError as error:
         backbone = str(error)
-    return [f"  pretrained backbone: {backbone}", f"  ImageNet weights (optional, lesson 8): {imagenet_weights_status()}"]
+    return [
+        f"  pretrained backbone: {backbone}",
+        f"  ImageNet weights (optional, lesson 8): {imagenet_weights_status()}",
+    ]
 
 
 def grading_lines() -> list[str]:
@@ -87,7 +111,11 @@ def grading_lines() -> list[str]:
         _, backend = choose_backend()
     except ValueError as error:
         backend = f"PROBLEM: {error}"
-    memory = "an address-space limit per learner process" if platform.system() == "Linux" else f"not enforced on {platform.system()} (no such limit there)"
+    memory = (
+        "an address-space limit per learner process"
+        if platform.system() == "Linux"
+        else f"not enforced on {platform.system()} (no such limit there)"
+    )
     inside = {"alarm": "SIGALRM", "watchdog": "a watchdog thread"}[mechanism()]
     mode, reason = sandbox_status()
     batch = "" if platform.system() == "Linux" else " (cnn-course grade needs Linux: see the instructor guide)"
@@ -105,7 +133,10 @@ def report_lines() -> tuple[list[str], bool]:
     import keras
     import tensorflow as tf
 
-    lines = [f"cnn-course doctor: Python {platform.python_version()} on {platform.system()} {platform.machine()}", "  packages:"]
+    lines = [
+        f"cnn-course doctor: Python {platform.python_version()} on {platform.system()} {platform.machine()}",
+        "  packages:",
+    ]
     lines += [f"    {package:<13} {_version(package)}" for package in PACKAGES]
     devices = ", ".join(f"{d.device_type}" for d in tf.config.list_physical_devices()) or "none"
     lines.append(f"  keras backend: {keras.backend.backend()}; devices: {devices}; CPU cores: {os.cpu_count()}")
@@ -113,5 +144,9 @@ def report_lines() -> tuple[list[str], bool]:
     lines += data_lines
     lines += transfer_lines()
     lines += grading_lines()
-    lines.append("no problem found." if healthy else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again.")
+    lines.append(
+        "no problem found."
+        if healthy
+        else "Some data is missing or damaged: follow the PROBLEM lines above, then run `cnn-course doctor` again."
+    )
     return lines, healthy

@@ -7,11 +7,11 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
-from cnn_course.authoring.course_config import CourseConfig, load_config
 from cnn_course.authoring.catalog import exercise_catalog
-from cnn_course.authoring.course_config import number
+from cnn_course.authoring.course_config import CourseConfig, load_config, number
+from cnn_course.authoring.release import write_release
+from cnn_course.batch.submissions import Submission, find_submissions
 from cnn_course.gradebook.exports import GRADEBOOK, GRADESCOPE_DIR, write_exports
-from cnn_course.gradebook.reports import FEEDBACK_DIR, write_feedback
 from cnn_course.gradebook.progress import Progress
 from cnn_course.gradebook.records import (
     ASSIGNMENT_FILE,
@@ -23,11 +23,11 @@ from cnn_course.gradebook.records import (
     write_assignment,
     write_record,
 )
-from cnn_course.authoring.release import write_release
+from cnn_course.gradebook.reports import FEEDBACK_DIR, write_feedback
 from cnn_course.gradebook.results import SubmissionResult
 from cnn_course.gradebook.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
+from cnn_course.runtime.privileges import must_drop_privileges
 from cnn_course.runtime.sandbox import sandbox_status
-from cnn_course.batch.submissions import Submission, find_submissions
 
 GRADES_DIR = "grades"
 
@@ -40,7 +40,9 @@ def course_setup(course: Path, config_path: Path | None) -> tuple[Path, CourseCo
     """Return the course root, its configuration and its exercise catalog (exercise -> lesson), or raise CommandError."""
     root = course.resolve()
     if not (root / "pyproject.toml").is_file():
-        raise CommandError(f"{root} has no pyproject.toml: run this from the course's folder, or name it with --course.")
+        raise CommandError(
+            f"{root} has no pyproject.toml: run this from the course's folder, or name it with --course."
+        )
     config = load_config(root, config_path)
     if config.hidden_tests is not None and not config.hidden_tests.is_dir():
         raise CommandError(f"the hidden tests folder {config.hidden_tests} named by {config.where} does not exist.")
@@ -105,7 +107,9 @@ def _class_settings(args: argparse.Namespace, assignment: Assignment) -> tuple[l
     return roster, overrides, deadline
 
 
-def export_grades(out: Path, assignment: Assignment, args: argparse.Namespace, settings: tuple | None = None) -> list[Path]:
+def export_grades(
+    out: Path, assignment: Assignment, args: argparse.Namespace, settings: tuple | None = None
+) -> list[Path]:
     """Write every export of a grades folder from its records (with the roster, overrides and deadline of `args`)."""
     roster, overrides, deadline = settings or _class_settings(args, assignment)
     try:
@@ -121,13 +125,15 @@ def export_grades(out: Path, assignment: Assignment, args: argparse.Namespace, s
 def sandbox_mode(requested: str) -> tuple[str, str]:
     """The sandbox mode for this batch and a sentence saying it (--sandbox auto, bwrap or none)."""
     mode, reason = sandbox_status()
+    nobody = " as user nobody (not root: it cannot change the graders, the course package or Python)"
+    nobody = nobody if must_drop_privileges() else ""
     if requested == "none":
-        return "none", "learner code runs without the sandbox (--sandbox none), under the same time and memory limits"
+        return "none", f"learner code runs without the sandbox (--sandbox none){nobody}, under the same time and memory limits"
     if mode == "bwrap":
         return "bwrap", f"learner code runs in the bubblewrap sandbox ({reason.split(':')[0]})"
     if requested == "bwrap":
         raise CommandError(f"--sandbox bwrap: {reason}.")
-    return "none", f"no sandbox: {reason}; learner code runs as a plain process under the same time and memory limits"
+    return "none", f"no sandbox: {reason}; learner code runs as a plain process{nobody} under the same time and memory limits"
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -143,10 +149,16 @@ def run_grade(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     mode, said = sandbox_mode(args.sandbox)
     plan_settings = {
-        "root": root, "config": config, "exercises": config.assigned(catalog), "lessons": catalog, "logs": out / "logs",
+        "root": root,
+        "config": config,
+        "exercises": config.assigned(catalog),
+        "lessons": catalog,
+        "logs": out / "logs",
         "time_limit": args.time_limit or config.submission_time_limit,
         "memory_limit_gib": args.memory_limit or config.memory_limit_gib,
-        "exercise_timeout": args.exercise_timeout, "jobs": min(args.jobs, max(1, len(submissions))), "sandbox": mode,
+        "exercise_timeout": args.exercise_timeout,
+        "jobs": min(args.jobs, max(1, len(submissions))),
+        "sandbox": mode,
     }
     assignment = GradingPlan(**plan_settings).assignment()
     settings = _class_settings(args, assignment)
@@ -187,7 +199,9 @@ def run_grade(args: argparse.Namespace) -> int:
         finally:
             progress.close()
     written = export_grades(out, assignment, args, settings)
-    print(f"wrote {len(written)} files to {out}/: {GRADEBOOK}, results.csv, grades.json, gradescope/, feedback/, summary.md, score_histogram.png")
+    print(
+        f"wrote {len(written)} files to {out}/: {GRADEBOOK}, results.csv, grades.json, gradescope/, feedback/, summary.md, score_histogram.png"
+    )
     print("(logs/ holds each grading run's output, hidden tests' details included: it is for you, not for learners)")
     return 0
 
@@ -198,12 +212,16 @@ def run_merge(args: argparse.Namespace) -> int:
     for folder in args.shards:
         assignment = read_assignment(folder)
         if assignment is None:
-            raise CommandError(f"{folder} is not a grades folder (no {ASSIGNMENT_FILE}); name the --out folders of the shards.")
+            raise CommandError(
+                f"{folder} is not a grades folder (no {ASSIGNMENT_FILE}); name the --out folders of the shards."
+            )
         assignments[folder] = assignment
     first = next(iter(assignments.values()))
     differing = [str(folder) for folder, assignment in assignments.items() if assignment != first]
     if differing:
-        raise CommandError(f"these shards were graded on another assignment than {args.shards[0]}: {', '.join(differing)}.")
+        raise CommandError(
+            f"these shards were graded on another assignment than {args.shards[0]}: {', '.join(differing)}."
+        )
     out = output_folder(args.out)
     if (out / RECORDS_DIR).is_dir() and not args.force:
         raise CommandError(f"{out} already holds grades; choose another --out, or add --force to replace them.")
@@ -216,7 +234,9 @@ def run_merge(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         for learner, result in records.items():
             if learner in seen:
-                raise CommandError(f"{learner} was graded in both {seen[learner]} and {folder}; merge shards of one class split with --shard K/N.")
+                raise CommandError(
+                    f"{learner} was graded in both {seen[learner]} and {folder}; merge shards of one class split with --shard K/N."
+                )
             seen[learner] = folder
             write_record(out, result)
         logs = folder / "logs"
@@ -232,8 +252,10 @@ def run_release(args: argparse.Namespace) -> int:
     """Write the learner-ready copy of the course to args.release."""
     root, config, _ = course_setup(Path("."), args.config)
     report = write_release(root, config, args.release, force=args.force)
-    print(f"released the course to {report.folder}/ ({report.files} files): lessons/ generated from the masters, "
-          "the package, the public graders and a GitHub Classroom workflow; no solutions, no hidden tests.")
+    print(
+        f"released the course to {report.folder}/ ({report.files} files): lessons/ generated from the masters, "
+        "the package, the public graders and a GitHub Classroom workflow; no solutions, no hidden tests."
+    )
     return 0
 
 
@@ -245,12 +267,20 @@ def run_gradescope(args: argparse.Namespace) -> int:
     root, config, catalog = course_setup(Path("."), args.config)
     data_dir = resolve_data_dir(args.data_dir)
     report = write_autograder(root, config, args.gradescope, data_dir)
-    datasets = f"with the datasets ({', '.join(report.datasets)}) from {data_dir}" if report.datasets else (
-        "without datasets (no --data-dir or CNN_COURSE_DATA): setup.sh downloads them when Gradescope builds the image"
+    datasets = (
+        f"with the datasets ({', '.join(report.datasets)}) from {data_dir}"
+        if report.datasets
+        else (
+            "without datasets (no --data-dir or CNN_COURSE_DATA): setup.sh downloads them when Gradescope builds the image"
+        )
     )
     hidden = "and hidden tests" if config.hidden_tests else "(no hidden tests)"
-    print(f"wrote {report.path} ({report.files} files, {report.bytes / 2**20:.0f} MiB): setup.sh, run_autograder, the course, "
-          f"its graders {hidden}, {len(config.assigned(catalog))} assigned exercises; {datasets}.")
-    print(f"Upload it as the autograder (Ubuntu 24.04 base image); set the autograder timeout above this course's "
-          f"{config.submission_time_limit:g} s per submission (see docs/gradescope.md).")
+    print(
+        f"wrote {report.path} ({report.files} files, {report.bytes / 2**20:.0f} MiB): setup.sh, run_autograder, the course, "
+        f"its graders {hidden}, {len(config.assigned(catalog))} assigned exercises; {datasets}."
+    )
+    print(
+        f"Upload it as the autograder (Ubuntu 24.04 base image); set the autograder timeout above this course's "
+        f"{config.submission_time_limit:g} s per submission (see docs/gradescope.md)."
+    )
     return 0

@@ -93,16 +93,26 @@ def _course_files(root: Path, config: CourseConfig) -> list[tuple[str, Path]]:
     names = list(COURSE)
     for what, folder in folders:
         if not folder.resolve().is_relative_to(root):
-            raise AutograderError(f"the {what} ({folder}) are outside the course folder {root}; move them inside it to build the autograder.")
+            raise AutograderError(
+                f"the {what} ({folder}) are outside the course folder {root}; move them inside it to build the autograder."
+            )
         names.append(str(folder.resolve().relative_to(root)))
     if config.source is not None:
         if not config.source.resolve().is_relative_to(root):
-            raise AutograderError(f"the course configuration {config.source} is outside the course folder {root}; move it inside it.")
+            raise AutograderError(
+                f"the course configuration {config.source} is outside the course folder {root}; move it inside it."
+            )
         names.append(str(config.source.resolve().relative_to(root)))
     found: dict[str, Path] = {}
     for name in names:
         source = root / name
-        paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
+        paths = (
+            [source]
+            if source.is_file()
+            else sorted(p for p in source.rglob("*") if p.is_file())
+            if source.is_dir()
+            else []
+        )
         for path in paths:
             parts = path.relative_to(root).parts
             if any(part in _SKIPPED_NAMES or part.endswith(_SKIPPED_SUFFIXES) for part in parts):
@@ -114,7 +124,9 @@ def _course_files(root: Path, config: CourseConfig) -> list[tuple[str, Path]]:
 def _data_files(data_dir: Path) -> list[tuple[str, Path]]:
     """(name in the zip, file) for the official MNIST and CIFAR-10 files found in `data_dir` (DataError if missing)."""
     mnist, cifar10 = mnist_files(data_dir) or [], cifar10_files(data_dir) or []
-    return [(f"{DATA_DIR}/mnist/{p.name}", p) for p in mnist] + [(f"{DATA_DIR}/cifar-10-batches-py/{p.name}", p) for p in cifar10]
+    return [(f"{DATA_DIR}/mnist/{p.name}", p) for p in mnist] + [
+        (f"{DATA_DIR}/cifar-10-batches-py/{p.name}", p) for p in cifar10
+    ]
 
 
 def _config_option(root: Path, config: CourseConfig) -> str:
@@ -181,7 +193,11 @@ def results_document(grades: Path, hidden_visibility: str) -> dict:
     except RecordsError as error:
         return _unreadable_results(str(error))
     if len(records) != 1:
-        return _unreadable_results("grading ended without a result (see the autograder's output)" if not records else "more than one submission was graded")
+        return _unreadable_results(
+            "grading ended without a result (see the autograder's output)"
+            if not records
+            else "more than one submission was graded"
+        )
     return gradescope_results(next(iter(records.values())), hidden_visibility)
 
 
@@ -203,11 +219,15 @@ def write_results(document: dict, results: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m cnn_course.commands.gradescope finish GRADES RESULTS [--config FILE]`: run_autograder's last step."""
-    parser = argparse.ArgumentParser(prog="python -m cnn_course.commands.gradescope", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m cnn_course.commands.gradescope", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("step", choices=["finish"], help="finish: write results.json for the graded submission")
     parser.add_argument("grades", type=Path, help="the grades folder `cnn-course grade --out` wrote")
     parser.add_argument("results", type=Path, help="Gradescope's results folder, /autograder/results")
-    parser.add_argument("--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course])")
+    parser.add_argument(
+        "--config", type=Path, help="course configuration file (default: course.toml, else [tool.cnn-course])"
+    )
     args = parser.parse_args(argv)
     visibility = load_config(Path("."), args.config).gradescope_hidden_visibility
     document = results_document(args.grades, visibility)

@@ -13,8 +13,8 @@ import matplotlib
 matplotlib.use("Agg")  # the job writes PNG files and never opens a window
 
 from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
-from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
+from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.recipes import Recipe  # noqa: E402
 from cnn_course.saving import save_model_with_classes  # noqa: E402
 from cnn_course.seeding import DEFAULT_SEED, set_global_seed  # noqa: E402
@@ -23,18 +23,34 @@ from cnn_course.training import KeepBestWeights, TrainingRun, fit_classifier, st
 BUDGET_EPOCH_LIMIT = 1000  # with a time budget and no --epochs: an upper limit the budget reaches first
 
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
-OUTPUT_FILES = ("model.keras", "model.classes.json", "training_history.png", "confusion_matrix.png", "model_metrics.txt", "metrics.json")
+OUTPUT_FILES = (
+    "model.keras",
+    "model.classes.json",
+    "training_history.png",
+    "confusion_matrix.png",
+    "model_metrics.txt",
+    "metrics.json",
+)
 
 
 def write_outputs(
-    out: Path, model: keras.Model, recipe: Recipe, run: TrainingRun, result: Evaluation, class_names: tuple[str, ...], seed: int,
-    budget_seconds: float | None = None, best_epoch: int | None = None,
+    out: Path,
+    model: keras.Model,
+    recipe: Recipe,
+    run: TrainingRun,
+    result: Evaluation,
+    class_names: tuple[str, ...],
+    seed: int,
+    budget_seconds: float | None = None,
+    best_epoch: int | None = None,
 ) -> dict:
     """Write the model with its class names, the two figures, the text report and metrics.json into `out`; return the metrics."""
     out.mkdir(parents=True, exist_ok=True)
     save_model_with_classes(model, out / "model.keras", class_names)
     plot_history(run.history).savefig(out / "training_history.png", dpi=120)
-    plot_confusion_matrix(result.confusion, class_names, title=f"{DATASET_TITLES[recipe.dataset]} test set").savefig(out / "confusion_matrix.png", dpi=120)
+    plot_confusion_matrix(result.confusion, class_names, title=f"{DATASET_TITLES[recipe.dataset]} test set").savefig(
+        out / "confusion_matrix.png", dpi=120
+    )
     metrics = {
         "dataset": recipe.dataset,
         "recipe": recipe.name,
@@ -61,14 +77,20 @@ def write_outputs(
         f"test accuracy: {result.accuracy:.4f}\n"
         f"test loss:     {result.loss:.4f}\n"
         f"training time: {run.train_seconds:.1f} s over {len(run.epoch_seconds)} epochs"
-        + (f" (time budget {budget_seconds:g} s)" if budget_seconds else "") + f"; weights of epoch {best_epoch} kept (best validation accuracy)\n\n"
+        + (f" (time budget {budget_seconds:g} s)" if budget_seconds else "")
+        + f"; weights of epoch {best_epoch} kept (best validation accuracy)\n\n"
         f"classification report (official test set, {len(result.probabilities):,} images):\n{result.report_text}"
     )
     return metrics
 
 
 def train_recipe(
-    recipe: Recipe, out: Path, data_dir: Path | None = None, epochs: int | None = None, seed: int = DEFAULT_SEED, budget_seconds: float | None = None
+    recipe: Recipe,
+    out: Path,
+    data_dir: Path | None = None,
+    epochs: int | None = None,
+    seed: int = DEFAULT_SEED,
+    budget_seconds: float | None = None,
 ) -> dict:
     """Train `recipe` from scratch, evaluate on the official test split, write the outputs; return metrics.
 
@@ -81,20 +103,28 @@ def train_recipe(
     callbacks: list[keras.callbacks.Callback] = [keep_best := KeepBestWeights()]
     if budget_seconds is None:
         epochs = epochs or recipe.epochs
-        model = recipe.compile(recipe.build(prepared), epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))
+        model = recipe.compile(
+            recipe.build(prepared), epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
+        )
         length = f"for {epochs} epochs"
     else:
         epochs = epochs or BUDGET_EPOCH_LIMIT
         model = recipe.compile(recipe.build(prepared), None)
         callbacks.insert(0, recipe.time_budget(budget_seconds))
         length = f"for a time budget of {budget_seconds:g} s"
-    print(f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.summary or recipe.description}) {length} "
-          f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}.")
+    print(
+        f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.summary or recipe.description}) {length} "
+        f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}."
+    )
     # One line per epoch when the output is a log file rather than a terminal.
     verbose = 1 if sys.stdout.isatty() else 2
     classes = len(prepared.class_names)
     y_train, y_val = recipe.targets(prepared.y_train, classes), recipe.targets(prepared.y_val, classes)
-    run = fit_classifier(model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose, callbacks)
-    result = evaluate_classifier(model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta, recipe.shift_tta)
+    run = fit_classifier(
+        model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose, callbacks
+    )
+    result = evaluate_classifier(
+        model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta, recipe.shift_tta
+    )
     best_epoch = None if keep_best.best_epoch is None else keep_best.best_epoch + 1
     return write_outputs(out, model, recipe, run, result, prepared.class_names, seed, budget_seconds, best_epoch)

@@ -88,7 +88,9 @@ def _load_fields(path: Path, required: tuple[str, ...]) -> dict[str, Any]:
         ) from error
     if not isinstance(batch, dict):
         raise _not_a_batch(path, f"it holds {_describe(batch)}, not a dict")
-    fields = {(key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)): value for key, value in batch.items()}
+    fields = {
+        (key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)): value for key, value in batch.items()
+    }
     missing = [key for key in required if key not in fields]
     if missing:
         raise _not_a_batch(path, f"it has no {' or '.join(map(repr, missing))} entry")

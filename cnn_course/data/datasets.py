@@ -93,7 +93,9 @@ def cifar10_files(data_dir: str | Path | None = None) -> list[Path] | None:
     root = resolve_data_dir(data_dir)
     if root is None:
         return None
-    folder = _find_dataset_folder(root, "cifar-10-batches-py", list(CIFAR10_LABEL_SHA256), _plain_path, "CIFAR-10", _CIFAR10_REMEDY)
+    folder = _find_dataset_folder(
+        root, "cifar-10-batches-py", list(CIFAR10_LABEL_SHA256), _plain_path, "CIFAR-10", _CIFAR10_REMEDY
+    )
     return [folder / name for name in CIFAR10_LABEL_SHA256]
 
 
@@ -197,8 +199,7 @@ def _read_mnist_file(path: Path, name: str) -> np.ndarray:
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     if md5 != expected_md5:
         raise DataError(
-            f"{path} is corrupt or incomplete (md5 {md5}, expected {expected_md5}): "
-            f"download it again from {MNIST_URL}."
+            f"{path} is corrupt or incomplete (md5 {md5}, expected {expected_md5}): download it again from {MNIST_URL}."
         )
     return read_idx(path)
 

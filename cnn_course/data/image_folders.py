@@ -198,8 +198,15 @@ def image_dataset_from_directory(
 
 
 def _folder_dataset(
-    paths: list[str], numbers: np.ndarray, class_names: list[str], label_mode: str, color_mode: str, batch_size: int,
-    image_size: tuple[int, int], shuffle: bool, seed: int | None,
+    paths: list[str],
+    numbers: np.ndarray,
+    class_names: list[str],
+    label_mode: str,
+    color_mode: str,
+    batch_size: int,
+    image_size: tuple[int, int],
+    shuffle: bool,
+    seed: int | None,
 ) -> Any:
     """Return the batched tf.data.Dataset of these files and labels, with `class_names` and `file_paths` set."""
     import tensorflow as tf
@@ -266,7 +273,9 @@ def export_cifar10_folder(
     if split not in SPLIT_SIZES:
         raise ImageFolderError(f"unknown split '{split}': choose 'train' (5,000 images per class) or 'test' (1,000).")
     if not 1 <= per_class <= SPLIT_SIZES[split]:
-        raise ImageFolderError(f"--per-class must be between 1 and {SPLIT_SIZES[split]:,} for the {split} split, got {per_class}.")
+        raise ImageFolderError(
+            f"--per-class must be between 1 and {SPLIT_SIZES[split]:,} for the {split} split, got {per_class}."
+        )
     if not 8 <= size <= 512:
         raise ImageFolderError(f"--size must be between 8 and 512 pixels, got {size}.")
     if image_format not in IMAGE_FORMATS:
@@ -369,14 +378,20 @@ def add_messy_files(folder: Path, samples: dict[str, np.ndarray]) -> dict[str, s
 
     def encoded(pixels: np.ndarray, image_format: str) -> bytes:
         buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, image_format, **({"quality": JPEG_QUALITY} if image_format == "JPEG" else {}))
+        Image.fromarray(pixels).save(
+            buffer, image_format, **({"quality": JPEG_QUALITY} if image_format == "JPEG" else {})
+        )
         return buffer.getvalue()
 
     relative, image = in_class(0, "{name}_truncated.jpg")
     whole = encoded(_resized(image, 64), "JPEG")
     write(relative, whole[: len(whole) // 2], "corrupt: a JPEG cut off halfway, as an interrupted download leaves it")
     relative = in_class(1, "._{name}_photo.png")[0]
-    write(relative, APPLEDOUBLE_HEADER + bytes(4096 - len(APPLEDOUBLE_HEADER)), "hidden: a macOS '._' file, metadata and not an image despite its name")
+    write(
+        relative,
+        APPLEDOUBLE_HEADER + bytes(4096 - len(APPLEDOUBLE_HEADER)),
+        "hidden: a macOS '._' file, metadata and not an image despite its name",
+    )
     write(in_class(1, ".DS_Store")[0], bytes(64), "hidden: macOS folder settings, not an image")
     relative, image = in_class(2, "{name}_grayscale.png")
     write(relative, encoded(np.asarray(Image.fromarray(image).convert("L")), "PNG"), "grayscale: mode L, 1 channel")
@@ -390,9 +405,15 @@ def add_messy_files(folder: Path, samples: dict[str, np.ndarray]) -> dict[str, s
     small = np.asarray(Image.fromarray(image).resize((20, 20), Image.Resampling.BICUBIC))
     write(relative, encoded(small, "PNG"), "another size: 20 x 20 pixels")
     write(in_class(6, "notes.txt")[0], b"photos from the field trip, to sort\n", "not an image: a text file")
-    write(".ipynb_checkpoints/Untitled-checkpoint.ipynb", b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n',
-          "Jupyter's checkpoints folder at the top: a hidden folder, not a class")
+    write(
+        ".ipynb_checkpoints/Untitled-checkpoint.ipynb",
+        b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n',
+        "Jupyter's checkpoints folder at the top: a hidden folder, not a class",
+    )
     relative, image = in_class(7, ".ipynb_checkpoints/{name}_copy-checkpoint.png")
-    write(relative, encoded(image, "PNG"), "a hidden folder inside a class folder: a copy of an image, which would be counted twice")
+    write(
+        relative,
+        encoded(image, "PNG"),
+        "a hidden folder inside a class folder: a copy of an image, which would be counted twice",
+    )
     return extras
-

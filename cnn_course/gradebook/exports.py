@@ -14,10 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.records import Assignment, file_stem
 from cnn_course.gradebook.results import SubmissionResult
+from cnn_course.status import Status
 
 GRADEBOOK, RESULTS_CSV, GRADES_JSON, GRADESCOPE_DIR = "gradebook.csv", "results.csv", "grades.json", "gradescope"
 
@@ -32,7 +32,18 @@ def write_gradebook(path: Path, assignment: Assignment, results: list[Submission
     names = assignment.names
     with _open(path) as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["learner", "total", "max_total", *names, *(f"{name} status" for name in names), "submitted_at", "late", "note"])
+        writer.writerow(
+            [
+                "learner",
+                "total",
+                "max_total",
+                *names,
+                *(f"{name} status" for name in names),
+                "submitted_at",
+                "late",
+                "note",
+            ]
+        )
         for result in results:
             writer.writerow(
                 [result.learner, number(result.total), number(result.max_total)]
@@ -49,7 +60,18 @@ def write_results_csv(path: Path, results: list[SubmissionResult]) -> None:
         writer.writerow(["learner", "lesson", "exercise", "points", "max_points", "status", "message", "override"])
         for result in results:
             for e in result.exercises:
-                writer.writerow([result.learner, e.lesson, e.exercise, number(e.points), number(e.max_points), e.status, e.message, e.override])
+                writer.writerow(
+                    [
+                        result.learner,
+                        e.lesson,
+                        e.exercise,
+                        number(e.points),
+                        number(e.max_points),
+                        e.status,
+                        e.message,
+                        e.override,
+                    ]
+                )
 
 
 def grades_document(assignment: Assignment, results: list[SubmissionResult], graded_at: datetime) -> dict[str, Any]:
@@ -57,8 +79,15 @@ def grades_document(assignment: Assignment, results: list[SubmissionResult], gra
     return {
         "graded_at": graded_at.isoformat(timespec="seconds"),
         "configuration": assignment.configuration,
-        "limits": {"submission_seconds": assignment.submission_seconds, "memory_gib": assignment.memory_gib, "exercise_seconds": assignment.exercise_seconds},
-        "exercises": [{"lesson": lesson, "exercise": name, "max_points": number(points)} for lesson, name, points in assignment.exercises],
+        "limits": {
+            "submission_seconds": assignment.submission_seconds,
+            "memory_gib": assignment.memory_gib,
+            "exercise_seconds": assignment.exercise_seconds,
+        },
+        "exercises": [
+            {"lesson": lesson, "exercise": name, "max_points": number(points)}
+            for lesson, name, points in assignment.exercises
+        ],
         "submissions": [
             {
                 "learner": r.learner,
@@ -71,7 +100,15 @@ def grades_document(assignment: Assignment, results: list[SubmissionResult], gra
                 "submitted_at": r.submitted_at,
                 "late": r.late,
                 "exercises": [
-                    {"lesson": e.lesson, "exercise": e.exercise, "points": number(e.points), "max_points": number(e.max_points), "status": e.status, "message": e.message, "override": e.override}
+                    {
+                        "lesson": e.lesson,
+                        "exercise": e.exercise,
+                        "points": number(e.points),
+                        "max_points": number(e.max_points),
+                        "status": e.status,
+                        "message": e.message,
+                        "override": e.override,
+                    }
                     for e in r.exercises
                 ],
             }
@@ -80,10 +117,16 @@ def grades_document(assignment: Assignment, results: list[SubmissionResult], gra
     }
 
 
-_SHOWN = {"after_published": "once the grades are published", "after_due_date": "after the due date", "hidden": "by your instructor"}
+_SHOWN = {
+    "after_published": "once the grades are published",
+    "after_due_date": "after the due date",
+    "hidden": "by your instructor",
+}
 
 
-def _gradescope_test(name: str, index: int, score: float, max_score: float, passed: bool, output: str, visibility: str) -> dict[str, Any]:
+def _gradescope_test(
+    name: str, index: int, score: float, max_score: float, passed: bool, output: str, visibility: str
+) -> dict[str, Any]:
     return {
         "name": name,
         "number": str(index),
@@ -115,11 +158,17 @@ def gradescope_results(result: SubmissionResult, hidden_visibility: str = "after
         public = "\n".join(line for line in e.message.splitlines() if line not in hidden_lines)
         public_passed = passed or not public
         public_output = "\n".join(filter(None, ["passed" if public_passed else e.status, public]))
-        tests.append(_gradescope_test(f"{name} · public tests", len(tests) + 1, 0, 0, public_passed, public_output, "visible"))
+        tests.append(
+            _gradescope_test(f"{name} · public tests", len(tests) + 1, 0, 0, public_passed, public_output, "visible")
+        )
         tests.append(_gradescope_test(name, len(tests) + 1, e.points, e.max_points, passed, full, hidden_visibility))
     shown = all(test["visibility"] == "visible" for test in tests)
-    summary = f"{number(result.total)} of {number(result.max_total)} points" if shown else (
-        f"{len(result.exercises)} exercises graded; the points of those with hidden tests are shown {_SHOWN[hidden_visibility]}"
+    summary = (
+        f"{number(result.total)} of {number(result.max_total)} points"
+        if shown
+        else (
+            f"{len(result.exercises)} exercises graded; the points of those with hidden tests are shown {_SHOWN[hidden_visibility]}"
+        )
     )
     document: dict[str, Any] = {"score": number(result.total)} if shown else {}
     document |= {
@@ -137,7 +186,9 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
         handle.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
-def write_exports(folder: Path, assignment: Assignment, results: list[SubmissionResult], graded_at: datetime) -> list[Path]:
+def write_exports(
+    folder: Path, assignment: Assignment, results: list[SubmissionResult], graded_at: datetime
+) -> list[Path]:
     """Write the gradebook, results.csv, grades.json and gradescope/LEARNER/results.json; return their paths."""
     written = [folder / GRADEBOOK, folder / RESULTS_CSV, folder / GRADES_JSON]
     write_gradebook(written[0], assignment, results)

@@ -52,7 +52,9 @@ def _docstring_first_lines(paths: Iterable[Path]) -> set[str]:
     return found
 
 
-def secret_lines(solutions: Path | None, lessons: Path | None, hidden: Path | None, public: Iterable[Path] = ()) -> set[str]:
+def secret_lines(
+    solutions: Path | None, lessons: Path | None, hidden: Path | None, public: Iterable[Path] = ()
+) -> set[str]:
     """Lines the learners must never see: of the masters and hidden tests, minus what the learners already have.
 
     A line counts when it has at least 12 characters once stripped; lines of the generated lessons, of
@@ -64,7 +66,7 @@ def secret_lines(solutions: Path | None, lessons: Path | None, hidden: Path | No
     hidden_files = sorted(hidden.rglob("*.py")) if hidden is not None and hidden.is_dir() else []
     secret |= _lines(hidden_files)
     allowed = _lines(lessons.glob("*.py")) if lessons is not None and lessons.is_dir() else set()
-    allowed |= _lines(public) | {line.strip('"\' ') for line in _docstring_first_lines(hidden_files)}
+    allowed |= _lines(public) | {line.strip("\"' ") for line in _docstring_first_lines(hidden_files)}
     return {line for line in secret - allowed if len(line) >= _MIN_SECRET_CHARS}
 
 
@@ -109,5 +111,7 @@ class FeedbackFilter:
             lines = lines[: min(quoting[0], 1)] + [REDACTED]
         text = "\n".join(lines)
         if len(text) > MAX_MESSAGE_CHARS:
-            text = text[:MAX_MESSAGE_CHARS].rstrip() + f"\n[… {len(text) - MAX_MESSAGE_CHARS:,} more characters not shown]"
+            text = (
+                text[:MAX_MESSAGE_CHARS].rstrip() + f"\n[… {len(text) - MAX_MESSAGE_CHARS:,} more characters not shown]"
+            )
         return text

@@ -6,9 +6,9 @@ import sys
 import time
 from typing import TextIO
 
-from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.results import SubmissionResult
+from cnn_course.status import Status
 
 
 class Progress:
@@ -25,7 +25,9 @@ class Progress:
             return
         filled = self.width * self.done // max(1, self.total)
         elapsed = time.monotonic() - self.started
-        self.bar.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} graded, {elapsed:.0f} s")
+        self.bar.write(
+            f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} graded, {elapsed:.0f} s"
+        )
         self.bar.flush()
 
     def finished(self, result: SubmissionResult) -> None:
@@ -33,7 +35,11 @@ class Progress:
         self.done += 1
         if self.live:
             self.bar.write("\r" + " " * (self.width + 40) + "\r")
-        counts = ", ".join(f"{result.count(s)} {s}" for s in (Status.FAILED, Status.ERROR, Status.TIMEOUT, Status.NOT_ATTEMPTED) if result.count(s))
+        counts = ", ".join(
+            f"{result.count(s)} {s}"
+            for s in (Status.FAILED, Status.ERROR, Status.TIMEOUT, Status.NOT_ATTEMPTED)
+            if result.count(s)
+        )
         detail = f" ({counts})" if counts else ""
         note = f" [{result.run}: {result.note}]" if result.run != "completed" else ""
         width = len(str(self.total))

@@ -98,7 +98,9 @@ def read_records(folder: Path) -> dict[str, SubmissionResult]:
         try:
             result = SubmissionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise RecordsError(f"{path} is not a grading record ({type(error).__name__}); delete it to grade that learner again.") from None
+            raise RecordsError(
+                f"{path} is not a grading record ({type(error).__name__}); delete it to grade that learner again."
+            ) from None
         records[result.learner] = result
     return records
 

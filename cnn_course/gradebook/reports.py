@@ -7,14 +7,18 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.records import file_stem
 from cnn_course.gradebook.results import STATUSES, ExerciseResult, SubmissionResult
+from cnn_course.status import Status
 
 FEEDBACK_DIR, SUMMARY, HISTOGRAM = "feedback", "summary.md", "score_histogram.png"
 MARKS = {
-    Status.PASSED: "✅", Status.NOT_ATTEMPTED: "⬜", Status.FAILED: "❌", Status.ERROR: "💥", Status.TIMEOUT: "⏱️",
+    Status.PASSED: "✅",
+    Status.NOT_ATTEMPTED: "⬜",
+    Status.FAILED: "❌",
+    Status.ERROR: "💥",
+    Status.TIMEOUT: "⏱️",
     Status.NOT_SUBMITTED: "📭",
 }
 
@@ -51,7 +55,14 @@ def learner_markdown(result: SubmissionResult) -> str:
     if open_items:
         lines += ["", "## What to do next", ""]
         for e in open_items:
-            lines += [f"### `{e.exercise}` ({e.lesson}): {e.status}", "", "````text", _details(e).replace("````", "` ` ` `"), "````", ""]
+            lines += [
+                f"### `{e.exercise}` ({e.lesson}): {e.status}",
+                "",
+                "````text",
+                _details(e).replace("````", "` ` ` `"),
+                "````",
+                "",
+            ]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -152,7 +163,9 @@ def cohort_markdown(results: list[SubmissionResult]) -> str:
     unusual = [result for result in results if result.run != "completed"]
     if unusual:
         lines += ["", "## Submissions whose grading did not complete", ""]
-        lines += [f"- {_markdown_text(result.learner)}: {result.run}: {_markdown_text(result.note)}" for result in unusual]
+        lines += [
+            f"- {_markdown_text(result.learner)}: {result.run}: {_markdown_text(result.note)}" for result in unusual
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from cnn_course.status import Status
 from cnn_course.authoring.course_config import number
 from cnn_course.gradebook.hygiene import printable
 from cnn_course.gradebook.records import Assignment
 from cnn_course.gradebook.results import ExerciseResult, SubmissionResult
+from cnn_course.status import Status
 
 NO_SUBMISSION = "no submission"
 
@@ -81,13 +81,17 @@ def read_overrides(path: Path, assignment: Assignment) -> list[Override]:
     for number_, row in enumerate(rows[1:], start=2):
         cell = {name: (row[i].strip() if i < len(row) else "") for name, i in index.items()}
         if cell["exercise"] not in maxima:
-            raise RosterError(f"{path}, line {number_}: {cell['exercise']!r} is not an assigned exercise ({', '.join(maxima)}).")
+            raise RosterError(
+                f"{path}, line {number_}: {cell['exercise']!r} is not an assigned exercise ({', '.join(maxima)})."
+            )
         try:
             points = float(cell["points"])
         except ValueError:
             raise RosterError(f"{path}, line {number_}: points must be a number, got {cell['points']!r}.") from None
         if not 0 <= points <= maxima[cell["exercise"]]:
-            raise RosterError(f"{path}, line {number_}: {cell['exercise']} is worth 0 to {number(maxima[cell['exercise']])} points, got {cell['points']}.")
+            raise RosterError(
+                f"{path}, line {number_}: {cell['exercise']} is worth 0 to {number(maxima[cell['exercise']])} points, got {cell['points']}."
+            )
         overrides.append(Override(printable(cell["learner"]), cell["exercise"], points, cell.get("comment", "")))
     return overrides
 
@@ -103,7 +107,10 @@ def parse_deadline(text: str) -> datetime:
 
 def missing(learner: str, assignment: Assignment) -> SubmissionResult:
     """The result of a learner on the roster who handed nothing in: every exercise 0, "no submission"."""
-    exercises = [ExerciseResult(lesson, name, 0.0, points, Status.NOT_SUBMITTED, NO_SUBMISSION) for lesson, name, points in assignment.exercises]
+    exercises = [
+        ExerciseResult(lesson, name, 0.0, points, Status.NOT_SUBMITTED, NO_SUBMISSION)
+        for lesson, name, points in assignment.exercises
+    ]
     return SubmissionResult(learner, "", exercises, 0.0, "missing", NO_SUBMISSION)
 
 

@@ -55,7 +55,9 @@ def read_provenance(provenance_path: Path = PROVENANCE_PATH) -> dict[str, Any]:
     except FileNotFoundError:
         raise BackboneError(f"the backbone's provenance file {provenance_path} is missing: {remedy}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BackboneError(f"the backbone's provenance file {provenance_path} cannot be read ({error}): {remedy}.") from None
+        raise BackboneError(
+            f"the backbone's provenance file {provenance_path} cannot be read ({error}): {remedy}."
+        ) from None
     if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
         raise BackboneError(f"{provenance_path} records no sha256 checksum: {remedy}.")
     return record
@@ -82,7 +84,9 @@ def verify_backbone(path: Path = BACKBONE_PATH, provenance_path: Path = PROVENAN
     return record
 
 
-def load_backbone(include_top: bool = False, path: Path = BACKBONE_PATH, provenance_path: Path = PROVENANCE_PATH) -> keras.Model:
+def load_backbone(
+    include_top: bool = False, path: Path = BACKBONE_PATH, provenance_path: Path = PROVENANCE_PATH
+) -> keras.Model:
     """Return a fresh copy of the course's pretrained backbone, after verifying its checksum.
 
     include_top=False (the default) returns the feature extractor, a functional keras.Model named

@@ -15,12 +15,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m cnn_course.pretrained", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="pretrain the backbone on five CIFAR-10 classes and write it with its provenance")
-    build.add_argument("--out", type=Path, default=FOLDER, help="folder to write cifar5_backbone.keras and .json to (default: the package)")
+    build = commands.add_parser(
+        "build", help="pretrain the backbone on five CIFAR-10 classes and write it with its provenance"
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=FOLDER,
+        help="folder to write cifar5_backbone.keras and .json to (default: the package)",
+    )
     build.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default: the recipe's)")
     build.add_argument("--seed", type=int, default=None, help="random seed (default: the recipe's)")
-    build.add_argument("--train-images", type=positive_int, default=None, help="train on a stratified subset of this size, to try the recipe quickly")
-    build.add_argument("--data-dir", default=None, help="folder holding cifar-10-batches-py/ (default: $CNN_COURSE_DATA, else keras.datasets)")
+    build.add_argument(
+        "--train-images",
+        type=positive_int,
+        default=None,
+        help="train on a stratified subset of this size, to try the recipe quickly",
+    )
+    build.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding cifar-10-batches-py/ (default: $CNN_COURSE_DATA, else keras.datasets)",
+    )
     commands.add_parser("show", help="verify the shipped backbone's checksum and print its provenance")
     return parser
 

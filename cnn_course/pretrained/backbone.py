@@ -113,12 +113,16 @@ def pretrain(
     trainer = keras.Model(inputs, classifier(models.build_cifar10_augmentation(MAX_SHIFT)(inputs)))
     steps = epochs * training.steps_per_epoch(len(x_fit), BATCH_SIZE)
     trainer.compile(
-        optimizer=keras.optimizers.AdamW(training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps), weight_decay=WEIGHT_DECAY),
+        optimizer=keras.optimizers.AdamW(
+            training.warmup_cosine_schedule(PEAK_LEARNING_RATE, steps), weight_decay=WEIGHT_DECAY
+        ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     start = time.perf_counter()
-    history = trainer.fit(x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose)
+    history = trainer.fit(
+        x_fit, y_fit, validation_data=(x_val, y_val), epochs=epochs, batch_size=BATCH_SIZE, verbose=verbose
+    )
     train_seconds = time.perf_counter() - start
     test_accuracy = float(np.mean(np.argmax(classifier.predict(x_test, batch_size=1000, verbose=0), axis=1) == y_test))
 
@@ -131,7 +135,9 @@ def pretrain(
         "sha256": file_sha256(model_path),
         "size_bytes": model_path.stat().st_size,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": BUILD_COMMAND + (f" --epochs {epochs}" if epochs != EPOCHS else "") + (f" --seed {seed}" if seed != SEED else "")
+        "command": BUILD_COMMAND
+        + (f" --epochs {epochs}" if epochs != EPOCHS else "")
+        + (f" --seed {seed}" if seed != SEED else "")
         + (f" --train-images {train_images}" if train_images is not None else ""),
         "machine": machine_description(),
         "source_classes": dict(zip(SOURCE_CLASS_NAMES, SOURCE_CLASSES, strict=True)),

@@ -28,7 +28,9 @@ def test_training_callbacks_watch_the_validation_set(lesson):
 
 @pytest.mark.exercise("trained_cifar10_cnn")
 def test_saved_model_reaches_75_percent_on_the_test_set(saved_models):
-    model = checks.load_saved_model("trained_cifar10_cnn", saved_models.path("cifar10_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model(
+        "trained_cifar10_cnn", saved_models.path("cifar10_cnn.keras", saved_by=LESSON), LESSON
+    )
     x_test, y_test = cifar10_test_set()
     checks.check_model_accuracy("trained_cifar10_cnn", model, x_test, y_test, CIFAR10_TEST_ACCURACY_THRESHOLD)
 

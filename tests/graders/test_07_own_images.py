@@ -35,14 +35,20 @@ def test_build_folder_cnn(lesson):
 
 @pytest.mark.exercise("trained_own_images_cnn")
 def test_saved_model_classifies_a_held_out_folder(saved_models):
-    model = checks.load_saved_model("trained_own_images_cnn", saved_models.path("own_images_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model(
+        "trained_own_images_cnn", saved_models.path("own_images_cnn.keras", saved_by=LESSON), LESSON
+    )
     class_names = checks.check_class_names_sidecar(
         "trained_own_images_cnn", saved_models.path("own_images_cnn.classes.json", saved_by=LESSON), LESSON
     )
     images, labels = cifar10_test_images_by_class()
-    checks.check_folder_model_accuracy("trained_own_images_cnn", model, class_names, images, labels, FOLDER_TEST_ACCURACY_THRESHOLD)
+    checks.check_folder_model_accuracy(
+        "trained_own_images_cnn", model, class_names, images, labels, FOLDER_TEST_ACCURACY_THRESHOLD
+    )
 
 
 @pytest.mark.exercise("trained_own_images_cnn")
 def test_saved_history_has_validation_metrics(saved_models):
-    checks.check_saved_history("trained_own_images_cnn", saved_models.path("own_images_cnn_history.json", saved_by=LESSON), LESSON)
+    checks.check_saved_history(
+        "trained_own_images_cnn", saved_models.path("own_images_cnn_history.json", saved_by=LESSON), LESSON
+    )

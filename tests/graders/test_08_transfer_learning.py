@@ -27,9 +27,13 @@ def test_unfreeze_top_layers(lesson):
 
 @pytest.mark.exercise("trained_transfer_cnn")
 def test_saved_model_beats_training_from_scratch(saved_models):
-    model = checks.load_saved_model("trained_transfer_cnn", saved_models.path("transfer_cnn.keras", saved_by=LESSON), LESSON)
+    model = checks.load_saved_model(
+        "trained_transfer_cnn", saved_models.path("transfer_cnn.keras", saved_by=LESSON), LESSON
+    )
     x_test, y_test = cifar10_target_test_set()
-    checks.check_transfer_accuracy("trained_transfer_cnn", model, x_test, y_test, SCRATCH_TEST_ACCURACY, REQUIRED_MARGIN)
+    checks.check_transfer_accuracy(
+        "trained_transfer_cnn", model, x_test, y_test, SCRATCH_TEST_ACCURACY, REQUIRED_MARGIN
+    )
 
 
 @pytest.mark.exercise("trained_transfer_cnn")

@@ -37,7 +37,18 @@ class GraderRun:
 def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
     """Run `pytest tests/graders --target TARGET ARGS` from the repository root; parse its JUnit XML."""
     junit = target.parent / f"{target.name}-junit.xml"
-    command = [sys.executable, "-m", "pytest", "tests/graders", "--target", str(target), f"--junitxml={junit}", "-p", "no:cacheprovider", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/graders",
+        "--target",
+        str(target),
+        f"--junitxml={junit}",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    ]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     results = {}
     for case in ET.parse(junit).getroot().iter("testcase"):

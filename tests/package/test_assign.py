@@ -29,7 +29,11 @@ def test_the_stub_names_the_method_and_its_class():
 
 @pytest.mark.parametrize(
     "source",
-    ["    ### BEGIN SOLUTION\n    return 1\n", "    return 1\n    ### END SOLUTION\n", "### END SOLUTION\n### BEGIN SOLUTION\n"],
+    [
+        "    ### BEGIN SOLUTION\n    return 1\n",
+        "    return 1\n    ### END SOLUTION\n",
+        "### END SOLUTION\n### BEGIN SOLUTION\n",
+    ],
 )
 def test_unpaired_markers_are_refused_with_the_cell_named(source):
     with pytest.raises(AssignError, match="02_x, cell 4"):
@@ -69,7 +73,9 @@ def test_the_repository_lessons_are_up_to_date_with_the_masters():
 def test_master_pairs_agree():
     for stem in lesson_stems(SOLUTIONS):
         text, notebook = read_notebook(SOLUTIONS / f"{stem}.py"), read_notebook(SOLUTIONS / f"{stem}.ipynb")
-        assert [c.source for c in text.cells] == [c.source for c in notebook.cells], f"run `jupytext --sync solutions/{stem}.py`"
+        assert [c.source for c in text.cells] == [c.source for c in notebook.cells], (
+            f"run `jupytext --sync solutions/{stem}.py`"
+        )
 
 
 def test_check_reports_drift_without_writing(tmp_path):
@@ -102,7 +108,10 @@ def test_check_on_an_edited_lesson_gives_advice_that_works(tmp_path):
     edited = tmp_path / "01_mnist_data.py"
     edited.write_text(edited.read_text().replace("raise NotImplementedError", "return 42  # my work", 1))
     completed = subprocess.run(
-        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path), "--check"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path), "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 1
     assert "Edited since `cnn-course assign` wrote them" in completed.stdout and str(edited) in completed.stdout
@@ -114,7 +123,10 @@ def test_assign_cli_explains_a_refusal(tmp_path):
     generate_lessons(SOLUTIONS, tmp_path)
     (tmp_path / "03_mnist_training.py").write_text("# my notes\n")
     completed = subprocess.run(
-        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "cnn_course.commands.cli", "assign", "--lessons", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 1
     assert "03_mnist_training.py" in completed.stderr and "--force" in completed.stderr

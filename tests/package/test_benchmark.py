@@ -34,8 +34,21 @@ def test_quick_benchmark_reports_every_recipe(tmp_path):
 @needs_data()
 def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
     command = [
-        sys.executable, "-m", "benchmarks.budget_benchmark", "--quick", "--recipes", "fast", "cnn",
-        "--multiples", "1", "--seconds", "3", "--mnist-seconds", "3", "--out", str(tmp_path),
+        sys.executable,
+        "-m",
+        "benchmarks.budget_benchmark",
+        "--quick",
+        "--recipes",
+        "fast",
+        "cnn",
+        "--multiples",
+        "1",
+        "--seconds",
+        "3",
+        "--mnist-seconds",
+        "3",
+        "--out",
+        str(tmp_path),
     ]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stderr[-2000:]
@@ -45,17 +58,32 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
     # MNIST first; then the tutorial's reference run (always: it sets T), then each chosen recipe at 1x T and at 3 s,
     # then the tutorial again, to show how far T moved during the run.
     assert runs == [
-        ("mnist", "cnn", None), ("cifar10", "tf-tutorial", None), ("cifar10", "fast", 1.0), ("cifar10", "fast", None), ("cifar10", "tf-tutorial", None),
+        ("mnist", "cnn", None),
+        ("cifar10", "tf-tutorial", None),
+        ("cifar10", "fast", 1.0),
+        ("cifar10", "fast", None),
+        ("cifar10", "tf-tutorial", None),
     ]
     assert [run["remeasure"] for run in report["runs"]] == [False, False, False, False, True]
     assert report["complete"] is True
     for run in report["runs"]:
         assert 0.0 <= run["test_accuracy"] <= 1.0
         assert run["images_per_second"] > 0 and run["training_gflops"] > 0 and run["mflop_per_training_image"] > 0
-        assert 0.0 < run["cpu_busy"] <= 1.05  # process CPU over fit time x cores; a little over 1 from clock granularity
+        assert (
+            0.0 < run["cpu_busy"] <= 1.05
+        )  # process CPU over fit time x cores; a little over 1 from clock granularity
     markdown = (tmp_path / "budget_benchmark.md").read_text()
-    assert "not a result" in markdown and "| **fast** |" in markdown and "| as written | tf-tutorial (baseline) |" in markdown and "GFLOP/s" in markdown and "CPU busy" in markdown
-    assert "| as written, again at the end | tf-tutorial (baseline) |" in markdown and "when trained again at the end" in markdown
+    assert (
+        "not a result" in markdown
+        and "| **fast** |" in markdown
+        and "| as written | tf-tutorial (baseline) |" in markdown
+        and "GFLOP/s" in markdown
+        and "CPU busy" in markdown
+    )
+    assert (
+        "| as written, again at the end | tf-tutorial (baseline) |" in markdown
+        and "when trained again at the end" in markdown
+    )
 
 
 def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
@@ -122,7 +150,15 @@ def test_progressive_resizing_trains_at_low_resolution_until_the_switch_then_at_
         assert float(resize.low_resolution.numpy()) == expected, progress
 
     # fit traces one training function, with both branches in it: it trains at either size.
-    model = keras.Sequential([keras.Input((32, 32, 3)), resize, keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            resize,
+            keras.layers.Conv2D(4, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2),
+        ]
+    )
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     class PastTheSwitchAfterOneEpoch(keras.callbacks.Callback):
@@ -131,6 +167,8 @@ def test_progressive_resizing_trains_at_low_resolution_until_the_switch_then_at_
 
     budget.progress = 0.0
     labels = np.arange(8) % 2
-    history = model.fit(images, labels, batch_size=4, epochs=2, verbose=0, callbacks=[switch, PastTheSwitchAfterOneEpoch()])
+    history = model.fit(
+        images, labels, batch_size=4, epochs=2, verbose=0, callbacks=[switch, PastTheSwitchAfterOneEpoch()]
+    )
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
     assert float(resize.low_resolution.numpy()) == 0.0

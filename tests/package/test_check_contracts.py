@@ -17,7 +17,9 @@ from .conftest import fails_with, master_namespace
 
 
 def test_counts_without_minlength_miss_the_last_classes():
-    fails_with("count_per_class", lambda labels, num_classes=10: np.bincount(labels), "num_classes=10 asks for 10", "minlength")
+    fails_with(
+        "count_per_class", lambda labels, num_classes=10: np.bincount(labels), "num_classes=10 asks for 10", "minlength"
+    )
 
 
 def test_channel_statistics_accumulated_in_float32_are_caught():
@@ -39,16 +41,31 @@ def test_the_channel_statistics_master_passes():
 
 
 def _mnist_layers(num_classes: int, extra: list | None = None, skip_first_dropout: bool = False) -> list:
-    head = [layers.Dense(128, activation="relu"), layers.Dropout(0.3), *(extra or []), layers.Dense(num_classes, activation="softmax")]
-    body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(), layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(), layers.Flatten()]
+    head = [
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.3),
+        *(extra or []),
+        layers.Dense(num_classes, activation="softmax"),
+    ]
+    body = [
+        layers.Conv2D(32, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, activation="relu"),
+        layers.MaxPooling2D(),
+        layers.Flatten(),
+    ]
     return body + ([] if skip_first_dropout else [layers.Dropout(0.3)]) + head
 
 
 def test_an_extra_dense_layer_is_reported_as_extra_not_as_a_wrong_output():
     def with_extra_dense(input_shape=(28, 28, 1), num_classes=10):
-        return keras.Sequential([keras.Input(input_shape), *_mnist_layers(num_classes, extra=[layers.Dense(64, activation="relu")])])
+        return keras.Sequential(
+            [keras.Input(input_shape), *_mnist_layers(num_classes, extra=[layers.Dense(64, activation="relu")])]
+        )
 
-    message = fails_with("build_mnist_cnn", with_extra_dense, "is not in the reference model", "remove this Dense layer")
+    message = fails_with(
+        "build_mnist_cnn", with_extra_dense, "is not in the reference model", "remove this Dense layer"
+    )
     assert "output layer has 64 units" not in message
 
 
@@ -61,18 +78,33 @@ def test_a_missing_layer_is_reported_as_missing():
 
 def test_sequential_with_input_shape_and_functional_models_pass():
     def with_input_shape(input_shape=(28, 28, 1), num_classes=10):
-        return keras.Sequential([
-            layers.Conv2D(32, 3, activation="relu", input_shape=input_shape), layers.MaxPooling2D(), layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(), layers.Flatten(), layers.Dropout(0.3), layers.Dense(128, activation="relu"), layers.Dropout(0.3),
-            layers.Dense(num_classes, activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                layers.Conv2D(32, 3, activation="relu", input_shape=input_shape),
+                layers.MaxPooling2D(),
+                layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(),
+                layers.Flatten(),
+                layers.Dropout(0.3),
+                layers.Dense(128, activation="relu"),
+                layers.Dropout(0.3),
+                layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
 
     CHECKS["build_mnist_cnn"](with_input_shape)
 
 
 def _compile_with(**settings):
     def compile_classifier(model, learning_rate=1e-3):
-        model.compile(**{"optimizer": keras.optimizers.Adam(learning_rate), "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], **settings})
+        model.compile(
+            **{
+                "optimizer": keras.optimizers.Adam(learning_rate),
+                "loss": "sparse_categorical_crossentropy",
+                "metrics": ["accuracy"],
+                **settings,
+            }
+        )
         return model
 
     return compile_classifier
@@ -107,7 +139,9 @@ def test_metric_and_loss_slips_get_a_hint_naming_them(settings, hint):
 
 def test_a_compile_that_does_not_return_the_model_fails():
     def no_return(model, learning_rate=1e-3):
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
 
     fails_with("compile_classifier", no_return, "return model")
 

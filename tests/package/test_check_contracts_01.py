@@ -20,10 +20,22 @@ from .conftest import fails_with, passes
     [
         (lambda labels, num_classes=10: np.bincount(labels), ("num_classes=10 asks for 10", "minlength")),
         (lambda labels, num_classes=10: np.unique(labels, return_counts=True)[1], ("minlength",)),
-        (lambda labels, num_classes=10: np.bincount(labels, minlength=10), ("it returned 10 counts", "use the num_classes argument")),
-        (lambda labels, num_classes=10: np.bincount(labels, minlength=num_classes) / len(labels), ("expected integers", "whole numbers")),
-        (lambda labels, num_classes=10: np.array([np.sum(labels == c) for c in range(1, num_classes + 1)]), ("differ from the expected",)),
-        (lambda labels, num_classes=10: [int(np.sum(labels == c)) for c in range(num_classes)], ("returned a list", "np.asarray")),
+        (
+            lambda labels, num_classes=10: np.bincount(labels, minlength=10),
+            ("it returned 10 counts", "use the num_classes argument"),
+        ),
+        (
+            lambda labels, num_classes=10: np.bincount(labels, minlength=num_classes) / len(labels),
+            ("expected integers", "whole numbers"),
+        ),
+        (
+            lambda labels, num_classes=10: np.array([np.sum(labels == c) for c in range(1, num_classes + 1)]),
+            ("differ from the expected",),
+        ),
+        (
+            lambda labels, num_classes=10: [int(np.sum(labels == c)) for c in range(num_classes)],
+            ("returned a list", "np.asarray"),
+        ),
     ],
     ids=["no-minlength", "np-unique", "fixed-10", "fractions", "one-based", "list"],
 )
@@ -37,7 +49,9 @@ def test_count_per_class_slips(count_per_class, hints):
         lambda labels, num_classes=10: np.histogram(labels, bins=num_classes, range=(0, num_classes))[0],
         lambda labels, num_classes=10: (labels[:, None] == np.arange(num_classes)).sum(axis=0),
         lambda labels, num_classes=10: np.array([collections.Counter(labels.tolist())[c] for c in range(num_classes)]),
-        lambda labels, num_classes=10: tf.math.bincount(tf.constant(labels, tf.int32), minlength=num_classes, maxlength=num_classes),
+        lambda labels, num_classes=10: tf.math.bincount(
+            tf.constant(labels, tf.int32), minlength=num_classes, maxlength=num_classes
+        ),
     ],
     ids=["histogram", "broadcast", "counter", "tensorflow"],
 )
@@ -59,7 +73,10 @@ def _in_place(images):
         (lambda images: images / 255, ("dtype float64", "astype('float32')")),
         (lambda images: images // 255, ("integer dtype", "//")),
         (lambda images: images.astype("float32"), ("values reach 255", "divide by 255")),
-        (lambda images: images.astype("float32") / images.max(axis=(1, 2), keepdims=True), ("not pixel / 255", "own maximum")),
+        (
+            lambda images: images.astype("float32") / images.max(axis=(1, 2), keepdims=True),
+            ("not pixel / 255", "own maximum"),
+        ),
         (lambda images: (images.astype("float32") - 127.5) / 127.5, ("go down to -1", "do not subtract")),
         (_in_place, ("changed the array it was given", "in place")),
         (lambda images: (images / 255).astype("float16"), ("float16", "float32")),
@@ -175,7 +192,9 @@ def _split(**options):
 
 
 def _wrong_unpacking(x, y, validation_fraction=0.1, seed=0):
-    x_train, y_train, x_val, y_val = train_test_split(x, y, test_size=validation_fraction, stratify=y, random_state=seed)
+    x_train, y_train, x_val, y_val = train_test_split(
+        x, y, test_size=validation_fraction, stratify=y, random_state=seed
+    )
     return (x_train, y_train), (x_val, y_val)
 
 
@@ -207,7 +226,17 @@ def _first_rows(x, y, validation_fraction=0.1, seed=0):
         (_separately_shuffled, ("no longer line up",)),
         (_first_rows, ("stratify=y",)),
     ],
-    ids=["not-stratified", "unseeded", "fixed-seed", "fixed-fraction", "default-fraction", "unpacking-order", "parts-swapped", "labels-shuffled-alone", "first-rows"],
+    ids=[
+        "not-stratified",
+        "unseeded",
+        "fixed-seed",
+        "fixed-fraction",
+        "default-fraction",
+        "unpacking-order",
+        "parts-swapped",
+        "labels-shuffled-alone",
+        "first-rows",
+    ],
 )
 def test_split_train_validation_slips(split_train_validation, hints):
     fails_with("split_train_validation", split_train_validation, *hints)
@@ -221,11 +250,17 @@ def _shuffle_split(x, y, validation_fraction=0.1, seed=0):
 
 def _by_hand(x, y, validation_fraction=0.1, seed=0):
     rng = np.random.default_rng(seed)
-    val = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: round(validation_fraction * np.sum(y == c))] for c in np.unique(y)])
+    val = np.concatenate(
+        [rng.permutation(np.flatnonzero(y == c))[: round(validation_fraction * np.sum(y == c))] for c in np.unique(y)]
+    )
     train = np.setdiff1d(np.arange(len(y)), val)
     return (x[train], y[train]), (x[val], y[val])
 
 
-@pytest.mark.parametrize("split_train_validation", [_split(), _shuffle_split, _by_hand], ids=["train-test-split", "stratified-shuffle-split-as-list", "numpy"])
+@pytest.mark.parametrize(
+    "split_train_validation",
+    [_split(), _shuffle_split, _by_hand],
+    ids=["train-test-split", "stratified-shuffle-split-as-list", "numpy"],
+)
 def test_split_train_validation_alternatives(split_train_validation):
     passes("split_train_validation", split_train_validation)

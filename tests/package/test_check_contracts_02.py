@@ -44,16 +44,34 @@ def _float_ceil(input_size, kernel_size, stride=1, padding="valid"):
 @pytest.mark.parametrize(
     ("conv_output_size", "hints"),
     [
-        (lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size) // stride, ("the + 1 is missing",)),
-        (lambda input_size, kernel_size, stride=1, padding="valid": input_size - kernel_size + 1, ("the stride is ignored",)),
-        (lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size + 1) // stride, ("// stride + 1",)),
+        (
+            lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size) // stride,
+            ("the + 1 is missing",),
+        ),
+        (
+            lambda input_size, kernel_size, stride=1, padding="valid": input_size - kernel_size + 1,
+            ("the stride is ignored",),
+        ),
+        (
+            lambda input_size, kernel_size, stride=1, padding="valid": (input_size - kernel_size + 1) // stride,
+            ("// stride + 1",),
+        ),
         (_same_as_valid, ("padding='same'", "ceil(input_size / stride)")),
         (_padded_half_kernel, ("whatever the kernel size",)),
         (_rounded, ("ceil(input_size / stride)",)),
         (_true_division, ("a float; expected an int", "floor division")),
         (_float_ceil, ("a float64", "int(...)")),
     ],
-    ids=["missing-plus-one", "stride-ignored", "stride-before-plus-one", "same-as-valid", "padding-kernel-half", "round", "true-division", "np-ceil"],
+    ids=[
+        "missing-plus-one",
+        "stride-ignored",
+        "stride-before-plus-one",
+        "same-as-valid",
+        "padding-kernel-half",
+        "round",
+        "true-division",
+        "np-ceil",
+    ],
 )
 def test_conv_output_size_slips(conv_output_size, hints):
     fails_with("conv_output_size", conv_output_size, *hints)
@@ -67,9 +85,17 @@ def _keras_computes(input_size, kernel_size, stride=1, padding="valid"):
 @pytest.mark.parametrize(
     "conv_output_size",
     [
-        lambda input_size, kernel_size, stride=1, padding="valid": -(-input_size // stride) if padding == "same" else (input_size - kernel_size) // stride + 1,
-        lambda input_size, kernel_size, stride=1, padding="valid": math.ceil((input_size - (kernel_size - 1 if padding == "valid" else 0)) / stride),
-        lambda input_size, kernel_size, stride=1, padding="valid": int(np.ceil(input_size / stride)) if padding == "same" else int(np.floor((input_size - kernel_size) / stride)) + 1,
+        lambda input_size, kernel_size, stride=1, padding="valid": (
+            -(-input_size // stride) if padding == "same" else (input_size - kernel_size) // stride + 1
+        ),
+        lambda input_size, kernel_size, stride=1, padding="valid": math.ceil(
+            (input_size - (kernel_size - 1 if padding == "valid" else 0)) / stride
+        ),
+        lambda input_size, kernel_size, stride=1, padding="valid": (
+            int(np.ceil(input_size / stride))
+            if padding == "same"
+            else int(np.floor((input_size - kernel_size) / stride)) + 1
+        ),
         _keras_computes,
     ],
     ids=["negative-floor", "one-ceil", "numpy-cast", "keras"],
@@ -84,11 +110,26 @@ def test_conv_output_size_alternatives(conv_output_size):
 @pytest.mark.parametrize(
     ("conv2d_param_count", "hints"),
     [
-        (lambda kernel_size, in_channels, filters: kernel_size * kernel_size * in_channels * filters, ("not the biases",)),
-        (lambda kernel_size, in_channels, filters: (kernel_size * kernel_size + 1) * in_channels * filters, ("one bias per filter, not one per filter and input channel",)),
-        (lambda kernel_size, in_channels, filters: (kernel_size * kernel_size + 1) * filters, ("spans every input channel",)),
-        (lambda kernel_size, in_channels, filters: (kernel_size * in_channels + 1) * filters, ("square the kernel size",)),
-        (lambda kernel_size, in_channels, filters: (math.pow(kernel_size, 2) * in_channels + 1) * filters, ("a float", "math.pow")),
+        (
+            lambda kernel_size, in_channels, filters: kernel_size * kernel_size * in_channels * filters,
+            ("not the biases",),
+        ),
+        (
+            lambda kernel_size, in_channels, filters: (kernel_size * kernel_size + 1) * in_channels * filters,
+            ("one bias per filter, not one per filter and input channel",),
+        ),
+        (
+            lambda kernel_size, in_channels, filters: (kernel_size * kernel_size + 1) * filters,
+            ("spans every input channel",),
+        ),
+        (
+            lambda kernel_size, in_channels, filters: (kernel_size * in_channels + 1) * filters,
+            ("square the kernel size",),
+        ),
+        (
+            lambda kernel_size, in_channels, filters: (math.pow(kernel_size, 2) * in_channels + 1) * filters,
+            ("a float", "math.pow"),
+        ),
     ],
     ids=["no-bias", "bias-per-channel", "no-input-channels", "kernel-not-squared", "math-pow-float"],
 )
@@ -106,7 +147,9 @@ def _keras_counts(kernel_size, in_channels, filters):
     "conv2d_param_count",
     [
         lambda kernel_size, in_channels, filters: filters * kernel_size**2 * in_channels + filters,
-        lambda kernel_size, in_channels, filters: int(np.prod([kernel_size, kernel_size, in_channels, filters])) + filters,
+        lambda kernel_size, in_channels, filters: (
+            int(np.prod([kernel_size, kernel_size, in_channels, filters])) + filters
+        ),
         _keras_counts,
     ],
     ids=["expanded", "numpy-product", "keras"],
@@ -118,7 +161,16 @@ def test_conv2d_param_count_alternatives(conv2d_param_count):
 # --- build_mnist_cnn(input_shape, num_classes) -> keras.Model
 
 
-def _mnist(input_shape=(28, 28, 1), num_classes=10, *, dropout=0.3, strides=1, pool=2, head_activation="softmax", fixed_input=None):
+def _mnist(
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    *,
+    dropout=0.3,
+    strides=1,
+    pool=2,
+    head_activation="softmax",
+    fixed_input=None,
+):
     return keras.Sequential(
         [
             keras.Input(fixed_input or input_shape),
@@ -138,12 +190,30 @@ def _mnist(input_shape=(28, 28, 1), num_classes=10, *, dropout=0.3, strides=1, p
 @pytest.mark.parametrize(
     ("build_mnist_cnn", "hints"),
     [
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, fixed_input=(28, 28, 1)), ("called with input_shape=(", "keras.Input(shape=input_shape)")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, 10), ("with num_classes=", "instead of a fixed number")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, dropout=0.5), ("layer 6 differs", "dropout rate should be 0.3, not 0.5")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, strides=2), ("layer 1 differs", "strides should be (1, 1), not (2, 2)")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, pool=3), ("layer 2 differs", "pool_size should be (2, 2), not (3, 3)")),
-        (lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, head_activation="sigmoid"), ("activation='softmax'",)),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, fixed_input=(28, 28, 1)),
+            ("called with input_shape=(", "keras.Input(shape=input_shape)"),
+        ),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, 10),
+            ("with num_classes=", "instead of a fixed number"),
+        ),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, dropout=0.5),
+            ("layer 6 differs", "dropout rate should be 0.3, not 0.5"),
+        ),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, strides=2),
+            ("layer 1 differs", "strides should be (1, 1), not (2, 2)"),
+        ),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, pool=3),
+            ("layer 2 differs", "pool_size should be (2, 2), not (3, 3)"),
+        ),
+        (
+            lambda input_shape=(28, 28, 1), num_classes=10: _mnist(input_shape, num_classes, head_activation="sigmoid"),
+            ("activation='softmax'",),
+        ),
     ],
     ids=["fixed-input-shape", "fixed-classes", "dropout-rate", "strides", "pool-size", "sigmoid-output"],
 )
@@ -191,7 +261,11 @@ def _added_one_by_one(input_shape=(28, 28, 1), num_classes=10):
     return model
 
 
-@pytest.mark.parametrize("build_mnist_cnn", [_functional, _separate_activations, _added_one_by_one], ids=["functional", "activation-layers", "model-add"])
+@pytest.mark.parametrize(
+    "build_mnist_cnn",
+    [_functional, _separate_activations, _added_one_by_one],
+    ids=["functional", "activation-layers", "model-add"],
+)
 def test_build_mnist_cnn_alternatives(build_mnist_cnn):
     passes("build_mnist_cnn", build_mnist_cnn)
 
@@ -201,7 +275,14 @@ def test_build_mnist_cnn_alternatives(build_mnist_cnn):
 
 def _compile_with(**settings):
     def compile_classifier(model, learning_rate=1e-3):
-        model.compile(**{"optimizer": keras.optimizers.Adam(learning_rate), "loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], **settings})
+        model.compile(
+            **{
+                "optimizer": keras.optimizers.Adam(learning_rate),
+                "loss": "sparse_categorical_crossentropy",
+                "metrics": ["accuracy"],
+                **settings,
+            }
+        )
         return model
 
     return compile_classifier
@@ -209,7 +290,9 @@ def _compile_with(**settings):
 
 def _new_model(model, learning_rate=1e-3):
     copy = keras.models.clone_model(model)
-    copy.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    copy.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return copy
 
 

@@ -14,7 +14,9 @@ from .conftest import fails_with, passes
 
 
 def _validated_on_training_data(model, x_train, y_train, x_val, y_val, epochs, batch_size):
-    return model.fit(x_train, y_train, validation_data=(x_train, y_train), epochs=epochs, batch_size=batch_size, verbose=0)
+    return model.fit(
+        x_train, y_train, validation_data=(x_train, y_train), epochs=epochs, batch_size=batch_size, verbose=0
+    )
 
 
 def _trained_on_everything(model, x_train, y_train, x_val, y_val, epochs, batch_size):
@@ -28,7 +30,9 @@ def _fixed_batch_size(model, x_train, y_train, x_val, y_val, epochs, batch_size)
 
 def _one_epoch_per_call(model, x_train, y_train, x_val, y_val, epochs, batch_size):
     for _ in range(epochs):
-        history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=1, batch_size=batch_size, verbose=0)
+        history = model.fit(
+            x_train, y_train, validation_data=(x_val, y_val), epochs=1, batch_size=batch_size, verbose=0
+        )
     return history
 
 
@@ -40,7 +44,10 @@ def _returns_the_model(model, x_train, y_train, x_val, y_val, epochs, batch_size
 @pytest.mark.parametrize(
     ("train_classifier", "hints"),
     [
-        (_validated_on_training_data, ("not the trained model's on the (x_val, y_val)", "validation_data=(x_val, y_val)")),
+        (
+            _validated_on_training_data,
+            ("not the trained model's on the (x_val, y_val)", "validation_data=(x_val, y_val)"),
+        ),
         (_trained_on_everything, ("5 steps per epoch", "validation images must not be trained on")),
         (_fixed_batch_size, ("8 steps per epoch", "batch_size=batch_size")),
         (_one_epoch_per_call, ("trained for 1 epochs", "epochs=epochs")),
@@ -60,11 +67,19 @@ def _datasets(model, x_train, y_train, x_val, y_val, epochs, batch_size):
 
 def _keywords_and_callbacks(model, x_train, y_train, x_val, y_val, epochs, batch_size):
     return model.fit(
-        x=x_train, y=y_train, batch_size=batch_size, epochs=epochs, validation_data=[x_val, y_val], callbacks=[keras.callbacks.TerminateOnNaN()], verbose=2
+        x=x_train,
+        y=y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_data=[x_val, y_val],
+        callbacks=[keras.callbacks.TerminateOnNaN()],
+        verbose=2,
     )
 
 
-@pytest.mark.parametrize("train_classifier", [_datasets, _keywords_and_callbacks], ids=["tf-data", "keywords-list-callbacks"])
+@pytest.mark.parametrize(
+    "train_classifier", [_datasets, _keywords_and_callbacks], ids=["tf-data", "keywords-list-callbacks"]
+)
 def test_train_classifier_alternatives(train_classifier):
     passes("train_classifier", train_classifier)
 
@@ -75,13 +90,33 @@ def test_train_classifier_alternatives(train_classifier):
 @pytest.mark.parametrize(
     ("predict_labels", "hints"),
     [
-        (lambda model, images, batch_size=1000: model.predict(images, verbose=0), ("returned probabilities of shape", "np.argmax")),
+        (
+            lambda model, images, batch_size=1000: model.predict(images, verbose=0),
+            ("returned probabilities of shape", "np.argmax"),
+        ),
         (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=0), ("axis=0",)),
-        (lambda model, images, batch_size=1000: model.predict(images, verbose=0).max(axis=1), ("highest probability", "argmax gives the class")),
-        (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1, keepdims=True), ("keepdims",)),
-        (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1) + 1, ("one more", "do not add 1")),
-        (lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1).astype("float32"), ("expected integers",)),
-        (lambda model, images, batch_size=1000: np.argmin(model.predict(images, verbose=0), axis=1), ("argmax over axis=1",)),
+        (
+            lambda model, images, batch_size=1000: model.predict(images, verbose=0).max(axis=1),
+            ("highest probability", "argmax gives the class"),
+        ),
+        (
+            lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1, keepdims=True),
+            ("keepdims",),
+        ),
+        (
+            lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1) + 1,
+            ("one more", "do not add 1"),
+        ),
+        (
+            lambda model, images, batch_size=1000: np.argmax(model.predict(images, verbose=0), axis=1).astype(
+                "float32"
+            ),
+            ("expected integers",),
+        ),
+        (
+            lambda model, images, batch_size=1000: np.argmin(model.predict(images, verbose=0), axis=1),
+            ("argmax over axis=1",),
+        ),
     ],
     ids=["probabilities", "axis-0", "max-not-argmax", "keepdims", "one-based", "float-labels", "argmin"],
 )
@@ -121,9 +156,15 @@ def _float_counts(y_true, y_pred, num_classes=10):
 @pytest.mark.parametrize(
     ("confusion_counts", "hints"),
     [
-        (lambda y_true, y_pred, num_classes=10: confusion_matrix(y_pred, y_true, labels=range(num_classes)), ("transposed",)),
+        (
+            lambda y_true, y_pred, num_classes=10: confusion_matrix(y_pred, y_true, labels=range(num_classes)),
+            ("transposed",),
+        ),
         (lambda y_true, y_pred, num_classes=10: confusion_matrix(y_true, y_pred), ("even a class that never occurs",)),
-        (lambda y_true, y_pred, num_classes=10: confusion_matrix(y_true, y_pred, labels=range(10)), ("(10, 10)", "use the num_classes argument")),
+        (
+            lambda y_true, y_pred, num_classes=10: confusion_matrix(y_true, y_pred, labels=range(10)),
+            ("(10, 10)", "use the num_classes argument"),
+        ),
         (_fancy_index_increment, ("every cell is 0 or 1", "np.add.at")),
         (_float_counts, ("expected integers", "dtype=int")),
     ],
@@ -137,7 +178,9 @@ def test_confusion_counts_slips(confusion_counts, hints):
     "confusion_counts",
     [
         lambda y_true, y_pred, num_classes=10: confusion_matrix(y_true, y_pred, labels=list(range(num_classes))),
-        lambda y_true, y_pred, num_classes=10: np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2).reshape(num_classes, num_classes),
+        lambda y_true, y_pred, num_classes=10: np.bincount(
+            y_true * num_classes + y_pred, minlength=num_classes**2
+        ).reshape(num_classes, num_classes),
         lambda y_true, y_pred, num_classes=10: tf.math.confusion_matrix(y_true, y_pred, num_classes=num_classes),
     ],
     ids=["sklearn-labels", "bincount", "tensorflow"],
@@ -194,7 +237,14 @@ def _fixed_nine(probabilities, y_true, k=9):
         (_returns_confidences, ("expected integers", "indices of the images")),
         (_fixed_nine, ("with k=3 it returned", "[:k]")),
     ],
-    ids=["least-confident-first", "sorted-by-true-class", "ignores-k", "top-k-overall", "returns-confidences", "fixed-nine"],
+    ids=[
+        "least-confident-first",
+        "sorted-by-true-class",
+        "ignores-k",
+        "top-k-overall",
+        "returns-confidences",
+        "fixed-nine",
+    ],
 )
 def test_most_confident_mistakes_slips(most_confident_mistakes, hints):
     fails_with("most_confident_mistakes", most_confident_mistakes, *hints)
@@ -216,7 +266,9 @@ def _tf_top_k(probabilities, y_true, k=9):
     [
         _python_sorted,
         _tf_top_k,
-        lambda probabilities, y_true, k=9: np.flatnonzero(probabilities.argmax(1) != y_true)[np.argsort(probabilities.max(1)[probabilities.argmax(1) != y_true])[::-1]][:k],
+        lambda probabilities, y_true, k=9: np.flatnonzero(probabilities.argmax(1) != y_true)[
+            np.argsort(probabilities.max(1)[probabilities.argmax(1) != y_true])[::-1]
+        ][:k],
     ],
     ids=["python-sorted", "tf-top-k", "reversed-argsort"],
 )

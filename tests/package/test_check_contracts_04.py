@@ -20,14 +20,46 @@ def _unstable_argsort(labels, per_class=8, num_classes=10):
 @pytest.mark.parametrize(
     ("first_indices_per_class", "hints"),
     [
-        (lambda labels, per_class=8, num_classes=10: np.stack([np.flatnonzero(labels == c)[:8] for c in range(num_classes)]), ("expected (3, 2)", "`per_class` indices")),
-        (lambda labels, per_class=8, num_classes=10: np.stack([np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)]).T, ("transposed",)),
-        (lambda labels, per_class=8, num_classes=10: np.stack([np.flatnonzero(labels == c)[-per_class:] for c in range(num_classes)]), ("not the first ones",)),
-        (lambda labels, per_class=8, num_classes=10: np.stack([labels[labels == c][:per_class] for c in range(num_classes)]), ("np.flatnonzero(labels == c)[:per_class]",)),
+        (
+            lambda labels, per_class=8, num_classes=10: np.stack(
+                [np.flatnonzero(labels == c)[:8] for c in range(num_classes)]
+            ),
+            ("expected (3, 2)", "`per_class` indices"),
+        ),
+        (
+            lambda labels, per_class=8, num_classes=10: (
+                np.stack([np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)]).T
+            ),
+            ("transposed",),
+        ),
+        (
+            lambda labels, per_class=8, num_classes=10: np.stack(
+                [np.flatnonzero(labels == c)[-per_class:] for c in range(num_classes)]
+            ),
+            ("not the first ones",),
+        ),
+        (
+            lambda labels, per_class=8, num_classes=10: np.stack(
+                [labels[labels == c][:per_class] for c in range(num_classes)]
+            ),
+            ("np.flatnonzero(labels == c)[:per_class]",),
+        ),
         (_unstable_argsort, ("kind='stable'",)),
-        (lambda labels, per_class=8, num_classes=10: np.stack([np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)]).astype(float), ("expected integers",)),
+        (
+            lambda labels, per_class=8, num_classes=10: np.stack(
+                [np.flatnonzero(labels == c)[:per_class] for c in range(num_classes)]
+            ).astype(float),
+            ("expected integers",),
+        ),
     ],
-    ids=["fixed-per-class", "transposed", "last-positions", "labels-not-positions", "unstable-argsort", "float-indices"],
+    ids=[
+        "fixed-per-class",
+        "transposed",
+        "last-positions",
+        "labels-not-positions",
+        "unstable-argsort",
+        "float-indices",
+    ],
 )
 def test_first_indices_per_class_slips(first_indices_per_class, hints):
     fails_with("first_indices_per_class", first_indices_per_class, *hints)
@@ -45,8 +77,15 @@ def _loop(labels, per_class=8, num_classes=10):
     "first_indices_per_class",
     [
         _loop,
-        lambda labels, per_class=8, num_classes=10: np.array([np.where(labels == c)[0][:per_class] for c in range(num_classes)]),
-        lambda labels, per_class=8, num_classes=10: np.stack([np.argsort(labels, kind="stable")[np.sort(labels, kind="stable") == c][:per_class] for c in range(num_classes)]),
+        lambda labels, per_class=8, num_classes=10: np.array(
+            [np.where(labels == c)[0][:per_class] for c in range(num_classes)]
+        ),
+        lambda labels, per_class=8, num_classes=10: np.stack(
+            [
+                np.argsort(labels, kind="stable")[np.sort(labels, kind="stable") == c][:per_class]
+                for c in range(num_classes)
+            ]
+        ),
     ],
     ids=["python-loop", "np-where", "stable-argsort"],
 )
@@ -60,14 +99,47 @@ def test_first_indices_per_class_alternatives(first_indices_per_class):
 @pytest.mark.parametrize(
     ("channel_mean_std", "hints"),
     [
-        (lambda images: (images.mean(axis=(0, 1)).astype("float32"), images.std(axis=(0, 1)).astype("float32")), ("axis=(0, 1, 2)",)),
+        (
+            lambda images: (images.mean(axis=(0, 1)).astype("float32"), images.std(axis=(0, 1)).astype("float32")),
+            ("axis=(0, 1, 2)",),
+        ),
         (lambda images: (np.float32(images.mean()), np.float32(images.std())), ("shape ()", "one value per channel")),
-        (lambda images: (images.mean(axis=(0, 1, 2), dtype=np.float64).astype("float32"), images.var(axis=(0, 1, 2), dtype=np.float64).astype("float32")), ("variance", "square root")),
-        (lambda images: (images.reshape(-1, 3).mean(axis=0, dtype=np.float64).astype("float32"), images.reshape(-1, 3).std(axis=0, dtype=np.float64).astype("float32")), ("2 channels", "do not assume 3 channels")),
-        (lambda images: np.stack([images.mean(axis=(0, 1, 2), dtype=np.float64), images.std(axis=(0, 1, 2), dtype=np.float64)]).astype("float32"), ("returned a ndarray", "return mean, std")),
-        (lambda images: (images.reshape(-1, images.shape[-1]).mean(axis=0).astype("float32"), images.reshape(-1, images.shape[-1]).std(axis=0).astype("float32")), ("8 million values per channel",)),
+        (
+            lambda images: (
+                images.mean(axis=(0, 1, 2), dtype=np.float64).astype("float32"),
+                images.var(axis=(0, 1, 2), dtype=np.float64).astype("float32"),
+            ),
+            ("variance", "square root"),
+        ),
+        (
+            lambda images: (
+                images.reshape(-1, 3).mean(axis=0, dtype=np.float64).astype("float32"),
+                images.reshape(-1, 3).std(axis=0, dtype=np.float64).astype("float32"),
+            ),
+            ("2 channels", "do not assume 3 channels"),
+        ),
+        (
+            lambda images: np.stack(
+                [images.mean(axis=(0, 1, 2), dtype=np.float64), images.std(axis=(0, 1, 2), dtype=np.float64)]
+            ).astype("float32"),
+            ("returned a ndarray", "return mean, std"),
+        ),
+        (
+            lambda images: (
+                images.reshape(-1, images.shape[-1]).mean(axis=0).astype("float32"),
+                images.reshape(-1, images.shape[-1]).std(axis=0).astype("float32"),
+            ),
+            ("8 million values per channel",),
+        ),
     ],
-    ids=["axes-0-1", "one-number", "variance", "three-channels-assumed", "stacked-array", "float32-accumulation-reshaped"],
+    ids=[
+        "axes-0-1",
+        "one-number",
+        "variance",
+        "three-channels-assumed",
+        "stacked-array",
+        "float32-accumulation-reshaped",
+    ],
 )
 def test_channel_mean_std_slips(channel_mean_std, hints):
     fails_with("channel_mean_std", channel_mean_std, *hints)
@@ -75,7 +147,9 @@ def test_channel_mean_std_slips(channel_mean_std, hints):
 
 def _with_tensorflow(images):
     pixels = tf.cast(images, tf.float64)
-    return tf.cast(tf.reduce_mean(pixels, axis=[0, 1, 2]), tf.float32), tf.cast(tf.math.reduce_std(pixels, axis=[0, 1, 2]), tf.float32)
+    return tf.cast(tf.reduce_mean(pixels, axis=[0, 1, 2]), tf.float32), tf.cast(
+        tf.math.reduce_std(pixels, axis=[0, 1, 2]), tf.float32
+    )
 
 
 def _two_passes(images):
@@ -90,7 +164,16 @@ def _two_passes(images):
     [
         _with_tensorflow,
         _two_passes,
-        lambda images: tuple(np.array([np.std(images[..., c], dtype=np.float64) if which else np.mean(images[..., c], dtype=np.float64) for c in range(images.shape[-1])], np.float32) for which in (0, 1)),
+        lambda images: tuple(
+            np.array(
+                [
+                    np.std(images[..., c], dtype=np.float64) if which else np.mean(images[..., c], dtype=np.float64)
+                    for c in range(images.shape[-1])
+                ],
+                np.float32,
+            )
+            for which in (0, 1)
+        ),
     ],
     ids=["tensorflow", "sums-as-list", "per-channel-loop"],
 )
@@ -102,7 +185,9 @@ def test_channel_mean_std_alternatives(channel_mean_std):
 
 
 def _stats(images):
-    return images.mean(axis=(0, 1, 2), dtype=np.float64).astype("float32"), images.std(axis=(0, 1, 2), dtype=np.float64).astype("float32")
+    return images.mean(axis=(0, 1, 2), dtype=np.float64).astype("float32"), images.std(
+        axis=(0, 1, 2), dtype=np.float64
+    ).astype("float32")
 
 
 def _own_statistics(x_train, x_val, x_test):
@@ -169,7 +254,12 @@ def _as_list(x_train, x_val, x_test):
     [
         _normalization_layer,
         _as_list,
-        lambda x_train, x_val, x_test: tuple(((x - x_train.mean(axis=(0, 1, 2), keepdims=True)) / x_train.std(axis=(0, 1, 2), keepdims=True)).astype(np.float32) for x in (x_train, x_val, x_test)),
+        lambda x_train, x_val, x_test: tuple(
+            ((x - x_train.mean(axis=(0, 1, 2), keepdims=True)) / x_train.std(axis=(0, 1, 2), keepdims=True)).astype(
+                np.float32
+            )
+            for x in (x_train, x_val, x_test)
+        ),
     ],
     ids=["keras-normalization", "list", "keepdims"],
 )

@@ -26,8 +26,15 @@ def _seed(
 ):
     def block(filters):
         if relu_before_norm:
-            return [layers.Conv2D(filters, 3, padding="same", use_bias=False, activation="relu"), layers.BatchNormalization()]
-        return [layers.Conv2D(filters, 3, padding="same", use_bias=False), *([layers.BatchNormalization()] if with_norm else []), relu()]
+            return [
+                layers.Conv2D(filters, 3, padding="same", use_bias=False, activation="relu"),
+                layers.BatchNormalization(),
+            ]
+        return [
+            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            *([layers.BatchNormalization()] if with_norm else []),
+            relu(),
+        ]
 
     return keras.Sequential(
         [
@@ -62,7 +69,11 @@ def _seed(
     ids=["relu-before-batch-norm", "conv-dropout", "dense-bias", "fixed-input-shape", "no-batch-norm"],
 )
 def test_build_seed_cnn_slips(options, hints):
-    fails_with("build_seed_cnn", lambda input_shape=(32, 32, 3), num_classes=10: _seed(input_shape, num_classes, **options), *hints)
+    fails_with(
+        "build_seed_cnn",
+        lambda input_shape=(32, 32, 3), num_classes=10: _seed(input_shape, num_classes, **options),
+        *hints,
+    )
 
 
 def _functional(input_shape=(32, 32, 3), num_classes=10):
@@ -72,7 +83,9 @@ def _functional(input_shape=(32, 32, 3), num_classes=10):
         if filters == "pool":
             x = layers.Dropout(0.25)(layers.MaxPooling2D()(x))
             continue
-        x = layers.Activation("relu")(layers.BatchNormalization()(layers.Conv2D(filters, (3, 3), padding="same", use_bias=False)(x)))
+        x = layers.Activation("relu")(
+            layers.BatchNormalization()(layers.Conv2D(filters, (3, 3), padding="same", use_bias=False)(x))
+        )
     x = layers.Dense(512, use_bias=False)(layers.Flatten()(x))
     x = layers.Dropout(0.5)(layers.ReLU()(layers.BatchNormalization()(x)))
     return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
@@ -87,7 +100,9 @@ def _input_shape_argument(input_shape=(32, 32, 3), num_classes=10):
 @pytest.mark.parametrize(
     "build_seed_cnn",
     [
-        lambda input_shape=(32, 32, 3), num_classes=10: _seed(input_shape, num_classes, relu=lambda: layers.Activation("relu")),
+        lambda input_shape=(32, 32, 3), num_classes=10: _seed(
+            input_shape, num_classes, relu=lambda: layers.Activation("relu")
+        ),
         _functional,
         _input_shape_argument,
     ],
@@ -103,15 +118,66 @@ def test_build_seed_cnn_alternatives(build_seed_cnn):
 @pytest.mark.parametrize(
     ("build_augmentation", "hints"),
     [
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal_and_vertical"), layers.RandomTranslation(max_shift, max_shift)]), ("upside-down",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("vertical"), layers.RandomTranslation(max_shift, max_shift)]), ("upside-down",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomTranslation(0.0625, 0.0625)]), ("pass max_shift as both",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, 0.0)]), ("pass max_shift as both",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(max_shift)]), ("no RandomTranslation",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, max_shift), layers.RandomRotation(0.1)]), ("also holds RandomRotation",)),
-        (lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, max_shift), layers.Rescaling(1 / 255)]), ("changes the images at inference",)),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [layers.RandomFlip("horizontal_and_vertical"), layers.RandomTranslation(max_shift, max_shift)]
+            ),
+            ("upside-down",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [layers.RandomFlip("vertical"), layers.RandomTranslation(max_shift, max_shift)]
+            ),
+            ("upside-down",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [layers.RandomFlip("horizontal"), layers.RandomTranslation(0.0625, 0.0625)]
+            ),
+            ("pass max_shift as both",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, 0.0)]
+            ),
+            ("pass max_shift as both",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [layers.RandomFlip("horizontal"), layers.RandomRotation(max_shift)]
+            ),
+            ("no RandomTranslation",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [
+                    layers.RandomFlip("horizontal"),
+                    layers.RandomTranslation(max_shift, max_shift),
+                    layers.RandomRotation(0.1),
+                ]
+            ),
+            ("also holds RandomRotation",),
+        ),
+        (
+            lambda max_shift=0.0625: keras.Sequential(
+                [
+                    layers.RandomFlip("horizontal"),
+                    layers.RandomTranslation(max_shift, max_shift),
+                    layers.Rescaling(1 / 255),
+                ]
+            ),
+            ("changes the images at inference",),
+        ),
     ],
-    ids=["both-flips", "vertical-flip", "fixed-shift", "height-only", "rotation-instead", "extra-rotation", "rescaling"],
+    ids=[
+        "both-flips",
+        "vertical-flip",
+        "fixed-shift",
+        "height-only",
+        "rotation-instead",
+        "extra-rotation",
+        "rescaling",
+    ],
 )
 def test_build_augmentation_slips(build_augmentation, hints):
     fails_with("build_augmentation", build_augmentation, *hints)
@@ -119,15 +185,24 @@ def test_build_augmentation_slips(build_augmentation, hints):
 
 def _functional_augmentation(max_shift=0.0625):
     inputs = keras.Input(shape=(None, None, 3))
-    shifted = layers.RandomTranslation(height_factor=(-max_shift, max_shift), width_factor=(-max_shift, max_shift))(inputs)
+    shifted = layers.RandomTranslation(height_factor=(-max_shift, max_shift), width_factor=(-max_shift, max_shift))(
+        inputs
+    )
     return keras.Model(inputs, layers.RandomFlip(mode="horizontal")(shifted))
 
 
 @pytest.mark.parametrize(
     "build_augmentation",
     [
-        lambda max_shift=0.0625: keras.Sequential([layers.RandomTranslation(max_shift, max_shift), layers.RandomFlip("horizontal")]),
-        lambda max_shift=0.0625: keras.Sequential([layers.RandomFlip("horizontal", seed=1), layers.RandomTranslation((-max_shift, max_shift), (-max_shift, max_shift), fill_mode="nearest", seed=2)]),
+        lambda max_shift=0.0625: keras.Sequential(
+            [layers.RandomTranslation(max_shift, max_shift), layers.RandomFlip("horizontal")]
+        ),
+        lambda max_shift=0.0625: keras.Sequential(
+            [
+                layers.RandomFlip("horizontal", seed=1),
+                layers.RandomTranslation((-max_shift, max_shift), (-max_shift, max_shift), fill_mode="nearest", seed=2),
+            ]
+        ),
         _functional_augmentation,
     ],
     ids=["shift-then-flip", "tuple-factors-and-seeds", "functional"],
@@ -142,8 +217,12 @@ def test_build_augmentation_alternatives(build_augmentation):
 def _callbacks(stopping=None, checkpoint=None):
     def training_callbacks(checkpoint_path, patience=3):
         return [
-            keras.callbacks.EarlyStopping(**{"monitor": "val_accuracy", "patience": patience, "restore_best_weights": True, **(stopping or {})}),
-            keras.callbacks.ModelCheckpoint(checkpoint_path, **{"monitor": "val_accuracy", "save_best_only": True, **(checkpoint or {})}),
+            keras.callbacks.EarlyStopping(
+                **{"monitor": "val_accuracy", "patience": patience, "restore_best_weights": True, **(stopping or {})}
+            ),
+            keras.callbacks.ModelCheckpoint(
+                checkpoint_path, **{"monitor": "val_accuracy", "save_best_only": True, **(checkpoint or {})}
+            ),
         ]
 
     return training_callbacks
@@ -160,13 +239,28 @@ def _callbacks(stopping=None, checkpoint=None):
         (_callbacks(stopping={"restore_best_weights": False}), ("restore_best_weights=True",)),
         (_callbacks(checkpoint={"save_best_only": False}), ("save_best_only=True",)),
         (lambda checkpoint_path, patience=3: _callbacks()("best.keras", patience), ("pass checkpoint_path",)),
-        (lambda checkpoint_path, patience=3: _callbacks()(checkpoint_path, patience)[0], ("one EarlyStopping", "return [early_stopping, checkpoint]")),
-        (lambda checkpoint_path, patience=3: set(_callbacks()(checkpoint_path, patience)), ("returned set", "a list of keras callbacks")),
+        (
+            lambda checkpoint_path, patience=3: _callbacks()(checkpoint_path, patience)[0],
+            ("one EarlyStopping", "return [early_stopping, checkpoint]"),
+        ),
+        (
+            lambda checkpoint_path, patience=3: set(_callbacks()(checkpoint_path, patience)),
+            ("returned set", "a list of keras callbacks"),
+        ),
         (lambda checkpoint_path, patience=3: None, ("returned None", "`return` statement")),
     ],
     ids=[
-        "old-metric-name", "stopping-mode-min", "checkpoint-mode-max", "training-metric", "fixed-patience", "last-weights", "every-epoch",
-        "fixed-path", "single-callback", "set", "returns-nothing",
+        "old-metric-name",
+        "stopping-mode-min",
+        "checkpoint-mode-max",
+        "training-metric",
+        "fixed-patience",
+        "last-weights",
+        "every-epoch",
+        "fixed-path",
+        "single-callback",
+        "set",
+        "returns-nothing",
     ],
 )
 def test_training_callbacks_slips(training_callbacks, hints):

@@ -71,13 +71,19 @@ def test_precision_recall_f1_alternatives(precision_recall_f1):
 def _in_place(confusion, k=5):
     np.fill_diagonal(confusion, 0)
     order = np.argsort(-confusion, axis=None, kind="stable")[:k]
-    return [(int(t), int(p), int(confusion[t, p])) for t, p in zip(*np.unravel_index(order, confusion.shape)) if confusion[t, p] > 0]
+    return [
+        (int(t), int(p), int(confusion[t, p]))
+        for t, p in zip(*np.unravel_index(order, confusion.shape))
+        if confusion[t, p] > 0
+    ]
 
 
 def _all_pairs(confusion, k=5):
     mistakes = confusion.copy()
     np.fill_diagonal(mistakes, 0)
-    pairs = [(t, p, int(mistakes[t, p])) for t in range(len(mistakes)) for p in range(len(mistakes)) if mistakes[t, p] > 0]
+    pairs = [
+        (t, p, int(mistakes[t, p])) for t in range(len(mistakes)) for p in range(len(mistakes)) if mistakes[t, p] > 0
+    ]
     return sorted(pairs, key=lambda pair: -pair[2])
 
 
@@ -120,9 +126,22 @@ def test_most_confused_pairs_alternatives(most_confused_pairs):
 @pytest.mark.parametrize(
     ("roc_auc_one_vs_rest", "hints"),
     [
-        (lambda y_true, probabilities: roc_auc_score(y_true, probabilities, multi_class="ovr"), ("shape ()", "one AUC per class")),
-        (lambda y_true, probabilities: [roc_auc_score(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])], ("returned a list",)),
-        (lambda y_true, probabilities: np.array([roc_auc_score(y_true != c, probabilities[:, c]) for c in range(probabilities.shape[1])]), ("1 minus",)),
+        (
+            lambda y_true, probabilities: roc_auc_score(y_true, probabilities, multi_class="ovr"),
+            ("shape ()", "one AUC per class"),
+        ),
+        (
+            lambda y_true, probabilities: [
+                roc_auc_score(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])
+            ],
+            ("returned a list",),
+        ),
+        (
+            lambda y_true, probabilities: np.array(
+                [roc_auc_score(y_true != c, probabilities[:, c]) for c in range(probabilities.shape[1])]
+            ),
+            ("1 minus",),
+        ),
     ],
     ids=["averaged", "list", "positives-inverted"],
 )
@@ -146,7 +165,9 @@ def _ranks(y_true, probabilities):
     "roc_auc_one_vs_rest",
     [
         lambda y_true, probabilities: roc_auc_score(y_true, probabilities, multi_class="ovr", average=None),
-        lambda y_true, probabilities: np.array([roc_auc_score(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])]),
+        lambda y_true, probabilities: np.array(
+            [roc_auc_score(y_true == c, probabilities[:, c]) for c in range(probabilities.shape[1])]
+        ),
         _ranks,
     ],
     ids=["sklearn-ovr", "sklearn-per-column", "mann-whitney-ranks"],
@@ -161,9 +182,21 @@ def test_roc_auc_one_vs_rest_alternatives(roc_auc_one_vs_rest):
 @pytest.mark.parametrize(
     ("top_k_classes", "hints"),
     [
-        (lambda probabilities, k=3: (np.argpartition(probabilities, -k)[-k:], probabilities[np.argpartition(probabilities, -k)[-k:]]), ("most probable class comes first",)),
-        (lambda probabilities, k=3: (np.sort(probabilities)[::-1][:k], np.argsort(probabilities)[::-1][:k]), ("expected integers", "the first item holds class numbers")),
-        (lambda probabilities, k=3: (np.argsort(probabilities)[::-1][:3], np.sort(probabilities)[::-1][:3]), ("expected (2,)", "[:k]")),
+        (
+            lambda probabilities, k=3: (
+                np.argpartition(probabilities, -k)[-k:],
+                probabilities[np.argpartition(probabilities, -k)[-k:]],
+            ),
+            ("most probable class comes first",),
+        ),
+        (
+            lambda probabilities, k=3: (np.sort(probabilities)[::-1][:k], np.argsort(probabilities)[::-1][:k]),
+            ("expected integers", "the first item holds class numbers"),
+        ),
+        (
+            lambda probabilities, k=3: (np.argsort(probabilities)[::-1][:3], np.sort(probabilities)[::-1][:3]),
+            ("expected (2,)", "[:k]"),
+        ),
         (lambda probabilities, k=3: (np.argsort(probabilities)[:k], np.sort(probabilities)[:k]), ("highest first",)),
     ],
     ids=["argpartition-unordered", "values-first", "fixed-3", "least-probable"],
@@ -182,7 +215,10 @@ def _tf_top_k(probabilities, k=3):
     [
         _tf_top_k,
         lambda probabilities, k=3: [np.argsort(-probabilities)[:k], np.sort(probabilities)[::-1][:k]],
-        lambda probabilities, k=3: (np.array(sorted(range(len(probabilities)), key=lambda c: -probabilities[c])[:k]), np.array(sorted(probabilities, reverse=True)[:k])),
+        lambda probabilities, k=3: (
+            np.array(sorted(range(len(probabilities)), key=lambda c: -probabilities[c])[:k]),
+            np.array(sorted(probabilities, reverse=True)[:k]),
+        ),
     ],
     ids=["tf-top-k", "negated-argsort-as-list", "python-sorted"],
 )

@@ -17,7 +17,14 @@ from .conftest import REPO, needs_data
 
 def cnn_course(*args, env=None):
     """Run `cnn-course ARGS` and return the completed process."""
-    return subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cnn_course.commands.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 @needs_data()
@@ -29,7 +36,9 @@ def test_train_mnist_writes_the_five_outputs(tmp_path):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["test_accuracy"] > 0.97
     assert "test accuracy" in completed.stdout
-    assert not [line for line in completed.stderr.splitlines() if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)], completed.stderr
+    assert not [
+        line for line in completed.stderr.splitlines() if re.match(r"[IWE]\d{4} |WARNING: All log messages", line)
+    ], completed.stderr
     assert "precision" in (tmp_path / "model_metrics.txt").read_text()
 
 
@@ -60,7 +69,13 @@ def test_bad_arguments_get_a_clear_message(args, message, capsys):
 def test_doctor_verifies_a_healthy_data_folder_quietly():
     completed = cnn_course("doctor")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    for expected in ("keras", "tensorflow", "md5 sums match the official files", "labels match the official batches", "no problem found"):
+    for expected in (
+        "keras",
+        "tensorflow",
+        "md5 sums match the official files",
+        "labels match the official batches",
+        "no problem found",
+    ):
         assert expected in completed.stdout
     assert completed.stderr == ""  # no TensorFlow start-up lines
 
@@ -68,7 +83,10 @@ def test_doctor_verifies_a_healthy_data_folder_quietly():
 def test_doctor_exits_non_zero_when_the_data_folder_does_not_exist(tmp_path):
     completed = cnn_course("doctor", env={**os.environ, "CNN_COURSE_DATA": str(tmp_path / "missing")})
     assert completed.returncode == 1
-    assert f"PROBLEM: The data folder {tmp_path / 'missing'} (from the CNN_COURSE_DATA environment variable) does not exist" in completed.stdout
+    assert (
+        f"PROBLEM: The data folder {tmp_path / 'missing'} (from the CNN_COURSE_DATA environment variable) does not exist"
+        in completed.stdout
+    )
 
 
 @pytest.fixture
@@ -92,7 +110,11 @@ def test_doctor_reports_a_truncated_file(linked_data, monkeypatch):
     lines, healthy = data_source_lines()
     assert not healthy
     [problem] = [line for line in lines if "PROBLEM" in line]
-    assert problem.startswith("    mnist:   PROBLEM: ") and f"{truncated} is corrupt or incomplete" in problem and "download it again" in problem
+    assert (
+        problem.startswith("    mnist:   PROBLEM: ")
+        and f"{truncated} is corrupt or incomplete" in problem
+        and "download it again" in problem
+    )
     assert any(line.startswith("    cifar10: 6 files in") for line in lines)
 
 

@@ -179,7 +179,7 @@ def test_load_mnist_reads_the_official_files_through_the_env_var(mnist):
     assert np.bincount(y_train).tolist() == MNIST_TRAIN_COUNTS
     assert np.bincount(y_test).tolist() == MNIST_TEST_COUNTS
     assert x_train.max() == 255 and x_test.min() == 0
-    assert MNIST_CLASS_NAMES == tuple("0123456789")
+    assert tuple("0123456789") == MNIST_CLASS_NAMES
 
 
 def test_load_mnist_accepts_the_files_directly_in_the_folder(data_dir, mnist):
@@ -303,7 +303,10 @@ def test_load_cifar_batch_refuses_a_pickle_that_runs_code(tmp_path, protocol):
     ("content", "reason"),
     [
         ({b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]}, "not a uint8 array of shape (N, 3072)"),
-        ({b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]}, "an array of dtype float32 and shape (2, 3072)"),
+        (
+            {b"data": np.zeros((2, 3072), np.float32), b"labels": [0, 1]},
+            "an array of dtype float32 and shape (2, 3072)",
+        ),
         ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0]}, "not 2 integers"),
         ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0, 10]}, "not all between 0 and 9"),
         ({b"data": np.zeros((2, 3072), np.uint8)}, "it has no 'labels' entry"),
@@ -339,7 +342,9 @@ def test_load_cifar10_checks_the_row_count(data_dir, tmp_path):
 
 def test_load_cifar10_checks_the_labels_against_the_official_ones(data_dir, tmp_path):
     wrong_labels = [i % 10 for i in range(10000)]
-    folder = cifar_copy(data_dir, tmp_path, {"test_batch": cifar_batch(np.zeros((10000, 3072), np.uint8), wrong_labels)})
+    folder = cifar_copy(
+        data_dir, tmp_path, {"test_batch": cifar_batch(np.zeros((10000, 3072), np.uint8), wrong_labels)}
+    )
     with pytest.raises(DataError) as info:
         load_cifar10(tmp_path)
     text = message(info)

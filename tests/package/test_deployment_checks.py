@@ -48,7 +48,11 @@ def fails_with(function, hint: str) -> CheckFailed:
 def pillow_pixels(path, input_shape, mode=None, resample=Image.Resampling.BILINEAR) -> np.ndarray:
     height, width, channels = input_shape
     with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image).convert(mode or ("RGB" if channels == 3 else "L")).resize((width, height), resample)
+        image = (
+            ImageOps.exif_transpose(image)
+            .convert(mode or ("RGB" if channels == 3 else "L"))
+            .resize((width, height), resample)
+        )
         return np.asarray(image)
 
 
@@ -73,7 +77,9 @@ def test_load_image_alternatives_pass(capsys):
 def test_load_image_leaving_phone_photos_on_their_side():
     def load_image(path, input_shape):  # Keras's own loader ignores the EXIF orientation tag
         height, width, channels = input_shape
-        image = keras.utils.load_img(path, color_mode="rgb" if channels == 3 else "grayscale", target_size=(height, width))
+        image = keras.utils.load_img(
+            path, color_mode="rgb" if channels == 3 else "grayscale", target_size=(height, width)
+        )
         return keras.utils.img_to_array(image, dtype="float32") / 255
 
     fails_with(load_image, "ImageOps.exif_transpose(image)")
@@ -147,7 +153,10 @@ def test_predict_top_k_alternatives_pass(learner_load_image, capsys):
 
     def predict_top_k(model, path, class_names, k=3):  # keras.ops.softmax when the last layer is not a softmax
         outputs = model(load_image(path, model.input_shape[1:])[None], training=False)
-        if not isinstance(model.layers[-1], keras.layers.Softmax) and getattr(model.layers[-1], "activation", None) is not keras.activations.softmax:
+        if (
+            not isinstance(model.layers[-1], keras.layers.Softmax)
+            and getattr(model.layers[-1], "activation", None) is not keras.activations.softmax
+        ):
             outputs = keras.ops.softmax(outputs)
         probabilities = keras.ops.convert_to_numpy(outputs)[0]
         return [[class_names[i], probabilities[i]] for i in np.argsort(probabilities)[::-1][:k]]
@@ -170,7 +179,9 @@ def test_predict_top_k_with_softmax_twice(learner_load_image):
     load_image = learner_load_image
 
     def predict_top_k(model, path, class_names, k=3):
-        outputs = np.asarray(keras.ops.softmax(model.predict(load_image(path, model.input_shape[1:])[None], verbose=0)))[0]
+        outputs = np.asarray(
+            keras.ops.softmax(model.predict(load_image(path, model.input_shape[1:])[None], verbose=0))
+        )[0]
         return [(class_names[i], float(outputs[i])) for i in np.argsort(-outputs)[:k]]
 
     fails_with(predict_top_k, "softmax was applied to outputs that were already probabilities")
@@ -191,7 +202,9 @@ def test_predict_top_k_least_probable_first(learner_load_image):
     load_image = learner_load_image
 
     def predict_top_k(model, path, class_names, k=3):
-        outputs = np.asarray(keras.ops.softmax(model.predict(load_image(path, model.input_shape[1:])[None], verbose=0)))[0]
+        outputs = np.asarray(
+            keras.ops.softmax(model.predict(load_image(path, model.input_shape[1:])[None], verbose=0))
+        )[0]
         return [(class_names[i], float(outputs[i])) for i in np.argsort(outputs)[-k:]]
 
     fails_with(predict_top_k, "are not in decreasing order")
@@ -209,7 +222,9 @@ def test_predict_top_k_returning_the_array(learner_load_image):
 # create_app ------------------------------------------------------------------------------------
 
 
-def app_factory(predict_top_k, *, load_per_request=False, save_uploads_to=None, size_limit=True, json_errors=True, preprocess=None):
+def app_factory(
+    predict_top_k, *, load_per_request=False, save_uploads_to=None, size_limit=True, json_errors=True, preprocess=None
+):
     """A create_app with one of the classic mistakes switched on."""
 
     def create_app(model_path, class_names, max_upload_bytes=8 * 1024 * 1024):
@@ -230,7 +245,11 @@ def app_factory(predict_top_k, *, load_per_request=False, save_uploads_to=None, 
                 source = saved
             current = keras.saving.load_model(model_path) if load_per_request else model
             try:
-                top = preprocess(current, source, class_names) if preprocess else predict_top_k(current, source, class_names, k=3)
+                top = (
+                    preprocess(current, source, class_names)
+                    if preprocess
+                    else predict_top_k(current, source, class_names, k=3)
+                )
             except OSError as error:
                 if not json_errors:
                     raise
@@ -324,9 +343,11 @@ def test_the_graders_see_the_mistakes_across_the_process_boundary(tmp_path):
     text = lesson.read_text()
     for old, new in [
         ("    if np.any(outputs < 0) or not np.isclose(outputs.sum(), 1, atol=1e-3):\n", "    if False:\n"),
-        ('            top = predict_top_k(classifier, request.files["file"].stream, class_names, k=3)',
-         '            request.files["file"].save(request.files["file"].filename)  # into the working folder\n'
-         '            top = predict_top_k(classifier, request.files["file"].filename, class_names, k=3)'),
+        (
+            '            top = predict_top_k(classifier, request.files["file"].stream, class_names, k=3)',
+            '            request.files["file"].save(request.files["file"].filename)  # into the working folder\n'
+            '            top = predict_top_k(classifier, request.files["file"].filename, class_names, k=3)',
+        ),
     ]:
         assert old in text, "the master 09 changed: update this test"
         text = text.replace(old, new, 1)

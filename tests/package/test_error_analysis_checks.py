@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from cnn_course.checks import CheckFailed, ExerciseError, self_check
+
 from .conftest import master_namespace
 
 EXERCISES = ("precision_recall_f1", "most_confused_pairs", "roc_auc_one_vs_rest", "top_k_classes")
@@ -180,7 +181,9 @@ def test_roc_auc_inverted():
 def test_roc_auc_miscounting_ties(tie):
     def roc_auc_one_vs_rest(y_true, probabilities):
         columns = range(probabilities.shape[1])
-        return np.array([pairwise_auc(probabilities[y_true == c, c], probabilities[y_true != c, c], tie) for c in columns])
+        return np.array(
+            [pairwise_auc(probabilities[y_true == c, c], probabilities[y_true != c, c], tie) for c in columns]
+        )
 
     fails_with(roc_auc_one_vs_rest, "add 0.5 for each tied pair")
 
@@ -196,7 +199,9 @@ def test_roc_auc_with_the_wrong_column():
 def test_roc_auc_averaged_over_classes():
     def roc_auc_one_vs_rest(y_true, probabilities):
         columns = range(probabilities.shape[1])
-        return np.array(np.mean([pairwise_auc(probabilities[y_true == c, c], probabilities[y_true != c, c]) for c in columns]))
+        return np.array(
+            np.mean([pairwise_auc(probabilities[y_true == c, c], probabilities[y_true != c, c]) for c in columns])
+        )
 
     fails_with(roc_auc_one_vs_rest, "one AUC per class")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from cnn_course.commands.cli import main
 from cnn_course import export as export_module
+from cnn_course.commands.cli import main
 from cnn_course.export import ExportError, check_export, export_and_check, export_litert, litert_interpreter
 from cnn_course.inference import load_keras_model
 from cnn_course.saving import class_names_path

@@ -81,7 +81,10 @@ def test_models_saved_as_h5_or_in_the_course_folder_are_found_and_named(tmp_path
 def pytest_in(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=folder, capture_output=True, text=True, timeout=600,
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 

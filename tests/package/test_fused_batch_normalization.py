@@ -51,7 +51,9 @@ def test_training_steps_match_keras_batch_normalization(options):
     np.testing.assert_allclose(fused.moving_mean.numpy(), keras_layer.moving_mean.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fused.moving_variance.numpy(), keras_layer.moving_variance.numpy(), rtol=1e-5, atol=1e-6)
     inference = tf.constant(rng.normal(size=(3, 6, 5, 4)).astype("float32"))
-    np.testing.assert_allclose(fused(inference, training=False), keras_layer(inference, training=False), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        fused(inference, training=False), keras_layer(inference, training=False), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_inputs_the_fused_kernel_cannot_take_use_the_keras_computation():
@@ -69,7 +71,9 @@ def test_the_fast_recipes_train_with_the_fused_layer():
 
 def _fast_recipe_model_data() -> PreparedData:
     images = np.random.default_rng(4).random((64, 32, 32, 3), dtype=np.float32)
-    return PreparedData(images, np.arange(64) % 10, images[:8], np.arange(8), images[:8], np.arange(8), tuple("abcdefghij"))
+    return PreparedData(
+        images, np.arange(64) % 10, images[:8], np.arange(8), images[:8], np.arange(8), tuple("abcdefghij")
+    )
 
 
 def test_a_saved_model_holds_keras_layers_only_and_predicts_the_same(tmp_path):
@@ -101,8 +105,18 @@ def test_a_model_without_fused_layers_is_returned_as_it_is():
 
 
 def test_fused_layers_inside_a_nested_sub_model_are_converted_too(tmp_path):
-    block = keras.Sequential([keras.layers.Conv2D(4, 3, padding="same"), models.FusedBatchNormalization(), keras.layers.ReLU()], name="block")
-    model = keras.Sequential([keras.Input((8, 8, 3)), block, models.FusedBatchNormalization(), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+    block = keras.Sequential(
+        [keras.layers.Conv2D(4, 3, padding="same"), models.FusedBatchNormalization(), keras.layers.ReLU()], name="block"
+    )
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            block,
+            models.FusedBatchNormalization(),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2),
+        ]
+    )
     model.compile(optimizer="adam", loss="mse")
     images = np.random.default_rng(6).random((16, 8, 8, 3), dtype=np.float32)
     model.fit(images, np.zeros((16, 2), np.float32), epochs=1, batch_size=8, verbose=0)
@@ -116,4 +130,6 @@ def test_fused_layers_inside_a_nested_sub_model_are_converted_too(tmp_path):
     save_model_with_classes(model, path, ["a", "b"])
     with zipfile.ZipFile(path) as archive:
         assert "FusedBatchNormalization" not in archive.read("config.json").decode()
-    np.testing.assert_array_equal(keras.saving.load_model(path, safe_mode=True).predict(images, verbose=0), model.predict(images, verbose=0))
+    np.testing.assert_array_equal(
+        keras.saving.load_model(path, safe_mode=True).predict(images, verbose=0), model.predict(images, verbose=0)
+    )

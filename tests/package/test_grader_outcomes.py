@@ -14,22 +14,54 @@ from .conftest import LESSONS, REPO, SOLUTIONS, copy_lessons, patched_masters, r
 # (lesson, exact text in the master, replacement): one deliberate mistake per exercise.
 BREAKAGES = [
     ("01_mnist_data", 'return images.astype("float32") / 255.0', 'return images.astype("float32")'),
-    ("01_mnist_data", "return np.bincount(labels, minlength=num_classes)", "return np.bincount(labels, minlength=num_clases)"),
-    ("01_mnist_data", "return keras.utils.to_categorical(labels, num_classes=num_classes)", "while True:\n        pass"),
+    (
+        "01_mnist_data",
+        "return np.bincount(labels, minlength=num_classes)",
+        "return np.bincount(labels, minlength=num_clases)",
+    ),
+    (
+        "01_mnist_data",
+        "return keras.utils.to_categorical(labels, num_classes=num_classes)",
+        "while True:\n        pass",
+    ),
     ("02_mnist_cnn", "            layers.Flatten(),\n", ""),
-    ("02_mnist_cnn", "return (kernel_size * kernel_size * in_channels + 1) * filters", "return (kernel_size * kernel_size * in_channels + 1 * filters"),
+    (
+        "02_mnist_cnn",
+        "return (kernel_size * kernel_size * in_channels + 1) * filters",
+        "return (kernel_size * kernel_size * in_channels + 1 * filters",
+    ),
     (
         "04_cifar10_data",
         "    mean, std = channel_mean_std(x_train)\n    return tuple(((x - mean) / std)",
         "    return tuple(((x - channel_mean_std(x)[0]) / channel_mean_std(x)[1])",
     ),
-    ("05_cifar10_cnn", 'layers.RandomFlip("horizontal"), layers.RandomTranslation', "layers.RandomFlip(), layers.RandomTranslation"),
-    ("05_cifar10_cnn", 'EarlyStopping(monitor="val_accuracy", patience=patience', 'EarlyStopping(monitor="accuracy", patience=patience'),
-    ("06_cifar10_evaluation", "indices = np.argsort(probabilities)[::-1][:k]", "indices = np.argsort(probabilities)[-k:]"),
+    (
+        "05_cifar10_cnn",
+        'layers.RandomFlip("horizontal"), layers.RandomTranslation',
+        "layers.RandomFlip(), layers.RandomTranslation",
+    ),
+    (
+        "05_cifar10_cnn",
+        'EarlyStopping(monitor="val_accuracy", patience=patience',
+        'EarlyStopping(monitor="accuracy", patience=patience',
+    ),
+    (
+        "06_cifar10_evaluation",
+        "indices = np.argsort(probabilities)[::-1][:k]",
+        "indices = np.argsort(probabilities)[-k:]",
+    ),
     ("06_cifar10_evaluation", "    np.fill_diagonal(mistakes, 0)\n", ""),
     ("08_transfer_learning", "    base.trainable = False\n    inputs = keras.Input", "    inputs = keras.Input"),
-    ("08_transfer_learning", '    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n', ""),
-    ("02_mnist_cnn", "    if padding == \"same\":\n        return math.ceil(input_size / stride)\n    return (input_size - kernel_size) // stride + 1", "    raise NotImplementedError"),
+    (
+        "08_transfer_learning",
+        '    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n',
+        "",
+    ),
+    (
+        "02_mnist_cnn",
+        '    if padding == "same":\n        return math.ceil(input_size / stride)\n    return (input_size - kernel_size) // stride + 1',
+        "    raise NotImplementedError",
+    ),
 ]
 
 
@@ -59,7 +91,11 @@ def broken_run(tmp_path_factory):
         ("test_build_mnist_cnn", "failure", "add layers.Flatten()"),
         ("test_conv2d_param_count", "failure", "its cell does not parse"),
         ("test_conv_output_size", "skipped", "conv_output_size: not attempted yet"),
-        ("test_standardize_splits_uses_training_statistics_only", "failure", "compute mean and std on the training images only"),
+        (
+            "test_standardize_splits_uses_training_statistics_only",
+            "failure",
+            "compute mean and std on the training images only",
+        ),
         ("test_augmentation_is_active_only_while_training", "failure", "upside-down ships"),
         ("test_training_callbacks_watch_the_validation_set", "failure", "monitor 'val_accuracy'"),
         ("test_build_seed_cnn", "passed", ""),
@@ -125,13 +161,18 @@ def test_the_newer_file_of_a_pair_is_graded_and_a_damaged_one_is_explained(tmp_p
     run = run_graders(target, "-k", "01")
     assert run.returncode == 5, run.output  # the readable .py twin holds only stubs
     assert "01_mnist_data  (graded: 01_mnist_data.py)" in run.output
-    assert "01_mnist_data.ipynb could not be read" in run.output and "its twin 01_mnist_data.py was graded" in run.output
+    assert (
+        "01_mnist_data.ipynb could not be read" in run.output and "its twin 01_mnist_data.py was graded" in run.output
+    )
 
 
 def test_an_unknown_target_is_a_usage_error(tmp_path):
     run_dir = tmp_path / "nowhere"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/graders", "--target", str(run_dir)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "pytest", "tests/graders", "--target", str(run_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert completed.returncode == 4
     assert "no such folder" in completed.stderr

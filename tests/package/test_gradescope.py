@@ -30,7 +30,8 @@ HIDDEN_FAILURE = "one_hot: fails a hidden test: one_hot works for any num_classe
 def _result(hidden: str | None = None) -> SubmissionResult:
     message = "\n".join(filter(None, ["one_hot: a public check's message.", hidden]))
     return SubmissionResult(
-        "submission", "/autograder/submission",
+        "submission",
+        "/autograder/submission",
         [
             ExerciseResult("01_mnist_data", "scale_images", 1.0, 1.0, Status.PASSED),
             ExerciseResult("01_mnist_data", "one_hot", 0.0, 2.0, Status.FAILED, message, hidden=hidden),
@@ -50,7 +51,12 @@ def test_the_zip_holds_the_course_graders_hidden_tests_and_data_but_no_solutions
     data = tmp_path / "data"
     (data / "mnist").mkdir(parents=True)
     (data / "cifar-10-batches-py").mkdir()
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+    for name in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ):
         (data / "mnist" / name).write_bytes(b"x")
     for name in ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"):
         (data / "cifar-10-batches-py" / name).write_bytes(b"x")
@@ -60,8 +66,12 @@ def test_the_zip_holds_the_course_graders_hidden_tests_and_data_but_no_solutions
         modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
     assert {"setup.sh", "run_autograder", "pyproject.toml", "README.md", "cnn_course/commands/gradescope.py"} <= names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
-    assert {"tests/graders/test_01_mnist_data.py", "tests/hidden/test_hidden_01_mnist_data.py", "data/mnist/t10k-images-idx3-ubyte.gz",
-            "data/cifar-10-batches-py/test_batch"} <= names
+    assert {
+        "tests/graders/test_01_mnist_data.py",
+        "tests/hidden/test_hidden_01_mnist_data.py",
+        "data/mnist/t10k-images-idx3-ubyte.gz",
+        "data/cifar-10-batches-py/test_batch",
+    } <= names
     assert not [n for n in names if n.startswith(("solutions/", "lessons/", "tests/package/")) or "__pycache__" in n]
     assert report.datasets == ("cifar-10-batches-py", "mnist")
 
@@ -107,7 +117,12 @@ def test_the_course_configuration_names_the_hidden_tests_visibility(tmp_path):
 
 
 def _grades(folder: Path) -> Path:
-    write_assignment(folder, Assignment((("01_mnist_data", "scale_images", 1.0), ("01_mnist_data", "one_hot", 2.0)), "course.toml", 600, 6, None))
+    write_assignment(
+        folder,
+        Assignment(
+            (("01_mnist_data", "scale_images", 1.0), ("01_mnist_data", "one_hot", 2.0)), "course.toml", 600, 6, None
+        ),
+    )
     write_record(folder, _result())
     return folder
 

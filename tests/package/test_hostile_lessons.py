@@ -18,17 +18,33 @@ ABUSE = [
     ("01_mnist_data", "    return np.bincount(labels, minlength=num_classes)", "    import os\n    os._exit(0)"),
     ("01_mnist_data", '    return images.astype("float32") / 255.0', "    import sys\n    sys.exit()"),
     # An interrupt, and a loop that swallows the timer's interrupts.
-    ("01_mnist_data", "    return keras.utils.to_categorical(labels, num_classes=num_classes)", "    raise KeyboardInterrupt"),
+    (
+        "01_mnist_data",
+        "    return keras.utils.to_categorical(labels, num_classes=num_classes)",
+        "    raise KeyboardInterrupt",
+    ),
     (
         "01_mnist_data",
         "    return np.expand_dims(images, axis=-1)",
         "    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass",
     ),
     # A signal, and a memory blow-up.
-    ("02_mnist_cnn", "    return (kernel_size * kernel_size * in_channels + 1) * filters", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)"),
-    ("06_cifar10_evaluation", "    indices = np.argsort(probabilities)[::-1][:k]", "    hog = np.ones((2**40,), np.uint8)\n    indices = np.argsort(probabilities)[::-1][:k]"),
+    (
+        "02_mnist_cnn",
+        "    return (kernel_size * kernel_size * in_channels + 1) * filters",
+        "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)",
+    ),
+    (
+        "06_cifar10_evaluation",
+        "    indices = np.argsort(probabilities)[::-1][:k]",
+        "    hog = np.ones((2**40,), np.uint8)\n    indices = np.argsort(probabilities)[::-1][:k]",
+    ),
     # 10 MB of output, then an error.
-    ("06_cifar10_evaluation", "    np.fill_diagonal(mistakes, 0)\n", "    print('x' * 10_000_000)\n    raise ValueError('after printing')\n"),
+    (
+        "06_cifar10_evaluation",
+        "    np.fill_diagonal(mistakes, 0)\n",
+        "    print('x' * 10_000_000)\n    raise ValueError('after printing')\n",
+    ),
     # Tampering with the grader's libraries in the learner process, then a wrong answer.
     (
         "04_cifar10_data",
@@ -41,10 +57,10 @@ ABUSE = [
     # Files: delete and write in the working folder, and forge a reply on the grader's pipe.
     (
         "02_mnist_cnn",
-        "    if padding == \"same\":\n        return math.ceil(input_size / stride)",
+        '    if padding == "same":\n        return math.ceil(input_size / stride)',
         "    import os, pathlib\n    for p in pathlib.Path('.').glob('*'):\n        p.unlink()\n"
         "    pathlib.Path('forged.txt').write_text('passed')\n"
-        "    if padding == \"same\":\n        return math.ceil(input_size / stride)",
+        '    if padding == "same":\n        return math.ceil(input_size / stride)',
     ),
 ]
 
@@ -87,8 +103,15 @@ def test_each_abuse_gets_a_one_paragraph_verdict(hostile_run, test, expected):
 
 def test_the_rest_of_a_lesson_is_graded_after_an_abusive_exercise(hostile_run):
     run, _, _ = hostile_run
-    for test in ("test_split_train_validation", "test_conv_output_size", "test_build_mnist_cnn", "test_compile_classifier",
-                 "test_channel_mean_std", "test_build_seed_cnn", "test_training_callbacks_watch_the_validation_set"):
+    for test in (
+        "test_split_train_validation",
+        "test_conv_output_size",
+        "test_build_mnist_cnn",
+        "test_compile_classifier",
+        "test_channel_mean_std",
+        "test_build_seed_cnn",
+        "test_training_callbacks_watch_the_validation_set",
+    ):
         assert run.results[test][0] == "passed", run.results[test]
 
 

@@ -12,8 +12,13 @@ from PIL import Image
 
 from cnn_course.checks import CheckFailed
 from cnn_course.checks.calls import call_exercise
-from cnn_course.checks.folder_models import check_build_folder_cnn, check_class_names_sidecar, check_folder_model_accuracy, read_folder_images
 from cnn_course.checks.folder_loading import check_load_image_folder
+from cnn_course.checks.folder_models import (
+    check_build_folder_cnn,
+    check_class_names_sidecar,
+    check_folder_model_accuracy,
+    read_folder_images,
+)
 from cnn_course.checks.image_folders import check_count_images_per_class, check_image_shape
 from cnn_course.data import image_folders
 from cnn_course.data.image_folders import IMAGE_SUFFIXES
@@ -50,10 +55,17 @@ def test_the_masters_solutions_pass(master, name):
 
 # -- count_images_per_class ----------------------------------------------------------------------------
 
-def count_with_os_walk(folder, *, skip_hidden=True, images_only=True, lower=True, recursive=True, order=sorted, hidden_classes=False):
+
+def count_with_os_walk(
+    folder, *, skip_hidden=True, images_only=True, lower=True, recursive=True, order=sorted, hidden_classes=False
+):
     """count_images_per_class with os.walk; the keyword arguments switch on one mistake each."""
     counts = {}
-    names = [entry.name for entry in os.scandir(folder) if entry.is_dir() and (hidden_classes or not entry.name.startswith("."))]
+    names = [
+        entry.name
+        for entry in os.scandir(folder)
+        if entry.is_dir() and (hidden_classes or not entry.name.startswith("."))
+    ]
     for name in order(names):
         total = 0
         for root, folders, files in os.walk(Path(folder) / name):
@@ -100,7 +112,11 @@ def test_counting_hidden_files_gets_its_hint():
     def count_images_per_class(folder):
         counts = {}
         for class_folder in sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith(".")):
-            files = [p for p in class_folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and ".ipynb_checkpoints" not in p.parts]
+            files = [
+                p
+                for p in class_folder.rglob("*")
+                if p.suffix.lower() in IMAGE_SUFFIXES and ".ipynb_checkpoints" not in p.parts
+            ]
             counts[class_folder.name] = len(files)
         return counts
 
@@ -112,7 +128,9 @@ def test_counting_checkpoint_copies_gets_its_hint():
     def count_images_per_class(folder):
         counts = {}
         for class_folder in sorted(p for p in Path(folder).iterdir() if p.is_dir() and not p.name.startswith(".")):
-            files = [p for p in class_folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+            files = [
+                p for p in class_folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            ]
             counts[class_folder.name] = len(files)
         return counts
 
@@ -121,6 +139,7 @@ def test_counting_checkpoint_copies_gets_its_hint():
 
 
 # -- image_shape ---------------------------------------------------------------------------------------
+
 
 def shape_with_tensorflow(path):
     try:
@@ -172,7 +191,9 @@ def shape_width_first(path):
 
 def shape_converted_to_rgb(path):
     try:
-        return tuple(int(n) for n in tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).shape)
+        return tuple(
+            int(n) for n in tf.io.decode_image(tf.io.read_file(str(path)), channels=3, expand_animations=False).shape
+        )
     except tf.errors.InvalidArgumentError:
         return None
 
@@ -202,8 +223,16 @@ def test_shape_mistakes_get_their_hint(image_shape, hint):
 
 # -- load_image_folder ---------------------------------------------------------------------------------
 
+
 def load_in_two_calls(
-    folder, image_size=(32, 32), batch_size=128, validation_split=0.2, seed=42, validation_seed=None, load=None, **options
+    folder,
+    image_size=(32, 32),
+    batch_size=128,
+    validation_split=0.2,
+    seed=42,
+    validation_seed=None,
+    load=None,
+    **options,
 ):
     """Two calls, one per subset; `validation_seed`, `load` (Keras's loader) and `options` switch on mistakes."""
     load = load or image_folders.image_dataset_from_directory
@@ -233,15 +262,50 @@ def cached(folder, image_size=(32, 32), batch_size=128, validation_split=0.2, se
 @pytest.mark.parametrize(
     ("load", "hint"),
     [
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, validation_seed=seed + 1), "same seed=seed"),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, batch_size, validation_split, seed, validation_seed=seed + 1
+            ),
+            "same seed=seed",
+        ),
         (no_shuffle_for_validation, "same seed=seed"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, 123), "pass seed=seed"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, (32, 32), batch_size, validation_split, seed), "pass image_size=image_size"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, label_mode="categorical"), "label_mode='int'"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, class_names=sorted(os.listdir(folder), key=int)), "'10' before '2'"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, 32, validation_split, seed), "pass batch_size=batch_size"),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, batch_size, validation_split, 123
+            ),
+            "pass seed=seed",
+        ),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, (32, 32), batch_size, validation_split, seed
+            ),
+            "pass image_size=image_size",
+        ),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, batch_size, validation_split, seed, label_mode="categorical"
+            ),
+            "label_mode='int'",
+        ),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, batch_size, validation_split, seed, class_names=sorted(os.listdir(folder), key=int)
+            ),
+            "'10' before '2'",
+        ),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, 32, validation_split, seed
+            ),
+            "pass batch_size=batch_size",
+        ),
         (cached, "without .class_names"),
-        (lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(folder, image_size, batch_size, validation_split, seed, load=keras.utils.image_dataset_from_directory), "ignores the tag"),
+        (
+            lambda folder, image_size, batch_size, validation_split, seed: load_in_two_calls(
+                folder, image_size, batch_size, validation_split, seed, load=keras.utils.image_dataset_from_directory
+            ),
+            "ignores the tag",
+        ),
     ],
 )
 def test_loading_mistakes_get_their_hint(load, hint):
@@ -252,6 +316,7 @@ def test_loading_mistakes_get_their_hint(load, hint):
 
 
 # -- build_folder_cnn ----------------------------------------------------------------------------------
+
 
 def functional_cnn(num_classes=10, image_size=32):
     """A valid alternative: functional API, rescaling to [-1, 1] before resizing."""
@@ -267,7 +332,16 @@ def test_a_functional_model_passes():
     check_build_folder_cnn(guarded(functional_cnn))
 
 
-def folder_cnn(num_classes=10, image_size=32, input_shape=(None, None, 3), resize=True, scale=1 / 255, head="softmax", width=16, hidden=0):
+def folder_cnn(
+    num_classes=10,
+    image_size=32,
+    input_shape=(None, None, 3),
+    resize=True,
+    scale=1 / 255,
+    head="softmax",
+    width=16,
+    hidden=0,
+):
     """A small model; the keyword arguments switch on one mistake each."""
     return keras.Sequential(
         [
@@ -312,6 +386,7 @@ def test_a_hardcoded_size_gets_its_hint():
 
 # -- the saved model -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_folder(tmp_path_factory):
     """A held-out folder of 3 classes x 4 noise images, 32 x 32."""
@@ -327,17 +402,23 @@ def small_folder(tmp_path_factory):
 def test_a_model_for_fixed_size_images_fails_the_saved_model_check(small_folder):
     model = folder_cnn(3, input_shape=(32, 32, 3), resize=False)
     with pytest.raises(CheckFailed, match="resizing happens outside the model"):
-        check_folder_model_accuracy("trained_own_images_cnn", model, ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.5)
+        check_folder_model_accuracy(
+            "trained_own_images_cnn", model, ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.5
+        )
 
 
 def test_class_names_of_another_folder_fail_the_saved_model_check(small_folder):
     with pytest.raises(CheckFailed, match="the held-out folder's classes are"):
-        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["0", "1", "2"], *read_folder_images(small_folder), 0.5)
+        check_folder_model_accuracy(
+            "trained_own_images_cnn", folder_cnn(3), ["0", "1", "2"], *read_folder_images(small_folder), 0.5
+        )
 
 
 def test_a_model_below_the_threshold_gets_the_preprocessing_hint(small_folder):
     with pytest.raises(CheckFailed, match=r"Rescaling\(1 / 255\) inside the model"):
-        check_folder_model_accuracy("trained_own_images_cnn", folder_cnn(3), ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.99)
+        check_folder_model_accuracy(
+            "trained_own_images_cnn", folder_cnn(3), ["cat", "dog", "ship"], *read_folder_images(small_folder), 0.99
+        )
 
 
 def test_a_missing_class_names_file_is_not_attempted(tmp_path):
@@ -356,15 +437,24 @@ def test_a_missing_class_names_file_is_not_attempted(tmp_path):
 # -- the grader, run as a learner runs it, on a broken copy of the master --------------------------------
 
 BREAKAGES = [
-    ("    training_set, validation_set = image_folders.image_dataset_from_directory(", "    training_set = image_folders.image_dataset_from_directory("),
     (
-        "        subset=\"both\",\n        seed=seed,\n    )\n    return training_set, validation_set",
-        "        subset=\"training\",\n        seed=seed,\n    )\n    validation_set = image_folders.image_dataset_from_directory(\n"
-        "        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset=\"validation\", shuffle=False\n"
+        "    training_set, validation_set = image_folders.image_dataset_from_directory(",
+        "    training_set = image_folders.image_dataset_from_directory(",
+    ),
+    (
+        '        subset="both",\n        seed=seed,\n    )\n    return training_set, validation_set',
+        '        subset="training",\n        seed=seed,\n    )\n    validation_set = image_folders.image_dataset_from_directory(\n'
+        '        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset="validation", shuffle=False\n'
         "    )\n    return training_set, validation_set",
     ),
-    ("            keras.Input(shape=(None, None, 3)),\n            layers.Resizing(image_size, image_size),\n", "            keras.Input(shape=(image_size, image_size, 3)),\n"),
-    ("        with Image.open(path) as image:\n            image.load()\n", "        with Image.open(path) as image:\n"),
+    (
+        "            keras.Input(shape=(None, None, 3)),\n            layers.Resizing(image_size, image_size),\n",
+        "            keras.Input(shape=(image_size, image_size, 3)),\n",
+    ),
+    (
+        "        with Image.open(path) as image:\n            image.load()\n",
+        "        with Image.open(path) as image:\n",
+    ),
 ]
 
 

@@ -18,7 +18,11 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 
 def digest(folder):
     """Map every file below `folder` (hidden ones included) to its sha256."""
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +51,21 @@ def test_the_messy_extras_are_the_problems_real_folders_hold(messy, capsys):
     assert Image.open(messy / "deer" / "deer_large.jpg").size == (128, 96)
     with pytest.raises(OSError, match="truncated"):
         Image.open(messy / "airplane" / "airplane_truncated.jpg").load()
-    for hidden in ("automobile/._automobile_photo.png", "automobile/.DS_Store", ".ipynb_checkpoints/Untitled-checkpoint.ipynb", "horse/.ipynb_checkpoints/horse_copy-checkpoint.png"):
+    for hidden in (
+        "automobile/._automobile_photo.png",
+        "automobile/.DS_Store",
+        ".ipynb_checkpoints/Untitled-checkpoint.ipynb",
+        "horse/.ipynb_checkpoints/horse_copy-checkpoint.png",
+    ):
         assert (messy / hidden).is_file(), hidden
     assert (messy / "frog" / "notes.txt").read_text().startswith("photos")
 
 
 @needs_data()
 def test_keras_reads_ten_classes_and_stops_at_the_corrupt_file(messy):
-    dataset = keras.utils.image_dataset_from_directory(messy, image_size=(32, 32), batch_size=64, shuffle=False, verbose=False)
+    dataset = keras.utils.image_dataset_from_directory(
+        messy, image_size=(32, 32), batch_size=64, shuffle=False, verbose=False
+    )
     assert dataset.class_names == CLASSES
     with pytest.raises(Exception, match="(?i)jpeg|png|image"):
         for _ in dataset:
@@ -141,8 +152,18 @@ def test_predict_feeds_raw_pixels_to_a_model_that_rescales_itself(tmp_path):
     from cnn_course.saving import save_model_with_classes
 
     Image.new("RGB", (20, 30), (255, 255, 255)).save(tmp_path / "white.png")
-    rescaling = keras.Sequential([keras.Input((None, None, 3)), layers.Resizing(8, 8), layers.Rescaling(1 / 255), layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
-    scaled = keras.Sequential([keras.Input((8, 8, 3)), layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")])
+    rescaling = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            layers.Resizing(8, 8),
+            layers.Rescaling(1 / 255),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    scaled = keras.Sequential(
+        [keras.Input((8, 8, 3)), layers.GlobalAveragePooling2D(), layers.Dense(2, activation="softmax")]
+    )
     for name, model, maximum in (("rescaling", rescaling, 255.0), ("scaled", scaled, 1.0)):
         save_model_with_classes(model, tmp_path / f"{name}.keras", ["dark", "light"])
         classifier = load_classifier(tmp_path / f"{name}.keras")

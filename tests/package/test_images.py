@@ -33,7 +33,9 @@ def test_a_path_and_bytes_give_the_same_input(tmp_path):
 
 def test_a_jpeg_is_close_to_the_original():
     ramp = np.linspace(0, 255, 32).astype(np.uint8)
-    smooth = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], 128), axis=-1).astype(np.uint8)  # JPEG's kind of image
+    smooth = np.stack(np.broadcast_arrays(ramp[:, None], ramp[None, :], 128), axis=-1).astype(
+        np.uint8
+    )  # JPEG's kind of image
     loaded = load_image(encoded(Image.fromarray(smooth), "JPEG", quality=95), (32, 32, 3))
     assert np.abs(loaded - scale_images(smooth)).max() < 0.05
 
@@ -44,7 +46,7 @@ def test_every_mode_becomes_rgb_or_grayscale(mode):
     for shape in ((32, 32, 3), (28, 28, 1)):
         loaded = load_image(data, shape)
         assert loaded.shape == shape and loaded.dtype == np.float32
-        assert 0 <= loaded.min() and loaded.max() <= 1
+        assert loaded.min() >= 0 and loaded.max() <= 1
 
 
 def test_grayscale_to_rgb_repeats_the_gray_level():

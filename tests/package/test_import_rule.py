@@ -25,11 +25,17 @@ import cnn_course
 PACKAGE = Path(cnn_course.__file__).resolve().parent
 LAYERS = ("library", "runtime", "checks", "authoring", "grading", "gradebook", "batch", "commands")
 CHECKS_MAY_USE = {
-    "cnn_course.runtime.protocol", "cnn_course.runtime.decoding", "cnn_course.runtime.calls", "cnn_course.runtime.limits",
+    "cnn_course.runtime.protocol",
+    "cnn_course.runtime.decoding",
+    "cnn_course.runtime.calls",
+    "cnn_course.runtime.limits",
     "cnn_course.runtime.ipython_cells",  # self_check reads a cell as the grader does
 }
 PROCESS_MODULES = (
-    "cnn_course.runtime", "cnn_course.grading.forked", "cnn_course.grading.spawned", "cnn_course.grading.learner_client",
+    "cnn_course.runtime",
+    "cnn_course.grading.forked",
+    "cnn_course.grading.spawned",
+    "cnn_course.grading.learner_client",
     "cnn_course.batch",
 )
 
@@ -71,7 +77,9 @@ def imported_modules(source: str, module: str, is_package: bool) -> set[str]:
 
 def _is_module(name: str) -> bool:
     relative = Path(*name.split("."))
-    return (PACKAGE.parent / relative).with_suffix(".py").is_file() or (PACKAGE.parent / relative / "__init__.py").is_file()
+    return (PACKAGE.parent / relative).with_suffix(".py").is_file() or (
+        PACKAGE.parent / relative / "__init__.py"
+    ).is_file()
 
 
 def violations(module: str, imports: set[str]) -> list[str]:
@@ -85,7 +93,9 @@ def violations(module: str, imports: set[str]) -> list[str]:
         if LAYERS.index(theirs) > LAYERS.index(own):
             found.append(f"{module} imports {target}: an upward import ({own} -> {theirs})")
         elif own == "checks" and theirs == "runtime" and target not in CHECKS_MAY_USE:
-            found.append(f"{module} imports {target}: the checks use only {', '.join(sorted(CHECKS_MAY_USE))} of the runtime")
+            found.append(
+                f"{module} imports {target}: the checks use only {', '.join(sorted(CHECKS_MAY_USE))} of the runtime"
+            )
         elif own == "gradebook" and target.startswith(PROCESS_MODULES):
             found.append(f"{module} imports {target}: the gradebook imports nothing about processes")
     return found
@@ -95,7 +105,9 @@ def test_no_module_breaks_the_import_rule():
     broken = []
     for path in sorted(PACKAGE.rglob("*.py")):
         module = module_name(path)
-        broken += violations(module, imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py"))
+        broken += violations(
+            module, imported_modules(path.read_text(encoding="utf-8"), module, path.name == "__init__.py")
+        )
     assert not broken, "\n".join(broken)
 
 
@@ -106,7 +118,11 @@ def test_no_module_breaks_the_import_rule():
         ("cnn_course.runtime.zygote", "def f():\n    from cnn_course.grading import forked", "upward"),
         ("cnn_course.runtime.fs", "from ..batch import grade", "upward"),
         ("cnn_course.checks.arrays", "from cnn_course.runtime.sandbox import sandbox_status", "the checks use only"),
-        ("cnn_course.gradebook.results", "from cnn_course.runtime.processes import end_processes", "nothing about processes"),
+        (
+            "cnn_course.gradebook.results",
+            "from cnn_course.runtime.processes import end_processes",
+            "nothing about processes",
+        ),
         ("cnn_course.models", "import cnn_course.grading.plugin", "upward"),
         ("cnn_course.pretrained", "from cnn_course.commands.cli import main", "upward"),
         ("cnn_course.grading.plugin", "from cnn_course.batch.results_log import sign", "upward"),
@@ -123,5 +139,11 @@ def test_the_rule_catches_an_added_import(module, source, reason):
 
 
 def test_allowed_imports_pass():
-    assert not violations("cnn_course.checks.colour", imported_modules("from cnn_course.runtime.protocol import GeneratedArray", "cnn_course.checks.colour", False))
-    assert not violations("cnn_course.grading.plugin", imported_modules("from cnn_course.checks.calls import DEFAULT_TIMEOUT_S", "cnn_course.grading.plugin", False))
+    assert not violations(
+        "cnn_course.checks.colour",
+        imported_modules("from cnn_course.runtime.protocol import GeneratedArray", "cnn_course.checks.colour", False),
+    )
+    assert not violations(
+        "cnn_course.grading.plugin",
+        imported_modules("from cnn_course.checks.calls import DEFAULT_TIMEOUT_S", "cnn_course.grading.plugin", False),
+    )

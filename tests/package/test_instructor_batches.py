@@ -25,8 +25,8 @@ from .test_instructor_grading import cnn_course, edit, lessons_from
 pytestmark = needs_data()
 
 COURSE_TOML = f"""\
-graders = "{REPO / 'tests' / 'graders'}"
-hidden-tests = "{REPO / 'tests' / 'hidden'}"
+graders = "{REPO / "tests" / "graders"}"
+hidden-tests = "{REPO / "tests" / "hidden"}"
 submission-time-limit = 120
 
 [exercises]
@@ -45,8 +45,16 @@ def course(tmp_path_factory) -> Path:
     subs = root / "submissions"
     subs.mkdir()
     lessons_from(SOLUTIONS, subs / "ada", None)
-    edit(lessons_from(SOLUTIONS, subs / "bob", None) / "01_mnist_data.py", 'return images.astype("float32") / 255.0', "return images")
-    edit(lessons_from(SOLUTIONS, subs / "cyd", None) / "01_mnist_data.py", "np.bincount(labels, minlength=num_classes)", "np.bincount(labels)")
+    edit(
+        lessons_from(SOLUTIONS, subs / "bob", None) / "01_mnist_data.py",
+        'return images.astype("float32") / 255.0',
+        "return images",
+    )
+    edit(
+        lessons_from(SOLUTIONS, subs / "cyd", None) / "01_mnist_data.py",
+        "np.bincount(labels, minlength=num_classes)",
+        "np.bincount(labels)",
+    )
     lessons_from(SOLUTIONS, subs / os.fsdecode(b"d\xe9"), None)
     return root
 
@@ -95,8 +103,22 @@ def worker_processes(batch: int) -> list[int]:
 def test_a_killed_batch_leaves_no_process_and_resumes_to_the_same_gradebook(course, single):
     out = course / "killed"
     subs = sorted(str(path) for path in (course / "submissions").iterdir())
-    command = [sys.executable, "-m", "cnn_course.commands.cli", "grade", *subs, "--config", str(course / "course.toml"), "--out", str(out), "--jobs", "1"]
-    batch = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "cnn_course.commands.cli",
+        "grade",
+        *subs,
+        "--config",
+        str(course / "course.toml"),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+    ]
+    batch = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 600
     while not list((out / "records").glob("*.json")) and time.monotonic() < deadline:
         assert batch.poll() is None, "the batch ended before it was killed"
@@ -124,7 +146,9 @@ def test_regrading_one_learner_updates_an_existing_grades_folder(course, single)
     assert refused.returncode == 2 and "already holds grades: add --resume" in refused.stderr
     fixed = course / "fixed" / "bob"
     lessons_from(SOLUTIONS, fixed, None)
-    completed = cnn_course("grade", str(fixed), "--config", str(course / "course.toml"), "--out", str(course / "single"), "--update")
+    completed = cnn_course(
+        "grade", str(fixed), "--config", str(course / "course.toml"), "--out", str(course / "single"), "--update"
+    )
     assert completed.returncode == 0, completed.stderr
     rows = (course / "single" / "gradebook.csv").read_text().splitlines()
     assert [row.split(",")[:2] for row in rows[1:]] == [["ada", "6"], ["bob", "6"], ["cyd", "5"], ["d\\xe9", "6"]]

@@ -29,9 +29,19 @@ pytestmark = needs_data()
 
 MODEL_FILES = ("mnist_cnn.keras", "mnist_cnn_history.json")
 POINTS = {
-    "count_per_class": 1, "scale_images": 1, "add_channel_axis": 1, "one_hot": 1, "split_train_validation": 1,
-    "conv_output_size": 1, "conv2d_param_count": 1, "build_mnist_cnn": 2, "compile_classifier": 1,
-    "train_classifier": 2, "predict_labels": 1, "confusion_counts": 1, "trained_mnist_cnn": 5,
+    "count_per_class": 1,
+    "scale_images": 1,
+    "add_channel_axis": 1,
+    "one_hot": 1,
+    "split_train_validation": 1,
+    "conv_output_size": 1,
+    "conv2d_param_count": 1,
+    "build_mnist_cnn": 2,
+    "compile_classifier": 1,
+    "train_classifier": 2,
+    "predict_labels": 1,
+    "confusion_counts": 1,
+    "trained_mnist_cnn": 5,
 }  # most_confident_mistakes (and any later lesson's exercises) are left unassigned
 FULL = sum(POINTS.values())
 LESSON_01 = ["count_per_class", "scale_images", "add_channel_axis", "one_hot", "split_train_validation"]
@@ -40,19 +50,26 @@ LESSON_02 = ["conv_output_size", "conv2d_param_count", "build_mnist_cnn", "compi
 HIDDEN_LITERALS = ["[1, 0, 2, 0]", "num_classes=4", "np.full", "allclose", "[[0.0, 1.0, 0.0]", "tolist()", "assert "]
 COURSE_TOML = f"""\
 solutions = "{SOLUTIONS}"
-graders = "{REPO / 'tests' / 'graders'}"
-hidden-tests = "{REPO / 'tests' / 'hidden'}"
+graders = "{REPO / "tests" / "graders"}"
+hidden-tests = "{REPO / "tests" / "hidden"}"
 submission-time-limit = 240
 
 [exercises]
 """ + "\n".join(
-    f"{name} = {{ points = {points}, time-limit = 3 }}" if name == "one_hot" else f"{name} = {points}" for name, points in POINTS.items()
+    f"{name} = {{ points = {points}, time-limit = 3 }}" if name == "one_hot" else f"{name} = {points}"
+    for name, points in POINTS.items()
 )
 
 
 def cnn_course(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run `cnn-course ARGS` from the repository root."""
-    return subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cnn_course.commands.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -112,14 +129,24 @@ def batch(tmp_path_factory, trained_models):
 
     partial = lessons_from(lessons, root / "partial", None)  # lesson 01 done (with a slip), 02 and 03 untouched
     shutil.copy2(SOLUTIONS / "01_mnist_data.py", partial / "01_mnist_data.py")
-    edit(partial / "01_mnist_data.py", "np.bincount(labels, minlength=num_classes)", "np.bincount(labels, minlength=10)")
+    edit(
+        partial / "01_mnist_data.py", "np.bincount(labels, minlength=num_classes)", "np.bincount(labels, minlength=10)"
+    )
     zip_folder(partial, subs / "partial.zip", "partial")
 
     raising = lessons_from(SOLUTIONS, subs / "raising", trained_models)
-    edit(raising / "01_mnist_data.py", 'return images.astype("float32") / 255.0', 'raise ValueError("pixels must be uint8")')
+    edit(
+        raising / "01_mnist_data.py",
+        'return images.astype("float32") / 255.0',
+        'raise ValueError("pixels must be uint8")',
+    )
 
     looping = lessons_from(SOLUTIONS, subs / "infinite_loop", trained_models)
-    edit(looping / "01_mnist_data.py", "return keras.utils.to_categorical(labels, num_classes=num_classes)", "while True:\n        pass")
+    edit(
+        looping / "01_mnist_data.py",
+        "return keras.utils.to_categorical(labels, num_classes=num_classes)",
+        "while True:\n        pass",
+    )
 
     corrupt = lessons_from(SOLUTIONS, subs / "corrupt_ipynb", trained_models)
     (corrupt / "02_mnist_cnn.ipynb").write_text('{"cells": [{"cell_type": "code", "sour')  # saved last, so graded
@@ -128,22 +155,34 @@ def batch(tmp_path_factory, trained_models):
 
     tampered = subs / "tampered"  # a whole course clone, whose graders were edited to pass everything
     lessons_from(SOLUTIONS, tampered / "lessons", trained_models)
-    edit(tampered / "lessons" / "01_mnist_data.py", 'return images.astype("float32") / 255.0', 'return images.astype("float32")')
+    edit(
+        tampered / "lessons" / "01_mnist_data.py",
+        'return images.astype("float32") / 255.0',
+        'return images.astype("float32")',
+    )
     (tampered / "tests" / "graders").mkdir(parents=True)
     for grader in (REPO / "tests" / "graders").glob("test_*.py"):
         (tampered / "tests" / "graders" / grader.name).write_text("def test_everything():\n    assert True\n")
-    (tampered / "conftest.py").write_text("import pytest\n\n@pytest.fixture(autouse=True)\ndef _pass(): pytest.skip('tampered')\n")
+    (tampered / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture(autouse=True)\ndef _pass(): pytest.skip('tampered')\n"
+    )
     shutil.copy2(tampered / "conftest.py", tampered / "lessons" / "conftest.py")
 
     submissions = sorted(subs.iterdir())
     before = {path: snapshot(path) for path in submissions if path.is_dir()}
     out = root / "grades"
     started = time.monotonic()
-    graded = cnn_course("grade", *map(str, submissions), "--config", str(config), "--out", str(out), "--jobs", "2", "--html")
+    graded = cnn_course(
+        "grade", *map(str, submissions), "--config", str(config), "--out", str(out), "--jobs", "2", "--html"
+    )
     seconds = time.monotonic() - started
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return {
-        "root": root, "lessons": lessons, "out": out, "seconds": seconds, "stdout": graded.stdout,
+        "root": root,
+        "lessons": lessons,
+        "out": out,
+        "seconds": seconds,
+        "stdout": graded.stdout,
         "untouched": all(snapshot(path) == files for path, files in before.items()),
         "json": json.loads((out / "grades.json").read_text()),
     }
@@ -167,7 +206,15 @@ def test_generated_lessons_mark_the_unassigned_exercise_optional(batch):
 
 def test_every_submission_is_graded_on_the_assigned_exercises_only(batch):
     learners = by_learner(batch)
-    assert sorted(learners) == ["all_correct", "corrupt_ipynb", "infinite_loop", "missing_model", "partial", "raising", "tampered"]
+    assert sorted(learners) == [
+        "all_correct",
+        "corrupt_ipynb",
+        "infinite_loop",
+        "missing_model",
+        "partial",
+        "raising",
+        "tampered",
+    ]
     for submission in learners.values():
         assert list(submission["exercises"]) == list(POINTS)
         assert submission["max_total"] == FULL
@@ -181,8 +228,14 @@ EXPECTED = {
     "partial": (
         4,
         {
-            "count_per_class": ("failed", "count_per_class: fails a hidden test: count_per_class works for any num_classes, not only 10."),
-            **{name: ("not attempted", "not attempted yet") for name in [*LESSON_02, "train_classifier", "predict_labels", "confusion_counts"]},
+            "count_per_class": (
+                "failed",
+                "count_per_class: fails a hidden test: count_per_class works for any num_classes, not only 10.",
+            ),
+            **{
+                name: ("not attempted", "not attempted yet")
+                for name in [*LESSON_02, "train_classifier", "predict_labels", "confusion_counts"]
+            },
             "trained_mnist_cnn": ("not attempted", "no saved model at"),
         },
     ),
@@ -200,7 +253,10 @@ def test_each_submission_gets_exactly_its_marks_status_and_reason(batch, learner
     submission = by_learner(batch)[learner]
     for name, result in submission["exercises"].items():
         status, reason = problems.get(name, ("passed", ""))
-        assert (result["status"], result["points"]) == (status, POINTS[name] if status == "passed" else 0), (name, result)
+        assert (result["status"], result["points"]) == (status, POINTS[name] if status == "passed" else 0), (
+            name,
+            result,
+        )
         assert reason in result["message"], (name, result["message"])
         assert "Traceback" not in result["message"]
     assert submission["total"] == total
@@ -223,7 +279,9 @@ def test_the_csv_gradebook_has_one_row_per_learner_with_exact_points(batch):
 
 
 def test_gradescope_results_follow_the_autograder_format(batch):
-    validator = jsonschema.Draft202012Validator(json.loads((REPO / "templates" / "gradescope" / "results.schema.json").read_text()))
+    validator = jsonschema.Draft202012Validator(
+        json.loads((REPO / "templates" / "gradescope" / "results.schema.json").read_text())
+    )
     for learner, (total, problems) in EXPECTED.items():
         results = json.loads((batch["out"] / "gradescope" / learner / "results.json").read_text())
         assert not list(validator.iter_errors(results)) and isinstance(results["execution_time"], int)

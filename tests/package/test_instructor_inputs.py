@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from cnn_course.authoring.course_config import CourseConfigError, ExerciseSpec, load_config
 from cnn_course.authoring.catalog import exercise_catalog
+from cnn_course.authoring.course_config import CourseConfigError, ExerciseSpec, load_config
 from cnn_course.batch.submissions import SubmissionError, extract_zip, find_submissions, lessons_folder
 
 from .conftest import LESSONS, REPO, SOLUTIONS, copy_lessons, run_graders
@@ -131,7 +131,10 @@ def test_submissions_are_named_after_their_folder_or_zip_and_must_be_distinct(tm
         (["grade", "README.md"], "README.md: not a zip file"),
         (["grade", "lessons", "--jobs", "0"], "must be at least 1"),
         (["grade", "lessons", "--time-limit", "-3"], "must be more than 0"),
-        (["grade", "lessons", "--config", "/nonexistent/course.toml"], "no course configuration at /nonexistent/course.toml"),
+        (
+            ["grade", "lessons", "--config", "/nonexistent/course.toml"],
+            "no course configuration at /nonexistent/course.toml",
+        ),
         (["assign", "--release", "/tmp/x", "--check"], "--release and --check do not go together"),
     ],
 )

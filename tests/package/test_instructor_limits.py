@@ -20,8 +20,8 @@ pytestmark = needs_data()
 
 TIME_LIMIT_S = 40
 COURSE_TOML = f"""\
-graders = "{REPO / 'tests' / 'graders'}"
-hidden-tests = "{REPO / 'tests' / 'hidden'}"
+graders = "{REPO / "tests" / "graders"}"
+hidden-tests = "{REPO / "tests" / "hidden"}"
 submission-time-limit = {TIME_LIMIT_S}
 memory-limit = 4
 
@@ -61,11 +61,22 @@ def batch(tmp_path_factory):
         bundle.writestr("../outside.py", "print('escaped')\n")
     (subs / "empty").mkdir()
     started = time.monotonic()
-    graded = cnn_course("grade", *map(str, sorted(subs.iterdir())), "--config", str(root / "course.toml"), "--out", str(root / "out"), "--jobs", "2")
+    graded = cnn_course(
+        "grade",
+        *map(str, sorted(subs.iterdir())),
+        "--config",
+        str(root / "course.toml"),
+        "--out",
+        str(root / "out"),
+        "--jobs",
+        "2",
+    )
     seconds = time.monotonic() - started
     assert graded.returncode == 0, graded.stdout + graded.stderr
     document = json.loads((root / "out" / "grades.json").read_text())
-    results = {s["learner"]: {**s, "exercises": {e["exercise"]: e for e in s["exercises"]}} for s in document["submissions"]}
+    results = {
+        s["learner"]: {**s, "exercises": {e["exercise"]: e for e in s["exercises"]}} for s in document["submissions"]
+    }
     return results, seconds, root
 
 

@@ -41,13 +41,23 @@ def release(tmp_path_factory):
 
 
 def test_the_release_holds_the_learners_course(release):
-    for path in ("README.md", "pyproject.toml", "cnn_course/grading/plugin.py", "tests/graders/test_01_mnist_data.py",
-                 "lessons/01_mnist_data.py", "lessons/01_mnist_data.ipynb", "lessons/.assign-manifest.json", ".github/workflows/classroom.yml"):
+    for path in (
+        "README.md",
+        "pyproject.toml",
+        "cnn_course/grading/plugin.py",
+        "tests/graders/test_01_mnist_data.py",
+        "lessons/01_mnist_data.py",
+        "lessons/01_mnist_data.ipynb",
+        "lessons/.assign-manifest.json",
+        ".github/workflows/classroom.yml",
+    ):
         assert (release / path).is_file(), path
     for path in ("solutions", "tests/hidden", "tests/package", ".git", ".venv", "docs"):
         assert not (release / path).exists(), path
     assert not list(release.rglob("__pycache__"))
-    assert not [path for path in release.rglob("*.keras") if "cnn_course" not in path.relative_to(release).parts], "no learner's model"
+    assert not [path for path in release.rglob("*.keras") if "cnn_course" not in path.relative_to(release).parts], (
+        "no learner's model"
+    )
     assert "lessons/models" not in (release / ".gitignore").read_text(), "learners commit their saved models"
     assert "backups/" in (release / ".gitignore").read_text(), "cnn-course sync's backups are never committed"
 
@@ -73,8 +83,12 @@ def test_the_release_holds_no_solution_text_and_no_hidden_test(release):
     secrets = master_solution_lines()
     hidden_files = list(HIDDEN.glob("test_*.py"))
     hidden_texts = {path.read_text() for path in hidden_files}
-    hidden_names = {name for path in hidden_files for name in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)}
-    hidden_docs = {doc for path in hidden_files for doc in re.findall(r'^    """(.+?)"""', path.read_text(), re.MULTILINE)}
+    hidden_names = {
+        name for path in hidden_files for name in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
+    }
+    hidden_docs = {
+        doc for path in hidden_files for doc in re.findall(r'^    """(.+?)"""', path.read_text(), re.MULTILINE)
+    }
     assert secrets and hidden_names and hidden_docs
     files = [path for path in release.rglob("*") if path.is_file()]
     assert len(files) > 20
@@ -90,8 +104,16 @@ def test_the_release_holds_no_solution_text_and_no_hidden_test(release):
 
 
 def test_the_release_grades_as_a_learner_would_find_it(release):
-    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=release, capture_output=True, text=True, timeout=600)
-    assert completed.returncode == 5, completed.stdout[-3000:]  # 5: nothing was graded, as pytest says when it collects nothing
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 5, completed.stdout[
+        -3000:
+    ]  # 5: nothing was graded, as pytest says when it collects nothing
     assert "0 passed, 0 failed" in completed.stdout and "not attempted" in completed.stdout
     assert "no exercise is written yet" in completed.stdout
 
@@ -124,11 +146,13 @@ def test_a_release_that_would_leak_is_refused_and_nothing_is_written(tmp_path):
     for name in ("pyproject.toml", "LICENSE", "jupytext.toml", "tests/__init__.py"):
         (course / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, course / name)
-    shutil.copytree(REPO / "tests" / "graders", course / "tests" / "graders", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "tests" / "graders", course / "tests" / "graders", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(HIDDEN, course / "tests" / "hidden", ignore=shutil.ignore_patterns("__pycache__"))
     (course / "solutions").mkdir()
     shutil.copy2(SOLUTIONS / "01_mnist_data.py", course / "solutions" / "01_mnist_data.py")
-    (course / "course.toml").write_text("# Scale like this: return images.astype(\"float32\") / 255.0\n")
+    (course / "course.toml").write_text('# Scale like this: return images.astype("float32") / 255.0\n')
     shutil.copy2(HIDDEN / "test_hidden_01_mnist_data.py", course / "tests" / "graders" / "test_extra.py")
     with pytest.raises(ReleaseError) as refused:
         write_release(course, load_config(course), tmp_path / "out")

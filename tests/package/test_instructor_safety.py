@@ -18,13 +18,6 @@ import pytest
 
 from cnn_course.batch.results_log import read_results_log, sign
 from cnn_course.batch.scratch import SCRATCH_PARENT, batch_scratch
-from cnn_course.commands.grade import CommandError, parse_shard, shard
-from cnn_course.gradebook.exports import write_exports
-from cnn_course.gradebook.reports import learner_html, learner_markdown, write_feedback
-from cnn_course.gradebook.hygiene import REDACTED, FeedbackFilter, printable, secret_lines
-from cnn_course.gradebook.records import Assignment, file_stem, read_records, write_record
-from cnn_course.gradebook.results import ExerciseResult, SubmissionResult
-from cnn_course.gradebook.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
 from cnn_course.batch.submissions import (
     Submission,
     SubmissionError,
@@ -34,17 +27,42 @@ from cnn_course.batch.submissions import (
     learner_name,
     model_file_problem,
 )
+from cnn_course.commands.grade import CommandError, parse_shard, shard
+from cnn_course.gradebook.exports import write_exports
+from cnn_course.gradebook.hygiene import REDACTED, FeedbackFilter, printable, secret_lines
+from cnn_course.gradebook.records import Assignment, file_stem, read_records, write_record
+from cnn_course.gradebook.reports import learner_html, learner_markdown, write_feedback
+from cnn_course.gradebook.results import ExerciseResult, SubmissionResult
+from cnn_course.gradebook.roster import RosterError, class_results, parse_deadline, read_overrides, read_roster
 
 from .conftest import LESSONS, REPO, SOLUTIONS
 
-ASSIGNMENT = Assignment((("01_mnist_data", "scale_images", 1.0), ("01_mnist_data", "one_hot", 2.0)), "course.toml", 60.0, 4.0, None)
+ASSIGNMENT = Assignment(
+    (("01_mnist_data", "scale_images", 1.0), ("01_mnist_data", "one_hot", 2.0)), "course.toml", 60.0, 4.0, None
+)
 KEY = b"k" * 32
 
 
-def result(learner: str, scale: str = "passed", one_hot: str = "failed", when: str | None = "2026-11-20T10:00:00") -> SubmissionResult:
+def result(
+    learner: str, scale: str = "passed", one_hot: str = "failed", when: str | None = "2026-11-20T10:00:00"
+) -> SubmissionResult:
     exercises = [
-        ExerciseResult("01_mnist_data", "scale_images", 1.0 if scale == "passed" else 0.0, 1.0, scale, "" if scale == "passed" else "scale: wrong"),
-        ExerciseResult("01_mnist_data", "one_hot", 2.0 if one_hot == "passed" else 0.0, 2.0, one_hot, "" if one_hot == "passed" else "one_hot: wrong"),
+        ExerciseResult(
+            "01_mnist_data",
+            "scale_images",
+            1.0 if scale == "passed" else 0.0,
+            1.0,
+            scale,
+            "" if scale == "passed" else "scale: wrong",
+        ),
+        ExerciseResult(
+            "01_mnist_data",
+            "one_hot",
+            2.0 if one_hot == "passed" else 0.0,
+            2.0,
+            one_hot,
+            "" if one_hot == "passed" else "one_hot: wrong",
+        ),
     ]
     return SubmissionResult(learner, f"/subs/{learner}", exercises, 3.0, "completed", "", when)
 
@@ -66,8 +84,13 @@ def test_forged_results_lines_are_ignored_and_counted(tmp_path):
     forged = {"event": "result", **test, "status": "passed", "message": "", "hidden": False}
     with open(log, "a") as handle:
         handle.write(json.dumps(forged) + "\n")  # the old, unsigned format
-        handle.write(json.dumps({"seq": 2, "record": json.dumps(forged), "tag": sign(b"guess" * 8, 2, json.dumps(forged))}) + "\n")
-        handle.write(json.dumps({"seq": 9, "record": json.dumps({"event": "finished", "exitstatus": 0}), "tag": "0" * 64}) + "\n")
+        handle.write(
+            json.dumps({"seq": 2, "record": json.dumps(forged), "tag": sign(b"guess" * 8, 2, json.dumps(forged))})
+            + "\n"
+        )
+        handle.write(
+            json.dumps({"seq": 9, "record": json.dumps({"event": "finished", "exitstatus": 0}), "tag": "0" * 64}) + "\n"
+        )
     parsed = read_results_log(log, KEY)
     assert parsed.results == {} and not parsed.finished and parsed.running == "scale_images"
     assert parsed.foreign_lines == 3
@@ -112,11 +135,15 @@ def test_any_byte_sequence_in_a_name_is_escaped_and_every_export_is_written(tmp_
     assert learner_name(Path(os.fsdecode(b"\xff\xfe.zip"))) == "\\xff\\xfe"
     results = [result(submission.learner), result("ada")]
     results[0].note = printable(os.fsdecode(b"crashed in \xff"))
-    written = write_exports(tmp_path / "out", ASSIGNMENT, results, datetime(2026, 11, 29)) + write_feedback(tmp_path / "out", results, with_html=True)
+    written = write_exports(tmp_path / "out", ASSIGNMENT, results, datetime(2026, 11, 29)) + write_feedback(
+        tmp_path / "out", results, with_html=True
+    )
     for path in written:
         if path.suffix != ".png":
             path.read_text(encoding="utf-8")  # all valid UTF-8
-    assert "<b>" not in learner_html(results[0]) and "# Feedback for caf\\\\xe9\\\\n\\<b\\>\\*x\\*" in learner_markdown(results[0])
+    assert "<b>" not in learner_html(results[0]) and "# Feedback for caf\\\\xe9\\\\n\\<b\\>\\*x\\*" in learner_markdown(
+        results[0]
+    )
     assert file_stem("x" * 300) != file_stem("x" * 299 + "y") and len(file_stem("x" * 300).encode()) <= 200
 
 
@@ -125,20 +152,24 @@ def test_any_byte_sequence_in_a_name_is_escaped_and_every_export_is_written(tmp_
 
 def test_feedback_loses_instructor_paths_package_frames_and_instructor_lines(tmp_path):
     course, scratch = tmp_path / "course", tmp_path / "scratch"
-    solution_line = "return images.astype(\"float32\") / 255.0"
-    message = "\n".join([
-        "scale_images: raised RuntimeError: see below",
-        "Traceback (most recent call last):",
-        f'  File "{scratch}/alice/submission/01_mnist_data.py", line 12, in scale_images',
-        "    open(path)",
-        f'  File "{sys.prefix}/lib/python3.11/site-packages/keras/src/ops.py", line 3, in f',
-        "    return internal()",
-        f"{course}/tests/hidden/test_hidden_01.py:",
-        f"    {solution_line}",
-        "what I read: assert scaled.shape == (3, 4) and np.allclose(scaled, 0.2)",
-    ])
+    solution_line = 'return images.astype("float32") / 255.0'
+    message = "\n".join(
+        [
+            "scale_images: raised RuntimeError: see below",
+            "Traceback (most recent call last):",
+            f'  File "{scratch}/alice/submission/01_mnist_data.py", line 12, in scale_images',
+            "    open(path)",
+            f'  File "{sys.prefix}/lib/python3.11/site-packages/keras/src/ops.py", line 3, in f',
+            "    return internal()",
+            f"{course}/tests/hidden/test_hidden_01.py:",
+            f"    {solution_line}",
+            "what I read: assert scaled.shape == (3, 4) and np.allclose(scaled, 0.2)",
+        ]
+    )
     secrets = secret_lines(SOLUTIONS, LESSONS, REPO / "tests" / "hidden", (REPO / "tests" / "graders").glob("*.py"))
-    cleaned = FeedbackFilter({course: "<course>", course / "tests" / "hidden": "<hidden tests>", scratch: ""}, secrets).clean(message)
+    cleaned = FeedbackFilter(
+        {course: "<course>", course / "tests" / "hidden": "<hidden tests>", scratch: ""}, secrets
+    ).clean(message)
     assert str(tmp_path) not in cleaned and sys.prefix not in cleaned and "keras/src" not in cleaned
     assert cleaned == "scale_images: raised RuntimeError: see below\n" + REDACTED
     framed = FeedbackFilter({scratch: ""}, secrets).clean("\n".join(message.splitlines()[:6]))
@@ -201,7 +232,9 @@ def test_model_files_are_checked_for_what_they_are(tmp_path):
     text.write_text("not a model")
     empty.write_bytes(b"")
     assert model_file_problem(keras_zip) is None
-    assert "HDF5 file (the legacy .h5 format)" in model_file_problem(h5) and "model.save('models/b.keras')" in model_file_problem(h5)
+    assert "HDF5 file (the legacy .h5 format)" in model_file_problem(
+        h5
+    ) and "model.save('models/b.keras')" in model_file_problem(h5)
     assert "is not a Keras model file" in model_file_problem(text)
     assert "is empty" in model_file_problem(empty)
 
@@ -215,7 +248,11 @@ def test_scratch_folders_of_a_killed_batch_are_removed_at_the_next_start(tmp_pat
     (left / "alice" / "work" / "locked").mkdir(mode=0o500)
     busy = tmp_path / "busy"
     held = subprocess.Popen(  # another batch, still running, holds its lock
-        [sys.executable, "-c", f"from cnn_course.batch.scratch import batch_scratch\nfrom pathlib import Path\nimport time\nwith batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n    time.sleep(60)"],
+        [
+            sys.executable,
+            "-c",
+            f"from cnn_course.batch.scratch import batch_scratch\nfrom pathlib import Path\nimport time\nwith batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n    time.sleep(60)",
+        ],
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
@@ -237,20 +274,38 @@ def test_roster_overrides_and_deadline_shape_the_class_results(tmp_path):
     roster, overrides = tmp_path / "roster.csv", tmp_path / "overrides.csv"
     roster.write_text("learner,email\nbob,b@x\nada,a@x\ncyd,c@x\n")
     overrides.write_text("learner,exercise,points,comment\nada,one_hot,1.5,partial credit: right idea\n")
-    records = {"ada": result("ada", when="2026-11-20T10:00:00"), "bob": result("bob", when="2026-11-21T09:00:00"), "eve": result("eve")}
-    results, warnings = class_results(records, ASSIGNMENT, read_roster(roster), read_overrides(overrides, ASSIGNMENT), parse_deadline("2026-11-20T23:59"))
+    records = {
+        "ada": result("ada", when="2026-11-20T10:00:00"),
+        "bob": result("bob", when="2026-11-21T09:00:00"),
+        "eve": result("eve"),
+    }
+    results, warnings = class_results(
+        records,
+        ASSIGNMENT,
+        read_roster(roster),
+        read_overrides(overrides, ASSIGNMENT),
+        parse_deadline("2026-11-20T23:59"),
+    )
     assert [r.learner for r in results] == ["bob", "ada", "cyd", "eve"]
     assert warnings == ["graded but not on the roster: eve"]
     bob, ada, cyd, _ = results
     assert bob.late and not ada.late
     assert cyd.run == "missing" and cyd.total == 0 and {e.status for e in cyd.exercises} == {"not submitted"}
-    assert ada.total == 2.5 and "instructor override: 1.5 / 2 points (the graders gave 0): partial credit: right idea" in ada.exercises[1].override
+    assert (
+        ada.total == 2.5
+        and "instructor override: 1.5 / 2 points (the graders gave 0): partial credit: right idea"
+        in ada.exercises[1].override
+    )
     assert "partial credit" in learner_markdown(ada) and "after the deadline (late)" in learner_markdown(bob)
     write_exports(tmp_path / "out", ASSIGNMENT, results, datetime(2026, 11, 29))
     with open(tmp_path / "out" / "gradebook.csv", newline="") as handle:
         rows = {row["learner"]: row for row in csv.DictReader(handle)}
     assert rows["cyd"]["scale_images status"] == "not submitted" and rows["cyd"]["total"] == "0"
-    assert rows["bob"]["late"] == "late" and rows["ada"]["one_hot status"] == "failed (override)" and rows["ada"]["total"] == "2.5"
+    assert (
+        rows["bob"]["late"] == "late"
+        and rows["ada"]["one_hot status"] == "failed (override)"
+        and rows["ada"]["total"] == "2.5"
+    )
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,12 @@ def instructor(tmp_path: Path) -> Path:
 
 def run_sandboxed(scratch: Path, program: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     scratch.mkdir(exist_ok=True)
-    command = sandboxed_command([sys.executable, "-c", textwrap.dedent(program), *args], scratch=scratch, package_dir=PACKAGE, env={"PATH": "/usr/bin:/bin"})
+    command = sandboxed_command(
+        [sys.executable, "-c", textwrap.dedent(program), *args],
+        scratch=scratch,
+        package_dir=PACKAGE,
+        env={"PATH": "/usr/bin:/bin"},
+    )
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -72,7 +77,13 @@ def test_the_instructors_files_are_not_there(tmp_path, instructor):
         for path in sys.argv[1:]:
             print(path, os.path.exists(path))
     """
-    paths = [instructor / "solutions" / "01_mnist_data.py", instructor / "tests" / "hidden", instructor / "course.toml", tmp_path / "results.jsonl", PACKAGE.parent / "pyproject.toml"]
+    paths = [
+        instructor / "solutions" / "01_mnist_data.py",
+        instructor / "tests" / "hidden",
+        instructor / "course.toml",
+        tmp_path / "results.jsonl",
+        PACKAGE.parent / "pyproject.toml",
+    ]
     completed = run_sandboxed(tmp_path / "scratch", probe, *map(str, paths))
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == [word for path in paths for word in (str(path), "False")]
@@ -90,14 +101,26 @@ def test_the_package_and_python_are_readable_and_the_scratch_folder_is_the_only_
             except OSError as error:
                 print("refused", path, type(error).__name__)
     """
-    targets = [tmp_path / "scratch" / "ok.txt", tmp_path / "outside.txt", instructor / "course.toml", PACKAGE / "planted.py", python_folders()[0] / "planted.pth", Path("/tmp/planted"), Path("/planted")]
+    targets = [
+        tmp_path / "scratch" / "ok.txt",
+        tmp_path / "outside.txt",
+        instructor / "course.toml",
+        PACKAGE / "planted.py",
+        python_folders()[0] / "planted.pth",
+        Path("/tmp/planted"),
+        Path("/planted"),
+    ]
     completed = run_sandboxed(tmp_path / "scratch", probe, *map(str, targets))
     assert completed.returncode == 0, completed.stderr
     assert f"package {PACKAGE / '__init__.py'}" in completed.stdout
     assert f"wrote {targets[0]}" in completed.stdout
     for target in targets[1:]:
         assert f"refused {target}" in completed.stdout
-    assert not (tmp_path / "outside.txt").exists() and not (PACKAGE / "planted.py").exists() and not Path("/tmp/planted").exists()
+    assert (
+        not (tmp_path / "outside.txt").exists()
+        and not (PACKAGE / "planted.py").exists()
+        and not Path("/tmp/planted").exists()
+    )
     assert (instructor / "course.toml").read_text() == "[exercises]\n"
 
 
@@ -155,8 +178,12 @@ def test_the_sandbox_dies_with_the_process_that_started_it(tmp_path):
     token = f"cnn-course-orphan-{uuid.uuid4().hex}"
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    inner = sandboxed_command([sys.executable, "-c", "import time; time.sleep(600)", token], scratch=scratch, package_dir=PACKAGE, env={})
-    launcher = subprocess.Popen([sys.executable, "-c", f"import subprocess, time; subprocess.Popen({inner!r}); time.sleep(600)"])
+    inner = sandboxed_command(
+        [sys.executable, "-c", "import time; time.sleep(600)", token], scratch=scratch, package_dir=PACKAGE, env={}
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", f"import subprocess, time; subprocess.Popen({inner!r}); time.sleep(600)"]
+    )
     try:
         deadline = time.monotonic() + 30
         while not processes_with(token) and time.monotonic() < deadline:
@@ -172,7 +199,12 @@ def test_the_environment_is_only_what_the_caller_gives(tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_COURSE_SECRET", "do-not-leak")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    command = sandboxed_command([sys.executable, "-c", "import os; print(sorted(os.environ))"], scratch=scratch, package_dir=PACKAGE, env={"LANG": "C.UTF-8"})
+    command = sandboxed_command(
+        [sys.executable, "-c", "import os; print(sorted(os.environ))"],
+        scratch=scratch,
+        package_dir=PACKAGE,
+        env={"LANG": "C.UTF-8"},
+    )
     output = subprocess.run(command, capture_output=True, text=True, timeout=60).stdout
     assert "CNN_COURSE_SECRET" not in output and "'LANG'" in output and "'HOME'" in output
 

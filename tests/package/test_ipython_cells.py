@@ -43,32 +43,55 @@ SETUP_MAGICS = (
 def magic_run(request, tmp_path_factory):
     target = tmp_path_factory.mktemp(f"magics-{request.param}") / "lessons"
     target.mkdir(parents=True)
-    _write(target, "01_mnist_data", {
-        "setup": lambda source: source.replace("import keras\n", "import keras\n" + SETUP_MAGICS, 1),
-        "count_per_class": lambda source: "%%time\n" + source,
-        "scale_images": lambda source: "%time example = np.zeros(3)\n" + source.replace(
-            '    return images.astype("float32") / 255.0', '    %time scaled = images.astype("float32") / 255.0\n'
-            '    return images.astype("float32") / 255.0'),
-        "add_channel_axis": lambda source: source.replace("    return np.", "    !ls\n    return np."),
-        "one_hot": lambda source: "keras.utils.to_categorical?\n" + source,
-        "split_train_validation": lambda source: "%run other.py\n" + source,
-    })
-    _write(target, "02_mnist_cnn", {
-        "setup": lambda source: source.replace("import math\n", "import math\n%matplotlib inline\n", 1),
-        "conv_output_size": lambda source: "%%timeit -n1 -r1\n" + source,
-        "conv2d_param_count": lambda source: "%%capture captured\nprint('hidden')\n" + source,
-    })
-    _write(target, "03_mnist_training", {
-        "setup": lambda source: source.replace("import json\n", "import json\n%pip install foo\n", 1),
-    })
+    _write(
+        target,
+        "01_mnist_data",
+        {
+            "setup": lambda source: source.replace("import keras\n", "import keras\n" + SETUP_MAGICS, 1),
+            "count_per_class": lambda source: "%%time\n" + source,
+            "scale_images": lambda source: (
+                "%time example = np.zeros(3)\n"
+                + source.replace(
+                    '    return images.astype("float32") / 255.0',
+                    '    %time scaled = images.astype("float32") / 255.0\n    return images.astype("float32") / 255.0',
+                )
+            ),
+            "add_channel_axis": lambda source: source.replace("    return np.", "    !ls\n    return np."),
+            "one_hot": lambda source: "keras.utils.to_categorical?\n" + source,
+            "split_train_validation": lambda source: "%run other.py\n" + source,
+        },
+    )
+    _write(
+        target,
+        "02_mnist_cnn",
+        {
+            "setup": lambda source: source.replace("import math\n", "import math\n%matplotlib inline\n", 1),
+            "conv_output_size": lambda source: "%%timeit -n1 -r1\n" + source,
+            "conv2d_param_count": lambda source: "%%capture captured\nprint('hidden')\n" + source,
+        },
+    )
+    _write(
+        target,
+        "03_mnist_training",
+        {
+            "setup": lambda source: source.replace("import json\n", "import json\n%pip install foo\n", 1),
+        },
+    )
     (target / "other.py").write_text("print('other')\n")
     selection = "(test_01_mnist_data or test_02_mnist_cnn or test_03_mnist_training) and not saved"
     return run_graders(target, "-k", selection, "--learner-backend", request.param, timeout=600)
 
 
-@pytest.mark.parametrize("test", [
-    "test_count_per_class", "test_scale_images", "test_one_hot", "test_conv2d_param_count", "test_build_mnist_cnn",
-])
+@pytest.mark.parametrize(
+    "test",
+    [
+        "test_count_per_class",
+        "test_scale_images",
+        "test_one_hot",
+        "test_conv2d_param_count",
+        "test_build_mnist_cnn",
+    ],
+)
 def test_harmless_magics_and_help_lines_pass(magic_run, test):
     assert magic_run.results[test][0] == "passed", magic_run.results[test]
 
@@ -147,26 +170,35 @@ def test_capture_swallows_the_output_and_binds_it(capsys):
     assert namespace["out"].stdout == "hidden\n" and namespace["value"] == 1
 
 
-@pytest.mark.parametrize(("source", "line", "text", "kind"), [
-    ("\n\n!ls -l\n", 3, "!ls -l", "shell"),
-    ("files = !ls\n", 1, "!ls", "shell"),
-    ("%%bash\nls\n", 1, "%%bash", "shell"),
-    ("%sx ls\n", 1, "%sx ls", "shell"),
-    ("%system ls\n", 1, "%system ls", "shell"),
-    ("%%time\nx = 1\n%conda install numpy\n", 3, "%conda install numpy", "install"),
-    ("%run other.py\n", 1, "%run other.py", "run"),
-    ("%cd ..\n", 1, "%cd ..", "magic"),
-])
+@pytest.mark.parametrize(
+    ("source", "line", "text", "kind"),
+    [
+        ("\n\n!ls -l\n", 3, "!ls -l", "shell"),
+        ("files = !ls\n", 1, "!ls", "shell"),
+        ("%%bash\nls\n", 1, "%%bash", "shell"),
+        ("%sx ls\n", 1, "%sx ls", "shell"),
+        ("%system ls\n", 1, "%system ls", "shell"),
+        ("%%time\nx = 1\n%conda install numpy\n", 3, "%conda install numpy", "install"),
+        ("%run other.py\n", 1, "%run other.py", "run"),
+        ("%cd ..\n", 1, "%cd ..", "magic"),
+    ],
+)
 def test_refused_lines_are_named_with_their_line(source, line, text, kind):
     refusals = prepare_cell(source).refusals
     assert [(refusal.line, refusal.text, refusal.kind) for refusal in refusals] == [(line, text, kind)]
 
 
-@pytest.mark.parametrize("source", [
-    "%matplotlib inline\n", "%load_ext autoreload\n%autoreload 2\n", "np.zeros?\n", "np.zeros??\n",
-    "%%html\n<b>x</b>\n",
-    "%config InlineBackend.figure_format = 'retina'\n",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "%matplotlib inline\n",
+        "%load_ext autoreload\n%autoreload 2\n",
+        "np.zeros?\n",
+        "np.zeros??\n",
+        "%%html\n<b>x</b>\n",
+        "%config InlineBackend.figure_format = 'retina'\n",
+    ],
+)
 def test_ignored_magics_do_nothing(source):
     cell, namespace = _run(source)
     assert not cell.refusals and set(namespace) == {"__builtins__"}

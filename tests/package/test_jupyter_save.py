@@ -33,8 +33,15 @@ def jupyter_server(root: Path) -> Iterator[tuple[str, dict[str, str]]]:
         port = probe.getsockname()[1]
     token = secrets.token_hex(16)
     command = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+        sys.executable,
+        "-m",
+        "jupyter_server",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--ServerApp.root_dir={root}",
+        f"--IdentityProvider.token={token}",
     ]
     log = root.parent / "jupyter-server.log"
     with log.open("w") as output:
@@ -43,7 +50,9 @@ def jupyter_server(root: Path) -> Iterator[tuple[str, dict[str, str]]]:
     try:
         deadline = time.monotonic() + 120
         while True:
-            assert server.poll() is None and time.monotonic() < deadline, f"jupyter server did not start:\n{log.read_text()}"
+            assert server.poll() is None and time.monotonic() < deadline, (
+                f"jupyter server did not start:\n{log.read_text()}"
+            )
             with contextlib.suppress(requests.ConnectionError):
                 if requests.get(url, headers=headers, timeout=5).ok:
                     break
@@ -60,7 +69,12 @@ def save_through_jupyter(root: Path, paths: list[str]) -> None:
         for path in paths:
             model = requests.get(url + path, headers=headers, params={"type": "notebook", "content": 1}, timeout=60)
             assert model.ok, f"GET {path}: {model.status_code} {model.text}"
-            saved = requests.put(url + path, headers=headers, json={"type": "notebook", "format": "json", "content": model.json()["content"]}, timeout=60)
+            saved = requests.put(
+                url + path,
+                headers=headers,
+                json={"type": "notebook", "format": "json", "content": model.json()["content"]},
+                timeout=60,
+            )
             assert saved.ok, f"PUT {path}: {saved.status_code} {saved.text}"
 
 
@@ -77,7 +91,11 @@ def test_saving_unchanged_notebooks_in_jupyter_leaves_git_diff_empty(tmp_path):
     git(course, "init", "-q")
     git(course, "add", "-A")
     git(course, "-c", "user.name=course", "-c", "user.email=course@example.org", "commit", "-q", "-m", "as committed")
-    notebooks = sorted(str(p.relative_to(course)) for folder in ("lessons", "solutions") for p in (course / folder).glob("[0-9][0-9]_*.*"))
+    notebooks = sorted(
+        str(p.relative_to(course))
+        for folder in ("lessons", "solutions")
+        for p in (course / folder).glob("[0-9][0-9]_*.*")
+    )
     assert notebooks
 
     save_through_jupyter(course, notebooks)
@@ -92,7 +110,10 @@ def test_jupyter_opens_a_diverged_pair_again_after_cnn_course_sync(tmp_path):
     for suffix in (".py", ".ipynb"):
         shutil.copy(LESSONS / f"02_mnist_cnn{suffix}", course / "lessons")
     py, ipynb = course / "lessons" / "02_mnist_cnn.py", course / "lessons" / "02_mnist_cnn.ipynb"
-    for path, body in ((py, "    return 1"), (ipynb, "    return 2")):  # both written, differently; the .ipynb saved last
+    for path, body in (
+        (py, "    return 1"),
+        (ipynb, "    return 2"),
+    ):  # both written, differently; the .ipynb saved last
         notebook = jupytext.read(path)
         cell = next(c for c in notebook.cells if "def conv_output_size(" in c.source)
         cell.source = cell.source.split("    # YOUR CODE HERE")[0] + body
@@ -101,10 +122,21 @@ def test_jupyter_opens_a_diverged_pair_again_after_cnn_course_sync(tmp_path):
 
     def open_status() -> list[int]:
         with jupyter_server(course) as (url, headers):
-            return [requests.get(url + f"lessons/{p.name}", headers=headers, params={"type": "notebook"}, timeout=60).status_code for p in (ipynb, py)]
+            return [
+                requests.get(
+                    url + f"lessons/{p.name}", headers=headers, params={"type": "notebook"}, timeout=60
+                ).status_code
+                for p in (ipynb, py)
+            ]
 
     assert open_status() == [400, 400]  # "02_mnist_cnn.ipynb is more recent than 02_mnist_cnn.py"
-    synced = subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", "sync", "lessons/02_mnist_cnn", "--force"], cwd=course, capture_output=True, text=True, timeout=300)
+    synced = subprocess.run(
+        [sys.executable, "-m", "cnn_course.commands.cli", "sync", "lessons/02_mnist_cnn", "--force"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert synced.returncode == 0, synced.stderr
     assert open_status() == [200, 200]
     assert "return 2" in py.read_text() and list((course / "lessons" / "backups").glob("02_mnist_cnn.*.py"))

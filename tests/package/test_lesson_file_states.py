@@ -26,14 +26,20 @@ def states_run(tmp_path_factory):
     # cell's import, and one whose signature was changed.
     notebook = jupytext.read(SOLUTIONS / "01_mnist_data.py")
     counting = _cell_defining(notebook, "count_per_class")
-    stub = nbformat.v4.new_code_cell("def count_per_class(labels, num_classes=10):\n    raise NotImplementedError", metadata={"tags": ["exercise"]})
+    stub = nbformat.v4.new_code_cell(
+        "def count_per_class(labels, num_classes=10):\n    raise NotImplementedError", metadata={"tags": ["exercise"]}
+    )
     notebook.cells.insert(notebook.cells.index(counting) + 1, stub)
     _cell_defining(notebook, "scale_images").cell_type = "markdown"
     channel = _cell_defining(notebook, "add_channel_axis")
     channel.source = channel.source.replace("np.newaxis", "helper_axis").replace("np.expand_dims", "helper_expand")
-    notebook.cells.insert(notebook.cells.index(channel), nbformat.v4.new_code_cell("helper_axis = None\nhelper_expand = None"))
+    notebook.cells.insert(
+        notebook.cells.index(channel), nbformat.v4.new_code_cell("helper_axis = None\nhelper_expand = None")
+    )
     one_hot = _cell_defining(notebook, "one_hot")
-    one_hot.source = one_hot.source.replace("def one_hot(labels: np.ndarray, num_classes: int = 10)", "def one_hot(labels)")
+    one_hot.source = one_hot.source.replace(
+        "def one_hot(labels: np.ndarray, num_classes: int = 10)", "def one_hot(labels)"
+    )
     jupytext.write(notebook, target / "01_mnist_data.py", fmt="py:percent")
     # 02: the .py (older) holds solutions, the .ipynb (newer) the stubs.
     (target / "02_mnist_cnn.py").write_text((SOLUTIONS / "02_mnist_cnn.py").read_text())
@@ -47,7 +53,14 @@ def states_run(tmp_path_factory):
     models = target / "models"
     models.mkdir()
     (models / "mnist_cnn.keras").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
-    lambda_model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Lambda(lambda x: x / 255.0), keras.layers.Flatten(), keras.layers.Dense(10)])
+    lambda_model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Lambda(lambda x: x / 255.0),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
     lambda_model.save(models / "cifar10_cnn.keras")
     return run_graders(target, "-k", "01 or 02 or 04 or saved_model", timeout=900)
 
@@ -105,7 +118,10 @@ def test_no_message_shows_a_traceback_or_a_path_into_the_package(states_run):
 def test_an_unknown_exercise_name_is_a_usage_error():
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/graders", "--target", "solutions", "--exercises", "scale_imagez"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 4
     assert "no grader for scale_imagez" in completed.stderr and "scale_images" in completed.stderr

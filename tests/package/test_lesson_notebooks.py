@@ -14,13 +14,25 @@ from .conftest import LESSONS, needs_data
 
 def run_in_kernel(notebook: nbformat.NotebookNode, allow_errors: bool = False) -> nbformat.NotebookNode:
     """Execute `notebook` in a fresh python3 kernel, in the lessons folder; return it with outputs."""
-    NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=allow_errors, resources={"metadata": {"path": str(LESSONS)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(LESSONS)}},
+    ).execute()
     return notebook
 
 
 def error_outputs(notebook: nbformat.NotebookNode) -> list[tuple[int, dict]]:
     """(cell index, output) of every error output in the executed notebook."""
-    return [(index, output) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code" for output in cell.get("outputs", []) if output.output_type == "error"]
+    return [
+        (index, output)
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.output_type == "error"
+    ]
 
 
 @needs_data()
@@ -33,18 +45,25 @@ def test_run_all_on_a_fresh_lesson_stops_at_the_first_use_of_an_unwritten_exerci
     [(index, error)] = error_outputs(notebook)
     assert error.ename == "NotImplementedError"
     assert error.evalue.startswith("count_per_class is not written yet: write your code in its exercise cell")
-    assert "count_per_class(" in notebook.cells[index].source and "def count_per_class" not in notebook.cells[index].source
+    assert (
+        "count_per_class(" in notebook.cells[index].source and "def count_per_class" not in notebook.cells[index].source
+    )
     self_checks = [cell for cell in notebook.cells[:index] if cell.source.startswith("self_check(")]
     assert "count_per_class is not written yet" in self_checks[0].outputs[0].text
 
 
 def test_a_failed_self_check_shows_the_verdict_and_hint_without_a_traceback():
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
-        "import numpy as np\nfrom cnn_course.checks import self_check",
-        "def scale_images(images):\n    return images.astype('float32')",
-        "self_check(scale_images)",
-        "print('after the failed check')",
-    )])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(source)
+            for source in (
+                "import numpy as np\nfrom cnn_course.checks import self_check",
+                "def scale_images(images):\n    return images.astype('float32')",
+                "self_check(scale_images)",
+                "print('after the failed check')",
+            )
+        ]
+    )
     with pytest.raises(CellExecutionError):
         run_in_kernel(notebook)
     [(index, error)] = error_outputs(notebook)

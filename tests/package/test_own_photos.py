@@ -53,7 +53,9 @@ def ten_unbalanced_classes(root: Path) -> None:
         (root / str(label)).mkdir(parents=True)
         colour = (25 * label, 255 - 20 * label, (70 * label) % 256)
         for index in range(count):
-            Image.fromarray(photo(24 + index % 17, 40 - index % 11, colour, index)).save(root / str(label) / f"{index}.png")
+            Image.fromarray(photo(24 + index % 17, 40 - index % 11, colour, index)).save(
+                root / str(label) / f"{index}.png"
+            )
 
 
 def mixed_formats_and_names(root: Path) -> None:
@@ -69,9 +71,11 @@ def mixed_formats_and_names(root: Path) -> None:
         Image.fromarray(rgb[3]).save(folder / "bitmap_4.bmp")
         Image.fromarray(rgb[4]).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "animé_5.gif")
         Image.fromarray(rgb[5]).convert("L").save(folder / "gris_6.png")
-        Image.fromarray(np.dstack([rgb[6], np.full(rgb[6].shape[:2], 128, np.uint8)])).save(folder / "transparent_7.png")
+        Image.fromarray(np.dstack([rgb[6], np.full(rgb[6].shape[:2], 128, np.uint8)])).save(
+            folder / "transparent_7.png"
+        )
         Image.fromarray(rgb[7]).convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(folder / "palette_8.png")
-        Image.fromarray((rgb[8][..., 0].astype(np.uint16) * 257)).save(folder / "seize bits_9.png")
+        Image.fromarray(rgb[8][..., 0].astype(np.uint16) * 257).save(folder / "seize bits_9.png")
         save_rotated_photo(rgb[9], folder / "tourné_10.jpeg", 6)
         (folder / "._été 1.jpg").write_bytes(APPLEDOUBLE_HEADER + bytes(200))
         (folder / ".DS_Store").write_bytes(bytes(64))
@@ -96,8 +100,10 @@ def run_lesson(image_dir: Path, work: Path, name: str) -> tuple[str, list[bytes]
     printed = "".join(output.get("text", "") for output in outputs)
     gallery = [
         base64.b64decode(output["data"]["image/png"])
-        for cell in code if "plot_predictions(" in cell.source
-        for output in cell.outputs if "image/png" in output.get("data", {})
+        for cell in code
+        if "plot_predictions(" in cell.source
+        for output in cell.outputs
+        if "image/png" in output.get("data", {})
     ]
     if os.environ.get(GALLERY_DIR_ENV):
         for index, png in enumerate(gallery):
@@ -134,6 +140,7 @@ def test_lesson_runs_on_mixed_formats_modes_and_names(tmp_path):
 
 # -- one rule for a photo's orientation: the loader, predict and serve see the same pixels ---------------------------
 
+
 def test_loader_predict_and_serve_see_a_turned_photo_upright(tmp_path, monkeypatch):
     from cnn_course import inference, saving
     from cnn_course.commands.cli import main
@@ -144,8 +151,14 @@ def test_loader_predict_and_serve_see_a_turned_photo_upright(tmp_path, monkeypat
     for name, orientation in (("a", 6), ("b", 8)):
         (folder / name).mkdir(parents=True)
         save_rotated_photo(upright, folder / name / "IMG_0001.jpg", orientation)
-    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((None, None, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     saving.save_model_with_classes(model, tmp_path / "model.keras", ["a", "b"])
     seen = []
     original_predict = inference.Classifier.predict
@@ -161,7 +174,7 @@ def test_loader_predict_and_serve_see_a_turned_photo_upright(tmp_path, monkeypat
     response = client.post("/predict", data={"file": (io.BytesIO(photo_path.read_bytes()), "IMG_0001.jpg")})
     assert response.status_code == 200
     dataset = image_folders.image_dataset_from_directory(folder, image_size=(40, 30), shuffle=False, verbose=False)
-    (loaded, _), = dataset.as_numpy_iterator()
+    ((loaded, _),) = dataset.as_numpy_iterator()
     predicted, served = seen
     assert predicted.shape == served.shape == loaded[0].shape == (40, 30, 3)
     np.testing.assert_array_equal(predicted, served)

@@ -22,7 +22,9 @@ def model_path(tmp_path_factory):
 def images(tmp_path_factory):
     folder = tmp_path_factory.mktemp("images")
     paths = []
-    for index, (size, mode, fmt) in enumerate([((8, 8), "RGB", "PNG"), ((40, 30), "RGB", "JPEG"), ((8, 8), "L", "PNG"), ((16, 16), "RGBA", "PNG")]):
+    for index, (size, mode, fmt) in enumerate(
+        [((8, 8), "RGB", "PNG"), ((40, 30), "RGB", "JPEG"), ((8, 8), "L", "PNG"), ((16, 16), "RGBA", "PNG")]
+    ):
         path = folder / f"image{index}.{fmt.lower()}"
         path.write_bytes(image_bytes(index, size, mode, fmt))
         paths.append(path)
@@ -81,7 +83,17 @@ def test_predict_prints_a_table_and_goes_on_past_a_bad_file(model_path, images, 
     corrupt.write_bytes(image_bytes(format="JPEG")[:100])
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    status = main(["predict", str(model_path), str(images[0]), str(corrupt), *map(str, images[1:]), str(text), str(tmp_path / "missing.png")])
+    status = main(
+        [
+            "predict",
+            str(model_path),
+            str(images[0]),
+            str(corrupt),
+            *map(str, images[1:]),
+            str(text),
+            str(tmp_path / "missing.png"),
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 1
     rows = captured.out.splitlines()

@@ -46,7 +46,9 @@ def test_a_damaged_backbone_is_refused_before_loading(tmp_path):
     content = bytearray(model.read_bytes())
     content[len(content) // 2] ^= 0xFF
     model.write_bytes(bytes(content))
-    with pytest.raises(BackboneError, match="does not match the checksum .* rebuild it with `python -m cnn_course.pretrained build`"):
+    with pytest.raises(
+        BackboneError, match="does not match the checksum .* rebuild it with `python -m cnn_course.pretrained build`"
+    ):
         pretrained.load_backbone(path=model, provenance_path=provenance)
 
 
@@ -87,7 +89,9 @@ def test_the_build_command_writes_a_loadable_backbone_and_its_provenance(tmp_pat
     assert "wrote" in capsys.readouterr().out
     record = json.loads((tmp_path / "cifar5_backbone.json").read_text())
     assert record["command"].endswith("--epochs 1 --train-images 200") and record["training_images"] == 200
-    base = pretrained.load_backbone(path=tmp_path / "cifar5_backbone.keras", provenance_path=tmp_path / "cifar5_backbone.json")
+    base = pretrained.load_backbone(
+        path=tmp_path / "cifar5_backbone.keras", provenance_path=tmp_path / "cifar5_backbone.json"
+    )
     assert base.output_shape == (None, 4, 4, 128)
 
 
@@ -104,7 +108,9 @@ def test_the_doctor_reports_both_backbones(monkeypatch, tmp_path):
 
 
 def test_imagenet_weights_given_as_a_file_are_used(monkeypatch, tmp_path):
-    weights = tmp_path / "mobilenet.weights.h5"  # random weights standing in for ImageNet's, to exercise the path offline
+    weights = (
+        tmp_path / "mobilenet.weights.h5"
+    )  # random weights standing in for ImageNet's, to exercise the path offline
     keras.applications.MobileNetV3Small(input_shape=(96, 96, 3), include_top=False, weights=None).save_weights(weights)
     monkeypatch.setenv(transfer.IMAGENET_WEIGHTS_ENV_VAR, str(weights))
     assert transfer.imagenet_weights_status() == f"available ({weights})"

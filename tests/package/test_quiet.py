@@ -48,12 +48,18 @@ def test_filtered_stderr_drops_the_noise_written_to_the_file_descriptor_and_keep
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", quiet.VERBOSE_ENV_VAR)}
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300, env={**environment, **env})
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", quiet.VERBOSE_ENV_VAR)
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300, env={**environment, **env}
+    )
 
 
 def test_importing_cnn_course_first_silences_tensorflow_and_keeps_python_warnings():
-    completed = run_python("import cnn_course, keras, warnings\nkeras.ops.sum(keras.ops.ones(3))\nwarnings.warn('a real warning')")
+    completed = run_python(
+        "import cnn_course, keras, warnings\nkeras.ops.sum(keras.ops.ones(3))\nwarnings.warn('a real warning')"
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stderr.splitlines() == ["<string>:3: UserWarning: a real warning"]
 

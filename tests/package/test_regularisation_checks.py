@@ -16,7 +16,10 @@ def seed_variant(**conv_changes):
 
     def build(input_shape=(32, 32, 3), num_classes=10):
         reference = build_cifar10_seed_cnn(input_shape, num_classes).layers
-        changed = [type(layer).from_config(layer.get_config() | (conv_changes if isinstance(layer, layers.Conv2D) else {})) for layer in reference]
+        changed = [
+            type(layer).from_config(layer.get_config() | (conv_changes if isinstance(layer, layers.Conv2D) else {}))
+            for layer in reference
+        ]
         return keras.Sequential([keras.Input(shape=input_shape), *changed])
 
     return build
@@ -45,15 +48,29 @@ def test_the_augmentation_reference_passes():
 
 def fixed_flip(max_shift=0.125):
     """Flips every image, at inference too: not an augmentation layer."""
-    return keras.Sequential([layers.Lambda(lambda x: x[:, :, ::-1, :]), layers.RandomFlip("horizontal"), layers.RandomTranslation(max_shift, max_shift)])
+    return keras.Sequential(
+        [
+            layers.Lambda(lambda x: x[:, :, ::-1, :]),
+            layers.RandomFlip("horizontal"),
+            layers.RandomTranslation(max_shift, max_shift),
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("build", "hint"),
     [
-        (lambda max_shift=0.125: keras.Sequential([layers.RandomFlip(), layers.RandomTranslation(max_shift, max_shift)]), "upside-down"),
+        (
+            lambda max_shift=0.125: keras.Sequential(
+                [layers.RandomFlip(), layers.RandomTranslation(max_shift, max_shift)]
+            ),
+            "upside-down",
+        ),
         (lambda max_shift=0.125: keras.Sequential([layers.RandomFlip("horizontal")]), "add layers.RandomTranslation"),
-        (lambda max_shift=0.125: keras.Sequential([layers.RandomTranslation(max_shift, max_shift)]), "add layers.RandomFlip('horizontal')"),
+        (
+            lambda max_shift=0.125: keras.Sequential([layers.RandomTranslation(max_shift, max_shift)]),
+            "add layers.RandomFlip('horizontal')",
+        ),
         (lambda max_shift=0.125: build_cifar10_augmentation(0.125), "pass max_shift as both"),
         (fixed_flip, "pass them through unchanged"),
         (lambda max_shift=0.125: [layers.RandomFlip("horizontal")], "return keras.Sequential"),
@@ -85,11 +102,23 @@ def test_the_callbacks_reference_passes():
     ("build", "hint"),
     [
         (lambda path, patience=3: reference_callbacks(path, patience, monitor="accuracy"), "monitor 'val_accuracy'"),
-        (lambda path, patience=3: reference_callbacks(path, patience, checkpoint_monitor="loss"), "monitor 'val_accuracy'"),
-        (lambda path, patience=3: reference_callbacks(path, patience, restore_best_weights=False), "restore_best_weights=True"),
-        (lambda path, patience=3: reference_callbacks(path, patience, checkpoint_save_best_only=False), "save_best_only=True"),
+        (
+            lambda path, patience=3: reference_callbacks(path, patience, checkpoint_monitor="loss"),
+            "monitor 'val_accuracy'",
+        ),
+        (
+            lambda path, patience=3: reference_callbacks(path, patience, restore_best_weights=False),
+            "restore_best_weights=True",
+        ),
+        (
+            lambda path, patience=3: reference_callbacks(path, patience, checkpoint_save_best_only=False),
+            "save_best_only=True",
+        ),
         (lambda path, patience=3: reference_callbacks(path, 3), "pass patience=patience"),
-        (lambda path, patience=3: reference_callbacks(Path(path).with_name("other.keras"), patience), "pass checkpoint_path"),
+        (
+            lambda path, patience=3: reference_callbacks(Path(path).with_name("other.keras"), patience),
+            "pass checkpoint_path",
+        ),
         (lambda path, patience=3: reference_callbacks(path, patience)[:1], "no ModelCheckpoint"),
         (
             lambda path, patience=3: [*reference_callbacks(path, patience), keras.callbacks.ReduceLROnPlateau()],

@@ -40,7 +40,9 @@ def client(model_path):
 
 
 def post(client, data: bytes, field: str = "file", filename: str = "x.png", query: str = ""):
-    return client.post(f"/predict{query}", data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data")
+    return client.post(
+        f"/predict{query}", data={field: (io.BytesIO(data), filename)}, content_type="multipart/form-data"
+    )
 
 
 def assert_same_predictions(answered: list[dict], expected: list[tuple[str, float]]) -> None:
@@ -105,6 +107,7 @@ def test_the_page_has_the_upload_form(client):
 
 def test_uploads_never_touch_the_disk(model_path, monkeypatch):
     """Werkzeug spools uploads over 500 kB to a temporary file by default; the app keeps them in memory."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("an upload was about to be written to a temporary file")
 
@@ -140,8 +143,14 @@ def server_url(model_path):
 def multipart(data: bytes, filename: str) -> tuple[bytes, str]:
     """A multipart/form-data body holding `data` as field "file", and its content type."""
     boundary = uuid.uuid4().hex
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 

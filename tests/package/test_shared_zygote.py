@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from cnn_course.batch.forkserver import LearnerZygotes
 from cnn_course.grading import forked
 from cnn_course.grading.learner_client import Cell, LearnerProcess
-from cnn_course.batch.forkserver import LearnerZygotes
 from cnn_course.runtime.sandbox import sandbox_status
 
-MODES = ["none", pytest.param("bwrap", marks=pytest.mark.skipif(sandbox_status()[0] != "bwrap", reason="no sandbox here"))]
+MODES = [
+    "none",
+    pytest.param("bwrap", marks=pytest.mark.skipif(sandbox_status()[0] != "bwrap", reason="no sandbox here")),
+]
 
 LEAVE_BEHIND = textwrap.dedent(
     """

@@ -10,7 +10,12 @@ from .conftest import SOLUTIONS, needs_data
 
 # The lessons that train and save a model into MODEL_DIR (here a temporary folder, never the repository),
 # and the lessons that load a model another lesson saved.
-SAVED_MODELS = {"03_mnist_training": "mnist_cnn", "05_cifar10_cnn": "cifar10_cnn", "07_own_images": "own_images_cnn", "08_transfer_learning": "transfer_cnn"}
+SAVED_MODELS = {
+    "03_mnist_training": "mnist_cnn",
+    "05_cifar10_cnn": "cifar10_cnn",
+    "07_own_images": "own_images_cnn",
+    "08_transfer_learning": "transfer_cnn",
+}
 OUTPUT_CLASSES = {"08_transfer_learning": 5}  # the others classify all 10 classes
 NEEDS_MODEL_FROM = {"06_cifar10_evaluation": "05_cifar10_cnn", "09_predict_and_serve": "05_cifar10_cnn"}
 
@@ -25,7 +30,9 @@ def quick_run(tmp_path_factory):
         if stem in NEEDS_MODEL_FROM:
             run(NEEDS_MODEL_FROM[stem])
         if stem not in runs:
-            runs[stem] = execute_notebook(SOLUTIONS / f"{stem}.ipynb", {**QUICK_PARAMETERS, "MODEL_DIR": str(model_dir)})
+            runs[stem] = execute_notebook(
+                SOLUTIONS / f"{stem}.ipynb", {**QUICK_PARAMETERS, "MODEL_DIR": str(model_dir)}
+            )
         return runs[stem], model_dir
 
     return run

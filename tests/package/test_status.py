@@ -35,12 +35,31 @@ def test_an_unknown_status_is_refused():
 
 def test_an_old_grades_record_reads_unchanged_and_writes_the_same_json():
     old = {
-        "learner": "alice", "source": "alice.zip", "seconds": 12.5, "run": "completed", "note": "",
-        "submitted_at": None, "late": False,
+        "learner": "alice",
+        "source": "alice.zip",
+        "seconds": 12.5,
+        "run": "completed",
+        "note": "",
+        "submitted_at": None,
+        "late": False,
         "exercises": [
-            {"lesson": "01", "exercise": "scale_images", "points": 1.0, "max_points": 1.0, "status": "passed", "message": ""},
-            {"lesson": "01", "exercise": "one_hot", "points": 0.0, "max_points": 1.0, "status": "not attempted",
-             "message": "one_hot: not attempted yet", "override": ""},
+            {
+                "lesson": "01",
+                "exercise": "scale_images",
+                "points": 1.0,
+                "max_points": 1.0,
+                "status": "passed",
+                "message": "",
+            },
+            {
+                "lesson": "01",
+                "exercise": "one_hot",
+                "points": 0.0,
+                "max_points": 1.0,
+                "status": "not attempted",
+                "message": "one_hot: not attempted yet",
+                "override": "",
+            },
         ],
     }
     result = SubmissionResult.from_dict(old)
@@ -52,8 +71,13 @@ def test_an_old_grades_record_reads_unchanged_and_writes_the_same_json():
 
 def test_a_record_with_an_unknown_status_is_refused():
     with pytest.raises(ValueError):
-        SubmissionResult.from_dict({"learner": "a", "source": "a", "exercises": [
-            {"lesson": "01", "exercise": "x", "points": 0.0, "max_points": 1.0, "status": "maybe"}]})
+        SubmissionResult.from_dict(
+            {
+                "learner": "a",
+                "source": "a",
+                "exercises": [{"lesson": "01", "exercise": "x", "points": 0.0, "max_points": 1.0, "status": "maybe"}],
+            }
+        )
 
 
 def _status_literals(tree: ast.AST) -> list[tuple[int, str]]:
@@ -81,8 +105,11 @@ def test_the_package_names_statuses_only_through_the_enum():
             continue
         source = path.read_text(encoding="utf-8")
         misspelt += [f"{path.name}: {word}" for word in SPELLINGS if f'"{word}"' in source or f"'{word}'" in source]
-        bare += [f"{path.relative_to(PACKAGE)}:{line}: {value!r}" for line, value in _status_literals(ast.parse(source))
-                 if value in {status.value for status in Status}]
+        bare += [
+            f"{path.relative_to(PACKAGE)}:{line}: {value!r}"
+            for line, value in _status_literals(ast.parse(source))
+            if value in {status.value for status in Status}
+        ]
     assert not misspelt, misspelt
     assert not bare, "compare with Status members, not strings:\n" + "\n".join(bare)
 

@@ -15,7 +15,7 @@ from cnn_course.authoring.notebooks import diverged_exercises
 from tests.package.conftest import LESSONS
 
 LESSON = "02_mnist_cnn"
-WRITTEN = "def conv_output_size(size, kernel_size, stride=1, padding=\"valid\"):\n    return (size - kernel_size) // stride + 1\n"
+WRITTEN = 'def conv_output_size(size, kernel_size, stride=1, padding="valid"):\n    return (size - kernel_size) // stride + 1\n'
 
 
 def copy_pair(folder: Path, stem: str = LESSON) -> tuple[Path, Path]:
@@ -55,7 +55,14 @@ def test_blank_lines_and_trailing_spaces_do_not_count_as_a_difference(tmp_path):
 
 def cnn_course_sync(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run `cnn-course sync ARGS` with no terminal on stdin, as a script or an IDE would."""
-    return subprocess.run([sys.executable, "-m", "cnn_course.commands.cli", "sync", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cnn_course.commands.cli", "sync", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
 
 
 def make_newer(path: Path) -> None:

@@ -21,7 +21,9 @@ def test_shifted_views_are_the_image_and_two_reflected_shifts():
 def test_predictions_are_averaged_over_every_view(flip, shift, views):
     rng = np.random.default_rng(0)
     images = rng.random((5, 8, 8, 3), dtype=np.float32)
-    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
+    )
     expected_views = shifted_views(images, shift) if shift else [images]
     if flip:
         expected_views += [view[:, :, ::-1] for view in expected_views]

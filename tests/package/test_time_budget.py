@@ -13,7 +13,17 @@ STEPS_PER_EPOCH = 10
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("300", 300), ("300s", 300), ("5m", 300), ("2.5m", 150), ("1h30m", 5400), ("1h", 3600), ("1h2m3s", 3723), (" 90S ", 90), ("0.5", 0.5)],
+    [
+        ("300", 300),
+        ("300s", 300),
+        ("5m", 300),
+        ("2.5m", 150),
+        ("1h30m", 5400),
+        ("1h", 3600),
+        ("1h2m3s", 3723),
+        (" 90S ", 90),
+        ("0.5", 0.5),
+    ],
 )
 def test_durations_parse_to_seconds(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
@@ -65,15 +75,25 @@ class RecordRates(keras.callbacks.Callback):
         self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
 
 
-def fit(budget: TimeBudget, clock: FakeClock, epochs: int = 1000, validation: bool = True, learning_rate=PEAK) -> RecordRates:
+def fit(
+    budget: TimeBudget, clock: FakeClock, epochs: int = 1000, validation: bool = True, learning_rate=PEAK
+) -> RecordRates:
     """Fit a tiny model on STEPS_PER_EPOCH batches per epoch under `budget`; return the recorded rates."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="sparse_categorical_crossentropy")
-    x, y = np.random.default_rng(0).random((STEPS_PER_EPOCH * 2, 4), dtype=np.float32), np.arange(STEPS_PER_EPOCH * 2) % 2
+    x, y = (
+        np.random.default_rng(0).random((STEPS_PER_EPOCH * 2, 4), dtype=np.float32),
+        np.arange(STEPS_PER_EPOCH * 2) % 2,
+    )
     recorder = RecordRates()
     model.fit(
-        x, y, batch_size=2, epochs=epochs, verbose=0, validation_data=(x[:4], y[:4]) if validation else None,
+        x,
+        y,
+        batch_size=2,
+        epochs=epochs,
+        verbose=0,
+        validation_data=(x[:4], y[:4]) if validation else None,
         callbacks=[AdvanceClock(clock), budget, recorder],
     )
     return recorder
@@ -183,8 +203,10 @@ def test_warmup_cosine_shape():
 
 @pytest.mark.parametrize(
     ("seconds", "epochs", "said"),
-    [(10_000, 3, "so the 3 epochs given to fit end first, after about 30 s of training"),
-     (100, 1000, "of the 1000 epochs given to fit) before the budget ends training")],
+    [
+        (10_000, 3, "so the 3 epochs given to fit end first, after about 30 s of training"),
+        (100, 1000, "of the 1000 epochs given to fit) before the budget ends training"),
+    ],
 )
 def test_the_calibration_says_which_limit_ends_training(capsys, seconds, epochs, said):
     clock = FakeClock(step_seconds=1.0)

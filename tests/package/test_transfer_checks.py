@@ -52,11 +52,15 @@ def transfer_model(base, num_classes, head=None, call_kwargs=None, before=()):
 
 
 def flatten_head(base, num_classes):
-    return transfer_model(base, num_classes, [layers.Flatten(), layers.Dropout(0.3), layers.Dense(num_classes, activation="softmax")])
+    return transfer_model(
+        base, num_classes, [layers.Flatten(), layers.Dropout(0.3), layers.Dense(num_classes, activation="softmax")]
+    )
 
 
 def sequential_head(base, num_classes):
-    head = keras.Sequential([layers.GlobalAveragePooling2D(), layers.Dropout(0.2), layers.Dense(num_classes, activation="softmax")])
+    head = keras.Sequential(
+        [layers.GlobalAveragePooling2D(), layers.Dropout(0.2), layers.Dense(num_classes, activation="softmax")]
+    )
     return transfer_model(base, num_classes, [head])
 
 
@@ -94,20 +98,46 @@ def rebuilt_base(base, num_classes):
     ("build", "hint"),
     [
         (left_trainable, "the base is left trainable"),
-        (lambda base, num_classes: transfer_model(base, num_classes, call_kwargs={}), "call it as base(x, training=False)"),
+        (
+            lambda base, num_classes: transfer_model(base, num_classes, call_kwargs={}),
+            "call it as base(x, training=False)",
+        ),
         (sequential_model, "build it with the functional API"),
-        (lambda base, num_classes: transfer_model(base, num_classes, before=[layers.Rescaling(1 / 255)]), "Rescaling(1/255)"),
+        (
+            lambda base, num_classes: transfer_model(base, num_classes, before=[layers.Rescaling(1 / 255)]),
+            "Rescaling(1/255)",
+        ),
         (lambda base, num_classes: transfer_model(base, 5), "outputs shape (None, 5)"),
         (
             lambda base, num_classes: transfer_model(
-                base, num_classes, [layers.GlobalAveragePooling2D(), layers.Dense(64, activation="relu"), layers.Dense(num_classes, activation="softmax")]
+                base,
+                num_classes,
+                [
+                    layers.GlobalAveragePooling2D(),
+                    layers.Dense(64, activation="relu"),
+                    layers.Dense(num_classes, activation="softmax"),
+                ],
             ),
             "nothing else trains",
         ),
-        (lambda base, num_classes: transfer_model(base, num_classes, [layers.GlobalAveragePooling2D(), layers.Dense(num_classes)]), "activation='softmax'"),
+        (
+            lambda base, num_classes: transfer_model(
+                base, num_classes, [layers.GlobalAveragePooling2D(), layers.Dense(num_classes)]
+            ),
+            "activation='softmax'",
+        ),
         (rebuilt_base, "starts from random weights"),
     ],
-    ids=["base trainable", "no training=False", "Sequential", "rescaled again", "hard-coded classes", "hidden layer", "no softmax", "rebuilt base"],
+    ids=[
+        "base trainable",
+        "no training=False",
+        "Sequential",
+        "rescaled again",
+        "hard-coded classes",
+        "hidden layer",
+        "no softmax",
+        "rebuilt base",
+    ],
 )
 def test_transfer_model_mistakes_get_their_hint(build, hint):
     with pytest.raises(CheckFailed, match="build_transfer_model") as failure:
@@ -115,7 +145,9 @@ def test_transfer_model_mistakes_get_their_hint(build, hint):
     assert hint in str(failure.value)
 
 
-def unfreeze(model, num_layers, learning_rate, freeze_batch_norm=True, freeze_below=True, recompile=True, unfreeze_base=True):
+def unfreeze(
+    model, num_layers, learning_rate, freeze_batch_norm=True, freeze_below=True, recompile=True, unfreeze_base=True
+):
     """The fine-tuning step, with one of its parts optionally left out."""
     base = model.get_layer(pretrained.BACKBONE_NAME)
     if unfreeze_base:
@@ -129,7 +161,11 @@ def unfreeze(model, num_layers, learning_rate, freeze_batch_norm=True, freeze_be
         if freeze_batch_norm and isinstance(layer, layers.BatchNormalization):
             layer.trainable = False
     if recompile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=["accuracy"],
+        )
     return model
 
 
@@ -142,7 +178,11 @@ def unfreeze_per_layer(model, num_layers, learning_rate):
     return training.compile_classifier(model, learning_rate)
 
 
-@pytest.mark.parametrize("function", [transfer.unfreeze_top_layers, unfreeze, unfreeze_per_layer], ids=["reference", "guide order", "per layer"])
+@pytest.mark.parametrize(
+    "function",
+    [transfer.unfreeze_top_layers, unfreeze, unfreeze_per_layer],
+    ids=["reference", "guide order", "per layer"],
+)
 def test_valid_unfreezing_passes(function):
     check_unfreeze_top_layers(through_keras_files(function))
 
@@ -173,10 +213,22 @@ def freezes_the_head(model, num_layers, learning_rate):
         (reuses_the_optimizer, "with a new optimizer"),
         (functools.partial(unfreeze, freeze_below=False), "may be.\n  Hint: freeze the rest"),
         (functools.partial(unfreeze, unfreeze_base=False), "base.trainable is still False"),
-        (lambda model, num_layers, learning_rate: unfreeze(model, num_layers, 1e-4), "the optimizer's learning rate is 0.0001"),
+        (
+            lambda model, num_layers, learning_rate: unfreeze(model, num_layers, 1e-4),
+            "the optimizer's learning rate is 0.0001",
+        ),
         (freezes_the_head, "leave the head trainable"),
     ],
-    ids=["BatchNorm unfrozen", "no recompile", "rate assigned", "old optimizer", "whole base", "base still frozen", "rate ignored", "head frozen"],
+    ids=[
+        "BatchNorm unfrozen",
+        "no recompile",
+        "rate assigned",
+        "old optimizer",
+        "whole base",
+        "base still frozen",
+        "rate ignored",
+        "head frozen",
+    ],
 )
 def test_unfreezing_mistakes_get_their_hint(function, hint):
     with pytest.raises(CheckFailed, match="unfreeze_top_layers") as failure:
@@ -194,17 +246,21 @@ def test_a_frozen_backbone_keeps_its_flags_in_a_keras_file(tmp_path):
     tuned = keras.saving.load_model(tmp_path / "tuned.keras", safe_mode=True).get_layer(pretrained.BACKBONE_NAME)
     expected = [layer.trainable for layer in model.get_layer(pretrained.BACKBONE_NAME).layers if layer.weights]
     assert [layer.trainable for layer in tuned.layers if layer.weights] == expected
-    assert [layer.name for layer in tuned.layers if layer.trainable and layer.weights] == ["block3_conv2", "block4_conv1"]
+    assert [layer.name for layer in tuned.layers if layer.trainable and layer.weights] == [
+        "block3_conv2",
+        "block4_conv1",
+    ]
 
 
 def test_the_accuracy_check_states_the_margin():
     images = np.random.default_rng(0).random((20, 32, 32, 3), dtype=np.float32)
     labels = np.zeros(20, dtype=np.int64)
-    constant = keras.Sequential([keras.Input((32, 32, 3)), layers.Flatten(), layers.Dense(5, activation="softmax", kernel_initializer="zeros")])
+    constant = keras.Sequential(
+        [keras.Input((32, 32, 3)), layers.Flatten(), layers.Dense(5, activation="softmax", kernel_initializer="zeros")]
+    )
     with pytest.raises(CheckFailed, match="transfer must beat it by 10%"):
         check_transfer_accuracy("trained_transfer_cnn", constant, images, labels + 1, 0.5, 0.1)
     assert check_transfer_accuracy("trained_transfer_cnn", constant, images, labels, 0.5, 0.1) == 1.0
-
 
 
 def test_the_training_false_probe_matches_this_keras():

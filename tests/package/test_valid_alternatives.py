@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import patched_masters, run_graders
 
-FUNCTIONAL_MNIST = '''    inputs = keras.Input(shape=input_shape)
+FUNCTIONAL_MNIST = """    inputs = keras.Input(shape=input_shape)
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
     x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(64, (3, 3), activation="relu")(x)
@@ -17,9 +17,9 @@ FUNCTIONAL_MNIST = '''    inputs = keras.Input(shape=input_shape)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs)
-'''
+"""
 
-FUNCTIONAL_SEED = '''    inputs = keras.Input(input_shape)
+FUNCTIONAL_SEED = """    inputs = keras.Input(input_shape)
     x = inputs
     for filters in (32, 32, None, 64, 64, None):
         if filters is None:
@@ -35,23 +35,32 @@ FUNCTIONAL_SEED = '''    inputs = keras.Input(input_shape)
     x = layers.ReLU()(x)
     x = layers.Dropout(0.5)(x)
     return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
-'''
+"""
 
-FUNCTIONAL_AUGMENTATION = '''    inputs = keras.Input(shape=(None, None, 3))
+FUNCTIONAL_AUGMENTATION = """    inputs = keras.Input(shape=(None, None, 3))
     x = layers.RandomTranslation((-max_shift, max_shift), (-max_shift, max_shift))(inputs)
     return keras.Model(inputs, layers.RandomFlip(mode="horizontal")(x))
-'''
+"""
 
 # (lesson, exact text in the master, replacement)
 ALTERNATIVES = [
-    ("02_mnist_cnn", "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32", FUNCTIONAL_MNIST + "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32"),
+    (
+        "02_mnist_cnn",
+        "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32",
+        FUNCTIONAL_MNIST
+        + "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32",
+    ),
     ("05_cifar10_cnn", "    def conv_bn_relu(filters: int)", FUNCTIONAL_SEED + "    def conv_bn_relu(filters: int)"),
     (
         "02_mnist_cnn",
         '        loss="sparse_categorical_crossentropy",\n        metrics=["accuracy"],',
         "        loss=keras.losses.SparseCategoricalCrossentropy(),\n        metrics=[keras.metrics.SparseCategoricalAccuracy()],",
     ),
-    ("01_mnist_data", "    return np.bincount(labels, minlength=num_classes)", "    return np.array([(labels == c).sum() for c in range(num_classes)])"),
+    (
+        "01_mnist_data",
+        "    return np.bincount(labels, minlength=num_classes)",
+        "    return np.array([(labels == c).sum() for c in range(num_classes)])",
+    ),
     (
         "01_mnist_data",
         '    return images.astype("float32") / 255.0',
@@ -64,7 +73,11 @@ ALTERNATIVES = [
         "    train, val = next(StratifiedShuffleSplit(1, test_size=validation_fraction, random_state=seed).split(x, y))\n"
         "    return [(x[train], y[train]), (x[val], y[val])]",
     ),
-    ("05_cifar10_cnn", "    return keras.Sequential(\n        [layers.RandomFlip", FUNCTIONAL_AUGMENTATION + "    return keras.Sequential(\n        [layers.RandomFlip"),
+    (
+        "05_cifar10_cnn",
+        "    return keras.Sequential(\n        [layers.RandomFlip",
+        FUNCTIONAL_AUGMENTATION + "    return keras.Sequential(\n        [layers.RandomFlip",
+    ),
     (
         "05_cifar10_cnn",
         '    return [\n        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True),',

@@ -30,11 +30,35 @@ REPO = Path(__file__).resolve().parents[2]
 
 # (lesson, exact text in the master, replacement, the exercise's test, a phrase its verdict must hold)
 MISTAKES = [
-    ("01_mnist_data", 'return images.astype("float32") / 255.0', 'return images.astype("float32")', "test_scale_images", "[0, 1]"),
-    ("01_mnist_data", "return np.bincount(labels, minlength=num_classes)", "return np.bincount(labels)", "test_count_per_class", "count_per_class"),
-    ("01_mnist_data", "return keras.utils.to_categorical(labels, num_classes=num_classes)", "while True:\n        pass", "test_one_hot", "did not finish within"),
+    (
+        "01_mnist_data",
+        'return images.astype("float32") / 255.0',
+        'return images.astype("float32")',
+        "test_scale_images",
+        "[0, 1]",
+    ),
+    (
+        "01_mnist_data",
+        "return np.bincount(labels, minlength=num_classes)",
+        "return np.bincount(labels)",
+        "test_count_per_class",
+        "count_per_class",
+    ),
+    (
+        "01_mnist_data",
+        "return keras.utils.to_categorical(labels, num_classes=num_classes)",
+        "while True:\n        pass",
+        "test_one_hot",
+        "did not finish within",
+    ),
     ("02_mnist_cnn", "            layers.Flatten(),\n", "", "test_build_mnist_cnn", "build_mnist_cnn"),
-    ("02_mnist_cnn", "return (kernel_size * kernel_size * in_channels + 1) * filters", "return kernel_size * kernel_size * in_channels * filters", "test_conv2d_param_count", "bias"),
+    (
+        "02_mnist_cnn",
+        "return (kernel_size * kernel_size * in_channels + 1) * filters",
+        "return kernel_size * kernel_size * in_channels * filters",
+        "test_conv2d_param_count",
+        "bias",
+    ),
 ]
 
 SELF_CHECK = """
@@ -56,11 +80,27 @@ except CheckFailed as verdict:
 """
 
 
-def grade(python: str, target: Path, lessons: list[str], junit: Path, extra: list[str]) -> tuple[int, dict[str, list[str]], str]:
+def grade(
+    python: str, target: Path, lessons: list[str], junit: Path, extra: list[str]
+) -> tuple[int, dict[str, list[str]], str]:
     """Run the graders of `lessons` on `target`; return pytest's exit code, {test: [outcome, message]} and its output."""
-    command = [python, "-m", "pytest", "tests/graders", "--target", str(target), "-p", "no:cacheprovider",
-               f"--junitxml={junit}", "-k", " or ".join(lessons), *extra]
-    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=1800)
+    command = [
+        python,
+        "-m",
+        "pytest",
+        "tests/graders",
+        "--target",
+        str(target),
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "-k",
+        " or ".join(lessons),
+        *extra,
+    ]
+    completed = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=1800
+    )
     results = {}
     if junit.is_file():
         for case in ET.parse(junit).getroot().iter("testcase"):
@@ -100,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lessons", default="01_mnist_data,02_mnist_cnn", help="comma-separated lesson stems")
     parser.add_argument("--out", type=Path, required=True, help="folder for the broken copy and verdicts.json")
     parser.add_argument("--python", default=sys.executable, help="the interpreter to test (default: this one)")
-    parser.add_argument("--exercise-timeout", default="10", help="seconds per exercise (the endless loop waits this long)")
+    parser.add_argument(
+        "--exercise-timeout", default="10", help="seconds per exercise (the endless loop waits this long)"
+    )
     args = parser.parse_args(argv)
     lessons = [stem.strip() for stem in args.lessons.split(",") if stem.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -110,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     code, solved, output = grade(args.python, REPO / "solutions", lessons, args.out / "solved.xml", extra)
     if code != 0 or not solved or any(outcome != "passed" for outcome, _ in solved.values()):
         problems.append(f"the solved lessons do not all pass (exit {code}):\n{output[-4000:]}")
-    code, broken, output = grade(args.python, broken_copy(lessons, args.out / "broken lessons (José)"), lessons, args.out / "broken.xml", extra)
+    code, broken, output = grade(
+        args.python, broken_copy(lessons, args.out / "broken lessons (José)"), lessons, args.out / "broken.xml", extra
+    )
     for stem, _, _, test, phrase in MISTAKES:
         if stem in lessons:
             outcome, message = broken.get(test, ["missing", ""])
@@ -127,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "verdicts.json").write_text(json.dumps(verdicts, indent=1, ensure_ascii=False), encoding="utf-8")
     for problem in problems:
         print(f"PROBLEM: {problem}", file=sys.stderr)
-    print(f"learner path: {len(solved)} solved tests, {len(broken)} broken-copy tests, self_check; "
-          f"{'every expectation met' if not problems else f'{len(problems)} problems'} (verdicts in {args.out / 'verdicts.json'})")
+    print(
+        f"learner path: {len(solved)} solved tests, {len(broken)} broken-copy tests, self_check; "
+        f"{'every expectation met' if not problems else f'{len(problems)} problems'} (verdicts in {args.out / 'verdicts.json'})"
+    )
     return 1 if problems else 0
 
 

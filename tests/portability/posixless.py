@@ -23,7 +23,7 @@ REMOVED_ATTRIBUTES = {
 }
 REMOVED_MODULES = ("resource", "fcntl", "termios", "pwd", "grp")
 
-_SHIM = '''
+_SHIM = """
 import sys
 for _module, _names in {attributes!r}.items():
     _loaded = __import__(_module)
@@ -35,17 +35,26 @@ for _module in {modules!r}:
 import site
 for _folder in {folders!r}:
     site.addsitedir(_folder)
-'''
+"""
 
 
 def make_posixless_python(folder: Path) -> Path:
     """Create the POSIX-less interpreter's environment in `folder`; return its python executable."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
     python = folder / "bin" / "python"
-    packages = Path(subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True, check=True,
-    ).stdout.strip())
-    ours = [path for path in {*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")} if Path(path).is_dir()]
+    packages = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    ours = [
+        path
+        for path in {*site.getsitepackages(), sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+        if Path(path).is_dir()
+    ]
     shim = _SHIM.format(attributes=REMOVED_ATTRIBUTES, modules=REMOVED_MODULES, folders=sorted(ours))
     (packages / "_posixless.py").write_text(shim)
     (packages / "00_posixless.pth").write_text("import _posixless\n")

@@ -42,7 +42,9 @@ def test_the_site_links_to_the_same_repository():
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)  # mkdocs.yml's !!python/name tags
+    Loader.add_multi_constructor(
+        "tag:yaml.org,2002:python/", lambda loader, suffix, node: None
+    )  # mkdocs.yml's !!python/name tags
     config = yaml.load((REPO / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
     assert config["extra"]["repository"] == REPOSITORY
 
@@ -53,7 +55,9 @@ def test_the_install_cell_installs_only_where_the_course_is_missing(installed, m
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if installed else None)
     monkeypatch.setattr(subprocess, "check_call", lambda command, *a, **k: calls.append(command))
     exec(compile(install_cell(SOLUTIONS / "01_mnist_data.py"), "install cell", "exec"), {})  # noqa: S102 - the course's own cell
-    assert calls == ([] if installed else [[calls[0][0], "-m", "pip", "install", "--quiet", f"cnn-course @ git+{REPOSITORY}"]])
+    assert calls == (
+        [] if installed else [[calls[0][0], "-m", "pip", "install", "--quiet", f"cnn-course @ git+{REPOSITORY}"]]
+    )
 
 
 @needs_data()
@@ -62,5 +66,10 @@ def test_a_solved_notebook_alone_in_a_folder_runs_top_to_bottom(tmp_path):
     alone.mkdir()
     shutil.copy2(SOLUTIONS / "01_mnist_data.ipynb", alone / "01_mnist_data.ipynb")
     executed = execute_notebook(alone / "01_mnist_data.ipynb", cwd=alone)
-    printed = "".join(output.get("text", "") for cell in executed.cells if cell.cell_type == "code" for output in cell.get("outputs", []))
+    printed = "".join(
+        output.get("text", "")
+        for cell in executed.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
     assert printed.count("✔") == 5 and "passes every check" in printed

@@ -67,7 +67,9 @@ def test_removing_a_scratch_folder_never_fails_on_a_file_still_open(tmp_path, mo
 
     def unlink_like_windows(path, *args, **kwargs):
         if Path(path).name == held.name:  # rmtree passes names relative to an open folder
-            raise PermissionError(13, "The process cannot access the file because it is being used by another process", str(path))
+            raise PermissionError(
+                13, "The process cannot access the file because it is being used by another process", str(path)
+            )
         return real_unlink(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "unlink", unlink_like_windows)
@@ -118,17 +120,16 @@ def test_the_watchdog_stops_a_loop_that_swallows_the_interrupt(monkeypatch):
         pass
 
     started = time.monotonic()
-    with pytest.raises(Stop):
-        with limits.time_limit(0.3, Stop):
-            caught = 0
-            while True:
-                try:
-                    while True:
-                        pass
-                except Stop:
-                    caught += 1
-                    if caught == 2:
-                        raise
+    with pytest.raises(Stop), limits.time_limit(0.3, Stop):
+        caught = 0
+        while True:
+            try:
+                while True:
+                    pass
+            except Stop:
+                caught += 1
+                if caught == 2:
+                    raise
     assert time.monotonic() - started < 5
     time.sleep(1.3)  # no exception is left pending after the block
 
@@ -188,7 +189,11 @@ def test_grade_off_linux_says_where_to_grade_instead(monkeypatch, capsys):
     assert "needs Linux" in said and "WSL 2" in said and "pytest --target=FOLDER" in said
 
 
-LINUX_ONLY = {"cnn_course.batch.grade", "cnn_course.batch.collect", "cnn_course.batch.scratch"}  # cnn-course grade's machinery
+LINUX_ONLY = {
+    "cnn_course.batch.grade",
+    "cnn_course.batch.collect",
+    "cnn_course.batch.scratch",
+}  # cnn-course grade's machinery
 
 
 def test_every_module_a_learner_imports_loads_without_posix_only_apis(posixless_python):
@@ -199,7 +204,9 @@ def test_every_module_a_learner_imports_loads_without_posix_only_apis(posixless_
     )
     wanted = [module for module in modules if module not in LINUX_ONLY]
     script = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('imported', len(sys.argv) - 1)"
-    completed = subprocess.run([str(posixless_python), "-c", script, *wanted], cwd=REPO, capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        [str(posixless_python), "-c", script, *wanted], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert f"imported {len(wanted)}" in completed.stdout
 
@@ -217,7 +224,9 @@ def test_the_portable_backend_runs_in_the_instructors_sandbox_too(monkeypatch, t
     if sandbox_status()[0] != "bwrap":
         pytest.skip(f"no sandbox here: {sandbox_status()[1]}")
     monkeypatch.setenv(backends.BACKEND_VARIABLE, "spawn")
-    run = run_graders(copy_lessons(SOLUTIONS, tmp_path / "lessons"), "-k", "01", "--learner-sandbox", "bwrap", timeout=600)
+    run = run_graders(
+        copy_lessons(SOLUTIONS, tmp_path / "lessons"), "-k", "01", "--learner-sandbox", "bwrap", timeout=600
+    )
     assert run.returncode == 0 and all(outcome == "passed" for outcome, _ in run.results.values()), run.output[-3000:]
 
 

@@ -16,7 +16,11 @@ from ..package.conftest import REPO
 
 def learner_path(python, out):
     completed = subprocess.run(
-        [str(python), "-m", "tests.portability.learner_path", "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=1200,
+        [str(python), "-m", "tests.portability.learner_path", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-4000:]
     return json.loads((out / "verdicts.json").read_text(encoding="utf-8"))

@@ -78,7 +78,9 @@ def test_lesson_code_that_kills_its_parent_does_not_kill_the_grader(host, tmp_pa
     striking, other = lesson(host, tmp_path, "a", KILLS_PARENT), lesson(host, tmp_path, "b", CYCLE)
     striking.start()
     other.start()
-    assert striking.call("strike", (), {}, timeout=10).value == 1  # as with the fork backend: the stand-in took the blow
+    assert (
+        striking.call("strike", (), {}, timeout=10).value == 1
+    )  # as with the fork backend: the stand-in took the blow
     assert other.call("fine", (), {}, timeout=10).value == 42  # this process, the grader, lives on
 
 
