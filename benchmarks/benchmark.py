@@ -160,9 +160,8 @@ def markdown(results: list[dict], ratio_rows: list[dict], machine: str) -> str:
             )
             reach = [str(r["time_to_accuracy"][f"{t:.2f}"] or "not reached") for t in thresholds]
             lines.append(
-                f"| {name} | {epochs} | {r['test_accuracy']:.2%} | {r['train_seconds']:.1f} | {r['images_per_second']:.0f} | "
-                + " | ".join(reach)
-                + f" | {r['peak_memory_mb']:.0f} |"
+                f"| {name} | {epochs} | {r['test_accuracy']:.2%} | {r['train_seconds']:.1f} | "
+                f"{r['images_per_second']:.0f} | " + " | ".join(reach) + f" | {r['peak_memory_mb']:.0f} |"
             )
         lines.append("")
     if ratio_rows:
@@ -174,7 +173,8 @@ def markdown(results: list[dict], ratio_rows: list[dict], machine: str) -> str:
         ]
         for row in ratio_rows:
             lines.append(
-                f"| {row['dataset']} | {float(row['threshold']):.0%} | {row['ours']} | {row['baseline']} | {row['ratio'] if row['ratio'] is not None else row['note']} |"
+                f"| {row['dataset']} | {float(row['threshold']):.0%} | {row['ours']} | {row['baseline']} | "
+                f"{row['ratio'] if row['ratio'] is not None else row['note']} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -169,15 +169,17 @@ def markdown(report: dict) -> str:
         else:
             lines += [f"### {'MNIST' if dataset == 'mnist' else dataset}", ""]
         lines += [
-            "| budget | recipe | test accuracy | epochs | fit s | images/s | training GFLOP/s | of the convolution's | CPU busy | load |",
+            "| budget | recipe | test accuracy | epochs | fit s | images/s | training GFLOP/s | of the "
+            "convolution's | CPU busy | load |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for run in (r for r in report["runs"] if r["dataset"] == dataset):
             name = f"{run['recipe']} (baseline)" if run["baseline"] else f"**{run['recipe']}**"
             lines.append(
-                f"| {budget_label(run, tutorial)} | {name} | {run['test_accuracy']:.2%} | {run['epochs']:.1f} | {run['fit_seconds']:.0f} | "
-                f"{run['images_per_second']:.0f} | {run['training_gflops']:.1f} | {run['training_gflops'] / conv:.0%} | "
-                f"{run['cpu_busy']:.0%} | {run['load_average'][0]:.1f}–{run['load_average'][1]:.1f} |"
+                f"| {budget_label(run, tutorial)} | {name} | {run['test_accuracy']:.2%} | {run['epochs']:.1f} | "
+                f"{run['fit_seconds']:.0f} | {run['images_per_second']:.0f} | {run['training_gflops']:.1f} | "
+                f"{run['training_gflops'] / conv:.0%} | {run['cpu_busy']:.0%} | "
+                f"{run['load_average'][0]:.1f}–{run['load_average'][1]:.1f} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -270,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             "remeasure": remeasure,
         }
         print(
-            f"[budget benchmark] {dataset}/{name}: {run['test_accuracy']:.2%} after {run['fit_seconds']:.1f} s, {run['images_per_second']:.0f} images/s",
+            f"[budget benchmark] {dataset}/{name}: {run['test_accuracy']:.2%} after {run['fit_seconds']:.1f} s, "
+            f"{run['images_per_second']:.0f} images/s",
             flush=True,
         )
         runs.append(run)

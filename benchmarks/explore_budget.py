@@ -277,7 +277,8 @@ def _print_result(r: dict) -> None:
     shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
     print(
         f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
-        f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, load {r['load_average'][0]}-{r['load_average'][1]}",
+        f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, "
+        f"load {r['load_average'][0]}-{r['load_average'][1]}",
         flush=True,
     )
 
@@ -298,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     print(
-        f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, {'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}",
+        f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, "
+        f"{'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     processes = [

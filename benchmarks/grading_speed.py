@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     seconds, load, code, summary = time_pytest(target, backend, scope_args)
                     results.setdefault((scope, backend), []).append(seconds)
                     print(
-                        f"run {run}, {scope}, {backend}: {seconds:.1f} s (load average before: {load:.1f}); exit {code}; {summary}",
+                        f"run {run}, {scope}, {backend}: {seconds:.1f} s (load average before: {load:.1f}); "
+                        f"exit {code}; {summary}",
                         flush=True,
                     )
         print("\n| scope | " + " | ".join(f"{backend} (median of {args.runs})" for backend in backends) + " | ratio |")

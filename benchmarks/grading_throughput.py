@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(scratch)
         config = root / "course.toml"
         config.write_text(
-            f'solutions = "{SOLUTIONS}"\nlessons = "{LESSONS}"\ngraders = "{REPO / "tests" / "graders"}"\nhidden-tests = "{REPO / "tests" / "hidden"}"\nsubmission-time-limit = 600\n'
+            f'solutions = "{SOLUTIONS}"\nlessons = "{LESSONS}"\ngraders = "{REPO / "tests" / "graders"}"\n'
+            f'hidden-tests = "{REPO / "tests" / "hidden"}"\nsubmission-time-limit = 600\n'
         )
         copies = [
             correct_submission(root / "copies" / f"learner_{i:02d}", lessons, args.models) for i in range(args.copies)
@@ -212,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}, sandbox {mode}: {measured['per_minute']} submissions/min", file=sys.stderr)
     report = {
         "date": datetime.now().isoformat(timespec="seconds"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+            f"Python {platform.python_version()}"
+        ),
         "command": " ".join(
             ["python", "benchmarks/grading_throughput.py", *(argv if argv is not None else sys.argv[1:])]
         ),
@@ -221,14 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"{report['date']}, {report['machine']}; lessons {', '.join(lessons)}; `{report['command']}`\n")
     print(
-        "| batch | sandbox | submissions | jobs | wall s | submissions/min | CPU s per submission (getrusage / sampled) | peak memory GiB | load (1, 5, 15 min) before → after |"
+        "| batch | sandbox | submissions | jobs | wall s | submissions/min | CPU s per submission "
+        "(getrusage / sampled) | peak memory GiB | load (1, 5, 15 min) before → after |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for run in runs:
         load = lambda text: text.split("load average:")[-1].strip()  # noqa: E731
         print(
-            f"| {run['batch']} | {run['mode']} | {run['submissions']} | {run['jobs']} | {run['seconds']} | {run['per_minute']} | "
-            f"{run['cpu_seconds_per_submission']} / {run['sampled_cpu_seconds_per_submission']} | {run['peak_memory_gib']} | {load(run['load_before'])} → {load(run['load_after'])} |"
+            f"| {run['batch']} | {run['mode']} | {run['submissions']} | {run['jobs']} | {run['seconds']} | "
+            f"{run['per_minute']} | {run['cpu_seconds_per_submission']} / "
+            f"{run['sampled_cpu_seconds_per_submission']} | {run['peak_memory_gib']} | {load(run['load_before'])} → "
+            f"{load(run['load_after'])} |"
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -338,7 +338,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\n".join(problems)
         if problems
-        else "hostile class: every expected grade, nothing written outside, no process left, no instructor line in the feedback"
+        else (
+            "hostile class: every expected grade, nothing written outside, no process left, "
+            "no instructor line in the feedback"
+        )
     )
     return 1 if problems else 0
 

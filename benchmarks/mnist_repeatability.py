@@ -65,8 +65,9 @@ def main() -> None:
                 result = run_once(mode, Path(scratch) / f"{mode}-{index}")
                 results.append(result)
                 print(
-                    f"{mode:<17} test accuracy {result['accuracy']:.2%}  training {result['train_s']:6.1f} s  "
-                    f"whole command {result['wall_s']:6.1f} s  load {result['load_before']:.1f} -> {result['load_after']:.1f}",
+                    f"{mode:<17} test accuracy {result['accuracy']:.2%}  training {result['train_s']:6.1f} s  whole "
+                    f"command {result['wall_s']:6.1f} s  load {result['load_before']:.1f} -> "
+                    f"{result['load_after']:.1f}",
                     flush=True,
                 )
     for mode in modes:

@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         grades[n] = play(n, args.work, release, course_toml, workflow)
         print(
-            f"N = {n}: {n} grading job{'s' * (n > 1)} and the merge in {time.monotonic() - start:.0f} s; gradebook {grades[n] / 'gradebook.csv'}"
+            f"N = {n}: {n} grading job{'s' * (n > 1)} and the merge in {time.monotonic() - start:.0f} s; "
+            f"gradebook {grades[n] / 'gradebook.csv'}"
         )
     first = args.shards[0]
     print(f"\ngradebook.csv (N = {first}):\n" + (grades[first] / "gradebook.csv").read_text(encoding="utf-8"))

@@ -207,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         rate = statistics.median(samples[variant.name])
         gflops = rate * training_flops_per_image(built[variant.name]) / 1e9
         print(
-            f"{variant.name:>22}: {rate:7.0f} images/s  {gflops:5.1f} GFLOP/s ({gflops / conv:.0%} of the convolution)  "
-            f"rounds {[round(s) for s in samples[variant.name]]}",
+            f"{variant.name:>22}: {rate:7.0f} images/s  {gflops:5.1f} GFLOP/s "
+            f"({gflops / conv:.0%} of the convolution)  rounds {[round(s) for s in samples[variant.name]]}",
             flush=True,
         )
     print(f"load average {os.getloadavg()[0]:.2f}")

@@ -33,7 +33,8 @@ def load_keras_model(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(
-            f"{path}: no such model file. Train one first, e.g. `cnn-course train cifar10 --out DIR`, and pass DIR/model.keras."
+            f"{path}: no such model file. Train one first, e.g. `cnn-course train cifar10 --out DIR`, "
+            "and pass DIR/model.keras."
         )
     if path.suffix != ".keras":
         raise ModelFileError(f"{path}: expected a Keras 3 model saved as a .keras file (model.save('model.keras')).")

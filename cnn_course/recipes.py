@@ -198,7 +198,9 @@ CIFAR10_RECIPES = [
         name="seed",
         summary="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512)",
         dataset="cifar10",
-        description="the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512), Adam with warm-up and cosine decay",
+        description=(
+            "the lessons' seed CNN: two BatchNorm conv blocks (32, 64) + Dense(512), Adam with warm-up and cosine decay"
+        ),
         build=_builder("build_cifar10_seed_cnn"),
         epochs=10,
         batch_size=128,
@@ -208,7 +210,9 @@ CIFAR10_RECIPES = [
         name="keras-cifar10-cnn",
         summary="baseline: the classic Keras cifar10_cnn example, RMSprop 1e-4",
         dataset="cifar10",
-        description="classic Keras cifar10_cnn example: conv32-conv32-pool-conv64-conv64-pool-dense512, RMSprop 1e-4, batch 32",
+        description=(
+            "classic Keras cifar10_cnn example: conv32-conv32-pool-conv64-conv64-pool-dense512, RMSprop 1e-4, batch 32"
+        ),
         build=_builder("build_keras_cifar10_cnn"),
         epochs=50,
         batch_size=32,

@@ -102,7 +102,8 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         if self.peak_learning_rate is not None and not isinstance(self.model.optimizer._learning_rate, keras.Variable):
             raise TypeError(
-                "TimeBudget sets the learning rate itself: compile the model with a number as its learning rate, not a schedule"
+                "TimeBudget sets the learning rate itself: compile the model with a number as its learning rate, "
+                "not a schedule"
             )
         self._start = self.clock()
         self._validation_seconds = 0.0
@@ -154,7 +155,8 @@ class TimeBudget(keras.callbacks.Callback):
         if self.verbose and self.seconds is not None:
             epochs = self.steps / self._steps_per_epoch() if self._steps_per_epoch() else float("nan")
             print(
-                f"time budget {self.seconds:.0f} s: {self.steps} training steps ({epochs:.1f} epochs) in {self.elapsed:.1f} s"
+                f"time budget {self.seconds:.0f} s: {self.steps} training steps "
+                f"({epochs:.1f} epochs) in {self.elapsed:.1f} s"
             )
 
     def _steps_per_epoch(self) -> int | None:
@@ -198,11 +200,13 @@ class TimeBudget(keras.callbacks.Callback):
         rate = f"time budget {self.seconds:.0f} s: {self.step_seconds * 1000:.0f} ms per training step"
         if per_epoch and epochs and epochs * per_epoch <= expected:
             print(
-                f"{rate}, so the {epochs} epochs given to fit end first, after about {epochs * per_epoch * self.step_seconds:.0f} s of training"
+                f"{rate}, so the {epochs} epochs given to fit end first, after "
+                f"about {epochs * per_epoch * self.step_seconds:.0f} s of training"
             )
         elif per_epoch and epochs:
             print(
-                f"{rate}, about {expected:.0f} steps ({expected / per_epoch:.1f} of the {epochs} epochs given to fit) before the budget ends training"
+                f"{rate}, about {expected:.0f} steps ({expected / per_epoch:.1f} of the {epochs} epochs given to fit) "
+                "before the budget ends training"
             )
         else:
             print(f"{rate}, about {expected:.0f} steps")

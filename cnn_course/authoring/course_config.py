@@ -135,7 +135,8 @@ def parse_config(table: dict[str, Any], base: Path, source: Path | None, where: 
     visibility = table.get("gradescope-hidden-visibility", "after_published")
     if visibility not in GRADESCOPE_VISIBILITIES:
         raise CourseConfigError(
-            f"{where}: gradescope-hidden-visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, got {visibility!r}."
+            f"{where}: gradescope-hidden-visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, "
+            f"got {visibility!r}."
         )
     exercises = table.get("exercises")
     if exercises is not None and not isinstance(exercises, dict):

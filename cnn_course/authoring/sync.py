@@ -66,7 +66,8 @@ def pair_paths(lesson: str | Path, folder: Path) -> tuple[Path, Path]:
     py, ipynb = stem_path.with_suffix(".py"), stem_path.with_suffix(".ipynb")
     if not py.is_file() and not ipynb.is_file():
         raise NotebookError(
-            f"No lesson '{lesson}': neither {py} nor {ipynb} exists. Give a lesson name such as 01_mnist_data, or the path of one file of the pair."
+            f"No lesson '{lesson}': neither {py} nor {ipynb} exists. Give a lesson name such as 01_mnist_data, "
+            "or the path of one file of the pair."
         )
     return py, ipynb
 
@@ -154,10 +155,11 @@ def sync_pair(
             if not (force or (confirm is not None and confirm(conflicts, newer, older))):
                 shown = "\n\n".join(f"{name}:\n{diff}" for name, diff in conflicts.items())
                 raise SyncRefused(
-                    f"{', '.join(conflicts)}: {newer.name} and {older.name} hold different code, both written, and "
-                    f"nothing was changed. Open {older.name} and {newer.name}, copy what you want to keep into the one you "
-                    f"trust, save it and run sync again; or run `cnn-course sync {py.with_suffix('')} --force` to keep the "
-                    f"newer file, {newer.name} (the older one is backed up to {BACKUP_FOLDER}/ first). "
+                    f"{', '.join(conflicts)}: {newer.name} and {older.name} hold different code, both written, "
+                    f"and nothing was changed. Open {older.name} and {newer.name}, "
+                    "copy what you want to keep into the one you trust, save it and run sync again; "
+                    f"or run `cnn-course sync {py.with_suffix('')} --force` to keep the newer file, "
+                    f"{newer.name} (the older one is backed up to {BACKUP_FOLDER}/ first). "
                     f"The differences ('-' lines: {older.name}, '+' lines: {newer.name}):\n\n{shown}"
                 )
             report.replaced = list(conflicts)

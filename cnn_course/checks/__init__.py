@@ -154,7 +154,8 @@ def self_check(function: Callable) -> None:
     except NotAttempted:
         print(
             printable(
-                f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, then run this cell again."
+                f"… {name} is not written yet: replace `raise NotImplementedError(...)` with your code, "
+                "then run this cell again."
             )
         )
         return

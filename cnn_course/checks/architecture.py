@@ -98,9 +98,15 @@ def explain_difference(expected: LayerRow, found: LayerRow, is_last: bool) -> st
         what = "pool_size" if "Pool" in expected.kind else "kernel_size"
         return f"{what} should be {expected.kernel_size}, not {found.kernel_size}."
     if expected.strides != found.strides:
-        return f"strides should be {expected.strides}, not {found.strides}: a larger stride skips positions and shrinks the output."
+        return (
+            f"strides should be {expected.strides}, not {found.strides}: "
+            "a larger stride skips positions and shrinks the output."
+        )
     if expected.rate != found.rate:
-        return f"the dropout rate should be {expected.rate:g}, not {found.rate:g}: Dropout(rate) drops that fraction of the values while training."
+        return (
+            f"the dropout rate should be {expected.rate:g}, not {found.rate:g}: "
+            "Dropout(rate) drops that fraction of the values while training."
+        )
     if expected.filters_or_units != found.filters_or_units:
         if is_last:
             return (
@@ -139,7 +145,8 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
         reason = f" ({model.reason})" if isinstance(model, ForeignObject) and model.reason else ""
         raise CheckFailed(
             exercise,
-            f"returned {type(model).__name__ if not isinstance(model, ForeignObject) else model.type_name}, not a keras.Model{reason}.",
+            f"returned {type(model).__name__ if not isinstance(model, ForeignObject) else model.type_name}, "
+            f"not a keras.Model{reason}.",
             "build the layers inside keras.Sequential([...]) (or with the Functional API) and `return` the model.",
         )
     if not model.built:
@@ -203,9 +210,10 @@ def compare_architecture(exercise: str, model: object, reference: keras.Model) -
             and following.kind == "BatchNormalization"
         ):
             hint = (
-                f"in the reference, BatchNormalization comes between this {want.kind} and its activation: {want.kind}(..., "
-                "use_bias=False), then BatchNormalization(), then ReLU(). Here the activation follows the "
-                f"{want.kind} directly, so the BatchNormalization is missing or comes too late."
+                f"in the reference, BatchNormalization comes between this {want.kind} and its activation: "
+                f"{want.kind}(..., use_bias=False), then BatchNormalization(), then ReLU(). "
+                f"Here the activation follows the {want.kind} directly, "
+                "so the BatchNormalization is missing or comes too late."
             )
         raise CheckFailed(
             exercise,
@@ -238,12 +246,14 @@ def check_model_builder(
     if not isinstance(smaller, keras.Model) or tuple(smaller.output_shape) != (None, other_classes):
         raise CheckFailed(
             exercise,
-            f"with num_classes={other_classes} the output shape is {getattr(smaller, 'output_shape', None)}, not (None, {other_classes}).",
+            f"with num_classes={other_classes} the output shape is {getattr(smaller, 'output_shape', None)}, "
+            f"not (None, {other_classes}).",
             "use the num_classes argument for the output layer instead of a fixed number.",
         )
     if tuple(smaller.input_shape) != (None, *other_shape):
         raise CheckFailed(
             exercise,
-            f"called with input_shape={other_shape}, the model takes inputs of shape {tuple(smaller.input_shape)}, not {(None, *other_shape)}.",
+            f"called with input_shape={other_shape}, the model takes inputs of shape {tuple(smaller.input_shape)}, "
+            f"not {(None, *other_shape)}.",
             "use the input_shape argument instead of a fixed shape: keras.Input(shape=input_shape).",
         )

@@ -38,17 +38,25 @@ def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
         expect_shape(name, found, expected.shape, hint)
         expect_integer_dtype(name, found, "return positions in the dataset (integers), not the images.")
         if not np.array_equal(found, expected):
-            hint = "for class c, take the first `per_class` positions where labels == c: np.flatnonzero(labels == c)[:per_class]."
+            hint = (
+                "for class c, take the first `per_class` positions where labels == c: "
+                "np.flatnonzero(labels == c)[:per_class]."
+            )
             if np.array_equal(np.sort(found, axis=1), expected):
-                hint = "each row must be in increasing order; np.argsort(labels) does not keep equal labels in order unless kind='stable'."
+                hint = (
+                    "each row must be in increasing order; np.argsort(labels) does not keep equal labels in order "
+                    "unless kind='stable'."
+                )
             elif np.array_equal(labels[found], np.repeat(np.arange(num_classes)[:, None], per_class, axis=1)):
                 hint = (
-                    "these are positions of the right classes but not the first ones: take them in order from the start "
-                    "(np.argsort(labels) does not keep equal labels in order unless kind='stable'); " + hint
+                    "these are positions of the right classes but not the first ones: "
+                    "take them in order from the start (np.argsort(labels) does not keep equal labels in order "
+                    "unless kind='stable'); " + hint
                 )
             raise CheckFailed(
                 name,
-                f"for per_class={per_class}, num_classes={num_classes} it returned {found.tolist()}; expected {expected.tolist()}.",
+                f"for per_class={per_class}, num_classes={num_classes} it returned {found.tolist()}; "
+                f"expected {expected.tolist()}.",
                 hint,
             )
 
@@ -71,7 +79,10 @@ def check_channel_mean_std(channel_mean_std: Callable) -> None:
         if np.allclose(mean, images.mean(axis=(0, 1, 2)), atol=1e-4) and np.allclose(
             std, images.var(axis=(0, 1, 2)), atol=1e-4
         ):
-            hint = "the second value is the variance: the standard deviation is its square root (images.std(axis=(0, 1, 2)))."
+            hint = (
+                "the second value is the variance: the standard deviation is its square root "
+                "(images.std(axis=(0, 1, 2)))."
+            )
         raise CheckFailed(
             name,
             f"mean {mean.round(3).tolist()}, std {std.round(3).tolist()} are not the per-channel statistics.",
@@ -114,10 +125,12 @@ def _check_large_sample(name: str, channel_mean_std: Callable) -> None:
     ):
         raise CheckFailed(
             name,
-            f"on 8,000 images (8 million values per channel) it returns mean {np.round(mean, 4).tolist()}, std "
-            f"{np.round(std, 4).tolist()}; the true values are {expected_mean.round(4).tolist()}, {expected_std.round(4).tolist()}.",
+            f"on 8,000 images (8 million values per channel) it returns mean {np.round(mean, 4).tolist()}, "
+            f"std {np.round(std, 4).tolist()}; the true values are {expected_mean.round(4).tolist()}, "
+            f"{expected_std.round(4).tolist()}.",
             "the sums were accumulated in float32, which stops adding small values once the total is large: "
-            "compute with dtype=np.float64 (images.mean(axis=(0, 1, 2), dtype=np.float64)) and cast the result to float32.",
+            "compute with dtype=np.float64 (images.mean(axis=(0, 1, 2), dtype=np.float64)) and cast the result to "
+            "float32.",
         )
 
 
@@ -143,8 +156,8 @@ def check_standardize_splits(standardize_splits: Callable) -> None:
         raise CheckFailed(
             name,
             f"it changed the {changed} images it was given.",
-            "compute new arrays ((x - mean) / std) instead of modifying the inputs in place (x -= mean): running the cell twice "
-            "would standardise twice.",
+            "compute new arrays ((x - mean) / std) instead of modifying the inputs in place (x -= mean): "
+            "running the cell twice would standardise twice.",
         )
     train, val, test = (
         expect_array(name, value) for value in expect_tuple(name, call.value, ("x_train", "x_val", "x_test"))
@@ -171,7 +184,8 @@ def check_standardize_splits(standardize_splits: Callable) -> None:
         raise CheckFailed(
             name,
             "the statistics were computed over all three splits together.",
-            "compute mean and std on the training images only: statistics that include the test images leak information about them.",
+            "compute mean and std on the training images only: statistics that include the test images leak "
+            "information about them.",
         )
     for split, original, label in ((train, x_train, "training"), (val, x_val, "validation"), (test, x_test, "test")):
         if not np.allclose(split, (original - mean) / std, atol=1e-4):

@@ -142,8 +142,10 @@ def check_load_image(load_image: Callable) -> None:
         if difference > 0.05:
             raise CheckFailed(
                 name,
-                f"a 120x90 JPEG resized to 16x16 differs from the expected pixels by {difference:.3f} on average (scale 0-1).",
-                "resize to (width, height) = (input_shape[1], input_shape[0]): PIL's size is width first, the model's shape height first.",
+                f"a 120x90 JPEG resized to 16x16 differs from the expected pixels by {difference:.3f} on average "
+                "(scale 0-1).",
+                "resize to (width, height) = (input_shape[1], input_shape[0]): PIL's size is width first, "
+                "the model's shape height first.",
             )
 
         blocks = np.zeros((30, 40, 3), dtype=np.uint8)  # four blocks: a swapped width and height misplaces them
@@ -218,7 +220,8 @@ def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray
     if abs(float(found.mean())) < 0.05 and 0.5 < float(found.std()) < 2:
         raise CheckFailed(
             name,
-            "the pixels are standardised (mean 0, std 1); training fed [0, 1] pixels and the model standardises them itself.",
+            "the pixels are standardised (mean 0, std 1); training fed [0, 1] pixels and the model standardises them "
+            "itself.",
             "only divide by 255: the model's Normalization layer does the rest.",
         )
     if np.allclose(found, expected, atol=2 / 255):
@@ -297,8 +300,10 @@ def _compare_top_k(
     if np.allclose(found_probabilities, expected_probabilities, atol=1e-4):
         raise CheckFailed(
             name,
-            f"the probabilities are right, but the classes are {[label for label, _ in found]}; expected {[label for label, _ in expected]}.",
-            "name each probability by its own index: class_names[i] for the index i of the probability, in the order class_names was given (not sorted).",
+            f"the probabilities are right, but the classes are {[label for label, _ in found]}; "
+            f"expected {[label for label, _ in expected]}.",
+            "name each probability by its own index: class_names[i] for the index i of the probability, "
+            "in the order class_names was given (not sorted).",
         )
 
     def top(probabilities: np.ndarray) -> np.ndarray:
@@ -321,8 +326,10 @@ def _compare_top_k(
         )
     raise CheckFailed(
         name,
-        f"returned {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
-        "load the file with load_image(path, model.input_shape[1:]), add a batch axis, predict, then sort the probabilities.",
+        f"returned {[(label, round(p, 4)) for label, p in found]}; expected "
+        f"{[(label, round(p, 4)) for label, p in expected]}.",
+        "load the file with load_image(path, model.input_shape[1:]), add a batch axis, predict, "
+        "then sort the probabilities.",
     )
 
 
@@ -350,8 +357,10 @@ def check_predict_top_k(predict_top_k: Callable) -> None:
         if abs(total - 1) > 1e-3 or min(p for _, p in found) < 0:
             raise CheckFailed(
                 name,
-                f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, not 1.",
-                "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: keras.ops.softmax or np.exp(z - z.max()) / sum.",
+                f"for a model that ends without softmax (it outputs logits), the 'probabilities' sum to {total:.4f}, "
+                "not 1.",
+                "when the outputs are not already probabilities (non-negative, summing to 1), apply softmax: "
+                "keras.ops.softmax or np.exp(z - z.max()) / sum.",
             )
         _compare_top_k(name, found, expected_top_k(logits_model, path, classes, len(classes)), logits_model, path)
 

@@ -60,7 +60,8 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
     if any(np.isnan(array).any() for array in found):
         raise CheckFailed(
             name,
-            "the result holds NaN: class 3 is never predicted, so its precision is 0 / 0 (and class 4 never occurs at all).",
+            "the result holds NaN: class 3 is never predicted, so its precision is 0 / 0 "
+            "(and class 4 never occurs at all).",
             "define a ratio whose denominator is 0 as 0, as scikit-learn's zero_division=0 does: "
             "np.divide(a, b, out=np.zeros(num_classes), where=b > 0).",
         )
@@ -81,9 +82,10 @@ def check_precision_recall_f1(precision_recall_f1: Callable) -> None:
         ):
             raise CheckFailed(
                 name,
-                f"{label} {found_values.round(3).tolist()} holds the right values for the wrong classes; expected {expected_values.round(3).tolist()}.",
-                f"position c must hold the {label} of class c. Counting with np.unique skips classes that never occur and shifts the "
-                "rest; np.bincount(..., minlength=num_classes) keeps one slot per class.",
+                f"{label} {found_values.round(3).tolist()} holds the right values for the wrong classes; "
+                f"expected {expected_values.round(3).tolist()}.",
+                f"position c must hold the {label} of class c. Counting with np.unique skips classes that never occur "
+                "and shifts the rest; np.bincount(..., minlength=num_classes) keeps one slot per class.",
             )
     if not np.allclose(found_precision, precision):
         raise CheckFailed(
@@ -160,14 +162,16 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
         raise CheckFailed(
             name,
             "it changed the confusion matrix it was given (its diagonal is now 0).",
-            "work on a copy: mistakes = confusion.copy(), then np.fill_diagonal(mistakes, 0); the caller still needs the diagonal.",
+            "work on a copy: mistakes = confusion.copy(), then np.fill_diagonal(mistakes, 0); "
+            "the caller still needs the diagonal.",
         )
     found = _pairs(name, call.value)
     if any(true == predicted for true, predicted, _ in found):
         raise CheckFailed(
             name,
             f"returned {found}, which includes the diagonal.",
-            "the diagonal holds the correct predictions, not confusions: set it to 0 on a copy first (np.fill_diagonal).",
+            "the diagonal holds the correct predictions, not confusions: "
+            "set it to 0 on a copy first (np.fill_diagonal).",
         )
     if found == [(predicted, true, count) for true, predicted, count in expected]:
         raise CheckFailed(
@@ -196,8 +200,10 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
     if everything != ranked:
         raise CheckFailed(
             name,
-            f"with k=20 it returned {len(everything)} pairs; the matrix has {len(ranked)} off-diagonal entries above 0.",
-            "leave out pairs with a count of 0 (they are not confusions), and return fewer than k when there are fewer.",
+            f"with k=20 it returned {len(everything)} pairs; the matrix has {len(ranked)} off-diagonal entries "
+            "above 0.",
+            "leave out pairs with a count of 0 (they are not confusions), "
+            "and return fewer than k when there are fewer.",
         )
 
 
@@ -299,7 +305,8 @@ def check_top_k_classes(top_k_classes: Callable) -> None:
         if indices.tolist() != expected:
             raise CheckFailed(
                 name,
-                f"classes {indices.tolist()}; expected {expected} for probabilities {probabilities.tolist()} and k={k}.",
+                f"classes {indices.tolist()}; expected {expected} for probabilities {probabilities.tolist()} and "
+                f"k={k}.",
                 "take the k classes with the highest probability, highest first: np.argsort(probabilities)[::-1][:k].",
             )
         if values.shape != (k,) or not np.allclose(values, probabilities[expected]):

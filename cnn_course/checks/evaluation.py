@@ -181,8 +181,9 @@ def check_most_confident_mistakes(most_confident_mistakes: Callable) -> None:
     hint = "sort the mistakes by the probability of the predicted class, highest first, and keep k."
     if found.tolist() in (by_true[:3], by_true[::-1][:3], expected[::-1][:3]):
         hint = (
-            "the order follows the probability of the true class, or puts the least confident mistake first. The confidence of a "
-            "mistake is the probability of the class the model predicted (probabilities.max(axis=1)): sort by it, highest first."
+            "the order follows the probability of the true class, or puts the least confident mistake first. "
+            "The confidence of a mistake is the probability of the class the model predicted "
+            "(probabilities.max(axis=1)): sort by it, highest first."
         )
     elif sorted(found.tolist()) == sorted(expected[:3]):
         hint = "the right mistakes, in the wrong order: most confident first (sort by decreasing confidence)."

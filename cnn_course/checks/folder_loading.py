@@ -89,7 +89,8 @@ def _split(
         raise CheckFailed(
             name,
             f"the {label} labels have shape {labels.shape}: one-hot vectors, not class numbers.",
-            "pass label_mode='int': the model is trained with sparse_categorical_crossentropy, which takes class numbers.",
+            "pass label_mode='int': the model is trained with sparse_categorical_crossentropy, "
+            "which takes class numbers.",
         )
     files = []
     for image, label_value in zip(pixels, labels):
@@ -104,7 +105,8 @@ def _split(
         if classes[int(label_value)] != true_class:
             raise CheckFailed(
                 name,
-                f"an image of folder '{true_class}' has label {int(label_value)}, which class_names calls '{classes[int(label_value)]}'.",
+                f"an image of folder '{true_class}' has label {int(label_value)}, "
+                f"which class_names calls '{classes[int(label_value)]}'.",
                 "let image_dataset_from_directory infer the labels from the folders (labels='inferred').",
             )
         files.append(f"{true_class}/{filename}")
@@ -157,15 +159,17 @@ def _check_loaded_splits(
             raise CheckFailed(
                 name,
                 f"the {label} dataset has no class_names.",
-                "return the datasets as image_dataset_from_directory makes them: cache(), shuffle() and prefetch() return "
-                "new datasets without .class_names; the lesson's pipeline adds them afterwards.",
+                "return the datasets as image_dataset_from_directory makes them: cache(), "
+                "shuffle() and prefetch() return new datasets without .class_names; "
+                "the lesson's pipeline adds them afterwards.",
             )
         if list(classes) != expected_classes:
             raise CheckFailed(
                 name,
-                f"the {label} dataset's class_names are {list(classes)}; the folders, in Keras's order, are {expected_classes}.",
-                "don't pass class_names: Keras sorts the folder names as strings ('10' before '2'), and any other order "
-                "must be saved with the model and used everywhere.",
+                f"the {label} dataset's class_names are {list(classes)}; the folders, in Keras's order, "
+                f"are {expected_classes}.",
+                "don't pass class_names: Keras sorts the folder names as strings ('10' before '2'), "
+                "and any other order must be saved with the model and used everywhere.",
             )
     training = _split(name, result[0], "training", expected_classes, images, image_size)
     validation = _split(name, result[1], "validation", expected_classes, images, image_size)
@@ -173,7 +177,8 @@ def _check_loaded_splits(
     if both:
         raise CheckFailed(
             name,
-            f"{len(both)} of the {len(images)} images are in both the training and the validation set ({', '.join(both[:3])}...).",
+            f"{len(both)} of the {len(images)} images are in both the training and the validation set "
+            f"({', '.join(both[:3])}...).",
             "the two subsets must come from the same shuffle: pass the same seed=seed (and shuffle=True) to both "
             "calls, or make one call with subset='both'. Validation images the model trained on make its validation "
             "accuracy a lie.",
@@ -181,24 +186,27 @@ def _check_loaded_splits(
     if len(training) + len(validation) != len(images):
         raise CheckFailed(
             name,
-            f"with validation_split=0.2 the subsets hold {len(training)} and {len(validation)} of the {len(images)} images.",
+            f"with validation_split=0.2 the subsets hold {len(training)} and {len(validation)} of "
+            f"the {len(images)} images.",
             "pass validation_split=validation_split to both calls, and subset='training' / 'validation'.",
         )
     if sorted(training) == reference_validation:
         raise CheckFailed(
             name,
-            f"the first dataset returned holds {len(training)} images and the second {len(validation)}: they are swapped.",
-            "return (training, validation), in that order: with subset='both', Keras returns the training subset first.",
+            f"the first dataset returned holds {len(training)} images and the second {len(validation)}: "
+            "they are swapped.",
+            "return (training, validation), in that order: with subset='both', "
+            "Keras returns the training subset first.",
         )
     validation_classes = sorted({path.split("/")[0] for path in validation})
     if sorted(validation) != reference_validation and len(validation_classes) == 1 and len(validation) > 1:
         raise CheckFailed(
             name,
-            f"all {len(validation)} validation images are of class '{validation_classes[0]}', the last folder in Keras's order: "
-            "the files were split in folder order, without shuffling.",
-            "keep shuffle=True (the default): with shuffle=False, image_dataset_from_directory cuts the validation subset "
-            "from the end of the files in folder order, so it holds the last class only, and the model is validated on a "
-            "class it hardly trained on. The seed then decides nothing.",
+            f"all {len(validation)} validation images are of class '{validation_classes[0]}', "
+            "the last folder in Keras's order: the files were split in folder order, without shuffling.",
+            "keep shuffle=True (the default): with shuffle=False, image_dataset_from_directory cuts the validation "
+            "subset from the end of the files in folder order, so it holds the last class only, "
+            "and the model is validated on a class it hardly trained on. The seed then decides nothing.",
         )
     if sorted(validation) != reference_validation:
         raise CheckFailed(
@@ -221,10 +229,12 @@ def _check_loaded_splits(
     if not np.all(top > bottom + 100):
         raise CheckFailed(
             name,
-            f"{int(np.sum(top <= bottom + 100))} of {len(pixels)} training photos are not upright: their EXIF orientation tag says "
-            "to turn them by 90 degrees, as a phone does when it is held sideways, and they were loaded as stored, on their side.",
-            "Keras's image_dataset_from_directory ignores the tag: load with image_folders.image_dataset_from_directory "
-            "(from cnn_course.data, the same arguments), which turns each photo upright as cnn-course predict and serve do.",
+            f"{int(np.sum(top <= bottom + 100))} of {len(pixels)} training photos are not upright: "
+            "their EXIF orientation tag says to turn them by 90 degrees, as a phone does when it is held sideways, "
+            "and they were loaded as stored, on their side.",
+            "Keras's image_dataset_from_directory ignores the tag: load with "
+            "image_folders.image_dataset_from_directory (from cnn_course.data, the same arguments), "
+            "which turns each photo upright as cnn-course predict and serve do.",
         )
 
 

@@ -33,8 +33,8 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
         raise CheckFailed(
             name,
             f"the model takes images of shape {input_shape[1:]} only: resizing happens outside the model.",
-            "start with keras.Input(shape=(None, None, 3)) and a layers.Resizing(image_size, image_size) layer, so the saved "
-            "model takes a photo of any size, exactly as it comes from the file.",
+            "start with keras.Input(shape=(None, None, 3)) and a layers.Resizing(image_size, image_size) layer, "
+            "so the saved model takes a photo of any size, exactly as it comes from the file.",
         )
     if input_shape[3:] != (3,):
         raise CheckFailed(
@@ -54,12 +54,14 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
         raise CheckFailed(
             name,
             "there is no Resizing layer before the first convolution.",
-            "add layers.Resizing(image_size, image_size) right after the input: the model must bring any photo to the size it was trained on.",
+            "add layers.Resizing(image_size, image_size) right after the input: "
+            "the model must bring any photo to the size it was trained on.",
         )
     if (resizing[0].height, resizing[0].width) != (image_size, image_size):
         raise CheckFailed(
             name,
-            f"called with image_size={image_size}, the Resizing layer resizes to {resizing[0].height} x {resizing[0].width}.",
+            f"called with image_size={image_size}, the Resizing layer resizes "
+            f"to {resizing[0].height} x {resizing[0].width}.",
             "use Resizing(image_size, image_size).",
         )
     rescaling = [layer for layer in before if isinstance(layer, keras.layers.Rescaling)]
@@ -75,7 +77,8 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
     ):
         raise CheckFailed(
             name,
-            f"the Rescaling layer multiplies by {scale:.6g} and adds {offset:g}: pixels 0-255 do not end in [0, 1] (or [-1, 1]).",
+            f"the Rescaling layer multiplies by {scale:.6g} and adds {offset:g}: "
+            "pixels 0-255 do not end in [0, 1] (or [-1, 1]).",
             "use layers.Rescaling(1 / 255) (scale=1/255, offset 0).",
         )
     for height, width in (rng.integers(12, 40, 2), rng.integers(41, 80, 2)):
@@ -84,7 +87,8 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
         if output.shape != (2, num_classes):
             raise CheckFailed(
                 name,
-                f"for 2 images of {height} x {width} pixels and num_classes={num_classes}, the output has shape {output.shape}.",
+                f"for 2 images of {height} x {width} pixels and num_classes={num_classes}, "
+                f"the output has shape {output.shape}.",
                 "end with layers.Dense(num_classes, activation='softmax'), after global average pooling or Flatten.",
             )
         if not np.all(np.isfinite(output)) or not np.allclose(output.sum(axis=1), 1.0, atol=1e-3):
@@ -97,7 +101,8 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
         raise CheckFailed(
             name,
             f"the model has {model.count_params():,} parameters.",
-            "keep it under 1,000,000 so it trains in minutes on a CPU: a few convolution blocks and global average pooling.",
+            "keep it under 1,000,000 so it trains in minutes on a CPU: "
+            "a few convolution blocks and global average pooling.",
         )
 
 
@@ -152,8 +157,10 @@ def check_folder_model_accuracy(
     if tuple(model.input_shape[1:3]) != (None, None):
         raise CheckFailed(
             exercise,
-            f"the saved model takes images of shape {tuple(model.input_shape[1:])} only: resizing happens outside the model.",
-            "start the model with keras.Input(shape=(None, None, 3)) and a Resizing layer, so it takes a photo of any size.",
+            f"the saved model takes images of shape {tuple(model.input_shape[1:])} only: "
+            "resizing happens outside the model.",
+            "start the model with keras.Input(shape=(None, None, 3)) and a Resizing layer, "
+            "so it takes a photo of any size.",
         )
     folder_classes = sorted(set(labels))
     if sorted(class_names) != folder_classes:
@@ -173,9 +180,10 @@ def check_folder_model_accuracy(
     if accuracy < threshold:
         raise CheckFailed(
             exercise,
-            f"accuracy {accuracy:.2%} on the {len(labels):,} images of a held-out folder (the official CIFAR-10 test split); "
-            f"at least {threshold:.2%} is required.",
-            "the model must take the pixels as they are in the files (0-255: Rescaling(1 / 255) inside the model), and the "
-            "class-names file must list the classes in the order of its outputs; then train with the lesson's settings.",
+            f"accuracy {accuracy:.2%} on the {len(labels):,} images of a held-out folder "
+            f"(the official CIFAR-10 test split); at least {threshold:.2%} is required.",
+            "the model must take the pixels as they are in the files (0-255: Rescaling(1 / 255) inside the model), "
+            "and the class-names file must list the classes in the order of its outputs; "
+            "then train with the lesson's settings.",
         )
     return accuracy

@@ -120,14 +120,15 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
         raise CheckFailed(
             name,
             f"the classes are {keys}; the folder's class subfolders are {sorted(expected)}.",
-            "each subfolder of `folder` is a class, even an empty one (count 0); files at the top level belong to no class.",
+            "each subfolder of `folder` is a class, even an empty one (count 0); "
+            "files at the top level belong to no class.",
         )
     if keys != list(expected):
         raise CheckFailed(
             name,
             f"the classes come in the order {keys}; Keras numbers them {list(expected)}.",
-            "Keras sorts the class folders by name, as strings, so '10' comes before '2': return them in sorted() order, "
-            "the order of the labels the model will learn.",
+            "Keras sorts the class folders by name, as strings, so '10' comes before '2': "
+            "return them in sorted() order, the order of the labels the model will learn.",
         )
     counts = {str(key): value for key, value in found.items()}
     if not all(isinstance(value, (int, np.integer)) and not isinstance(value, bool) for value in counts.values()):
@@ -148,7 +149,8 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
         (
             _COUNTED | {_HIDDEN_FILE},
             f"it counts hidden files ({_with(files, _HIDDEN_FILE)}).",
-            "skip files whose name starts with '.': a '._' file is macOS metadata, not an image, even when its name ends in .png.",
+            "skip files whose name starts with '.': a '._' file is macOS metadata, not an image, "
+            "even when its name ends in .png.",
         ),
         (
             _COUNTED | {_HIDDEN_FOLDER},
@@ -172,8 +174,8 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
     raise CheckFailed(
         name,
         f"returned {counts}; expected {expected}.",
-        "count, in each class folder and its subfolders, the files with an image extension (any case), skipping any path "
-        "with a part that starts with '.'.",
+        "count, in each class folder and its subfolders, the files with an image extension (any case), "
+        "skipping any path with a part that starts with '.'.",
     )
 
 
@@ -228,7 +230,9 @@ def check_image_shape(image_shape: Callable) -> None:
                         "only the header: decode the pixels (image.load(), image.convert(...), or "
                         "tf.io.decode_image) inside the try."
                     ),
-                    "._photo.png": "it is a macOS '._' metadata file named like a PNG: decode the file, don't trust its name.",
+                    "._photo.png": (
+                        "it is a macOS '._' metadata file named like a PNG: decode the file, don't trust its name."
+                    ),
                     "text.png": "it is a text file named like a PNG: decode the file, don't trust its name.",
                 }[filename]
                 raise CheckFailed(

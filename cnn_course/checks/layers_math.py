@@ -68,17 +68,27 @@ def check_conv_output_size(conv_output_size: Callable) -> None:
             name,
             conv_output_size(size, kernel, stride=stride, padding=padding),
             call,
-            "a size is a whole number: use floor division // and math.ceil (which return ints), or wrap the result in int(...).",
+            "a size is a whole number: use floor division // and math.ceil (which return ints), "
+            "or wrap the result in int(...).",
         )
         if found != expected:
             if padding == "valid":
-                hint = "with padding='valid' the window must fit inside the image: (input_size - kernel_size) // stride + 1."
+                hint = (
+                    "with padding='valid' the window must fit inside the image: "
+                    "(input_size - kernel_size) // stride + 1."
+                )
                 if found == (size - kernel) // stride:
                     hint = "count the first window too: (input_size - kernel_size) // stride + 1 (the + 1 is missing)."
                 elif found == size - kernel + 1:
-                    hint = "the stride is ignored: the window moves `stride` pixels at a time, (input_size - kernel_size) // stride + 1."
+                    hint = (
+                        "the stride is ignored: the window moves `stride` pixels at a time, "
+                        "(input_size - kernel_size) // stride + 1."
+                    )
             else:
-                hint = "with padding='same' only the stride shrinks the image: ceil(input_size / stride), whatever the kernel size."
+                hint = (
+                    "with padding='same' only the stride shrinks the image: ceil(input_size / stride), "
+                    "whatever the kernel size."
+                )
             raise CheckFailed(name, f"{call} returned {found!r}; expected {expected}.", hint)
 
 
@@ -99,9 +109,18 @@ def check_conv2d_param_count(conv2d_param_count: Callable) -> None:
             if found == kernel * kernel * channels * filters:
                 hint = "you counted the weights but not the biases: each filter has one bias too."
             elif found == (kernel * kernel + 1) * channels * filters:
-                hint = "there is one bias per filter, not one per filter and input channel: (kernel_size * kernel_size * in_channels + 1) * filters."
+                hint = (
+                    "there is one bias per filter, not one per filter and input channel: "
+                    "(kernel_size * kernel_size * in_channels + 1) * filters."
+                )
             elif found in ((kernel * kernel + 1) * filters, kernel * kernel * filters + filters):
-                hint = "each filter spans every input channel: multiply the window by in_channels, (kernel_size * kernel_size * in_channels + 1) * filters."
+                hint = (
+                    "each filter spans every input channel: multiply the window by in_channels, "
+                    "(kernel_size * kernel_size * in_channels + 1) * filters."
+                )
             elif found == (kernel * channels + 1) * filters:
-                hint = "the window is kernel_size x kernel_size: square the kernel size, (kernel_size * kernel_size * in_channels + 1) * filters."
+                hint = (
+                    "the window is kernel_size x kernel_size: square the kernel size, "
+                    "(kernel_size * kernel_size * in_channels + 1) * filters."
+                )
             raise CheckFailed(name, f"{call} returned {found!r}; expected {expected:,}.", hint)

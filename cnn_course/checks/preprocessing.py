@@ -37,8 +37,10 @@ def check_count_per_class(count_per_class: Callable) -> None:
             found = counts.shape[0] if counts.ndim == 1 else counts.shape
             raise CheckFailed(
                 name,
-                f"for labels whose largest value is {labels.max()} it returned {found} counts; num_classes={num_classes} asks for {num_classes}.",
-                "use the num_classes argument, not a fixed number of classes: np.bincount(labels, minlength=num_classes)."
+                f"for labels whose largest value is {labels.max()} it returned {found} counts; "
+                f"num_classes={num_classes} asks for {num_classes}.",
+                "use the num_classes argument, not a fixed number of classes: "
+                "np.bincount(labels, minlength=num_classes)."
                 if counts.ndim == 1 and counts.shape[0] > num_classes
                 else hint,
             )
@@ -215,7 +217,8 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
     if len(x_val) != 200 or len(x_train) != 800 or len(y_val) != 200 or len(y_train) != 800:
         raise CheckFailed(
             name,
-            f"with validation_fraction=0.2 of 1000 examples: {len(x_train)} train / {len(x_val)} validation; expected 800 / 200.",
+            f"with validation_fraction=0.2 of 1000 examples: {len(x_train)} train / {len(x_val)} validation; "
+            "expected 800 / 200.",
             "pass test_size=validation_fraction to train_test_split.",
         )
     train_ids, val_ids = x_train[:, 0, 0].astype(int), x_val[:, 0, 0].astype(int)
@@ -234,7 +237,8 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
     if not np.all(np.bincount(y_val, minlength=10) == 20):
         raise CheckFailed(
             name,
-            f"validation class counts {np.bincount(y_val, minlength=10).tolist()}; a stratified split gives 20 of each.",
+            f"validation class counts {np.bincount(y_val, minlength=10).tolist()}; "
+            "a stratified split gives 20 of each.",
             "pass stratify=y so every class keeps its share.",
         )
     _, again, _, _ = _split_parts(name, split_train_validation(x.copy(), y.copy(), validation_fraction=0.2, seed=seed))
@@ -255,6 +259,7 @@ def check_split_train_validation(split_train_validation: Callable) -> None:
     if len(small_y_val) != 100 or len(small_y_train) != 900:
         raise CheckFailed(
             name,
-            f"with validation_fraction=0.1 of 1000 examples: {len(small_y_train)} train / {len(small_y_val)} validation; expected 900 / 100.",
+            f"with validation_fraction=0.1 of 1000 examples: {len(small_y_train)} train / {len(small_y_val)} "
+            "validation; expected 900 / 100.",
             "pass test_size=validation_fraction (not a fixed fraction) to train_test_split.",
         )

@@ -95,8 +95,9 @@ def check_build_augmentation(build_augmentation: Callable) -> None:
         raise CheckFailed(
             name,
             f"it also holds {type(others[0]).__name__}, which the exercise does not ask for.",
-            "keep exactly the two transformations asked for, a horizontal flip and a shift: other changes (rotations, zooms, "
-            "colour changes) alter what the model is trained on and how it compares with the reference.",
+            "keep exactly the two transformations asked for, a horizontal flip and a shift: "
+            "other changes (rotations, zooms, colour changes) alter what the model is trained on and how it "
+            "compares with the reference.",
         )
 
 
@@ -123,14 +124,16 @@ def _expect_validation_monitor(name: str, callback: keras.callbacks.Callback) ->
         raise CheckFailed(
             name,
             f"{kind} monitors '{callback.monitor}', which the training logs do not hold, so it never acts.",
-            "with metrics=['accuracy'] Keras logs 'val_accuracy' and 'val_loss' (older versions said 'val_acc'): monitor 'val_accuracy'.",
+            "with metrics=['accuracy'] Keras logs 'val_accuracy' and 'val_loss' (older versions said 'val_acc'): "
+            "monitor 'val_accuracy'.",
         )
     mode = getattr(callback, "mode", "auto")
     if mode in ("min", "max") and mode != _VALIDATION_LOGS[callback.monitor]:
         raise CheckFailed(
             name,
             f"{kind} monitors '{callback.monitor}' with mode='{mode}', so it treats the worst epoch as the best.",
-            f"'{callback.monitor}' improves when it goes {'up' if _VALIDATION_LOGS[callback.monitor] == 'max' else 'down'}: "
+            f"'{callback.monitor}' improves when it goes "
+            f"{'up' if _VALIDATION_LOGS[callback.monitor] == 'max' else 'down'}: "
             "leave mode at 'auto' (Keras infers it from the name) or set it to match.",
         )
 
@@ -214,6 +217,7 @@ def check_training_callbacks(training_callbacks: Callable) -> None:
         if again is None or again.patience != other_patience:
             raise CheckFailed(
                 name,
-                f"called with patience={other_patience}, EarlyStopping has patience={getattr(again, 'patience', None)}.",
+                f"called with patience={other_patience}, EarlyStopping has "
+                f"patience={getattr(again, 'patience', None)}.",
                 "pass patience=patience, whatever its value.",
             )

@@ -75,7 +75,8 @@ def load_saved_model(exercise: str, path: Path, saved_by: str) -> keras.Model:
             )
         raise NotAttempted(
             exercise,
-            f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: its last cells train and save it.",
+            f"{exercise}: no saved model at models/{path.name} yet. Run lesson {saved_by} to the end: "
+            "its last cells train and save it.",
         )
     resave = f"run lesson {saved_by} again so that it saves with model.save('models/{path.name}')."
     problem = describe_model_file(path)
@@ -113,7 +114,8 @@ def check_model_accuracy(
     if accuracy < threshold:
         raise CheckFailed(
             exercise,
-            f"test accuracy {accuracy:.2%} on the {len(y_test):,} official test images; at least {threshold:.2%} is required.",
+            f"test accuracy {accuracy:.2%} on the {len(y_test):,} official test images; "
+            f"at least {threshold:.2%} is required.",
             "train with the lesson's settings (epochs, learning-rate schedule) on images scaled to [0, 1], and check "
             "that the validation accuracy was still rising; a model trained on unscaled pixels scores far lower.",
         )

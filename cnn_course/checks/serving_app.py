@@ -195,8 +195,11 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
         if status >= 500:
             raise CheckFailed(
                 name,
-                f"POST /predict answered status {status} after the model file was replaced, once create_app had returned.",
-                "load the model once, in create_app, before defining the routes; a route that loads it again reads the file at every request (slow, and broken when the file changes).",
+                f"POST /predict answered status {status} after the model file was replaced, "
+                "once create_app had returned.",
+                "load the model once, in create_app, before defining the routes; "
+                "a route that loads it again reads the file at every request "
+                "(slow, and broken when the file changes).",
             )
         found = _predictions(name, status, answer, "a 16x16 PNG")
         if [label for label, _ in found] != [label for label, _ in expected] or not np.allclose(
@@ -204,8 +207,10 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
         ):
             raise CheckFailed(
                 name,
-                f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; expected {[(label, round(p, 4)) for label, p in expected]}.",
-                "predict with the model loaded in create_app and the same preprocessing as predict_top_k (top 3, most probable first).",
+                f"POST /predict answered {[(label, round(p, 4)) for label, p in found]}; "
+                f"expected {[(label, round(p, 4)) for label, p in expected]}.",
+                "predict with the model loaded in create_app and the same preprocessing as predict_top_k "
+                "(top 3, most probable first).",
             )
 
         photo = io.BytesIO()
@@ -229,7 +234,8 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
             answer,
             400,
             "a corrupt PNG",
-            "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return jsonify(error=...), 400.",
+            "catch the error of decoding the upload (PIL raises OSError or UnidentifiedImageError) and return "
+            "jsonify(error=...), 400.",
         )
         status, answer = client.post_file("/predict", "file", f"notes-{token}.txt", b"these are not pixels")
         _expect_error(
@@ -267,7 +273,8 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
             raise CheckFailed(
                 name,
                 f"an upload was written to disk: {copies[0]}.",
-                "read the upload in memory (Image.open(request.files['file'].stream)); a server that saves uploads fills its disk and keeps people's files.",
+                "read the upload in memory (Image.open(request.files['file'].stream)); "
+                "a server that saves uploads fills its disk and keeps people's files.",
             )
         return found
 
@@ -290,5 +297,6 @@ def check_app_matches_predict_top_k(create_app: Callable, predict_top_k: Callabl
         raise CheckFailed(
             "create_app",
             f"the app answers {answered} for an image; predict_top_k returns {found} for the same file.",
-            "let the app call predict_top_k (and so load_image) on the upload: one preprocessing path for the notebook and the server.",
+            "let the app call predict_top_k (and so load_image) on the upload: "
+            "one preprocessing path for the notebook and the server.",
         )

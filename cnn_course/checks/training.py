@@ -42,12 +42,16 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
     if loss != "sparse_categorical_crossentropy":
         hint = "the labels are class numbers (0-9), so use loss='sparse_categorical_crossentropy'."
         if loss == "categorical_crossentropy":
-            hint = "categorical_crossentropy expects one-hot labels; ours are integers: use 'sparse_categorical_crossentropy'."
+            hint = (
+                "categorical_crossentropy expects one-hot labels; ours are integers: "
+                "use 'sparse_categorical_crossentropy'."
+            )
         raise CheckFailed(name, f"the loss is {loss}.", hint)
     if from_logits:
         raise CheckFailed(
             name,
-            "the loss is told the outputs are logits (from_logits=True), but the model ends with softmax: they are probabilities.",
+            "the loss is told the outputs are logits (from_logits=True), but the model ends with softmax: "
+            "they are probabilities.",
             "leave from_logits at its default, False.",
         )
     metrics = metric_identities(model)
@@ -59,7 +63,10 @@ def check_compile_classifier(compile_classifier: Callable) -> None:
                 "use the string 'accuracy' or keras.metrics.SparseCategoricalAccuracy()."
             )
         elif "categorical_accuracy" in metrics:
-            hint = "CategoricalAccuracy expects one-hot labels; ours are integers: use SparseCategoricalAccuracy() or 'accuracy'."
+            hint = (
+                "CategoricalAccuracy expects one-hot labels; ours are integers: "
+                "use SparseCategoricalAccuracy() or 'accuracy'."
+            )
         raise CheckFailed(name, f"metrics are {metrics}; accuracy is missing.", hint)
 
 
@@ -115,8 +122,8 @@ def check_train_classifier(train_classifier: Callable) -> None:
         ):
             raise CheckFailed(
                 name,
-                f"the last val_loss/val_accuracy ({logs['val_loss'][-1]:.4f}, {logs['val_accuracy'][-1]:.4f}) are not the trained "
-                f"model's on the (x_val, y_val) it was given ({val_loss:.4f}, {val_accuracy:.4f}).",
-                "validate on the arrays passed in: validation_data=(x_val, y_val), not validation_split (which carves its own "
-                "set out of the training images).",
+                f"the last val_loss/val_accuracy ({logs['val_loss'][-1]:.4f}, {logs['val_accuracy'][-1]:.4f}) are not "
+                f"the trained model's on the (x_val, y_val) it was given ({val_loss:.4f}, {val_accuracy:.4f}).",
+                "validate on the arrays passed in: validation_data=(x_val, y_val), "
+                "not validation_split (which carves its own set out of the training images).",
             )

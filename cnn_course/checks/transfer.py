@@ -114,7 +114,8 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     if kwargs.get("training") is not False:
         raise CheckFailed(
             name,
-            f"the base is called with {'training=' + repr(kwargs['training']) if 'training' in kwargs else 'no training argument'}.",
+            "the base is called with "
+            f"{'training=' + repr(kwargs['training']) if 'training' in kwargs else 'no training argument'}.",
             "call it as base(x, training=False), so that its BatchNormalization layers stay in inference mode, "
             "also after you unfreeze it for fine-tuning.",
         )
@@ -122,7 +123,8 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
         raise CheckFailed(
             name,
             f"called with num_classes={num_classes}, the model outputs shape {model.output_shape}.",
-            f"end with layers.Dense(num_classes, activation='softmax'): one probability per class, (None, {num_classes}).",
+            "end with layers.Dense(num_classes, activation='softmax'): one probability per class, "
+            f"(None, {num_classes}).",
         )
     head = [layer for layer in _leaf_layers(model, inner) if layer.weights]
     dense = [layer for layer in head if isinstance(layer, layers.Dense)]
@@ -136,9 +138,10 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     if len(head) != 1 or len(dense) != 1 or trainable not in expected.values():
         raise CheckFailed(
             name,
-            f"the model has {trainable:,} trainable parameters in {', '.join(layer.name for layer in head) or 'no layer'}; "
-            f"with {num_classes} classes, one Dense layer on the pooled features has "
-            f"{expected['GlobalAveragePooling2D']:,} (after GlobalAveragePooling2D) or {expected['Flatten']:,} (after Flatten).",
+            f"the model has {trainable:,} trainable parameters in "
+            f"{', '.join(layer.name for layer in head) or 'no layer'}; with {num_classes} classes, "
+            f"one Dense layer on the pooled features has {expected['GlobalAveragePooling2D']:,} "
+            f"(after GlobalAveragePooling2D) or {expected['Flatten']:,} (after Flatten).",
             "the new head is pooling, optionally Dropout, then layers.Dense(num_classes, activation='softmax'); "
             "nothing else trains.",
         )
@@ -163,7 +166,8 @@ def check_build_transfer_model(build_transfer_model: Callable) -> None:
     if not np.allclose(probabilities, _softmax(pooled @ kernel + bias), atol=1e-4):
         raise CheckFailed(
             name,
-            "at inference, the model's predictions differ from the head applied to the base's features of the same images.",
+            "at inference, the model's predictions differ from the head applied to the base's features of the same "
+            "images.",
             "feed the inputs to the base as they come (float RGB in [0, 1]): the backbone standardises them itself, so "
             "a Rescaling(1/255) or a second Normalization in front gives it images it was never trained on. Only "
             "augmentation layers (active while training only) may come before it.",
@@ -267,10 +271,12 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
     if optimizer.name == GRADER_OPTIMIZER_NAME or np.isclose(rate, GRADER_LEARNING_RATE) or steps > 0:
         raise CheckFailed(
             name,
-            "the model was not compiled again after its trainable flags changed: it still has the optimizer it was trained "
-            f"with while frozen ('{optimizer.name}', learning rate {rate:g}).",
-            "call model.compile(...) with a new optimizer after changing `trainable`: Keras builds the training step at "
-            "compile time for the weights that were trainable then, so without it the unfrozen layers do not train.",
+            "the model was not compiled again after its trainable flags changed: "
+            "it still has the optimizer it was trained with while frozen "
+            f"('{optimizer.name}', learning rate {rate:g}).",
+            "call model.compile(...) with a new optimizer after changing `trainable`: "
+            "Keras builds the training step at compile time for the weights that were trainable then, "
+            "so without it the unfrozen layers do not train.",
         )
     if not np.isclose(rate, learning_rate, rtol=1e-3):
         raise CheckFailed(
@@ -295,10 +301,12 @@ def check_transfer_accuracy(
     if accuracy < scratch_accuracy + margin:
         raise CheckFailed(
             exercise,
-            f"test accuracy {accuracy:.2%} on the {len(y_test):,} test images of the target classes; training from scratch "
-            f"reaches {scratch_accuracy:.0%}, and transfer must beat it by {margin:.0%}: at least {scratch_accuracy + margin:.0%}.",
-            "start from pretrained.load_backbone(), train the new head with the base frozen, then fine-tune the top with "
-            "BatchNormalization frozen and a low learning rate (1e-4): a high rate or trainable BatchNorm layers destroy "
-            "the pretrained features, and a fresh backbone has none.",
+            f"test accuracy {accuracy:.2%} on the {len(y_test):,} test images of the target classes; "
+            f"training from scratch reaches {scratch_accuracy:.0%}, and transfer must beat it by {margin:.0%}: "
+            f"at least {scratch_accuracy + margin:.0%}.",
+            "start from pretrained.load_backbone(), train the new head with the base frozen, "
+            "then fine-tune the top with BatchNormalization frozen and a low learning rate (1e-4): "
+            "a high rate or trainable BatchNorm layers destroy the pretrained features, "
+            "and a fresh backbone has none.",
         )
     return accuracy

@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train and evaluate a reference model",
         formatter_class=RecipeListFormatter,
-        description="Train a reference recipe from scratch, evaluate it on the official test split and write model.keras (with its class names in model.classes.json), training_history.png, confusion_matrix.png, model_metrics.txt and metrics.json.",
+        description=(
+            "Train a reference recipe from scratch, evaluate it on the official test split and write "
+            "model.keras (with its class names in model.classes.json), training_history.png, confusion_matrix.png, "
+            "model_metrics.txt and metrics.json."
+        ),
     )
     train.add_argument("dataset", help="which dataset: mnist or cifar10")
     train.add_argument("--recipe", help="recipe name (default: the dataset's default recipe)")
@@ -83,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=duration,
         metavar="TIME",
-        help="train for this long (300, 300s, 5m, 1h30m): the learning-rate schedule follows the clock, and the best epoch's model is kept",
+        help=(
+            "train for this long (300, 300s, 5m, 1h30m): the learning-rate schedule follows the clock, "
+            "and the best epoch's model is kept"
+        ),
     )
     train.add_argument("--out", type=Path, help="output folder (default: runs/DATASET)")
     train.add_argument(
@@ -122,12 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--gradescope",
         type=Path,
         metavar="OUT.zip",
-        help="write the Gradescope autograder upload: setup.sh, run_autograder, the course, its graders and hidden tests",
+        help=(
+            "write the Gradescope autograder upload: setup.sh, run_autograder, the course, its graders and hidden tests"
+        ),
     )
     assign.add_argument(
         "--data-dir",
         type=Path,
-        help="with --gradescope: put the official datasets of this folder (default: $CNN_COURSE_DATA) in the zip, so grading needs no network",
+        help=(
+            "with --gradescope: put the official datasets of this folder (default: $CNN_COURSE_DATA) in the zip, "
+            "so grading needs no network"
+        ),
     )
     assign.add_argument(
         "--config",
@@ -138,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade",
         help="grade learners' submissions with your graders; export grades and feedback",
-        description="Grade submissions (folders of lessons, or zips of them) with this course's graders and hidden tests, each in its own process with time and memory limits, and write a gradebook, JSON, Gradescope results and feedback reports.",
+        description=(
+            "Grade submissions (folders of lessons, or zips of them) with this course's graders and hidden "
+            "tests, each in its own process with time and memory limits, and write a gradebook, JSON, "
+            "Gradescope results and feedback reports."
+        ),
     )
     grade.add_argument(
         "submissions",
@@ -207,14 +223,20 @@ def build_parser() -> argparse.ArgumentParser:
         merge := commands.add_parser(
             "merge-grades",
             help="combine the grades folders of shards into one",
-            description="Combine the grades folders that `cnn-course grade --shard K/N` wrote into one, with the exports a single run would write.",
+            description=(
+                "Combine the grades folders that `cnn-course grade --shard K/N` wrote into one, "
+                "with the exports a single run would write."
+            ),
         ),
     ):
         command.add_argument("--html", action="store_true", help="also write each learner's feedback report as HTML")
         command.add_argument(
             "--roster",
             type=Path,
-            help="CSV of the class's learner ids (a `learner` column, else the first): a learner without a submission gets 0, 'no submission'",
+            help=(
+                "CSV of the class's learner ids (a `learner` column, else the first): "
+                "a learner without a submission gets 0, 'no submission'"
+            ),
         )
         command.add_argument(
             "--overrides",
@@ -232,7 +254,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="classify image files with a saved model",
-        description="Print the most probable classes of each image (PNG, JPEG, any size, grayscale or colour), preprocessed exactly as in training. A file that is not a readable image gets a one-line error and the others go on; the exit status is 1 if any failed.",
+        description=(
+            "Print the most probable classes of each image (PNG, JPEG, any size, grayscale or colour), "
+            "preprocessed exactly as in training. A file that is not a readable image gets a one-line error and the "
+            "others go on; the exit status is 1 if any failed."
+        ),
     )
     predict.add_argument(
         "model",
@@ -248,7 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve a saved model as a web app and JSON API",
-        description="Serve a saved classifier: a page to upload or drop an image and see its top-3 classes, and a JSON API (POST /predict with the image in form field 'file', GET /health, GET /classes). Runs on waitress, a multi-threaded production WSGI server; binds to this computer only unless --host says otherwise.",
+        description=(
+            "Serve a saved classifier: a page to upload or drop an image and see its top-3 classes, "
+            "and a JSON API (POST /predict with the image in form field 'file', GET /health, GET /classes). "
+            "Runs on waitress, a multi-threaded production WSGI server; "
+            "binds to this computer only unless --host says otherwise."
+        ),
     )
     serve.add_argument(
         "model",
@@ -274,7 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         help="export a saved model for devices (LiteRT) and check it",
-        description="Export a saved classifier as a LiteRT (TensorFlow Lite) flatbuffer with Keras's model.export, run it in the LiteRT CPU interpreter on test images, and report its top-1 agreement with the Keras model and the speed of both. Exits 1 if fewer than 99 % of the top-1 classes agree.",
+        description=(
+            "Export a saved classifier as a LiteRT (TensorFlow Lite) flatbuffer with Keras's model.export, "
+            "run it in the LiteRT CPU interpreter on test images, and report its top-1 agreement with the Keras "
+            "model and the speed of both. Exits 1 if fewer than 99 % of the top-1 classes agree."
+        ),
     )
     export.add_argument("model", type=Path, metavar="MODEL", help="a .keras file")
     export.add_argument(
@@ -287,13 +322,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--dataset",
         choices=["mnist", "cifar10"],
-        help="test set to check on (default: the one whose classes or input shape the model has; else CIFAR-10 for colour models, MNIST for grayscale ones, agreement only)",
+        help=(
+            "test set to check on (default: the one whose classes or input shape the model has; "
+            "else CIFAR-10 for colour models, MNIST for grayscale ones, agreement only)"
+        ),
     )
     export.add_argument(
         "--image-size",
         type=positive_int,
         metavar="N",
-        help="for a model that takes images of any size: the side in pixels of the images the export takes (default: the size of the model's first Resizing layer)",
+        help=(
+            "for a model that takes images of any size: the side in pixels of the images the export takes "
+            "(default: the size of the model's first Resizing layer)"
+        ),
     )
     export.add_argument(
         "--test-images", type=positive_int, default=1000, metavar="N", help="test images to compare on (default: 1000)"
@@ -307,7 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     export_images = commands.add_parser(
         "export-images",
         help="write a dataset as image files, one subfolder per class",
-        description="Write CIFAR-10 images as files in DIR/<class>/, a stand-in for a folder of your own photos. Deterministic: the first N images of each class.",
+        description=(
+            "Write CIFAR-10 images as files in DIR/<class>/, a stand-in for a folder of your own photos. "
+            "Deterministic: the first N images of each class."
+        ),
     )
     export_images.add_argument("dataset", help="which dataset: cifar10")
     export_images.add_argument("dir", type=Path, metavar="DIR", help="folder to create (must not exist, or be empty)")
@@ -328,7 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     export_images.add_argument(
         "--messy",
         action="store_true",
-        help="add what real folders hold: a corrupt file, grayscale and RGBA images, other sizes, hidden files, .ipynb_checkpoints",
+        help=(
+            "add what real folders hold: a corrupt file, grayscale and RGBA images, other sizes, hidden files, "
+            ".ipynb_checkpoints"
+        ),
     )
     export_images.add_argument(
         "--data-dir",
@@ -338,13 +385,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "doctor",
-        help="report versions, the compute device and where each dataset loads from, checking every dataset file (exit 1 if one is missing or damaged)",
+        help=(
+            "report versions, the compute device and where each dataset loads from, "
+            "checking every dataset file (exit 1 if one is missing or damaged)"
+        ),
     )
 
     sync = commands.add_parser(
         "sync",
         help="bring the two files of a lesson (.py and .ipynb) back in step, losing no work",
-        description="Reconcile a lesson pair whose files differ: the newer file gives the text, an exercise written in the older file but a stub in the newer keeps its code, and an exercise written differently in both is only replaced if you agree. Every file that changes is first copied to backups/ beside it.",
+        description=(
+            "Reconcile a lesson pair whose files differ: the newer file gives the text, "
+            "an exercise written in the older file but a stub in the newer keeps its code, "
+            "and an exercise written differently in both is only replaced if you agree. "
+            "Every file that changes is first copied to backups/ beside it."
+        ),
     )
     sync.add_argument(
         "lesson", help="a lesson name such as 01_mnist_data (in lessons/), or the path of either file of the pair"
@@ -352,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--force",
         action="store_true",
-        help="where both files hold different written code, keep the newer file's without asking (the other is backed up)",
+        help=(
+            "where both files hold different written code, keep the newer file's without asking "
+            "(the other is backed up)"
+        ),
     )
     return parser
 
@@ -397,7 +455,8 @@ def run_assign(args: argparse.Namespace) -> int:
     if args.gradescope:
         if args.check or args.release:
             print(
-                "cnn-course assign: --gradescope goes with neither --release nor --check; run them one after the other.",
+                "cnn-course assign: --gradescope goes with neither --release nor --check; "
+                "run them one after the other.",
                 file=sys.stderr,
             )
             return 2
@@ -427,12 +486,13 @@ def run_assign(args: argparse.Namespace) -> int:
             print("\n".join(f"  {path}" for path in report.written))
         if report.refused:
             print(
-                "Edited since `cnn-course assign` wrote them (a learner's work, if this is a learner's copy), so assign will not overwrite them:"
+                "Edited since `cnn-course assign` wrote them (a learner's work, if this is a learner's copy), "
+                "so assign will not overwrite them:"
             )
             print("\n".join(f"  {path}" for path in report.refused))
             print(
-                "If the edits are meant, there is nothing to do. To start these lessons over from the masters, move them "
-                "aside and run `cnn-course assign`, or run `cnn-course assign --force` to replace them."
+                "If the edits are meant, there is nothing to do. To start these lessons over from the masters, "
+                "move them aside and run `cnn-course assign`, or run `cnn-course assign --force` to replace them."
             )
         if report.written or report.refused:
             return 1
@@ -559,7 +619,8 @@ def run_sync(args: argparse.Namespace) -> int:
         print(f"exercises that differed between {py.name} and {ipynb.name}: {', '.join(report.diverged)}")
     if report.kept_older:
         print(
-            f"  kept your code from {report.older.name} (still a stub in {report.newer.name}): {', '.join(report.kept_older)}"
+            f"  kept your code from {report.older.name} (still a stub in {report.newer.name}): "
+            f"{', '.join(report.kept_older)}"
         )
     if report.replaced:
         print(f"  kept {report.newer.name}'s code, as agreed: {', '.join(report.replaced)}")
@@ -568,7 +629,8 @@ def run_sync(args: argparse.Namespace) -> int:
         return 0
     kept = ", with the exercises' code kept as above" if report.kept_older or report.replaced else ""
     print(
-        f"wrote {', '.join(path.name for path in report.written)}: the text of the newer file, {report.newer.name}{kept}"
+        f"wrote {', '.join(path.name for path in report.written)}: the text of the newer file, "
+        f"{report.newer.name}{kept}"
     )
     if report.backups:
         print(f"backups of the files as they were: {', '.join(str(path) for path in report.backups)}")

@@ -110,9 +110,9 @@ def run_export(args: argparse.Namespace) -> int:
     print("\n".join(report.lines()))
     if not report.passed:
         print(
-            f"cnn-course export: the LiteRT model agrees with the Keras model on only {report.check.agreement:.2%} of the "
-            f"images (at least {MIN_AGREEMENT:.0%} expected), so it was not kept. A layer may convert differently: "
-            "check the converter's warnings with --verbose.",
+            f"cnn-course export: the LiteRT model agrees with the Keras model on only {report.check.agreement:.2%} of "
+            f"the images (at least {MIN_AGREEMENT:.0%} expected), so it was not kept. "
+            "A layer may convert differently: check the converter's warnings with --verbose.",
             file=sys.stderr,
         )
         return 1

@@ -92,8 +92,9 @@ def _check_assignment(out: Path, assignment: Assignment) -> None:
     existing = read_assignment(out)
     if existing is not None and existing != assignment:
         raise CommandError(
-            f"{out} holds grades of another assignment (exercises, points or limits differ from {assignment.configuration}); "
-            "choose another --out, or add --force to grade everything again there."
+            f"{out} holds grades of another assignment (exercises, points or limits differ "
+            f"from {assignment.configuration}); choose another --out, or add --force to grade everything again "
+            "there."
         )
 
 
@@ -128,12 +129,16 @@ def sandbox_mode(requested: str) -> tuple[str, str]:
     nobody = " as user nobody (not root: it cannot change the graders, the course package or Python)"
     nobody = nobody if must_drop_privileges() else ""
     if requested == "none":
-        return "none", f"learner code runs without the sandbox (--sandbox none){nobody}, under the same time and memory limits"
+        return "none", (
+            f"learner code runs without the sandbox (--sandbox none){nobody}, under the same time and memory limits"
+        )
     if mode == "bwrap":
         return "bwrap", f"learner code runs in the bubblewrap sandbox ({reason.split(':')[0]})"
     if requested == "bwrap":
         raise CommandError(f"--sandbox bwrap: {reason}.")
-    return "none", f"no sandbox: {reason}; learner code runs as a plain process{nobody} under the same time and memory limits"
+    return "none", (
+        f"no sandbox: {reason}; learner code runs as a plain process{nobody} under the same time and memory limits"
+    )
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -167,8 +172,9 @@ def run_grade(args: argparse.Namespace) -> int:
     elif (out / RECORDS_DIR).is_dir() or (out / GRADEBOOK).exists():
         if not (args.resume or args.update):
             raise CommandError(
-                f"{out} already holds grades: add --resume to finish grading there (only submissions without a result), "
-                "--update to grade these submissions again and keep the others, or --force to start over."
+                f"{out} already holds grades: add --resume to finish grading there "
+                "(only submissions without a result), --update to grade these submissions again and keep the "
+                "others, or --force to start over."
             )
         _check_assignment(out, assignment)
     try:
@@ -181,8 +187,8 @@ def run_grade(args: argparse.Namespace) -> int:
     points = sum(spec.points for spec in plan_settings["exercises"])
     skipped = f" ({len(submissions) - len(todo)} already graded there)" if len(todo) < len(submissions) else ""
     print(
-        f"grading {len(todo)} submission{'s' * (len(todo) != 1)}{skipped} on {len(plan_settings['exercises'])} exercises "
-        f"({number(points)} points), {plan_settings['jobs']} at a time; limits per submission: "
+        f"grading {len(todo)} submission{'s' * (len(todo) != 1)}{skipped} on {len(plan_settings['exercises'])} "
+        f"exercises ({number(points)} points), {plan_settings['jobs']} at a time; limits per submission: "
         f"{plan_settings['time_limit']:g} s, {plan_settings['memory_limit_gib']:g} GiB"
     )
     print(said)
@@ -200,7 +206,8 @@ def run_grade(args: argparse.Namespace) -> int:
             progress.close()
     written = export_grades(out, assignment, args, settings)
     print(
-        f"wrote {len(written)} files to {out}/: {GRADEBOOK}, results.csv, grades.json, gradescope/, feedback/, summary.md, score_histogram.png"
+        f"wrote {len(written)} files to {out}/: {GRADEBOOK}, results.csv, grades.json, gradescope/, feedback/, "
+        "summary.md, score_histogram.png"
     )
     print("(logs/ holds each grading run's output, hidden tests' details included: it is for you, not for learners)")
     return 0
@@ -235,7 +242,8 @@ def run_merge(args: argparse.Namespace) -> int:
         for learner, result in records.items():
             if learner in seen:
                 raise CommandError(
-                    f"{learner} was graded in both {seen[learner]} and {folder}; merge shards of one class split with --shard K/N."
+                    f"{learner} was graded in both {seen[learner]} and {folder}; "
+                    "merge shards of one class split with --shard K/N."
                 )
             seen[learner] = folder
             write_record(out, result)
@@ -271,13 +279,14 @@ def run_gradescope(args: argparse.Namespace) -> int:
         f"with the datasets ({', '.join(report.datasets)}) from {data_dir}"
         if report.datasets
         else (
-            "without datasets (no --data-dir or CNN_COURSE_DATA): setup.sh downloads them when Gradescope builds the image"
+            "without datasets (no --data-dir or CNN_COURSE_DATA): setup.sh downloads them when Gradescope builds the "
+            "image"
         )
     )
     hidden = "and hidden tests" if config.hidden_tests else "(no hidden tests)"
     print(
-        f"wrote {report.path} ({report.files} files, {report.bytes / 2**20:.0f} MiB): setup.sh, run_autograder, the course, "
-        f"its graders {hidden}, {len(config.assigned(catalog))} assigned exercises; {datasets}."
+        f"wrote {report.path} ({report.files} files, {report.bytes / 2**20:.0f} MiB): setup.sh, run_autograder, "
+        f"the course, its graders {hidden}, {len(config.assigned(catalog))} assigned exercises; {datasets}."
     )
     print(
         f"Upload it as the autograder (Ubuntu 24.04 base image); set the autograder timeout above this course's "

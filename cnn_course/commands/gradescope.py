@@ -94,7 +94,8 @@ def _course_files(root: Path, config: CourseConfig) -> list[tuple[str, Path]]:
     for what, folder in folders:
         if not folder.resolve().is_relative_to(root):
             raise AutograderError(
-                f"the {what} ({folder}) are outside the course folder {root}; move them inside it to build the autograder."
+                f"the {what} ({folder}) are outside the course folder {root}; "
+                "move them inside it to build the autograder."
             )
         names.append(str(folder.resolve().relative_to(root)))
     if config.source is not None:
@@ -179,7 +180,10 @@ def write_autograder(root: Path, config: CourseConfig, out: Path, data_dir: Path
 def _unreadable_results(reason: str) -> dict:
     return {
         "score": 0,
-        "output": f"The autograder could not grade this submission: {reason}. Ask your instructor, who can read the autograder's output.",
+        "output": (
+            f"The autograder could not grade this submission: {reason}. Ask your instructor, "
+            "who can read the autograder's output."
+        ),
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [],

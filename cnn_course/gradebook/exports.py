@@ -167,7 +167,8 @@ def gradescope_results(result: SubmissionResult, hidden_visibility: str = "after
         f"{number(result.total)} of {number(result.max_total)} points"
         if shown
         else (
-            f"{len(result.exercises)} exercises graded; the points of those with hidden tests are shown {_SHOWN[hidden_visibility]}"
+            f"{len(result.exercises)} exercises graded; the points of those with hidden tests are "
+            f"shown {_SHOWN[hidden_visibility]}"
         )
     )
     document: dict[str, Any] = {"score": number(result.total)} if shown else {}

@@ -44,8 +44,8 @@ class Progress:
         note = f" [{result.run}: {result.note}]" if result.run != "completed" else ""
         width = len(str(self.total))
         self.out.write(
-            f"[{self.done:>{width}}/{self.total}] {result.learner}: {number(result.total)}/{number(result.max_total)} points"
-            f"{detail}, {result.seconds:.0f} s{note}\n"
+            f"[{self.done:>{width}}/{self.total}] {result.learner}: {number(result.total)}/{number(result.max_total)} "
+            f"points{detail}, {result.seconds:.0f} s{note}\n"
         )
         self.out.flush()
         self._draw()

@@ -74,7 +74,8 @@ def learner_html(result: SubmissionResult) -> str:
         for e in result.exercises
     )
     details = "".join(
-        f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): {e.status}</h3><pre>{html.escape(_details(e))}</pre>"
+        f"<h3><code>{html.escape(e.exercise)}</code> ({html.escape(e.lesson)}): "
+        f"{e.status}</h3><pre>{html.escape(_details(e))}</pre>"
         for e in result.exercises
         if e.status != Status.PASSED or e.override
     )

@@ -90,7 +90,8 @@ def read_overrides(path: Path, assignment: Assignment) -> list[Override]:
             raise RosterError(f"{path}, line {number_}: points must be a number, got {cell['points']!r}.") from None
         if not 0 <= points <= maxima[cell["exercise"]]:
             raise RosterError(
-                f"{path}, line {number_}: {cell['exercise']} is worth 0 to {number(maxima[cell['exercise']])} points, got {cell['points']}."
+                f"{path}, line {number_}: {cell['exercise']} is worth 0 to {number(maxima[cell['exercise']])} points, "
+                f"got {cell['points']}."
             )
         overrides.append(Override(printable(cell["learner"]), cell["exercise"], points, cell.get("comment", "")))
     return overrides
@@ -124,7 +125,10 @@ def _overridden(result: SubmissionResult, overrides: list[Override]) -> Submissi
         if o is None:
             exercises.append(e)
             continue
-        said = f"instructor override: {number(o.points)} / {number(e.max_points)} points (the graders gave {number(e.points)})"
+        said = (
+            f"instructor override: {number(o.points)} / {number(e.max_points)} points "
+            f"(the graders gave {number(e.points)})"
+        )
         exercises.append(replace(e, points=o.points, override=said + (f": {o.comment}" if o.comment else "")))
     return result.with_exercises(exercises)
 

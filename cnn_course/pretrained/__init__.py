@@ -49,7 +49,10 @@ def read_provenance(provenance_path: Path = PROVENANCE_PATH) -> dict[str, Any]:
 
     Raises BackboneError if the file is missing or is not a JSON object with a sha256 field.
     """
-    remedy = f"restore it (`git checkout {provenance_path.name}` in {provenance_path.parent}) or rebuild both files with `{BUILD_COMMAND}`"
+    remedy = (
+        f"restore it (`git checkout {provenance_path.name}` in {provenance_path.parent}) or rebuild both files "
+        f"with `{BUILD_COMMAND}`"
+    )
     try:
         record = json.loads(provenance_path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(
-        f"wrote {args.out / record['file']} ({record['size_bytes'] / 1e6:.2f} MB, sha256 {record['sha256'][:12]}…) and its provenance: "
-        f"{record['accuracy']['source_test']:.2%} on the {record['accuracy']['source_test_images']:,} test images of "
-        f"{', '.join(record['source_classes'])}, after {record['train_seconds']:.0f} s of training"
+        f"wrote {args.out / record['file']} ({record['size_bytes'] / 1e6:.2f} MB, sha256 {record['sha256'][:12]}…) and "
+        f"its provenance: {record['accuracy']['source_test']:.2%} on "
+        f"the {record['accuracy']['source_test_images']:,} test images of {', '.join(record['source_classes'])}, "
+        f"after {record['train_seconds']:.0f} s of training"
     )
     return 0
 

@@ -16,12 +16,17 @@ def test_strip_solutions_keeps_signature_docstring_and_indentation():
     source = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n'
     assert strip_solutions(source, "cell") == (
         'def f(x):\n    """Doc."""\n    # YOUR CODE HERE\n'
-        '    raise NotImplementedError("f is not written yet: write your code in its exercise cell in place of this line, and run that cell")\n'
+        '    raise NotImplementedError("f is not written yet: write your code in its exercise cell in place of this '
+        'line, and run that cell")\n'
     )
 
 
 def test_the_stub_names_the_method_and_its_class():
-    source = "class Block:\n    def call(self, x):\n        ### BEGIN SOLUTION\n        return x\n        ### END SOLUTION\n\n    def other(self):\n        ### BEGIN SOLUTION\n        pass\n        ### END SOLUTION\n"
+    source = (
+        "class Block:\n    def call(self, x):\n        ### BEGIN SOLUTION\n        return x\n"
+        "        ### END SOLUTION\n\n    def other(self):\n        ### BEGIN SOLUTION\n        pass\n"
+        "        ### END SOLUTION\n"
+    )
     stripped = strip_solutions(source, "cell")
     assert 'NotImplementedError("Block.call is not written yet' in stripped
     assert 'NotImplementedError("Block.other is not written yet' in stripped

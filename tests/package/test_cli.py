@@ -84,8 +84,8 @@ def test_doctor_exits_non_zero_when_the_data_folder_does_not_exist(tmp_path):
     completed = cnn_course("doctor", env={**os.environ, "CNN_COURSE_DATA": str(tmp_path / "missing")})
     assert completed.returncode == 1
     assert (
-        f"PROBLEM: The data folder {tmp_path / 'missing'} (from the CNN_COURSE_DATA environment variable) does not exist"
-        in completed.stdout
+        f"PROBLEM: The data folder {tmp_path / 'missing'} (from the CNN_COURSE_DATA environment variable) does not "
+        "exist" in completed.stdout
     )
 
 

@@ -54,12 +54,14 @@ BREAKAGES = [
     ("08_transfer_learning", "    base.trainable = False\n    inputs = keras.Input", "    inputs = keras.Input"),
     (
         "08_transfer_learning",
-        '    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n',
+        '    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", '
+        'metrics=["accuracy"])\n',
         "",
     ),
     (
         "02_mnist_cnn",
-        '    if padding == "same":\n        return math.ceil(input_size / stride)\n    return (input_size - kernel_size) // stride + 1',
+        '    if padding == "same":\n        return math.ceil(input_size / stride)\n'
+        "    return (input_size - kernel_size) // stride + 1",
         "    raise NotImplementedError",
     ),
 ]

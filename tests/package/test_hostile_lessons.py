@@ -26,7 +26,8 @@ ABUSE = [
     (
         "01_mnist_data",
         "    return np.expand_dims(images, axis=-1)",
-        "    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass",
+        "    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n"
+        "            pass",
     ),
     # A signal, and a memory blow-up.
     (

@@ -25,7 +25,8 @@ def test_the_catalog_reads_exercises_and_lessons_from_the_grader_markers():
 
 def test_a_configuration_lists_assigned_exercises_with_points_and_time_limits(tmp_path):
     (tmp_path / "course.toml").write_text(
-        f'graders = "{GRADERS}"\nsubmission-time-limit = 90\n\n[exercises]\none_hot = 2\nscale_images = {{ points = 1.5, time-limit = 4 }}\n'
+        f'graders = "{GRADERS}"\nsubmission-time-limit = 90\n\n[exercises]\none_hot = 2\n'
+        "scale_images = { points = 1.5, time-limit = 4 }\n"
     )
     config = load_config(tmp_path)
     catalog = exercise_catalog(config.graders)

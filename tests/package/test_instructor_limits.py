@@ -34,7 +34,10 @@ split_train_validation = 1
 """
 SCALE = 'return images.astype("float32") / 255.0'
 # Catches the timer's exception each time it fires, so only the wall-clock limit can stop it.
-STUBBORN_LOOP = "while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass"
+STUBBORN_LOOP = (
+    "while True:\n        try:\n            while True:\n                pass\n"
+    "        except BaseException:\n            pass"
+)
 
 
 @pytest.fixture(scope="module")

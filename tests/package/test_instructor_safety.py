@@ -251,7 +251,9 @@ def test_scratch_folders_of_a_killed_batch_are_removed_at_the_next_start(tmp_pat
         [
             sys.executable,
             "-c",
-            f"from cnn_course.batch.scratch import batch_scratch\nfrom pathlib import Path\nimport time\nwith batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n    time.sleep(60)",
+            "from cnn_course.batch.scratch import batch_scratch\nfrom pathlib import Path\nimport time\n"
+            f"with batch_scratch(Path({str(tmp_path)!r})) as f:\n    open({str(busy)!r}, 'w').write(str(f))\n"
+            "    time.sleep(60)",
         ],
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )

@@ -14,13 +14,18 @@ from .conftest import REPO
 
 NOISE = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
-    "I0000 00:00:1795947717.409384    6860 port.cc:153] oneDNN custom operations are on. You may see slightly different numerical results.",
-    "I0000 00:00:1795947717.409933    6860 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
-    "E0000 00:00:1795947721.152356    6860 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
-    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
+    "I0000 00:00:1795947717.409384    6860 port.cc:153] oneDNN custom operations are on. "
+    "You may see slightly different numerical results.",
+    "I0000 00:00:1795947717.409933    6860 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+    "GPU will not be used.",
+    "E0000 00:00:1795947721.152356    6860 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
+    "Failed call to cuInit: UNKNOWN ERROR (303)",
+    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, "
+    "rebuild TensorFlow with the appropriate compiler flags.",
 ]
 KEPT = [
-    "E0000 00:00:1795947721.152356    6860 op_kernel.cc:1830] OP_REQUIRES failed at conv_ops.cc:1104 : RESOURCE_EXHAUSTED: OOM",
+    "E0000 00:00:1795947721.152356    6860 op_kernel.cc:1830] OP_REQUIRES failed at conv_ops.cc:1104 : "
+    "RESOURCE_EXHAUSTED: OOM",
     "<stdin>:3: UserWarning: a real warning",
     "WARNING:absl:Compiled the loaded model, but the compiled metrics have yet to be built.",
 ]

@@ -30,7 +30,7 @@ LEAVE_BEHIND = textwrap.dedent(
     import os, subprocess, pathlib, sys
     pathlib.Path(os.environ["TMPDIR"], "left-by-the-last-submission").write_text("answers")
     pathlib.Path("..", "..", "planted.py").write_text("x = 1")
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "left-by-the-last-submission"], start_new_session=True)
+    subprocess.Popen(["/bin/sh", "-c", "sleep 300; :", "left-by-the-last-submission"], start_new_session=True)
     if os.environ.get("CNN_COURSE_IN_SANDBOX"):  # the sandbox's own /dev/shm (never the host's)
         pathlib.Path("/dev/shm/left-by-the-last-submission").write_text("answers")
         locked = pathlib.Path("/dev/shm/locked")

@@ -15,7 +15,10 @@ from cnn_course.authoring.notebooks import diverged_exercises
 from tests.package.conftest import LESSONS
 
 LESSON = "02_mnist_cnn"
-WRITTEN = 'def conv_output_size(size, kernel_size, stride=1, padding="valid"):\n    return (size - kernel_size) // stride + 1\n'
+WRITTEN = (
+    'def conv_output_size(size, kernel_size, stride=1, padding="valid"):\n'
+    "    return (size - kernel_size) // stride + 1\n"
+)
 
 
 def copy_pair(folder: Path, stem: str = LESSON) -> tuple[Path, Path]:

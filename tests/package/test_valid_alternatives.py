@@ -46,15 +46,17 @@ FUNCTIONAL_AUGMENTATION = """    inputs = keras.Input(shape=(None, None, 3))
 ALTERNATIVES = [
     (
         "02_mnist_cnn",
-        "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32",
-        FUNCTIONAL_MNIST
-        + "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n            layers.Conv2D(32",
+        "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n"
+        "            layers.Conv2D(32",
+        FUNCTIONAL_MNIST + "    return keras.Sequential(\n        [\n            keras.Input(shape=input_shape),\n"
+        "            layers.Conv2D(32",
     ),
     ("05_cifar10_cnn", "    def conv_bn_relu(filters: int)", FUNCTIONAL_SEED + "    def conv_bn_relu(filters: int)"),
     (
         "02_mnist_cnn",
         '        loss="sparse_categorical_crossentropy",\n        metrics=["accuracy"],',
-        "        loss=keras.losses.SparseCategoricalCrossentropy(),\n        metrics=[keras.metrics.SparseCategoricalAccuracy()],",
+        "        loss=keras.losses.SparseCategoricalCrossentropy(),\n"
+        "        metrics=[keras.metrics.SparseCategoricalAccuracy()],",
     ),
     (
         "01_mnist_data",
@@ -70,8 +72,8 @@ ALTERNATIVES = [
         "01_mnist_data",
         "    return (x_train, y_train), (x_val, y_val)",
         "    from sklearn.model_selection import StratifiedShuffleSplit\n"
-        "    train, val = next(StratifiedShuffleSplit(1, test_size=validation_fraction, random_state=seed).split(x, y))\n"
-        "    return [(x[train], y[train]), (x[val], y[val])]",
+        "    train, val = next(StratifiedShuffleSplit(1, test_size=validation_fraction, random_state=seed).split(x, "
+        "y))\n    return [(x[train], y[train]), (x[val], y[val])]",
     ),
     (
         "05_cifar10_cnn",
@@ -80,20 +82,26 @@ ALTERNATIVES = [
     ),
     (
         "05_cifar10_cnn",
-        '    return [\n        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True),',
-        '    return [\n        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_accuracy", mode="max", save_best_only=True),\n'
-        '        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True),\n    ]\n    return [\n'
-        '        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, restore_best_weights=True),',
+        '    return [\n        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, '
+        "restore_best_weights=True),",
+        '    return [\n        keras.callbacks.ModelCheckpoint(str(checkpoint_path), monitor="val_accuracy", '
+        'mode="max", save_best_only=True),\n'
+        '        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, '
+        "restore_best_weights=True),\n    ]\n    return [\n"
+        '        keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience, '
+        "restore_best_weights=True),",
     ),
     (
         "06_cifar10_evaluation",
         "    areas = []\n    for c in range(probabilities.shape[1]):",
-        '    return roc_auc_score(y_true, probabilities, multi_class="ovr", average=None)\n    areas = []\n    for c in range(probabilities.shape[1]):',
+        '    return roc_auc_score(y_true, probabilities, multi_class="ovr", average=None)\n    areas = []\n'
+        "    for c in range(probabilities.shape[1]):",
     ),
     (
         "06_cifar10_evaluation",
         "    indices = np.argsort(probabilities)[::-1][:k]\n    return indices, probabilities[indices]",
-        "    import tensorflow as tf\n    values, indices = tf.math.top_k(probabilities, k=k)\n    return [indices, values]",
+        "    import tensorflow as tf\n    values, indices = tf.math.top_k(probabilities, k=k)\n"
+        "    return [indices, values]",
     ),
 ]
 

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PROBLEM: {problem}", file=sys.stderr)
     print(
         f"learner path: {len(solved)} solved tests, {len(broken)} broken-copy tests, self_check; "
-        f"{'every expectation met' if not problems else f'{len(problems)} problems'} (verdicts in {args.out / 'verdicts.json'})"
+        f"{'every expectation met' if not problems else f'{len(problems)} problems'} "
+        f"(verdicts in {args.out / 'verdicts.json'})"
     )
     return 1 if problems else 0
 

@@ -203,7 +203,10 @@ def test_every_module_a_learner_imports_loads_without_posix_only_apis(posixless_
         if path.name != "__main__.py"
     )
     wanted = [module for module in modules if module not in LINUX_ONLY]
-    script = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('imported', len(sys.argv) - 1)"
+    script = (
+        "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
+        "print('imported', len(sys.argv) - 1)"
+    )
     completed = subprocess.run(
         [str(posixless_python), "-c", script, *wanted], cwd=REPO, capture_output=True, text=True, timeout=600
     )

@@ -13,7 +13,10 @@ from cnn_course.checks import ExerciseError, ExerciseTimeout
 from cnn_course.grading.learner_client import Cell, LearnerProcess, make_host
 from cnn_course.grading.messages import death_message
 
-SWALLOWS = "def hang():\n    while True:\n        try:\n            while True:\n                pass\n        except BaseException:\n            pass\n"
+SWALLOWS = (
+    "def hang():\n    while True:\n        try:\n            while True:\n                pass\n"
+    "        except BaseException:\n            pass\n"
+)
 CYCLE = "def cycle():\n    x = []\n    x.append(x)\n    return x\n\n\ndef fine():\n    return 41 + 1\n"
 EXITS = "def leave():\n    import os\n    os._exit(3)\n"
 
@@ -84,7 +87,10 @@ def test_lesson_code_that_kills_its_parent_does_not_kill_the_grader(host, tmp_pa
     assert other.call("fine", (), {}, timeout=10).value == 42  # this process, the grader, lives on
 
 
-CHANGES_DIRECTORY = "def wander():\n    import os\n    os.chdir('/')\n    return 7\n\n\ndef where():\n    import os\n    return os.getcwd()\n"
+CHANGES_DIRECTORY = (
+    "def wander():\n    import os\n    os.chdir('/')\n    return 7\n\n\ndef where():\n    import os\n"
+    "    return os.getcwd()\n"
+)
 
 
 def test_a_call_that_changes_directory_is_put_back(host, tmp_path):
