@@ -1,4 +1,4 @@
-"""The instructor's sub-commands behind the CLI: `cnn-course grade`, `cnn-course merge-grades` and `cnn-course assign --release`."""
+"""The instructor's sub-commands: `cnn-course grade`, `cnn-course merge-grades` and `cnn-course assign --release`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class CommandError(Exception):
 
 
 def course_setup(course: Path, config_path: Path | None) -> tuple[Path, CourseConfig, dict[str, str]]:
-    """Return the course root, its configuration and its exercise catalog (exercise -> lesson), or raise CommandError."""
+    """Return the course root, its configuration and exercise catalog (exercise -> lesson), or raise CommandError."""
     root = course.resolve()
     if not (root / "pyproject.toml").is_file():
         raise CommandError(
@@ -142,7 +142,7 @@ def sandbox_mode(requested: str) -> tuple[str, str]:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Grade the submissions into a grades folder (new, resumed or updated), write every export and print where they went."""
+    """Grade the submissions into a grades folder (new, resumed or updated), write every export, print where."""
     from cnn_course.batch.grade import grade_batch  # Linux only: see `cli.run_grade`
     from cnn_course.batch.plan import GradingPlan
     from cnn_course.batch.scratch import batch_scratch

@@ -98,7 +98,7 @@ class Unprivileged:
     """The launcher of a plain learner process where the grading process is root (Linux): it runs as `nobody`.
 
     The scratch root is handed to `nobody` first (see `cnn_course.runtime.privileges`); what the grading
-    process puts there later is handed over before learner code runs again (`hand_over_scratch`).
+    process puts there later is handed over before learner code runs again (`hand_over_again`).
     """
 
     def __call__(self, command: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
@@ -117,14 +117,6 @@ def drops_privileges(launcher: Launcher | None) -> bool:
     if isinstance(launcher, FolderGuard):
         return launcher.status()[0] != "bwrap" and must_drop_privileges()
     return isinstance(launcher, Unprivileged)
-
-
-def hand_over_scratch(launcher: Launcher | None, root: Path) -> None:
-    """Before learner code runs: where it runs as `nobody`, make what this process put in the scratch root `root`
-    (the lesson's copy, a call's arguments, the checks' temporary folders) `nobody`'s, so that it can read and
-    write there."""
-    if drops_privileges(launcher):
-        hand_over(root)
 
 
 class FolderGuard:

@@ -20,14 +20,13 @@ from typing import Any
 from cnn_course.status import Status
 from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.connection import Connection
-from cnn_course.grading.environment import (
-    CELL_TIMEOUT_S, DEFAULT_MEMORY_BYTES, GRACE_S, hand_over_scratch, launcher_for,
-)
+from cnn_course.grading.environment import CELL_TIMEOUT_S, DEFAULT_MEMORY_BYTES, GRACE_S, launcher_for
 from cnn_course.grading.forked import ForkHost
 from cnn_course.grading.messages import cell_problem, death_message, error_message, printed, timeout_message
 from cnn_course.grading.spawned import SpawnHost
 from cnn_course.runtime.backends import choose_backend
 from cnn_course.runtime.fs import copy_lesson_folder, remove_tree
+from cnn_course.runtime.privileges import hand_over_again
 from cnn_course.runtime.decoding import Decoder
 from cnn_course.runtime.encoding import Encoder
 from cnn_course.runtime.protocol import CallDetails, HttpResponse, ProtocolError
@@ -118,7 +117,7 @@ class LearnerProcess:
         workdir = self._scratch / "lesson"
         copy_lesson_folder(self.lesson_folder, workdir)
         (self._scratch / "calls").mkdir()
-        hand_over_scratch(self.host.launcher, self.host.root)
+        hand_over_again(self.host.root)
         try:
             self._connection = self.host.open(workdir)
         except OSError as error:
@@ -189,7 +188,7 @@ class LearnerProcess:
                     "args": encoder.encode(tuple(args)), "kwargs": encoder.encode(dict(kwargs)),
                 }
                 connection = self._connection
-                hand_over_scratch(self.host.launcher, self.host.root)  # the arguments, files the checks made for them
+                hand_over_again(self.host.root)  # the arguments, files the checks made for them
                 reply = connection.request(request, timeout)
                 if reply is not None or not connection.stale:  # stale: another lesson ended the shared interpreter
                     break
@@ -252,7 +251,7 @@ class LearnerProcess:
             message.update(many=[store(files) for files in request["many"]], threads=request["threads"])
         else:
             message.update(files=store(request.get("files", {})), data=request.get("data", {}))
-        hand_over_scratch(self.host.launcher, self.host.root)
+        hand_over_again(self.host.root)
         with self._lock:
             reply = self._connection.request(message, 60) if self._alive() else None
         if reply is None or reply.get("status") != "ok":

@@ -70,6 +70,14 @@ def hand_over(folder: Path) -> None:
             give(name, dir_fd)
 
 
+def hand_over_again(root: Path) -> None:
+    """Before learner code runs again: hand over what this process put in a scratch root handed over before
+    (a lesson's copy, a call's arguments, the checks' temporary folders), so that `nobody` can read and write
+    there; nothing where the root was not handed over (a sandbox's, or no privileges to drop)."""
+    if must_drop_privileges() and root.stat().st_uid == LEARNER_UID:
+        hand_over(root)
+
+
 def _drop_and_exec(uid: int, gid: int, command: list[str]) -> None:
     import ctypes
 
