@@ -17,10 +17,10 @@ from typing import Any, TextIO
 
 import pytest
 
-from cnn_course.status import Status
+from cnn_course.batch.results_log import sign
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.plugin import CHECK_SEED, EXERCISE_OUTCOME
-from cnn_course.batch.results_log import sign
+from cnn_course.status import Status
 
 _LOG = pytest.StashKey[TextIO]()
 _SEQUENCE = pytest.StashKey[list[int]]()
@@ -61,7 +61,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _identity(item: pytest.Item) -> dict[str, str | None]:
     exercise, lesson = item.get_closest_marker("exercise"), item.get_closest_marker("lesson")
-    return {"test": item.nodeid, "exercise": exercise.args[0] if exercise else None, "lesson": lesson.args[0] if lesson else None}
+    return {
+        "test": item.nodeid,
+        "exercise": exercise.args[0] if exercise else None,
+        "lesson": lesson.args[0] if lesson else None,
+    }
 
 
 def is_hidden(item: pytest.Item) -> bool:
@@ -104,7 +108,9 @@ def _memory_note(error: BaseException | None) -> str:
         return ""
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     allowed = "" if limit == resource.RLIM_INFINITY else f" (grading allows {limit / 2**30:g} GiB per submission)"
-    return f"\nIt ran out of memory{allowed}: look for arrays far larger than the data, e.g. a (N, N) array of all pairs."
+    return (
+        f"\nIt ran out of memory{allowed}: look for arrays far larger than the data, e.g. a (N, N) array of all pairs."
+    )
 
 
 def _hidden_message(item: pytest.Item, exercise: str, status: Status, error: BaseException | None) -> str:
@@ -139,7 +145,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     tests = [_identity(item) for item in session.items]
-    _write(session.config, {"event": "collected", "tests": tests, "check_seed": session.config.stash.get(CHECK_SEED, None)})
+    _write(
+        session.config, {"event": "collected", "tests": tests, "check_seed": session.config.stash.get(CHECK_SEED, None)}
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

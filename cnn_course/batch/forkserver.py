@@ -37,15 +37,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cnn_course.runtime.processes import become_subreaper, die_with_parent, end_descendants, ended_children, limit_address_space
+from cnn_course.runtime.processes import (
+    become_subreaper,
+    die_with_parent,
+    end_descendants,
+    ended_children,
+    limit_address_space,
+)
 
 
 def preload() -> None:
     """Import what every grading process needs, and read the test sets the accuracy graders use."""
     import pytest  # noqa: F401
 
-    import cnn_course.grading.plugin  # noqa: F401 - imports keras, TensorFlow and the checks
     import cnn_course.batch.collect  # noqa: F401
+    import cnn_course.grading.plugin  # noqa: F401 - imports keras, TensorFlow and the checks
     from cnn_course.grading import test_sets
 
     for load in (test_sets.mnist_test_set, test_sets.cifar10_test_set, test_sets.cifar10_test_images_by_class):
@@ -74,10 +80,18 @@ class LearnerZygotes:
             self.sockets[slot].close()
         prepare_scratch_root(self.roots[slot])
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, environment = zygote_command(self.roots[slot], self.memory, 1, launcher_for(self.sandbox), theirs.fileno())
+        command, environment = zygote_command(
+            self.roots[slot], self.memory, 1, launcher_for(self.sandbox), theirs.fileno()
+        )
         process = subprocess.Popen(
-            command, cwd=self.roots[slot], env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), start_new_session=True,
+            command,
+            cwd=self.roots[slot],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
         )
         process.returncode = 0  # reaped by `serve`'s waitpid, never through this object
         theirs.close()
@@ -216,7 +230,9 @@ def main(argv: list[str]) -> int:
     for fd in (0, 1):
         os.dup2(devnull, fd)  # what preloading prints goes nowhere; the pipes stay private
     # The zygotes first: they import their libraries while this process imports its own.
-    zygotes = LearnerZygotes(args.learner_slots, args.learner_sandbox, args.learner_memory) if args.learner_slots else None
+    zygotes = (
+        LearnerZygotes(args.learner_slots, args.learner_sandbox, args.learner_memory) if args.learner_slots else None
+    )
     preload()
     try:
         serve(requests, replies, zygotes)

@@ -24,9 +24,23 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
-from cnn_course.batch.plan import GradingPlan, feedback_filter, grading_environment, learner_zygote_options, pytest_arguments, pytest_command
+from cnn_course.batch.plan import (
+    GradingPlan,
+    feedback_filter,
+    grading_environment,
+    learner_zygote_options,
+    pytest_arguments,
+    pytest_command,
+)
 from cnn_course.batch.results_log import read_results_log
-from cnn_course.batch.submissions import Submission, SubmissionError, copy_folder, extract_zip, lessons_folder, submitted_at
+from cnn_course.batch.submissions import (
+    Submission,
+    SubmissionError,
+    copy_folder,
+    extract_zip,
+    lessons_folder,
+    submitted_at,
+)
 from cnn_course.batch.supervisor import Children, ForkServer, run_limited
 from cnn_course.batch.verdicts import (
     exercise_results,
@@ -84,19 +98,27 @@ def grade_submission(
         environment = grading_environment(plan, temporary)
         if server is not None:
             request = {
-                "argv": pytest_arguments(plan, lessons, results_log), "cwd": str(work), "env": environment,
-                "log": str(log), "key": key.hex(), "memory": int(plan.memory_limit_gib * 2**30),
+                "argv": pytest_arguments(plan, lessons, results_log),
+                "cwd": str(work),
+                "env": environment,
+                "log": str(log),
+                "key": key.hex(),
+                "memory": int(plan.memory_limit_gib * 2**30),
             }
             code = server.run(request, plan.time_limit, children)
         else:
-            code = run_limited(pytest_command(plan, lessons, results_log), work, environment, log, plan.time_limit, children, key)
+            code = run_limited(
+                pytest_command(plan, lessons, results_log), work, environment, log, plan.time_limit, children, key
+            )
         exercises, run, note = exercise_results(plan, log, read_results_log(results_log, key), code, clean.clean)
         exercises = [with_model_notes(e, model_notes(lessons)) for e in exercises]
         exercises, unplaced = with_link_notes(exercises, link_notes(links, copy, lessons))
         note = "; ".join(filter(None, [note, *unplaced]))
     finally:
         remove_tree(scratch)
-    return SubmissionResult(submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when)
+    return SubmissionResult(
+        submission.learner, submission.source, exercises, time.monotonic() - started, run, clean.clean(note), when
+    )
 
 
 def grade_batch(
@@ -113,10 +135,16 @@ def grade_batch(
     results: dict[str, SubmissionResult] = {}
     children = Children()
     clean = feedback_filter(plan)
-    server = ForkServer(grading_environment(plan, plan.scratch), children, learner_zygote_options(plan), plan.jobs) if plan.fork_server and submissions else None
+    server = (
+        ForkServer(grading_environment(plan, plan.scratch), children, learner_zygote_options(plan), plan.jobs)
+        if plan.fork_server and submissions
+        else None
+    )
     try:
         with ThreadPoolExecutor(max_workers=plan.jobs, thread_name_prefix="grade") as pool:
-            futures = [pool.submit(grade_submission, plan, submission, children, clean, server) for submission in submissions]
+            futures = [
+                pool.submit(grade_submission, plan, submission, children, clean, server) for submission in submissions
+            ]
             try:
                 for future in as_completed(futures):
                     result = future.result()

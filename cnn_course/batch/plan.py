@@ -50,12 +50,26 @@ def pytest_arguments(plan: GradingPlan, lessons: Path, results_log: Path) -> lis
     config = plan.config
     hidden = config.hidden_tests if config.hidden_tests and config.hidden_tests.is_dir() else None
     arguments = [
-        "-c", str(plan.root / "pyproject.toml"), "--rootdir", str(plan.root),
-        "-p", "no:cacheprovider", "-p", "cnn_course.batch.collect", "-q", "--tb=short",
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",  # the fork server imported the plugins before pytest started
-        str(config.graders), *([str(hidden), "--hidden-tests", str(hidden)] if hidden else []),
-        "--target", str(lessons), "--exercises", ",".join(spec.name for spec in plan.exercises),
-        "--results-log", str(results_log),
+        "-c",
+        str(plan.root / "pyproject.toml"),
+        "--rootdir",
+        str(plan.root),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "cnn_course.batch.collect",
+        "-q",
+        "--tb=short",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",  # the fork server imported the plugins before pytest started
+        str(config.graders),
+        *([str(hidden), "--hidden-tests", str(hidden)] if hidden else []),
+        "--target",
+        str(lessons),
+        "--exercises",
+        ",".join(spec.name for spec in plan.exercises),
+        "--results-log",
+        str(results_log),
     ]
     if config.source is not None:
         arguments += ["--course-config", str(config.source)]
@@ -70,12 +84,26 @@ def pytest_arguments(plan: GradingPlan, lessons: Path, results_log: Path) -> lis
 def pytest_command(plan: GradingPlan, lessons: Path, results_log: Path) -> list[str]:
     """Return the command of a grading process started on its own (`cnn_course.batch.worker`)."""
     memory = str(int(plan.memory_limit_gib * 2**30))
-    return [sys.executable, "-m", "cnn_course.batch.worker", memory, str(os.getpid()), *pytest_arguments(plan, lessons, results_log)]
+    return [
+        sys.executable,
+        "-m",
+        "cnn_course.batch.worker",
+        memory,
+        str(os.getpid()),
+        *pytest_arguments(plan, lessons, results_log),
+    ]
 
 
 def learner_zygote_options(plan: GradingPlan) -> list[str]:
     """The fork server's options to keep one learner zygote per job, in the plan's sandbox."""
-    return ["--learner-slots", str(plan.jobs), "--learner-sandbox", plan.sandbox, "--learner-memory", str(int(plan.memory_limit_gib * 2**30))]
+    return [
+        "--learner-slots",
+        str(plan.jobs),
+        "--learner-sandbox",
+        plan.sandbox,
+        "--learner-memory",
+        str(int(plan.memory_limit_gib * 2**30)),
+    ]
 
 
 def grading_environment(plan: GradingPlan, temporary: Path) -> dict[str, str]:
@@ -99,5 +127,12 @@ def feedback_filter(plan: GradingPlan) -> FeedbackFilter:
     config = plan.config
     public = sorted(config.graders.glob("*.py")) if config.graders.is_dir() else []
     hidden = {config.hidden_tests: "<hidden tests>"} if config.hidden_tests else {}
-    paths = {plan.root: "<course>", config.solutions: "<course>/solutions", config.graders: "<graders>", **hidden, plan.scratch: "", Path(tempfile.gettempdir()): "<tmp>"}
+    paths = {
+        plan.root: "<course>",
+        config.solutions: "<course>/solutions",
+        config.graders: "<graders>",
+        **hidden,
+        plan.scratch: "",
+        Path(tempfile.gettempdir()): "<tmp>",
+    }
     return FeedbackFilter(paths, secret_lines(config.solutions, config.lessons, config.hidden_tests, public))

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from cnn_course.gradebook.hygiene import printable
 from cnn_course.authoring.notebooks import lesson_stems
+from cnn_course.gradebook.hygiene import printable
 
 MAX_SUBMISSION_BYTES = 512 * 2**20
 MAX_ZIP_BYTES = MAX_SUBMISSION_BYTES
@@ -67,14 +67,20 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
         if not path.exists():
             raise SubmissionError(f"{printable(str(path))}: no such file or folder.")
         if path.is_symlink():
-            raise SubmissionError(f"{printable(str(path))}: a symbolic link; name the submission itself, not a link to it.")
+            raise SubmissionError(
+                f"{printable(str(path))}: a symbolic link; name the submission itself, not a link to it."
+            )
         if path.is_file() and not zipfile.is_zipfile(path):
-            raise SubmissionError(f"{printable(str(path))}: not a zip file. A submission is a folder of lessons, or a .zip of one.")
+            raise SubmissionError(
+                f"{printable(str(path))}: not a zip file. A submission is a folder of lessons, or a .zip of one."
+            )
         if not (path.is_file() or path.is_dir()):
             raise SubmissionError(f"{printable(str(path))}: neither a folder nor a zip file.")
         learner = learner_name(path.resolve())
         if learner in seen:
-            raise SubmissionError(f"{printable(str(seen[learner]))} and {printable(str(path))} would both be graded as '{learner}'; rename one of them.")
+            raise SubmissionError(
+                f"{printable(str(seen[learner]))} and {printable(str(path))} would both be graded as '{learner}'; rename one of them."
+            )
         seen[learner] = path
         submissions.append(Submission(learner, path.resolve()))
     return submissions
@@ -111,15 +117,21 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
         with zipfile.ZipFile(archive) as bundle:
             members = bundle.infolist()
             if len(members) > MAX_ZIP_ENTRIES:
-                raise SubmissionError(f"the zip holds {len(members):,} entries; at most {MAX_ZIP_ENTRIES:,} are accepted.")
+                raise SubmissionError(
+                    f"the zip holds {len(members):,} entries; at most {MAX_ZIP_ENTRIES:,} are accepted."
+                )
             entries = [(info, path) for info in members if (path := _safe_member(info)) is not None]
             links = [path.as_posix() for info, path in entries if _is_link(info)]
             plan = [(info, path) for info, path in entries if not _is_link(info)]
             total = sum(info.file_size for info, _ in plan)  # zipfile never writes past an entry's declared size
             if total > max_bytes:
-                raise SubmissionError(f"the zip expands to {total / 2**20:,.0f} MiB; at most {max_bytes / 2**20:,.0f} MiB are accepted.")
+                raise SubmissionError(
+                    f"the zip expands to {total / 2**20:,.0f} MiB; at most {max_bytes / 2**20:,.0f} MiB are accepted."
+                )
             for info, _ in plan:
-                if info.file_size > _RATIO_FROM_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+                if info.file_size > _RATIO_FROM_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
+                    info.compress_size, 1
+                ):
                     raise SubmissionError(
                         f"the zip entry {printable(info.filename)} expands {info.file_size / max(info.compress_size, 1):,.0f} times "
                         f"(to {info.file_size / 2**20:,.0f} MiB); at most {MAX_COMPRESSION_RATIO} times is accepted. Zip the lessons and models themselves."
@@ -135,7 +147,9 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
                     while chunk := source.read(2**20):
                         written += len(chunk)
                         if written > max_bytes:
-                            raise SubmissionError(f"the zip expands to more than {max_bytes / 2**20:,.0f} MiB; it was not graded.")
+                            raise SubmissionError(
+                                f"the zip expands to more than {max_bytes / 2**20:,.0f} MiB; it was not graded."
+                            )
                         sink.write(chunk)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
         raise SubmissionError(f"the zip cannot be read ({type(error).__name__}: {printable(str(error))}).") from error
@@ -164,7 +178,9 @@ def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION
                 links.append(path.relative_to(source).as_posix())
                 continue
             if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
-                raise SubmissionError(f"the folder holds {relative}, which is neither a file nor a folder; it was not graded.")
+                raise SubmissionError(
+                    f"the folder holds {relative}, which is neither a file nor a folder; it was not graded."
+                )
             entries.append((path, info))
             total += info.st_size if stat.S_ISREG(info.st_mode) else 0
             if len(entries) > MAX_ZIP_ENTRIES or total > max_bytes:

@@ -82,7 +82,9 @@ class Children:
         """End processes the batch adopted (orphans of finished grading runs): children that are not a live grading process."""
         with self._lock:
             ours = {process.pid for process in self._processes}
-            strays = [pid for pid in children_of(os.getpid()) if pid not in ours | self.keep and pid not in self._before]
+            strays = [
+                pid for pid in children_of(os.getpid()) if pid not in ours | self.keep and pid not in self._before
+            ]
             end_processes(strays)
 
 
@@ -111,7 +113,13 @@ class ForkServer:
     def _ensure(self) -> subprocess.Popen:
         if self.process is None or self.process.poll() is not None:
             command = [sys.executable, "-m", "cnn_course.batch.forkserver", str(os.getpid()), *self.learner_options]
-            popen = {"env": self.env, "stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "start_new_session": True}
+            popen = {
+                "env": self.env,
+                "stdin": subprocess.PIPE,
+                "stdout": subprocess.PIPE,
+                "stderr": subprocess.DEVNULL,
+                "start_new_session": True,
+            }
             self.process = self.children.start_helper(command, **popen)
             threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
         return self.process
@@ -165,7 +173,14 @@ def run_limited(
 ) -> int | None:
     """Run `command` with output to `log`, `key` on its stdin; return its exit code, or None if it ran past `time_limit`."""
     with open(log, "w", encoding="utf-8") as output:
-        popen = {"cwd": cwd, "env": env, "stdout": output, "stderr": subprocess.STDOUT, "stdin": subprocess.PIPE, "start_new_session": True}
+        popen = {
+            "cwd": cwd,
+            "env": env,
+            "stdout": output,
+            "stderr": subprocess.STDOUT,
+            "stdin": subprocess.PIPE,
+            "start_new_session": True,
+        }
         with children.start(command, **popen) as process:
             try:
                 with contextlib.suppress(BrokenPipeError):

@@ -8,16 +8,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from cnn_course.status import Status
 from cnn_course.batch.plan import GradingPlan
 from cnn_course.batch.results_log import ResultsLog
 from cnn_course.batch.submissions import Submission, link_note, model_file_problem
 from cnn_course.gradebook.results import ExerciseResult, SubmissionResult, worst
+from cnn_course.status import Status
 
 # pytest's exit codes of a run that went to its end: all passed, some failed, and 5, which the grading plugin
 # uses when every exercise is not attempted (nothing was graded; nothing crashed).
 _FINISHED_CODES = (0, 1, 5)
-_MEMORY_SIGNS = re.compile(r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|OOM|ResourceExhausted", re.IGNORECASE)
+_MEMORY_SIGNS = re.compile(
+    r"MemoryError|bad_alloc|Cannot allocate memory|out of memory|OOM|ResourceExhausted", re.IGNORECASE
+)
 
 
 def describe_exit(code: int, log: Path) -> str:
@@ -71,7 +73,11 @@ def exercise_results(
         records = [record for test in tests for record in results.results.get(test, [])]
         statuses = [record["status"] for record in records]
         messages = [clean(r["message"]) for r in records if r["status"] != Status.PASSED and r["message"]]
-        if results.collected is None or any(test not in results.results for test in tests) or (not tests and not finished_ok):
+        if (
+            results.collected is None
+            or any(test not in results.results for test in tests)
+            or (not tests and not finished_ok)
+        ):
             unfinished = True
             statuses.append(Status.TIMEOUT if code is None else Status.ERROR)
             messages.append(_unfinished_message(spec.name, results.running, how, plan))
@@ -81,10 +87,26 @@ def exercise_results(
         status = worst(statuses)
         points = spec.points if status == Status.PASSED else 0.0
         hidden_records = [r for r in records if r.get("hidden")]
-        hidden = "\n".join(dict.fromkeys(clean(r["message"]) for r in hidden_records if r["status"] != Status.PASSED and r["message"]))
+        hidden = "\n".join(
+            dict.fromkeys(clean(r["message"]) for r in hidden_records if r["status"] != Status.PASSED and r["message"])
+        )
         message = "\n".join(dict.fromkeys(messages))
-        exercises.append(ExerciseResult(plan.lessons[spec.name], spec.name, points, spec.points, status, message, hidden=hidden if hidden_records else None))
-    forged = f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored" if results.foreign_lines else ""
+        exercises.append(
+            ExerciseResult(
+                plan.lessons[spec.name],
+                spec.name,
+                points,
+                spec.points,
+                status,
+                message,
+                hidden=hidden if hidden_records else None,
+            )
+        )
+    forged = (
+        f"{results.foreign_lines} line(s) of the results log were not written by the grader and were ignored"
+        if results.foreign_lines
+        else ""
+    )
     if not unfinished and finished_ok:
         if all(result.status == Status.NOT_ATTEMPTED for result in exercises):
             untouched = (
@@ -95,7 +117,11 @@ def exercise_results(
         return exercises, "completed", forged
     notes = [forged] if forged else []
     if code is None:
-        notes.insert(0, f"stopped at the {plan.time_limit:g} s limit" + (f" while grading {results.running}" if results.running else ""))
+        notes.insert(
+            0,
+            f"stopped at the {plan.time_limit:g} s limit"
+            + (f" while grading {results.running}" if results.running else ""),
+        )
         return exercises, "timeout", "; ".join(notes)
     notes.insert(0, how + (f" while grading {results.running}" if results.running else ""))
     return exercises, "crashed", "; ".join(notes)
@@ -104,14 +130,20 @@ def exercise_results(
 def rejected(plan: GradingPlan, submission: Submission, reason: str, when: str | None = None) -> SubmissionResult:
     """Return the result of a submission that could not be graded at all: every exercise is an error, with the reason."""
     message = f"the submission could not be graded: {reason}"
-    exercises = [ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, Status.ERROR, message) for s in plan.exercises]
+    exercises = [
+        ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, Status.ERROR, message) for s in plan.exercises
+    ]
     return SubmissionResult(submission.learner, submission.source, exercises, 0.0, "rejected", reason, when)
 
 
 def model_notes(lessons: Path) -> dict[str, str]:
     """What is wrong with each saved-model file of a submission, by its name under models/."""
     models = lessons / "models"
-    found = {f"models/{path.name}": model_file_problem(path) for path in sorted(models.glob("*.keras"))} if models.is_dir() else {}
+    found = (
+        {f"models/{path.name}": model_file_problem(path) for path in sorted(models.glob("*.keras"))}
+        if models.is_dir()
+        else {}
+    )
     return {name: problem for name, problem in found.items() if problem}
 
 
@@ -142,7 +174,8 @@ def with_link_notes(exercises: list[ExerciseResult], notes: dict[str, str]) -> t
     updated = []
     for result in exercises:
         concerned = [
-            name for name in notes
+            name
+            for name in notes
             if result.status != Status.PASSED and (name in result.message or PurePosixPath(name).stem == result.lesson)
         ]
         placed.update(concerned)

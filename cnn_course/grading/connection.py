@@ -58,7 +58,9 @@ class Connection:
         """Raise OSError (a message for the learner) and end the process unless `reply` says the lesson started."""
         if reply is not None and reply.get("status") == "started":
             return
-        message = "the lesson's process could not start: " + death_message("starting", hung=self.hung, code=self.exit_status(GRACE_S))
+        message = "the lesson's process could not start: " + death_message(
+            "starting", hung=self.hung, code=self.exit_status(GRACE_S)
+        )
         said = printed(self.printed or self.output.since_mark())
         self.kill()
         raise OSError(message + said)

@@ -27,7 +27,14 @@ GRACE_S = 5.0
 DEFAULT_MEMORY_BYTES = 6 * 2**30
 # Variables Windows programs need to start at all (Python's random, sockets and DLL search use them).
 _WINDOWS_VARIABLES = (
-    "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "NUMBER_OF_PROCESSORS", "PROCESSOR_ARCHITECTURE", "USERNAME",
+    "SYSTEMROOT",
+    "SYSTEMDRIVE",
+    "WINDIR",
+    "COMSPEC",
+    "PATHEXT",
+    "NUMBER_OF_PROCESSORS",
+    "PROCESSOR_ARCHITECTURE",
+    "USERNAME",
 )
 # On a learner's own computer, what `keras.datasets` needs to download behind a proxy or a private CA.
 _NETWORK_VARIABLES = tuple(
@@ -44,7 +51,11 @@ def user_keras_home() -> Path:
 
 
 def learner_environment(
-    scratch: Path, threads: int, *, sandboxed: bool = False, own_cache: bool = False,
+    scratch: Path,
+    threads: int,
+    *,
+    sandboxed: bool = False,
+    own_cache: bool = False,
 ) -> dict[str, str]:
     """The learner process's whole environment.
 
@@ -59,7 +70,9 @@ def learner_environment(
     """
     package_parent = str(Path(cnn_course.__file__).resolve().parent.parent)
     environment = {
-        "PATH": os.defpath if os.name == "posix" else os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        "PATH": os.defpath
+        if os.name == "posix"
+        else os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "HOME": str(scratch),
         "TMPDIR": str(scratch / "tmp"),
         "TEMP": str(scratch / "tmp"),
@@ -161,7 +174,12 @@ class FolderGuard:
             env = {**env, "KERAS_HOME": str(scratch / ".keras")}
         package_dir = Path(cnn_course.__file__).resolve().parent
         return sandboxed_command(
-            command, scratch=scratch, package_dir=package_dir, env=env, network=True, writable=cache,
+            command,
+            scratch=scratch,
+            package_dir=package_dir,
+            env=env,
+            network=True,
+            writable=cache,
         )
 
 

@@ -25,7 +25,13 @@ from typing import Any
 
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import (
-    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, drops_privileges, is_strict, learner_environment,
+    DEFAULT_MEMORY_BYTES,
+    GRACE_S,
+    START_TIMEOUT_S,
+    Launcher,
+    drops_privileges,
+    is_strict,
+    learner_environment,
 )
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
@@ -33,7 +39,9 @@ from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
 from cnn_course.runtime.protocol import read_message, write_message
 
 
-def zygote_command(root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int) -> tuple[list[str], dict[str, str]]:
+def zygote_command(
+    root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int
+) -> tuple[list[str], dict[str, str]]:
     """The command line and environment of a zygote whose scratch root is `root`, talking on `socket_fd`."""
     command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.zygote", str(socket_fd), str(memory_bytes)]
     own_cache = drops_privileges(launcher)
@@ -75,7 +83,11 @@ class ForkHost:
     """
 
     def __init__(
-        self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None,
+        self,
+        *,
+        memory_bytes: int = DEFAULT_MEMORY_BYTES,
+        threads: int = 1,
+        launcher: Launcher | None = None,
         shared: SharedZygote | None = None,
     ) -> None:
         self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
@@ -127,7 +139,9 @@ class ForkHost:
                 return
             prepare_scratch_root(self.root)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command, environment = zygote_command(self.root, self.memory_bytes, self.threads, self.launcher, theirs.fileno())
+        command, environment = zygote_command(
+            self.root, self.memory_bytes, self.threads, self.launcher, theirs.fileno()
+        )
         launched: dict[str, Any] = {}
         started = threading.Event()
 
@@ -136,8 +150,14 @@ class ForkHost:
             # process, so the zygote is started by a thread that lives exactly as long as it does.
             try:
                 launched["process"] = subprocess.Popen(
-                    command, cwd=self.root, env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),), start_new_session=True,
+                    command,
+                    cwd=self.root,
+                    env=environment,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
                 )
             except OSError as error:
                 launched["error"] = error
@@ -160,7 +180,9 @@ class ForkHost:
         with self._changed:
             self._changed.wait_for(lambda: self._ready or self._socket is not ours, timeout=START_TIMEOUT_S)
         if not self._ready:
-            self._failure = cannot_start(f"it did not become ready within {START_TIMEOUT_S:g} s") + printed(self._output.since_mark())
+            self._failure = cannot_start(f"it did not become ready within {START_TIMEOUT_S:g} s") + printed(
+                self._output.since_mark()
+            )
             self._stop_zygote()
 
     def _attach(self, shared: SharedZygote) -> bool:

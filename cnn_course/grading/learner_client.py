@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnn_course.status import Status
 from cnn_course.checks.feedback import ExerciseError, ExerciseTimeout, NotAttempted
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import CELL_TIMEOUT_S, DEFAULT_MEMORY_BYTES, GRACE_S, launcher_for
@@ -25,11 +24,12 @@ from cnn_course.grading.forked import ForkHost
 from cnn_course.grading.messages import cell_problem, death_message, error_message, printed, timeout_message
 from cnn_course.grading.spawned import SpawnHost
 from cnn_course.runtime.backends import choose_backend
-from cnn_course.runtime.fs import copy_lesson_folder, remove_tree
-from cnn_course.runtime.privileges import hand_over_again
 from cnn_course.runtime.decoding import Decoder
 from cnn_course.runtime.encoding import Encoder
+from cnn_course.runtime.fs import copy_lesson_folder, remove_tree
+from cnn_course.runtime.privileges import hand_over_again
 from cnn_course.runtime.protocol import CallDetails, HttpResponse, ProtocolError
+from cnn_course.status import Status
 
 LearnerHost = ForkHost | SpawnHost
 STALE = -1  # what `_run_cells` returns when the shared interpreter ended for another lesson's sake
@@ -37,7 +37,11 @@ STALE_RESTARTS = 3
 
 
 def make_host(
-    backend: str | None = None, *, sandbox: str = "none", memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1,
+    backend: str | None = None,
+    *,
+    sandbox: str = "none",
+    memory_bytes: int = DEFAULT_MEMORY_BYTES,
+    threads: int = 1,
 ) -> tuple[LearnerHost, str]:
     """The learner host of one grading session, and its backend described in words.
 
@@ -57,7 +61,9 @@ def make_host(
     chosen, described = choose_backend(backend)
     launcher = launcher_for(sandbox)
     if chosen == "fork":
-        return ForkHost(memory_bytes=memory_bytes, threads=threads, launcher=launcher, shared=forked.SHARED_ZYGOTE), described
+        return ForkHost(
+            memory_bytes=memory_bytes, threads=threads, launcher=launcher, shared=forked.SHARED_ZYGOTE
+        ), described
     return SpawnHost(memory_bytes=memory_bytes, threads=threads, launcher=launcher), described
 
 
@@ -101,7 +107,9 @@ class LearnerProcess:
         return self.problems
 
     def _start_locked(self) -> None:
-        for _ in range(len(self.cells) + STALE_RESTARTS + 1):  # each round leaves out one more cell, or follows a restart
+        for _ in range(
+            len(self.cells) + STALE_RESTARTS + 1
+        ):  # each round leaves out one more cell, or follows a restart
             if not self._spawn():
                 return
             failed_cell = self._run_cells()
@@ -130,11 +138,17 @@ class LearnerProcess:
         for index, cell in enumerate(self.cells):
             if index in self.problems.skipped:
                 continue
-            reply = self._connection.request({"op": "cell", "label": cell.label, "source": cell.source, "timeout": self.cell_timeout}, self.cell_timeout)
+            reply = self._connection.request(
+                {"op": "cell", "label": cell.label, "source": cell.source, "timeout": self.cell_timeout},
+                self.cell_timeout,
+            )
             if reply is None and self._connection.stale:
                 return STALE
             if reply is None:
-                self._record(cell, self._death_message(f"running {cell.label}") + " The grader skipped this cell and ran the others.")
+                self._record(
+                    cell,
+                    self._death_message(f"running {cell.label}") + " The grader skipped this cell and ran the others.",
+                )
                 return index
             problem = cell_problem(cell, reply, self.cell_timeout)
             if problem:
@@ -143,7 +157,9 @@ class LearnerProcess:
 
     def _record(self, cell: Cell, problem: str) -> None:
         if cell.role == "setup":
-            self.problems.setup_error = self.problems.setup_error or f"the setup cell ({cell.label}) fails, so no exercise can run: {problem}"
+            self.problems.setup_error = (
+                self.problems.setup_error or f"the setup cell ({cell.label}) fails, so no exercise can run: {problem}"
+            )
         for name in cell.names:
             self.problems.broken.setdefault(name, problem)
 
@@ -184,8 +200,13 @@ class LearnerProcess:
                 folder.mkdir()
                 encoder = Encoder(folder)
                 request = {
-                    "op": "call", "name": name, "folder": str(folder), "timeout": timeout, "details": details,
-                    "args": encoder.encode(tuple(args)), "kwargs": encoder.encode(dict(kwargs)),
+                    "op": "call",
+                    "name": name,
+                    "folder": str(folder),
+                    "timeout": timeout,
+                    "details": details,
+                    "args": encoder.encode(tuple(args)),
+                    "kwargs": encoder.encode(dict(kwargs)),
                 }
                 connection = self._connection
                 hand_over_again(self.host.root)  # the arguments, files the checks made for them
@@ -208,8 +229,8 @@ class LearnerProcess:
             raise ExerciseError(
                 name,
                 f"is not defined by the lesson's exercise cells (found {reply['found']} instead of a function)."
-                if reply.get("found") else
-                "is not defined by the lesson's exercise cells. The exercise cell must define a function with this name: "
+                if reply.get("found")
+                else "is not defined by the lesson's exercise cells. The exercise cell must define a function with this name: "
                 "did you rename it, or delete or retag its cell?",
             )
         if status == Status.ERROR:
@@ -246,7 +267,14 @@ class LearnerProcess:
                 stored[field_name] = [filename, stored_name]
             return stored
 
-        message = {"op": "http", "app": app_id, "folder": str(folder), "path": request["path"], "method": request["method"], "timeout": 60}
+        message = {
+            "op": "http",
+            "app": app_id,
+            "folder": str(folder),
+            "path": request["path"],
+            "method": request["method"],
+            "timeout": 60,
+        }
         if "many" in request:
             message.update(many=[store(files) for files in request["many"]], threads=request["threads"])
         else:
@@ -255,9 +283,12 @@ class LearnerProcess:
         with self._lock:
             reply = self._connection.request(message, 60) if self._alive() else None
         if reply is None or reply.get("status") != "ok":
-            detail = error_message(reply) if reply and reply.get("status") == Status.ERROR else "the app did not answer."
+            detail = (
+                error_message(reply) if reply and reply.get("status") == Status.ERROR else "the app did not answer."
+            )
             raise ExerciseError("app", f"a request to {request['path']} failed: {detail}")
-        responses = [HttpResponse(int(r["status"]), dict(r["headers"]), str(r["body"]).encode("latin-1")) for r in reply["responses"]]
+        responses = [
+            HttpResponse(int(r["status"]), dict(r["headers"]), str(r["body"]).encode("latin-1"))
+            for r in reply["responses"]
+        ]
         return responses if "many" in request else responses[0]
-
-

@@ -15,11 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
-from cnn_course.checks.feedback import ExerciseError, NotAttempted
-from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
-from cnn_course.runtime.ipython_cells import prepare_cell
-from cnn_course.runtime.protocol import CallDetails
 from cnn_course.authoring.notebooks import (
     EXERCISE_TAG,
     PAIR_SUFFIXES,
@@ -31,6 +26,11 @@ from cnn_course.authoring.notebooks import (
     pair_files,
     read_notebook,
 )
+from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
+from cnn_course.checks.feedback import ExerciseError, NotAttempted
+from cnn_course.grading.learner_client import Cell, LearnerHost, LearnerProcess
+from cnn_course.runtime.ipython_cells import prepare_cell
+from cnn_course.runtime.protocol import CallDetails
 
 _MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
@@ -45,7 +45,9 @@ class LessonFile:
     markdown_exercises: dict[str, str] = field(default_factory=dict)  # name -> label of a Markdown cell tagged exercise
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # name -> labels of the cells defining it
     untagged_names: dict[str, str] = field(default_factory=dict)  # top-level name -> label of an untagged code cell
-    timeit_cells: dict[str, str] = field(default_factory=dict)  # name -> label of a %%timeit exercise cell (keeps no names)
+    timeit_cells: dict[str, str] = field(
+        default_factory=dict
+    )  # name -> label of a %%timeit exercise cell (keeps no names)
     diverged: list[str] = field(default_factory=list)  # exercises whose code differs in the other file of the pair
 
 
@@ -107,7 +109,11 @@ def renamed_copies(folder: Path, stem: str) -> list[Path]:
     except OSError:
         return []
     prefix = stem.casefold()
-    return [path for path in entries if path.is_file() and path.suffix in PAIR_SUFFIXES and path.stem.casefold().startswith(prefix)]
+    return [
+        path
+        for path in entries
+        if path.is_file() and path.suffix in PAIR_SUFFIXES and path.stem.casefold().startswith(prefix)
+    ]
 
 
 def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
@@ -124,7 +130,8 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
         found = (
             f" Found {', '.join(path.name for path in renamed)}: if that is your lesson (a browser or a copy renamed it), "
             f"rename it to {stem}{renamed[0].suffix}."
-            if renamed else ""
+            if renamed
+            else ""
         )
         raise NotebookError(
             f"No lesson '{stem}' in the folder graded: expected {candidates[0].name} or {candidates[1].name}.{found} "
@@ -157,7 +164,9 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
         )
     for path, error in errors:
         cause = type(error.__cause__).__name__ if error.__cause__ else "damaged"
-        notes.append(f"{path.name} could not be read as a notebook ({cause}), so its twin {graded.path.name} was graded.")
+        notes.append(
+            f"{path.name} could not be read as a notebook ({cause}), so its twin {graded.path.name} was graded."
+        )
     if len(readable) == 2:
         other = readable[1]
         differ = diverged_exercises(*sorted((r.path for r in readable), key=lambda p: PAIR_SUFFIXES.index(p.suffix)))
@@ -196,7 +205,11 @@ class LearnerExercise:
         except NotAttempted as outcome:
             raise NotAttempted(self.__name__, str(outcome) + self.lesson.notes_for(self.__name__)) from None
         except ExerciseError as outcome:  # ExerciseTimeout stays a timeout
-            message = _strip_name(self.__name__, str(outcome)) + self.lesson.hint_for_error(str(outcome)) + self.lesson.notes_for(self.__name__)
+            message = (
+                _strip_name(self.__name__, str(outcome))
+                + self.lesson.hint_for_error(str(outcome))
+                + self.lesson.notes_for(self.__name__)
+            )
             raise type(outcome)(self.__name__, message) from None
 
 
@@ -233,7 +246,11 @@ class GradedLesson:
         self.start()
         if self.setup_error:
             raise ExerciseError(name, self.setup_error + self.notes_for(name))
-        if self.lesson_file is not None and name in self.lesson_file.markdown_exercises and name not in self.lesson_file.exercise_sources:
+        if (
+            self.lesson_file is not None
+            and name in self.lesson_file.markdown_exercises
+            and name not in self.lesson_file.exercise_sources
+        ):
             raise ExerciseError(
                 name,
                 f"its exercise cell ({self.lesson_file.markdown_exercises[name]}) is a Markdown cell, so it is not run. "
@@ -257,7 +274,9 @@ class GradedLesson:
         notes = [note for note in self.notes if name in note or any(kind in note for kind in kinds)]
         if self.lesson_file is not None and name in self.lesson_file.duplicates:
             labels = self.lesson_file.duplicates[name]
-            notes.append(f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others.")
+            notes.append(
+                f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others."
+            )
         return "".join(f"\nNote: {note}" for note in notes)
 
     def hint_for_error(self, message: str) -> str:
@@ -284,4 +303,3 @@ def load_lesson(host: LearnerHost, folder: Path, stem: str, timeout: float = DEF
         return GradedLesson(folder / stem, None, timeout=timeout, setup_error=str(error))
     process = LearnerProcess(host, folder, lesson_file.cells, cell_timeout=timeout)
     return GradedLesson(lesson_file.path, process, lesson_file, timeout=timeout, notes=notes)
-

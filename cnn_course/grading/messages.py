@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from cnn_course.status import Status
 from cnn_course.checks.feedback import keras_error_hint
 from cnn_course.runtime.ipython_cells import Refusal, explain_refusals
+from cnn_course.status import Status
 
 ENVIRONMENT_ADVICE = (
     "This is a problem of this computer's set-up, not of your code. Run `cnn-course doctor` to see what is "
-    "missing, and check that `python -c \"import tensorflow\"` works in the environment you grade from."
+    'missing, and check that `python -c "import tensorflow"` works in the environment you grade from.'
 )
 
 
@@ -20,8 +20,12 @@ def cannot_start(cause: str, *, portable: bool = False) -> str:
 
     With the fork backend (`portable` False) it also suggests the portable one.
     """
-    advice = ENVIRONMENT_ADVICE if portable else (
-        f"{ENVIRONMENT_ADVICE} If it keeps failing, grade with `--learner-backend spawn` (or set CNN_COURSE_LEARNER_BACKEND=spawn)."
+    advice = (
+        ENVIRONMENT_ADVICE
+        if portable
+        else (
+            f"{ENVIRONMENT_ADVICE} If it keeps failing, grade with `--learner-backend spawn` (or set CNN_COURSE_LEARNER_BACKEND=spawn)."
+        )
     )
     return f"the grader could not start a learner process to run your lesson ({cause}). {advice}"
 
@@ -42,7 +46,11 @@ def death_message(during: str, *, hung: bool, code: int | None) -> str:
             f"the lesson's code crashed its process (Windows error 0x{code:08X}: often a stack overflow from deep "
             f"recursion, or a library's native code failing) while {during}."
         )
-    how = f"ended its process (exit status {code})" if code is not None else "ended its process, or the process that started it,"
+    how = (
+        f"ended its process (exit status {code})"
+        if code is not None
+        else "ended its process, or the process that started it,"
+    )
     return (
         f"the lesson's code {how} while {during}: remove calls to "
         "os._exit(), sys.exit(), exit() or quit() and anything that kills processes from your cells."

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from cnn_course.status import Status
+from cnn_course.authoring.course_config import CourseConfigError, load_config
 from cnn_course.checks import draws
 from cnn_course.checks.calls import DEFAULT_TIMEOUT_S
 from cnn_course.checks.feedback import CheckFailed, ExerciseError, NotAttempted
-from cnn_course.authoring.course_config import CourseConfigError, load_config
 from cnn_course.grading.environment import DEFAULT_MEMORY_BYTES, protection
 from cnn_course.grading.learner_client import LearnerHost, make_host
 from cnn_course.grading.saved_models import SavedModels
 from cnn_course.grading.scoreboard import write_summary
 from cnn_course.grading.snapshot import FolderChanges, FolderSnapshot
 from cnn_course.runtime.backends import BACKEND_VARIABLE, BACKENDS
+from cnn_course.status import Status
 
 if TYPE_CHECKING:
     from cnn_course.grading.lesson import GradedLesson
@@ -120,7 +120,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SYSTEM_TEMPORARY] = Path(tempfile.gettempdir())
     try:
         config.stash[_HOST], config.stash[_BACKEND] = make_host(
-            config.getoption("--learner-backend"), sandbox=config.getoption("--learner-sandbox"),
+            config.getoption("--learner-backend"),
+            sandbox=config.getoption("--learner-sandbox"),
             memory_bytes=int(config.getoption("--learner-memory") * 2**30),
         )
     except ValueError as error:
@@ -275,7 +276,10 @@ def pytest_runtest_call(item: pytest.Item):
         if key is None:
             raise
         # A check that could not read the result: say so in a sentence, never with the grader's traceback.
-        outcome = ExerciseError(key[1], f"its result could not be checked ({type(error).__name__}: {str(error)[:300]}). Compare what it returns with the docstring's contract: types, shapes and dtypes.")
+        outcome = ExerciseError(
+            key[1],
+            f"its result could not be checked ({type(error).__name__}: {str(error)[:300]}). Compare what it returns with the docstring's contract: types, shapes and dtypes.",
+        )
         item.stash[EXERCISE_OUTCOME] = outcome
         raise pytest.fail.Exception(str(outcome), pytrace=False) from None
 
@@ -330,8 +334,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     """The folder's changes, the scoreboard and the next step (`scoreboard.write_summary`)."""
     protected, _ = protection(config.stash[_HOST].launcher)
     write_summary(
-        terminalreporter, config, exitstatus, config.stash[_RESULTS], config.stash[_LESSONS], config.stash[CHECK_SEED],
-        config.stash[_CHANGES], protected,
+        terminalreporter,
+        config,
+        exitstatus,
+        config.stash[_RESULTS],
+        config.stash[_LESSONS],
+        config.stash[CHECK_SEED],
+        config.stash[_CHANGES],
+        protected,
     )
 
 
@@ -346,7 +356,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"cnn-course check seed: {config.stash[CHECK_SEED]} (repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
     ]
     if _MOVED_FROM in config.stash:
-        moved = f"pytest ran inside {config.stash[_MOVED_FROM]}, so it grades as from the course folder, {config.rootpath}"
+        moved = (
+            f"pytest ran inside {config.stash[_MOVED_FROM]}, so it grades as from the course folder, {config.rootpath}"
+        )
         lines.append(f"cnn-course: {moved}")
     if config.stash[_GRADING]:
         lines.append(f"cnn-course folder protection: {protection(config.stash[_HOST].launcher)[1]}")

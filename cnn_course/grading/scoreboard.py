@@ -48,13 +48,17 @@ def write_summary(
     marks = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.NOT_ATTEMPTED: "TODO"}
     for stem, rows in by_lesson.items():
         graded = lessons.get(stem)
-        write(f"{stem}" + (f"  (graded: {graded.path.name})" if graded is not None and graded.process is not None else ""))
+        write(
+            f"{stem}" + (f"  (graded: {graded.path.name})" if graded is not None and graded.process is not None else "")
+        )
         for note in graded.notes if graded is not None else ():
             write(f"  note: {note}")
         for exercise, outcome in rows:
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
-    write(f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted")
+    write(
+        f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted"
+    )
     write(f"check seed: {seed} (--check-seed {seed} repeats the arguments the checks drew)")
     diverged = {stem: lesson.lesson_file.diverged for stem, lesson in lessons.items() if lesson.lesson_file is not None}
     write(next_step(results, diverged))

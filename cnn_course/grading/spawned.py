@@ -24,7 +24,13 @@ from typing import Any
 
 from cnn_course.grading.connection import Connection
 from cnn_course.grading.environment import (
-    DEFAULT_MEMORY_BYTES, GRACE_S, START_TIMEOUT_S, Launcher, drops_privileges, is_strict, learner_environment,
+    DEFAULT_MEMORY_BYTES,
+    GRACE_S,
+    START_TIMEOUT_S,
+    Launcher,
+    drops_privileges,
+    is_strict,
+    learner_environment,
 )
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
@@ -79,7 +85,9 @@ class _Interpreter(Connection):
         self.output.stop()
         # On Windows a close waits for a read blocked on the same pipe: leave the read ends to the
         # reader threads, which end at end of file.
-        for stream in (self.process.stdin,) if os.name == "nt" else (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in (
+            (self.process.stdin,) if os.name == "nt" else (self.process.stdin, self.process.stdout, self.process.stderr)
+        ):
             with contextlib.suppress(OSError):
                 stream.close()
 
@@ -135,7 +143,9 @@ class SpawnHost:
 
     shared = False
 
-    def __init__(self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None) -> None:
+    def __init__(
+        self, *, memory_bytes: int = DEFAULT_MEMORY_BYTES, threads: int = 1, launcher: Launcher | None = None
+    ) -> None:
         self.memory_bytes, self.threads, self.launcher = memory_bytes, threads, launcher
         self.root = Path(tempfile.mkdtemp(prefix="cnn-course-learners-"))
         prepare_scratch_root(self.root)
@@ -167,20 +177,39 @@ class SpawnHost:
         if self.interpreter is not None:
             self.interpreter.kill()
             self.interpreter = None
-        command = [sys.executable, "-s", "-B", "-m", "cnn_course.runtime.spawned", str(self.memory_bytes), str(os.getpid())]
+        command = [
+            sys.executable,
+            "-s",
+            "-B",
+            "-m",
+            "cnn_course.runtime.spawned",
+            str(self.memory_bytes),
+            str(os.getpid()),
+        ]
         environment = learner_environment(
-            self.root, self.threads, sandboxed=is_strict(self.launcher), own_cache=drops_privileges(self.launcher),
+            self.root,
+            self.threads,
+            sandboxed=is_strict(self.launcher),
+            own_cache=drops_privileges(self.launcher),
         )
         if self.launcher is not None:
             command = self.launcher(command, self.root, environment)
         if os.name == "nt":
-            detached: dict[str, Any] = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW}
+            detached: dict[str, Any] = {
+                "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
+            }
         else:
             detached = {"start_new_session": True}
         try:
             process = start_kept(
-                command, cwd=self.root, env=environment, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, bufsize=0, **detached,
+                command,
+                cwd=self.root,
+                env=environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                bufsize=0,
+                **detached,
             )
         except OSError as error:
             self._failure = cannot_start(f"{type(error).__name__}: {error}", portable=True)
@@ -191,7 +220,11 @@ class SpawnHost:
             said = printed(interpreter.output.since_mark())
             code = interpreter.exit_status(0)
             interpreter.kill()
-            cause = f"it did not become ready within {START_TIMEOUT_S:g} s" if interpreter.hung else f"it ended at start, exit status {code}"
+            cause = (
+                f"it did not become ready within {START_TIMEOUT_S:g} s"
+                if interpreter.hung
+                else f"it ended at start, exit status {code}"
+            )
             self._failure = cannot_start(cause, portable=True) + said
             return
         self.interpreter = interpreter

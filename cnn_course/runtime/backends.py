@@ -22,7 +22,10 @@ def missing_for_fork() -> list[str]:
     missing = []
     if not sys.platform.startswith("linux"):
         missing.append(f"Linux (this is {sys.platform})")
-    for module, names in ((os, ("fork", "setsid", "killpg", "WNOHANG")), (socket, ("AF_UNIX", "SOCK_SEQPACKET", "send_fds"))):
+    for module, names in (
+        (os, ("fork", "setsid", "killpg", "WNOHANG")),
+        (socket, ("AF_UNIX", "SOCK_SEQPACKET", "send_fds")),
+    ):
         missing += [f"{module.__name__}.{name}" for name in names if not hasattr(module, name)]
     return missing
 
@@ -40,10 +43,15 @@ def choose_backend(requested: str | None = None) -> tuple[str, str]:
     """
     requested = (requested or os.environ.get(BACKEND_VARIABLE) or "auto").strip().lower()
     if requested not in BACKENDS:
-        raise ValueError(f"unknown learner backend '{requested}': use one of {', '.join(BACKENDS)} (option --learner-backend or ${BACKEND_VARIABLE})")
+        raise ValueError(
+            f"unknown learner backend '{requested}': use one of {', '.join(BACKENDS)} (option --learner-backend or ${BACKEND_VARIABLE})"
+        )
     missing = missing_for_fork()
     if requested == "spawn":
         return "spawn", "spawn: one interpreter per session, a namespace per lesson (asked for)"
     if not missing:
         return "fork", "fork: one interpreter per session, a forked process per lesson (Linux)"
-    return "spawn", f"spawn: one interpreter per session, a namespace per lesson (the fork backend needs {', '.join(missing)})"
+    return (
+        "spawn",
+        f"spawn: one interpreter per session, a namespace per lesson (the fork backend needs {', '.join(missing)})",
+    )

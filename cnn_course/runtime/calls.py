@@ -29,7 +29,11 @@ def call_with_details(function: Callable[..., Any], *args: Any, **kwargs: Any) -
     with _no_servers(servers):
         value = function(*args, **kwargs)
     returned = next(
-        (key for key, argument in arguments.items() if argument is value and not isinstance(value, (bool, int, float, str, type(None)))),
+        (
+            key
+            for key, argument in arguments.items()
+            if argument is value and not isinstance(value, (bool, int, float, str, type(None)))
+        ),
         None,
     )
     changed = tuple(key for key, copy in copies.items() if not np.array_equal(copy, arguments[key], equal_nan=True))

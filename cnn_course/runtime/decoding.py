@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from cnn_course.runtime.protocol import ForeignObject, GeneratedArray, MaterializedDataset, MAX_FILE_BYTES, ProtocolError, ServedApp
+from cnn_course.runtime.protocol import (
+    MAX_FILE_BYTES,
+    ForeignObject,
+    GeneratedArray,
+    MaterializedDataset,
+    ProtocolError,
+    ServedApp,
+)
 
 
 class Decoder:
@@ -24,7 +31,11 @@ class Decoder:
     """
 
     def __init__(
-        self, folder: Path, send_http: Callable[[int, dict[str, Any]], Any] | None = None, generate: bool = False, working_folder: Path | None = None
+        self,
+        folder: Path,
+        send_http: Callable[[int, dict[str, Any]], Any] | None = None,
+        generate: bool = False,
+        working_folder: Path | None = None,
     ) -> None:
         self.folder, self.send_http, self.generate, self.working_folder = folder, send_http, generate, working_folder
 
@@ -74,7 +85,13 @@ class Decoder:
         return Path(str(tree["value"]))
 
     def _decode_generated(self, tree: dict) -> Any:
-        spec = GeneratedArray(tuple(int(n) for n in tree["shape"]), int(tree["seed"]), float(tree["low"]), float(tree["high"]), str(tree["dtype"]))
+        spec = GeneratedArray(
+            tuple(int(n) for n in tree["shape"]),
+            int(tree["seed"]),
+            float(tree["low"]),
+            float(tree["high"]),
+            str(tree["dtype"]),
+        )
         return spec.materialize() if self.generate else spec
 
     def _decode_npscalar(self, tree: dict) -> np.generic:
@@ -151,7 +168,9 @@ class Decoder:
             raise ProtocolError("an app can only be used through the learner process")
         app_id = int(tree["id"])
         send = self.send_http
-        return ServedApp(app_id, str(tree.get("type", "app"))[:100], self.working_folder, lambda request: send(app_id, request))
+        return ServedApp(
+            app_id, str(tree.get("type", "app"))[:100], self.working_folder, lambda request: send(app_id, request)
+        )
 
 
 def load_learner_model(path: str | Path, compiled: bool = True) -> Any:

@@ -38,7 +38,9 @@ class Encoder:
         if isinstance(value, float):
             return value if math.isfinite(value) else {"t": "float", "value": repr(value)}
         if isinstance(value, (list, tuple, set, frozenset)):
-            kind = {list: "list", tuple: "tuple"}.get(type(value), "set" if isinstance(value, (set, frozenset)) else None)
+            kind = {list: "list", tuple: "tuple"}.get(
+                type(value), "set" if isinstance(value, (set, frozenset)) else None
+            )
             if kind is None:  # a namedtuple or list subclass: keep the data, lose the type
                 kind = "tuple" if isinstance(value, tuple) else "list"
             return {"t": kind, "items": [self.encode(item) for item in value]}
@@ -47,7 +49,14 @@ class Encoder:
         if isinstance(value, PurePath):
             return {"t": "path", "value": str(value)}
         if isinstance(value, GeneratedArray):
-            return {"t": "generated", "shape": list(value.shape), "seed": value.seed, "low": value.low, "high": value.high, "dtype": value.dtype}
+            return {
+                "t": "generated",
+                "shape": list(value.shape),
+                "seed": value.seed,
+                "low": value.low,
+                "high": value.high,
+                "dtype": value.dtype,
+            }
         if isinstance(value, np.generic) and value.dtype.kind in "biuf":
             return {"t": "npscalar", "dtype": value.dtype.str, "value": self.encode(value.item())}
         if isinstance(value, np.ndarray):
@@ -56,7 +65,11 @@ class Encoder:
 
     def _array(self, array: np.ndarray, kind: str) -> dict[str, Any]:
         if array.dtype.hasobject:
-            return {"t": "foreign", "type": "ndarray of Python objects", "reason": "an array of dtype=object cannot be read safely: use a numeric dtype."}
+            return {
+                "t": "foreign",
+                "type": "ndarray of Python objects",
+                "reason": "an array of dtype=object cannot be read safely: use a numeric dtype.",
+            }
         path, name = self._file(".npy")
         np.save(path, array, allow_pickle=False)
         return {"t": kind, "file": name}
@@ -71,10 +84,16 @@ class Encoder:
             if isinstance(value, keras.Model):
                 return self._model(value)
             if isinstance(value, keras.callbacks.History):
-                return {"t": "history", "history": self.encode(value.history), "params": self.encode(value.params or {})}
+                return {
+                    "t": "history",
+                    "history": self.encode(value.history),
+                    "params": self.encode(value.params or {}),
+                }
             if isinstance(value, keras.callbacks.Callback):
                 return self._callback(value)
-            if isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer, keras.losses.Loss, keras.metrics.Metric)):
+            if isinstance(
+                value, (keras.layers.Layer, keras.optimizers.Optimizer, keras.losses.Loss, keras.metrics.Metric)
+            ):
                 return self._keras_object(value)
             if keras.ops.is_tensor(value) or type_name in ("ResourceVariable", "Variable", "EagerTensor"):
                 return self._array(np.asarray(value), "ndarray")
@@ -83,7 +102,11 @@ class Encoder:
             if hasattr(value, "wsgi_app") and self.register_app is not None:
                 return {"t": "app", "id": self.register_app(value), "type": type_name}
         if inspect.isfunction(value) or inspect.isbuiltin(value):
-            return {"t": "foreign", "type": "function", "reason": f"it returned the function `{getattr(value, '__name__', '?')}` instead of calling it."}
+            return {
+                "t": "foreign",
+                "type": "function",
+                "reason": f"it returned the function `{getattr(value, '__name__', '?')}` instead of calling it.",
+            }
         return {"t": "foreign", "type": type_name, "reason": ""}
 
     def _model(self, model: Any) -> dict[str, Any]:
@@ -91,7 +114,11 @@ class Encoder:
         try:
             model.save(path)
         except Exception as error:  # noqa: BLE001 - any failure to save means the model cannot cross
-            return {"t": "foreign", "type": type(model).__name__, "reason": f"the model could not be saved ({type(error).__name__}: {str(error)[:300]})."}
+            return {
+                "t": "foreign",
+                "type": type(model).__name__,
+                "reason": f"the model could not be saved ({type(error).__name__}: {str(error)[:300]}).",
+            }
         return {"t": "model", "file": name, "type": type(model).__name__}
 
     def _keras_object(self, value: Any) -> dict[str, Any]:
@@ -101,13 +128,21 @@ class Encoder:
             config = keras.saving.serialize_keras_object(value)
             json.dumps(config)
         except Exception as error:  # noqa: BLE001
-            return {"t": "foreign", "type": type(value).__name__, "reason": f"it could not be serialised ({type(error).__name__})."}
+            return {
+                "t": "foreign",
+                "type": type(value).__name__,
+                "reason": f"it could not be serialised ({type(error).__name__}).",
+            }
         return {"t": "keras", "config": config, "type": type(value).__name__}
 
     def _callback(self, callback: Any) -> dict[str, Any]:
         cls = type(callback)
         if not cls.__module__.startswith("keras.") or getattr(_keras_callbacks(), cls.__name__, None) is not cls:
-            return {"t": "foreign", "type": cls.__name__, "reason": "it is a callback class defined outside Keras; use the Keras callbacks themselves."}
+            return {
+                "t": "foreign",
+                "type": cls.__name__,
+                "reason": "it is a callback class defined outside Keras; use the Keras callbacks themselves.",
+            }
         attributes = {}
         for key, attribute in vars(callback).items():
             if key.startswith("_") or key in ("params", "model"):

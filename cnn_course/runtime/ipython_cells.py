@@ -29,22 +29,60 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Line magics that only change how Jupyter shows things or reloads modules: nothing to do in a grader.
-IGNORED = frozenset({
-    "matplotlib", "load_ext", "reload_ext", "unload_ext", "autoreload", "aimport", "config", "xmode", "pprint",
-    "precision", "colors", "pinfo", "pinfo2", "pdoc", "pdef", "psource", "pfile", "psearch", "who", "whos", "who_ls",
-    "lsmagic", "magic", "quickref", "page",
-})
+IGNORED = frozenset(
+    {
+        "matplotlib",
+        "load_ext",
+        "reload_ext",
+        "unload_ext",
+        "autoreload",
+        "aimport",
+        "config",
+        "xmode",
+        "pprint",
+        "precision",
+        "colors",
+        "pinfo",
+        "pinfo2",
+        "pdoc",
+        "pdef",
+        "psource",
+        "pfile",
+        "psearch",
+        "who",
+        "whos",
+        "who_ls",
+        "lsmagic",
+        "magic",
+        "quickref",
+        "page",
+    }
+)
 # Cell magics whose body is not Python but something Jupyter displays.
 IGNORED_CELLS = frozenset({"html", "markdown", "javascript", "js", "latex", "svg"})
-SHELL = frozenset({
-    "system", "sx", "sc", "bash", "sh", "script", "perl", "ruby", "python", "python2", "python3", "pypy",
-})
+SHELL = frozenset(
+    {
+        "system",
+        "sx",
+        "sc",
+        "bash",
+        "sh",
+        "script",
+        "perl",
+        "ruby",
+        "python",
+        "python2",
+        "python3",
+        "pypy",
+    }
+)
 INSTALL = frozenset({"pip", "conda", "mamba", "micromamba", "uv"})
 
 _REASONS = {
     "shell": ("runs a shell command", "Run it in a terminal instead"),
     "install": (
-        "installs packages", "Install once from a terminal instead (`pip install ...` in the course's environment)",
+        "installs packages",
+        "Install once from a terminal instead (`pip install ...` in the course's environment)",
     ),
     "run": (
         "runs another file",

@@ -20,13 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cnn_course.status import Status
 from cnn_course.runtime.calls import call_with_details
-from cnn_course.runtime.ipython_cells import prepare_cell
-from cnn_course.runtime.limits import time_limit
 from cnn_course.runtime.decoding import Decoder
 from cnn_course.runtime.encoding import Encoder
+from cnn_course.runtime.ipython_cells import prepare_cell
+from cnn_course.runtime.limits import time_limit
 from cnn_course.runtime.protocol import CallDetails, ProtocolError, read_message, write_message
+from cnn_course.status import Status
 
 MESSAGE_CHARS = 2000
 
@@ -35,9 +35,23 @@ class _Stopped(BaseException):
     """Raised by the time limit: a cell or call ran past it."""
 
 
-PRELOADED = ("numpy", "tensorflow", "keras", "matplotlib.pyplot", "sklearn.metrics", "seaborn", "cnn_course.data",
-             "cnn_course.models", "cnn_course.plots", "cnn_course.training", "cnn_course.evaluation", "cnn_course.checks",
-             "cnn_course.seeding", "flask", "PIL.Image")
+PRELOADED = (
+    "numpy",
+    "tensorflow",
+    "keras",
+    "matplotlib.pyplot",
+    "sklearn.metrics",
+    "seaborn",
+    "cnn_course.data",
+    "cnn_course.models",
+    "cnn_course.plots",
+    "cnn_course.training",
+    "cnn_course.evaluation",
+    "cnn_course.checks",
+    "cnn_course.seeding",
+    "flask",
+    "PIL.Image",
+)
 
 
 def preload() -> None:
@@ -142,7 +156,9 @@ class LearnerSide:
             self.send({"status": "syntax_error", "line": error.lineno, "message": str(error.msg)})
             return
         if cell.refusals:
-            self.send({"status": "refused", "refusals": [[found.line, found.text, found.kind] for found in cell.refusals]})
+            self.send(
+                {"status": "refused", "refusals": [[found.line, found.text, found.kind] for found in cell.refusals]}
+            )
             return
         try:
             with time_limit(float(request["timeout"]), _Stopped), cell.output_captured(self.namespace):
@@ -160,7 +176,9 @@ class LearnerSide:
         folder = Path(request["folder"])
         function = self.namespace.get(request["name"])
         if not callable(function):
-            self.send({"status": "missing", "found": type(function).__name__ if request["name"] in self.namespace else None})
+            self.send(
+                {"status": "missing", "found": type(function).__name__ if request["name"] in self.namespace else None}
+            )
             return
         decoder = Decoder(folder, generate=True)
         args = decoder.decode(request["args"])
@@ -169,7 +187,9 @@ class LearnerSide:
         files_before = _snapshot(self.folder) if watch else {}
         try:
             with time_limit(float(request["timeout"]), _Stopped):
-                details = call_with_details(function, *args, **kwargs) if watch else CallDetails(function(*args, **kwargs))
+                details = (
+                    call_with_details(function, *args, **kwargs) if watch else CallDetails(function(*args, **kwargs))
+                )
         except _Stopped:
             self.send({"status": Status.TIMEOUT})
             return
@@ -189,9 +209,13 @@ class LearnerSide:
                 if watch:
                     reply["returned_argument"] = details.returned_argument
                     reply["changed_arguments"] = list(details.changed_arguments)
-                    reply["arguments_after"] = [[key, encoder.encode(argument)] for key, argument in details.arguments_after.items()]
+                    reply["arguments_after"] = [
+                        [key, encoder.encode(argument)] for key, argument in details.arguments_after.items()
+                    ]
                     reply["started_server"] = details.started_server
-                    reply["written_files"] = sorted(path for path, stamp in _snapshot(self.folder).items() if files_before.get(path) != stamp)
+                    reply["written_files"] = sorted(
+                        path for path, stamp in _snapshot(self.folder).items() if files_before.get(path) != stamp
+                    )
         except _Stopped:
             self.send({"status": Status.TIMEOUT})
             return
@@ -210,7 +234,10 @@ class LearnerSide:
         folder = Path(request["folder"])
 
         def one(files: dict[str, Any], data: dict[str, str], method: str) -> dict[str, Any]:
-            payload = {**data, **{field: (_BytesFile(folder / spec[1]), spec[0], *spec[2:]) for field, spec in files.items()}}
+            payload = {
+                **data,
+                **{field: (_BytesFile(folder / spec[1]), spec[0], *spec[2:]) for field, spec in files.items()},
+            }
             builder = EnvironBuilder(path=request["path"], method=method, data=payload or None)
             try:
                 body_iter, status, headers = run_wsgi_app(app, builder.get_environ(), buffered=True)

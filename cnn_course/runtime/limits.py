@@ -103,7 +103,9 @@ def _watchdog(seconds: float, error: Callable[[], BaseException]) -> Iterator[No
             try:
                 with lock:
                     done.set()
-                    set_async_exc(ctypes.c_ulong(target), None)  # one raised but not delivered yet must not escape the block
+                    set_async_exc(
+                        ctypes.c_ulong(target), None
+                    )  # one raised but not delivered yet must not escape the block
                 break
             except BaseException:  # noqa: BLE001, S112 - the block is over: its late interrupt is dropped
                 continue

@@ -138,7 +138,9 @@ class ServedApp:
 
     def post_many(self, path: str, requests: list[dict[str, Any]], threads: int = 8) -> list[HttpResponse]:
         """POST each form of `requests` (as for `post`) to `path`, `threads` at a time; responses in order."""
-        return self._send({"method": "POST", "path": path, "many": [_split_form(form)[0] for form in requests], "threads": threads})
+        return self._send(
+            {"method": "POST", "path": path, "many": [_split_form(form)[0] for form in requests], "threads": threads}
+        )
 
 
 def _split_form(form: dict[str, Any]) -> tuple[dict[str, tuple], dict[str, str]]:

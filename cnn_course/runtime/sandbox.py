@@ -88,7 +88,12 @@ def _tmpfs_size_supported() -> bool:
 
 
 def sandboxed_command(
-    command: list[str], *, scratch: Path, package_dir: Path, env: dict[str, str], network: bool = False,
+    command: list[str],
+    *,
+    scratch: Path,
+    package_dir: Path,
+    env: dict[str, str],
+    network: bool = False,
     writable: Sequence[Path] = (),
 ) -> list[str]:
     """Return the bubblewrap command line that runs `command` in the learner's sandbox.
@@ -136,7 +141,17 @@ def sandboxed_command(
     arguments += ["--unshare-all", *(["--share-net"] if network else [])]
     arguments += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     arguments += ["--cap-drop", "ALL"]
-    arguments += ["--die-with-parent", "--new-session", "--remount-ro", "/", "--remount-ro", "/dev", "--chdir", str(scratch), "--clearenv"]
+    arguments += [
+        "--die-with-parent",
+        "--new-session",
+        "--remount-ro",
+        "/",
+        "--remount-ro",
+        "/dev",
+        "--chdir",
+        str(scratch),
+        "--clearenv",
+    ]
     pythonpath = os.pathsep.join([str(package_dir.parent), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
     inside = {"HOME": str(scratch), "TMPDIR": str(scratch), **env, "PYTHONPATH": pythonpath, SANDBOX_MARK: "1"}
     for name, value in sorted(inside.items()):
@@ -162,7 +177,9 @@ def sandbox_status() -> tuple[str, str]:
     package_dir = Path(cnn_course.__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="cnn-course-sandbox-probe-") as scratch:
         probe = [sys.executable, "-I", "-c", "import pathlib; pathlib.Path('probe').write_text('ok')"]
-        command = sandboxed_command(probe, scratch=Path(scratch), package_dir=package_dir, env={"PATH": "/usr/bin:/bin"})
+        command = sandboxed_command(
+            probe, scratch=Path(scratch), package_dir=package_dir, env={"PATH": "/usr/bin:/bin"}
+        )
         try:
             completed = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -174,4 +191,7 @@ def sandbox_status() -> tuple[str, str]:
                 "allow user namespaces (e.g. sysctl kernel.unprivileged_userns_clone=1) or run where they are allowed"
             )
     version = subprocess.run([BWRAP, "--version"], capture_output=True, text=True).stdout.strip() or "bubblewrap"
-    return "bwrap", f"{version}: learner code runs with a read-only system, no network, its own processes, no instructor files"
+    return (
+        "bwrap",
+        f"{version}: learner code runs with a read-only system, no network, its own processes, no instructor files",
+    )

@@ -49,7 +49,9 @@ def zygote(host: socket.socket, memory: int) -> None:
     """
     become_subreaper()
     prctl(PR_SET_DUMPABLE, 0)
-    sandboxed = os.environ.get(SANDBOX_MARK) == "1" and os.getppid() == 1  # the sandbox's init is our parent: our own pid namespace
+    sandboxed = (
+        os.environ.get(SANDBOX_MARK) == "1" and os.getppid() == 1
+    )  # the sandbox's init is our parent: our own pid namespace
     preload()
     parent = os.getppid()
     host.send(write_message({"event": "ready"}))

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
     reason="learner processes drop privileges only where the grader is root (Linux)",
 )
 
-ATTACK = '''
+ATTACK = """
 import pathlib as _pl
 
 for _path in {writes!r}:
@@ -46,7 +46,7 @@ for _tamper in (lambda: _pl.Path({canary!r}).write_text("forged"), lambda: _pl.P
         pass
 
 
-def scale_images('''
+def scale_images("""
 
 
 @pytest.fixture(scope="module", params=["fork", "spawn"])
