@@ -3,16 +3,15 @@
     python -m benchmarks.budget_benchmark [--quick] [--datasets cifar10 mnist] [--recipes NAME ...]
         [--multiples 1 2.5] [--seconds 360] [--mnist-seconds 45] [--out DIR]
 
-In one run on this machine: the convolution throughput (one 3x3, 64->64 convolution at 32x32,
-batch 256, float32, forward), then TensorFlow's CIFAR-10 tutorial trained as its authors wrote it
-(10 epochs): its training time T sets the budgets given as `--multiples` of it, so that machines
-compare; `--seconds` adds budgets in seconds. Every chosen recipe is then trained to every budget
-(`TimeBudget`: its learning-rate schedule, if it has one, follows the clock; constant-rate
-baselines keep their rate), each in its own process, and the weights of its best validation
-epoch are measured once on the official test set. Last, the tutorial is trained as written once
-more, and its time reported beside T: on a machine whose speed drifts, the budgets in multiples
-of T are only as steady as T, and the two measurements show how far it moved during the run.
-MNIST recipes train to `--mnist-seconds`, first. The reports are rewritten after every run, so an interrupted benchmark keeps its runs.
+In one run on this machine: the convolution throughput (one 3x3, 64->64 convolution at 32x32, batch 256, float32,
+forward), then TensorFlow's CIFAR-10 tutorial trained as its authors wrote it (10 epochs): its training time T sets the
+budgets given as `--multiples` of it, so that machines compare; `--seconds` adds budgets in seconds. Every chosen recipe
+is then trained to every budget (`TimeBudget`: its learning-rate schedule, if it has one, follows the clock;
+constant-rate baselines keep their rate), each in its own process, and the weights of its best validation epoch are
+measured once on the official test set. Last, the tutorial is trained as written once more, and its time reported beside
+T: on a machine whose speed drifts, the budgets in multiples of T are only as steady as T, and the two measurements show
+how far it moved during the run. MNIST recipes train to `--mnist-seconds`, first. The reports are rewritten after every
+run, so an interrupted benchmark keeps its runs.
 
 Reported per run: test accuracy, epochs, images/s (training steps only), the training GFLOP/s
 that throughput means (3x the forward FLOPs of the convolution and dense layers) and its
@@ -137,7 +136,10 @@ def run_isolated(function, *args: object) -> dict:
 
 
 def budget_label(run: dict, tutorial_seconds: float | None) -> str:
-    """'360 s' or '1.0x T (352 s)' for a budget; 'as written' for a recipe's own epochs, 'as written, again at the end' for T's second measurement."""
+    """'360 s' or '1.0x T (352 s)' for a budget.
+
+    'as written' for a recipe's own epochs, 'as written, again at the end' for T's second measurement.
+    """
     if run["budget_seconds"] is None:
         return "as written, again at the end" if run.get("remeasure") else "as written"
     if run.get("multiple") is not None:

@@ -51,7 +51,7 @@ def patch_whitening_kernel(
 
 
 def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_MAX_SHIFT) -> keras.Model:
-    """The fast network with a 2x2, stride-2 stem of 24 filters in place of its 32x32 stage: learnt, or fixed to whiten patches."""
+    """The fast network with a 2x2, stride-2 stem of 24 filters (learnt, or whitening) for its 32x32 stage."""
     mean, variance = training_statistics(prepared)
     stem = layers.Conv2D(24, 2, strides=2, use_bias=not whiten, trainable=not whiten)
     body = []
@@ -86,7 +86,7 @@ PROGRESSIVE_UNTIL = 0.4  # of the budget's progress: the low-resolution phase of
 
 
 class ProgressiveResize(layers.Layer):
-    """While training and `low_resolution` is 1, resizes the images (bilinear) to `size` x `size`; else passes them through.
+    """While training and `low_resolution` is 1, resizes images (bilinear) to `size` x `size`; else passes them on.
 
     The fast network ends in global average pooling, so it accepts either size.
     """

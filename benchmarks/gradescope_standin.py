@@ -1,6 +1,7 @@
-"""The Gradescope autograder, built by `cnn-course assign --gradescope` and run in a stand-in for Gradescope's container.
+"""The Gradescope autograder, built by `cnn-course assign --gradescope` run in a stand-in for Gradescope's container.
 
-    sudo python -m benchmarks.gradescope_standin [--work DIR] [--memory-mib 768] [--cpus 0.5] [--timeout 600] [--only NAME]
+    sudo python -m benchmarks.gradescope_standin [--work DIR] [--memory-mib 768] [--cpus 0.5] [--timeout 600]
+        [--only NAME]
 
 Needs root (debootstrap, overlay mounts, cgroups), bubblewrap and network to the Debian mirror and PyPI.
 What it does, as Gradescope does it (https://gradescope-autograders.readthedocs.io/en/latest/specs/):

@@ -1,6 +1,7 @@
 """How long a learner waits for `pytest` on a fully solved course (every exercise, saved models present).
 
-    python -m benchmarks.grading_speed [--runs N] [--models DIR] [--backends fork,spawn] [--lesson 01] [-- PYTEST_ARGS...]
+    python -m benchmarks.grading_speed [--runs N] [--models DIR] [--backends fork,spawn] [--lesson 01]
+        [-- PYTEST_ARGS...]
 
 Copies the masters (solutions/) into a temporary folder with their saved models (from `--models`,
 default solutions/models/; where a model is missing, an untrained reference model of the same
@@ -71,7 +72,10 @@ def cpu_model() -> str:
 
 
 def time_pytest(target: Path, backend: str, pytest_args: list[str]) -> tuple[float, float, int, str]:
-    """Time `pytest tests/graders --target TARGET` as a whole process from the shell; return seconds, load before, exit code, summary."""
+    """Time `pytest tests/graders --target TARGET` as a whole process from the shell.
+
+    Return seconds, load before, exit code, summary.
+    """
     load = os.getloadavg()[0]
     environment = {**os.environ, "CNN_COURSE_LEARNER_BACKEND": backend}
     start = time.perf_counter()

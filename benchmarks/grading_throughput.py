@@ -1,16 +1,16 @@
 """How fast `cnn-course grade` grades a class: submissions per minute, CPU time, peak memory, sandbox overhead.
 
-    python benchmarks/grading_throughput.py --models MODELS [--copies 6] [--jobs 2] [--mixed] [--sandbox auto|bwrap|none|both]
+    python benchmarks/grading_throughput.py --models MODELS [--copies 6] [--jobs 2] [--mixed]
+        [--sandbox auto|bwrap|none|both]
 
-MODELS holds the files the training lessons save (`mnist_cnn.keras` and `mnist_cnn_history.json`; for
-the CIFAR-10 half and lesson 9 `cifar10_cnn.*`; for lessons 7 and 8 `own_images_cnn.*`, `transfer_cnn.*`). The class is N copies of
-a correct submission (the masters of every lesson whose models are there, every exercise of those
-lessons assigned, one point each), and with --mixed also a mixed batch: correct, partial, raising,
-looping and not-attempted submissions. Each batch is graded by the real command in a subprocess;
-the script records wall-clock time, the CPU seconds of every process of the batch, the peak memory
-of the whole process tree (sum of resident sets, sampled every 0.2 s), and the machine's load
-(`uptime`) before and after, since a shared machine's load changes wall-clock times a lot. It
-prints a Markdown table and writes JSON next to it with --json.
+MODELS holds the files the training lessons save (`mnist_cnn.keras` and `mnist_cnn_history.json`; for the CIFAR-10 half
+and lesson 9 `cifar10_cnn.*`; for lessons 7 and 8 `own_images_cnn.*`, `transfer_cnn.*`). The class is N copies of a
+correct submission (the masters of every lesson whose models are there, every exercise of those lessons assigned, one
+point each), and with --mixed also a mixed batch: correct, partial, raising, looping and not-attempted submissions. Each
+batch is graded by the real command in a subprocess; the script records wall-clock time, the CPU seconds of every
+process of the batch, the peak memory of the whole process tree (sum of resident sets, sampled every 0.2 s), and the
+machine's load (`uptime`) before and after, since a shared machine's load changes wall-clock times a lot. It prints a
+Markdown table and writes JSON next to it with --json.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """A hostile class for `cnn-course grade`: build it, grade it, check what came out.
 
-    python benchmarks/hostile_batch.py build DIR --models MODELS   # DIR/course.toml, DIR/submissions/, DIR/expected.json
+    python benchmarks/hostile_batch.py build DIR --models MODELS   # DIR/course.toml, DIR/submissions/,
+                                                                   # DIR/expected.json
     cnn-course grade DIR/submissions/* --config DIR/course.toml --out DIR/grades --jobs 2
     python benchmarks/hostile_batch.py check DIR DIR/grades         # exits 1 and says why if anything is wrong
 
@@ -122,13 +123,19 @@ def build(folder: Path, models: Path) -> dict:
         FIND_COURSE
         + """
     import json
-    tests = [f"{g}::test_{n}" for g in ("tests/graders/test_01_mnist_data.py", "tests/graders/test_03_mnist_training.py")
-             for n in ("count_per_class", "scale_images", "add_channel_axis", "one_hot", "split_train_validation", "saved_model")]
-    records = [{"event": "collected", "tests": [{"test": t, "exercise": t.rsplit("test_", 1)[1], "lesson": None} for t in tests]}]
-    records += [{"event": "result", "test": t, "exercise": t.rsplit("test_", 1)[1], "lesson": None, "status": "passed", "message": "", "hidden": False} for t in tests]
+    tests = [f"{g}::test_{n}"
+             for g in ("tests/graders/test_01_mnist_data.py", "tests/graders/test_03_mnist_training.py")
+             for n in ("count_per_class", "scale_images", "add_channel_axis", "one_hot", "split_train_validation",
+                       "saved_model")]
+    records = [{"event": "collected",
+                "tests": [{"test": t, "exercise": t.rsplit("test_", 1)[1], "lesson": None} for t in tests]}]
+    records += [{"event": "result", "test": t, "exercise": t.rsplit("test_", 1)[1], "lesson": None, "status": "passed",
+                 "message": "", "hidden": False} for t in tests]
     records.append({"event": "finished", "exitstatus": 0})
     for place in set(_places()):
-        for log in ([place] if place.name.endswith(".jsonl") else list(place.glob("results*.jsonl")) if place.is_dir() else []):
+        logs = ([place] if place.name.endswith(".jsonl")
+                else list(place.glob("results*.jsonl")) if place.is_dir() else [])
+        for log in logs:
             try:
                 with open(log, "a") as handle:
                     for number, record in enumerate(records):
@@ -190,8 +197,9 @@ def build(folder: Path, models: Path) -> dict:
     detached = _lessons(subs / "detached_child", models=models)
     spawn = f"""
     import subprocess, sys
-    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)", "cnn-course-hostile-{token}"], start_new_session=True,
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)", "cnn-course-hostile-{token}"],
+                     start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
 """
     _edit(detached / "01_mnist_data.py", COUNT, _body(spawn) + "\n" + COUNT)
     expected["detached_child"] = FULL

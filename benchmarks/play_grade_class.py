@@ -1,16 +1,16 @@
-"""Play templates/github-actions/grade-class.yml here: its matrix of N grading jobs, then its merge job, for N = 1, 2, 4.
+"""Play templates/github-actions/grade-class.yml here: its matrix of N grading jobs, then its merge, for N = 1, 2, 4.
 
     python -m benchmarks.play_grade_class [--work DIR] [--shards 1 2 4] [--submissions DIR]
 
-Each job runs in a fresh copy of the course at the same path (what `actions/checkout` gives), and each `run:` step of the
-workflow file is run as GitHub runs it (`bash --noprofile --norc -eo pipefail`), with the workflow's
-expressions (`${{ matrix.shard }}`, `${{ env.SHARDS }}`, `${{ inputs.* }}`) filled in and SHARDS and the
-matrix set to N. Only what needs GitHub is played by stand-ins, and named in the output: `actions/checkout`
-(a copy of the course), `actions/setup-python` (this interpreter), `actions/upload-artifact` and
-`actions/download-artifact` (folders under WORK/artifacts), `gh release download` (files of a local release
-folder), `sudo apt-get` and `sysctl` (skipped: bubblewrap is already installed here), `pip install -e .`
-(skipped: the course is already installed in this interpreter). The gradebooks the merge job writes for each N
-must be byte-identical (gradebook.csv; results.csv's points and statuses too); the script exits 1 if they are not.
+Each job runs in a fresh copy of the course at the same path (what `actions/checkout` gives), and each `run:` step of
+the workflow file is run as GitHub runs it (`bash --noprofile --norc -eo pipefail`), with the workflow's expressions
+(`${{ matrix.shard }}`, `${{ env.SHARDS }}`, `${{ inputs.* }}`) filled in and SHARDS and the matrix set to N. Only what
+needs GitHub is played by stand-ins, and named in the output: `actions/checkout` (a copy of the course),
+`actions/setup-python` (this interpreter), `actions/upload-artifact` and `actions/download-artifact` (folders under
+WORK/artifacts), `gh release download` (files of a local release folder), `sudo apt-get` and `sysctl` (skipped:
+bubblewrap is already installed here), `pip install -e .` (skipped: the course is already installed in this
+interpreter). The gradebooks the merge job writes for each N must be byte-identical (gradebook.csv; results.csv's points
+and statuses too); the script exits 1 if they are not.
 
 Without --submissions it grades a small class it writes itself: lesson 1 solved, not attempted, one exercise
 wrong, a zip, and one exercise left; the assignment is lesson 1's five exercises (WORK/course.toml).

@@ -114,7 +114,10 @@ def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
 
 
 def flat_layers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Return the layers of a model in order, nested Sequential and functional models flattened into theirs; [layer] for a layer."""
+    """Return the layers of a model in order, nested Sequential and functional models flattened into theirs.
+
+    [layer] for a layer.
+    """
     if isinstance(layer, keras.Model):
         return [inner for child in layer.layers for inner in flat_layers(child)]
     return [layer]

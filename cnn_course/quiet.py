@@ -52,7 +52,10 @@ def is_startup_noise(line: str) -> bool:
 
 @contextlib.contextmanager
 def filtered_stderr(drop: Callable[[str], bool] = is_startup_noise) -> Iterator[None]:
-    """Capture what is written to file descriptor 2 in the block; afterwards write back the lines `drop` is false for."""
+    """Capture what is written to file descriptor 2 in the block.
+
+    Afterwards write back the lines `drop` is false for.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)

@@ -1,4 +1,4 @@
-"""Image files made from test-set arrays, in the formats and modes real files come in, to try `predict` and `serve` on."""
+"""Image files made from test-set arrays, in the formats and modes of real files, to try `predict` and `serve` on."""
 
 from __future__ import annotations
 

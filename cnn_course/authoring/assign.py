@@ -77,7 +77,7 @@ def strip_solutions(source: str, where: str) -> str:
 
 
 def enclosing_name(before: str, indent: str) -> str:
-    """Return the dotted name of the function (or class.method) around a line indented by `indent`, given the code before it."""
+    """Return the dotted name of the function (or class.method) around a line at `indent`, given the code before it."""
     names: list[str] = []
     for line in reversed(before.splitlines()):
         match = _DEFINITION.match(line)
@@ -107,7 +107,7 @@ def mark_optional(notebook: nbformat.NotebookNode, optional: Collection[str]) ->
 
 
 def learner_notebook(master: nbformat.NotebookNode, name: str, optional: Collection[str] = ()) -> nbformat.NotebookNode:
-    """Return the learner's version of a master: solutions stubbed, outputs cleared, pairing set, optional exercises labelled."""
+    """Return the learner's version of a master: solutions stubbed, outputs cleared, paired, optional ones labelled."""
     lesson = copy.deepcopy(master)
     for number, cell in enumerate(lesson.cells, start=1):
         if cell.cell_type == "code":

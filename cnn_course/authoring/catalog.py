@@ -12,9 +12,15 @@ class CatalogError(Exception):
 
 def _marker_argument(node: ast.AST, marker: str) -> str | None:
     """Return X for a `pytest.mark.<marker>("X")` call node, else None."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == marker:
-        if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-            return node.args[0].value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == marker
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return node.args[0].value
     return None
 
 

@@ -54,7 +54,10 @@ def _names(folder: Path) -> set[str]:
 
 
 def newest_of_pair(folder: Path, stem: str) -> Path:
-    """Return the more recently modified file of the pair `stem` in `folder` (.py wins a tie; names in any letter case)."""
+    """Return the more recently modified file of the pair `stem` in `folder` (.py wins a tie.
+
+    Names in any letter case).
+    """
     candidates = [folder / f"{stem}{suffix}" for suffix in PAIR_SUFFIXES]
     existing = pair_files(folder, stem)
     if not existing:
@@ -97,7 +100,7 @@ def defined_names(source: str) -> list[str]:
 
 
 def exercise_sources(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """Map each function or class an exercise cell defines to that cell's code, blank-line and trailing-space insensitive."""
+    """Map each function or class an exercise cell defines to its code, ignoring blank lines and end spaces."""
     sources: dict[str, str] = {}
     for cell in notebook.cells:
         if cell.cell_type == "code" and has_tag(cell, EXERCISE_TAG):

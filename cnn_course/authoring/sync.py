@@ -55,7 +55,7 @@ class SyncReport:
 
 
 def pair_paths(lesson: str | Path, folder: Path) -> tuple[Path, Path]:
-    """Return the (.py, .ipynb) paths of a lesson given as a stem ('01_mnist_data', looked up in `folder`) or either file's path."""
+    """Return the (.py, .ipynb) paths of a lesson named by stem ('01_mnist_data', in `folder`) or by a file's path."""
     path = Path(lesson)
     if path.suffix in (".py", ".ipynb"):
         stem_path = path.with_suffix("")

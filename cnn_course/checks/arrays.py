@@ -16,8 +16,9 @@ def type_name(value: object) -> str:
 def expect_array(exercise: str, value: object, what: str = "an array") -> np.ndarray:
     """Return `value` if it is a NumPy array, else fail saying what was returned instead.
 
-    A single number (Python or NumPy) is a 0-d array, so the caller's shape check names what is missing. A TensorFlow or Keras tensor counts as an array (graded in the learner process it arrives as
-    one), so an exercise may use TensorFlow operations wherever its contract asks for an array.
+    A single number (Python or NumPy) is a 0-d array, so the caller's shape check names what is missing. A TensorFlow or
+    Keras tensor counts as an array (graded in the learner process it arrives as one), so an exercise may use TensorFlow
+    operations wherever its contract asks for an array.
     """
     if is_tensor(value) or isinstance(value, (np.generic, int, float)) and not isinstance(value, bool):
         value = np.asarray(value)  # a single number is a 0-d array: the shape checks then say what is missing
@@ -53,7 +54,7 @@ def expect_float_dtype(exercise: str, array: np.ndarray, what: str = "the result
 
 
 def expect_tuple(exercise: str, value: object, names: tuple[str, ...]) -> tuple:
-    """Return `value` as a tuple if it is a tuple (or a list) with one item per name, else fail naming the items expected.
+    """Return `value` as a tuple if it is a tuple (or a list) with one item per name; else fail naming the items.
 
     A list unpacks like a tuple, so `return [mean, std]` is as good as `return mean, std`; an array
     stacking the items is not (its items would have to share one shape and dtype).

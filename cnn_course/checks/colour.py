@@ -23,7 +23,7 @@ def _colour_images(
 
 
 def check_first_indices_per_class(first_indices_per_class: Callable) -> None:
-    """first_indices_per_class(labels, per_class, num_classes) returns (num_classes, per_class) indices, increasing in each row."""
+    """first_indices_per_class(labels, per_class, num_classes) gives (num_classes, per_class) increasing indices."""
     name = "first_indices_per_class"
     rng = generator(name)
     short = rng.permutation(np.repeat(np.arange(3), 4))
@@ -140,7 +140,7 @@ def _runs_elsewhere(function: Callable) -> bool:
 
 
 def check_standardize_splits(standardize_splits: Callable) -> None:
-    """standardize_splits(x_train, x_val, x_test) uses the training split's statistics for all three, in float32, inputs untouched."""
+    """standardize_splits(x_train, x_val, x_test) applies training statistics to all three, float32, inputs kept."""
     name = "standardize_splits"
     rng = generator(name)
     x_train = _colour_images(40, rng)

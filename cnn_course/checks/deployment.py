@@ -102,7 +102,7 @@ def _expect_image_array(name: str, value: object, shape: tuple) -> np.ndarray:
 
 
 def check_load_image(load_image: Callable) -> None:
-    """load_image(path, input_shape) decodes PNG/JPEG files of any size, mode and EXIF orientation exactly as the training
+    """load_image(path, input_shape) decodes PNG/JPEG of any size, mode and EXIF orientation exactly as the training
     data was prepared."""
     name = "load_image"
     seeds = generator(name).integers(2**31, size=5)
@@ -168,7 +168,7 @@ EXIF_ORIENTATION = 0x0112  # the EXIF tag that says how to turn a stored photo u
 
 
 def _check_exif_orientation(name: str, load_image: Callable, folder: Path, seed: int) -> None:
-    """A photo stored on its side with EXIF orientation 6 (turn 90° clockwise) or 8 must load upright, as in training."""
+    """A photo stored on its side with EXIF orientation 6 (turn 90° clockwise) or 8 loads upright, as in training."""
     upright = np.zeros((24, 40, 3), dtype=np.uint8)  # a bright bar along the top edge, then a colour per half
     upright[:6] = 230
     upright[6:, :20, 0] = 200
@@ -238,7 +238,7 @@ def _explain_pixel_difference(name: str, found: np.ndarray, expected: np.ndarray
 
 
 def reference_model(seed: int, logits: bool = False) -> keras.Model:
-    """A small 4-class CNN on 16x16 RGB images with weights drawn from `seed`, with a softmax head or (logits=True) without."""
+    """A small 4-class CNN on 16x16 RGB images with weights drawn from `seed`, softmax head or (logits=True) none."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=INPUT_SHAPE)
     x = keras.layers.Conv2D(6, 3, activation="relu")(inputs)
@@ -334,7 +334,7 @@ def _compare_top_k(
 
 
 def check_predict_top_k(predict_top_k: Callable) -> None:
-    """predict_top_k(model, path, class_names, k) returns the k most probable classes, probabilities summing to 1 over all classes."""
+    """predict_top_k(model, path, class_names, k) gives the k most probable classes; probabilities sum to 1."""
     name = "predict_top_k"
     classes, model_seed, image_seed = drawn_classes(name)
     softmax_model, logits_model = reference_model(model_seed), reference_model(model_seed, logits=True)

@@ -75,7 +75,10 @@ def _config_name(entry: Any) -> tuple[str, dict]:
 
 
 def loss_identity(model: keras.Model) -> tuple[str | None, bool]:
-    """Return (canonical loss name, from_logits) of a compiled model, e.g. ('sparse_categorical_crossentropy', False)."""
+    """Return (canonical loss name, from_logits) of a compiled model, e.g.
+
+    ('sparse_categorical_crossentropy', False).
+    """
     config = model.get_compile_config() or {}
     name, settings = _config_name(config.get("loss"))
     return _LOSS_ALIASES.get(name, _LOSS_ALIASES.get(name.replace("_", ""), name or None)), bool(

@@ -21,7 +21,7 @@ from cnn_course.checks.feedback import CheckFailed
 
 
 def _metric_labels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw (y_true, y_pred) for 5 classes: class 3 is never predicted (its precision is 0 / 0), class 4 never occurs at all.
+    """Draw (y_true, y_pred) for 5 classes: class 3 is never predicted (precision 0 / 0), class 4 never occurs at all.
 
     Precision differs from recall for some class, and the harmonic mean from the plain one.
     """
@@ -134,7 +134,7 @@ def _pairs(exercise: str, value: object) -> list[tuple[int, int, int]]:
 
 
 def _confusion(rng: np.random.Generator) -> np.ndarray:
-    """Draw a 4x4 to 6x6 confusion matrix: a large diagonal, off-diagonal counts all different, several of them 0 and 4 to 9 above it."""
+    """Draw a 4x4 to 6x6 confusion matrix: large diagonal, off-diagonal counts distinct, some 0, 4 to 9 above it."""
     size = int(rng.integers(4, 7))
     confusion = np.zeros((size, size), dtype=int)
     cells = [(t, p) for t in range(size) for p in range(size) if t != p]
@@ -208,7 +208,7 @@ def check_most_confused_pairs(most_confused_pairs: Callable) -> None:
 
 
 def _scored_examples(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Draw 30 labels of 3 classes and probabilities rounded to 0.1 (rows still summing to 1), so scores tie across images."""
+    """Draw 30 labels of 3 classes and probabilities rounded to 0.1 (rows summing to 1): scores tie across images."""
     y_true = np.repeat(np.arange(3), [10, 12, 8])
     rng.shuffle(y_true)
     logits = rng.normal(size=(30, 3)) + 1.2 * np.eye(3)[y_true]

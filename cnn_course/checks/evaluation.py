@@ -14,7 +14,7 @@ from cnn_course.checks.feedback import CheckFailed
 
 
 def _tiny_classifier(rng: np.random.Generator, num_classes: int, count: int) -> tuple[keras.Model, np.ndarray]:
-    """Return a drawn-weight classifier on 4x4x1 inputs and `count` images it assigns to every class, each at least twice.
+    """Return a drawn-weight classifier on 4x4x1 inputs and `count` images it puts in every class, each at least twice.
 
     The winning class leads the runner-up by a clear margin, so any way of computing the argmax agrees.
     """
@@ -77,7 +77,7 @@ def check_predict_labels(predict_labels: Callable) -> None:
 
 
 def _confusion_labels(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
-    """Draw (y_true, y_pred, num_classes): the last class never occurs, a (true, predicted) pair repeats, and the counts are not symmetric."""
+    """Draw (y_true, y_pred, num_classes): last class absent, a (true, predicted) pair repeats, counts asymmetric."""
     num_classes = int(rng.integers(4, 7))
     while True:
         y_true = rng.integers(0, num_classes - 1, int(rng.integers(10, 19)))
@@ -125,7 +125,7 @@ def _ranked(indices: np.ndarray, scores: np.ndarray) -> list[int]:
 
 
 def _scored_mistakes(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """Draw (probabilities, y_true) with 4 to 6 mistakes among right predictions; return them and the mistakes, surest first.
+    """Draw (probabilities, y_true) with 4 to 6 mistakes among right ones; return them and the mistakes, surest first.
 
     The confidences of the mistakes differ by at least 0.02, ordering them by the probability of their true class
     gives another top 3, and the surest prediction of all is a right one.

@@ -1,4 +1,4 @@
-"""Checks for lesson 07's load_image_folder: the two subsets of one shuffle, loaded with Keras's arguments, photos upright.
+"""Checks for lesson 07's load_image_folder: two subsets of one shuffle, Keras's arguments, photos upright.
 
 The check writes a small folder of flat-colour images, with class names, sizes and colours drawn for the
 run, and passes its path to the exercise. Datasets come back from the exercise as tf.data datasets (in the
@@ -114,7 +114,7 @@ def _split(
 
 
 def check_load_image_folder(load_image_folder: Callable) -> None:
-    """load_image_folder(folder, image_size, batch_size, validation_split, seed) returns the two subsets of one shuffle."""
+    """load_image_folder(folder, image_size, batch_size, validation_split, seed): the two subsets of one shuffle."""
     name = "load_image_folder"
     rng = generator(name)
     with temporary_folder() as root:  # the datasets read the files lazily: judge them while the folder exists
@@ -239,7 +239,7 @@ def _check_loaded_splits(
 
 
 def write_orientation_folder(root: Path) -> None:
-    """Write two classes of five photos 24 x 12 pixels, bright at the top when upright, stored turned with EXIF tags 6 and 8."""
+    """Write two classes of five photos 24 x 12 pixels, bright at the top when upright, stored turned (EXIF 6, 8)."""
     upright = np.zeros((24, 12, 3), np.uint8)
     upright[:12] = 255
     for name, orientation in (("a", 6), ("b", 8)):

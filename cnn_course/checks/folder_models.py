@@ -110,7 +110,10 @@ def check_build_folder_cnn(build_folder_cnn: Callable) -> None:
 
 
 def check_class_names_sidecar(exercise: str, path: Path, saved_by: str) -> list[str]:
-    """Return the class names saved next to a model (`NAME.classes.json`, see cnn_course.saving); fail with a hint when unusable."""
+    """Return the class names saved next to a model (`NAME.classes.json`, see cnn_course.saving).
+
+    Fail with a hint when unusable.
+    """
     if not path.is_file():
         raise NotAttempted(exercise, f"{exercise}: no class names at {path} yet. Run lesson {saved_by} to the end.")
     try:

@@ -21,7 +21,7 @@ from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, IMAGE_SUFFIXES, sa
 
 @contextlib.contextmanager
 def temporary_folder() -> Iterator[Path]:
-    """A temporary folder for a check's files, removed afterwards as far as it can be (Windows keeps a file the learner holds open)."""
+    """A temporary folder for a check's files, removed afterwards as far as it can be (Windows keeps open files)."""
     with tempfile.TemporaryDirectory(prefix="cnn-course-check-", ignore_cleanup_errors=True) as folder:
         yield Path(folder)
 
@@ -97,7 +97,7 @@ def _expected_counts(files: dict[str, frozenset[str]], names: list[str], counted
 
 
 def check_count_images_per_class(count_images_per_class: Callable) -> None:
-    """count_images_per_class(folder) returns {class: image files}, classes sorted as strings, hidden and non-image files skipped."""
+    """count_images_per_class(folder) gives {class: image files}, sorted as strings, hidden and non-images skipped."""
     name = "count_images_per_class"
     with temporary_folder() as root:
         files, names = write_counting_folder(root, generator(name))
@@ -183,7 +183,10 @@ def check_count_images_per_class(count_images_per_class: Callable) -> None:
 
 
 def write_shape_files(root: Path, rng: np.random.Generator) -> dict[str, tuple[int, int, int] | None]:
-    """Write the files `check_image_shape` reads, of drawn sizes (never square); return {file name: (height, width, channels) or None}."""
+    """Write the files `check_image_shape` reads, of drawn sizes (never square).
+
+    Return {file name: (height, width, channels) or None}.
+    """
     from PIL import Image
 
     expected: dict[str, tuple[int, int, int] | None] = {}

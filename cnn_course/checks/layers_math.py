@@ -50,9 +50,10 @@ def _conv_output_cases(rng: np.random.Generator) -> list[tuple[int, int, int, st
 
 
 def _param_cases(rng: np.random.Generator) -> list[tuple[int, int, int]]:
-    """Draw (kernel_size, in_channels, filters) cases in which every wrong formula the hints name gives another count."""
+    """Draw (kernel_size, in_channels, filters) cases where each wrong formula the hints name gives another count."""
     cases = [(int(rng.choice((3, 5))), 1, int(rng.integers(4, 65)))]
-    # More input channels than the kernel is wide: (kernel_size * in_channels + 1) * filters then differs from every other slip.
+    # More input channels than the kernel is wide: (kernel_size * in_channels + 1) * filters then differs from every
+    # other slip.
     cases += [(int(rng.choice((2, 3, 5, 7))), int(rng.integers(8, 129)), int(rng.integers(2, 129))) for _ in range(3)]
     cases.append((1, int(rng.integers(2, 129)), int(rng.integers(2, 33))))
     return [cases[i] for i in rng.permutation(len(cases))]

@@ -143,7 +143,8 @@ def check_one_hot(one_hot: Callable) -> None:
     """one_hot(labels, num_classes) returns float rows with a single 1 at each label."""
     name = "one_hot"
     rng = generator(name)
-    # The second case's largest label is below num_classes - 1: to_categorical without num_classes makes too few columns.
+    # The second case's largest label is below num_classes - 1: to_categorical without num_classes makes too few
+    # columns.
     first = np.concatenate([[9], rng.integers(0, 10, int(rng.integers(4, 8)))]).astype(np.uint8)
     second_classes = int(rng.integers(4, 7))
     second = np.concatenate(
@@ -198,7 +199,7 @@ def _split_parts(name: str, result: object) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def check_split_train_validation(split_train_validation: Callable) -> None:
-    """split_train_validation(x, y, validation_fraction, seed) is a stratified, disjoint, aligned split that follows its arguments."""
+    """split_train_validation(x, y, validation_fraction, seed) splits stratified, disjoint, aligned, as asked."""
     name = "split_train_validation"
     rng = generator(name)
     y = np.repeat(np.arange(10, dtype=np.uint8), 100)

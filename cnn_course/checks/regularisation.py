@@ -21,7 +21,7 @@ def check_build_seed_cnn(build_seed_cnn: Callable) -> None:
 
 
 def _sublayers(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    """Return the layers inside a Sequential or Functional model (recursively, inputs left out), or [layer] for a single layer."""
+    """Return the layers inside a Sequential or Functional model (recursively, no inputs), or [layer] for a layer."""
     if isinstance(layer, keras.Model):
         return [
             inner

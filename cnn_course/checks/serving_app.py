@@ -154,7 +154,10 @@ def _expect_error(name: str, client: AppClient, status: int, answer: object, wan
 
 
 def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
-    """Create the learner's app on a saved model, break the model file, and exercise every route; return the prediction of a known image."""
+    """Create the learner's app on a saved model, break the model file, and exercise every route.
+
+    Return the prediction of a known image.
+    """
     name = "create_app"
     classes, model_seed, image_seed = drawn_classes(name)
     with scratch_folder() as folder:
@@ -280,7 +283,7 @@ def run_app_checks(create_app: Callable) -> list[tuple[str, float]]:
 
 
 def check_create_app(create_app: Callable) -> None:
-    """create_app(model_path, class_names, max_upload_bytes) returns a Flask app serving the model's top-3 predictions as JSON."""
+    """create_app(model_path, class_names, max_upload_bytes) gives a Flask app serving top-3 predictions as JSON."""
     run_app_checks(create_app)
 
 

@@ -15,7 +15,7 @@ from cnn_course.models import build_mnist_cnn
 
 
 def check_compile_classifier(compile_classifier: Callable) -> None:
-    """compile_classifier(model, learning_rate) compiles with Adam, sparse cross-entropy and accuracy, and returns the model."""
+    """compile_classifier(model, learning_rate) compiles (Adam, sparse cross-entropy, accuracy), returns the model."""
     name = "compile_classifier"
     asked = round(float(generator(name).uniform(0.0015, 0.009)), 5)  # never Adam's default, 0.001
     call = call_with_details(compile_classifier, build_mnist_cnn(), learning_rate=asked)
@@ -80,7 +80,7 @@ def _synthetic_digits(count: int, rng: np.random.Generator) -> tuple[np.ndarray,
 
 
 def check_train_classifier(train_classifier: Callable) -> None:
-    """train_classifier(model, x_train, y_train, x_val, y_val, epochs, batch_size) fits with validation on the data given."""
+    """train_classifier(model, x_train, y_train, x_val, y_val, epochs, batch_size) fits, validating on the data."""
     name = "train_classifier"
     rng = generator(name)
     keras.utils.set_random_seed(int(rng.integers(2**31)))

@@ -75,7 +75,7 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def check_build_transfer_model(build_transfer_model: Callable) -> None:
-    """build_transfer_model(base, num_classes) freezes the base, calls it with training=False and adds one Dense head."""
+    """build_transfer_model(base, num_classes) freezes the base, calls it with training=False, adds a Dense head."""
     name = "build_transfer_model"
     rng = generator(name)
     num_classes = int(rng.choice([2, 3, 4, 6, 7]))  # not the lesson's 5, so a hard-coded class count shows
@@ -185,7 +185,7 @@ def _frozen_transfer_model(rng: np.random.Generator) -> keras.Model:
 
 
 def _fine_tuning_rate(rng: np.random.Generator) -> float:
-    """Draw a learning rate from about 3e-6 to 3e-4, two significant digits, never a round power of ten that code could hard-wire."""
+    """Draw a learning rate from about 3e-6 to 3e-4, 2 significant digits, never a power of ten code could hard-wire."""
     while True:
         rate = float(f"{10 ** rng.uniform(-5.5, -3.5):.2g}")
         if not any(np.isclose(rate, round_rate) for round_rate in (1e-5, 1e-4, GRADER_LEARNING_RATE)):
@@ -199,7 +199,7 @@ def _loss_name(loss: object) -> str:
 
 
 def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
-    """unfreeze_top_layers(model, num_layers, learning_rate) unfreezes the base's top layers but not BatchNorm, and recompiles.
+    """unfreeze_top_layers(model, num_layers, learning_rate) unfreezes the base's top layers, not BatchNorm; recompiles.
 
     The model it gets was compiled with an Adam optimizer named GRADER_OPTIMIZER_NAME and trained one
     step: a model that comes back with that optimizer (by name, learning rate or step count) was not
@@ -296,7 +296,10 @@ def check_unfreeze_top_layers(unfreeze_top_layers: Callable) -> None:
 def check_transfer_accuracy(
     exercise: str, model: keras.Model, x_test: np.ndarray, y_test: np.ndarray, scratch_accuracy: float, margin: float
 ) -> float:
-    """Fail unless `model` beats training from scratch (`scratch_accuracy`) by `margin` on (x_test, y_test); return its accuracy."""
+    """Fail unless `model` beats training from scratch (`scratch_accuracy`) by `margin` on (x_test, y_test).
+
+    Return its accuracy.
+    """
     accuracy = check_model_accuracy(exercise, model, x_test, y_test, 0.0)  # checks the input shape, measures
     if accuracy < scratch_accuracy + margin:
         raise CheckFailed(

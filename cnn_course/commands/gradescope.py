@@ -88,7 +88,7 @@ class AutograderReport:
 
 
 def _course_files(root: Path, config: CourseConfig) -> list[tuple[str, Path]]:
-    """(name in the zip, file) for the course part of the autograder: package, packaging, configuration, graders, hidden tests."""
+    """(name in the zip, file) for the course part of the autograder: package, config, graders, hidden tests."""
     folders = [("graders", config.graders)] + ([("hidden tests", config.hidden_tests)] if config.hidden_tests else [])
     names = list(COURSE)
     for what, folder in folders:
@@ -191,7 +191,7 @@ def _unreadable_results(reason: str) -> dict:
 
 
 def results_document(grades: Path, hidden_visibility: str) -> dict:
-    """Gradescope's results.json for the one submission a grades folder holds, or a zero score saying it could not be graded."""
+    """Gradescope's results.json for a grades folder's one submission, or a zero score saying it could not be graded."""
     try:
         records = read_records(grades) if read_assignment(grades) is not None else {}
     except RecordsError as error:

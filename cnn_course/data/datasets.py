@@ -112,9 +112,10 @@ def load_mnist(data_dir: str | Path | None = None) -> tuple[Split, Split]:
 
 
 def load_cifar10(data_dir: str | Path | None = None) -> tuple[Split, Split]:
-    """Return CIFAR-10 as ((x_train, y_train), (x_test, y_test)): uint8 images (50000|10000, 32, 32, 3), uint8 labels (N,).
+    """Return CIFAR-10 as ((x_train, y_train), (x_test, y_test)): uint8 images (N, 32, 32, 3), labels (N,).
 
-    Every batch is checked for its size and the official labels; DataError says which file is wrong and what to do.
+    N is 50000 for the training split and 10000 for the test split; the labels are uint8 too. Every batch is checked
+    for its size and the official labels; DataError says which file is wrong and what to do.
     """
     paths = cifar10_files(data_dir)
     if paths is None:
@@ -132,7 +133,7 @@ def _plain_path(folder: Path, name: str) -> Path | None:
 
 
 def _mnist_path(folder: Path, name: str) -> Path | None:
-    """The official file `name` in `folder`, gzip'ed or decompressed (train-images-idx3-ubyte or train-images.idx3-ubyte)."""
+    """The official file `name` in `folder`, gzip'ed or not (train-images-idx3-ubyte or train-images.idx3-ubyte)."""
     raw = name.removesuffix(".gz")
     for candidate in (name, raw, raw.replace("-idx", ".idx", 1)):
         if (folder / candidate).is_file():
@@ -194,7 +195,7 @@ def _subfolders(folder: Path) -> list[Path]:
 
 
 def _read_mnist_file(path: Path, name: str) -> np.ndarray:
-    """Check the md5 of `path` (the official file `name`, gzip'ed or not) against the official one and parse it as IDX."""
+    """Check the md5 of `path` (the official file `name`, gzip'ed or not) against the official one; parse it as IDX."""
     expected_md5 = MNIST_MD5[name] if path.name == name else MNIST_RAW_MD5[name]
     md5 = hashlib.md5(path.read_bytes()).hexdigest()
     if md5 != expected_md5:

@@ -95,7 +95,7 @@ def select_classes(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> Spli
 
 
 def channel_statistics(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean and population std of images (N, H, W, C) over N, H, W: float32 arrays (C,), on the input scale."""
+    """Per-channel mean and population std of images (N, H, W, C) over N, H, W: float32 (C,) each, input scale."""
     images = np.asarray(images)
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(

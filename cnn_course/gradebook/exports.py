@@ -139,7 +139,7 @@ def _gradescope_test(
 
 
 def gradescope_results(result: SubmissionResult, hidden_visibility: str = "after_published") -> dict[str, Any]:
-    """Return one submission in Gradescope's autograder results.json format (see templates/gradescope/results.schema.json).
+    """Return one submission as Gradescope's autograder results.json (see templates/gradescope/results.schema.json).
 
     An exercise that no hidden test graded is one visible test holding its points. An exercise with hidden
     tests is two: its public tests' verdict, visible and worth 0, and the whole exercise with its points and

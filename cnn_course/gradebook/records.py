@@ -52,7 +52,14 @@ class Assignment:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Assignment:
         """Rebuild an assignment from `to_dict`'s output."""
-        return cls(**{**data, "exercises": tuple((str(l), str(n), float(p)) for l, n, p in data["exercises"])})
+        return cls(
+            **{
+                **data,
+                "exercises": tuple(
+                    (str(lesson), str(name), float(points)) for lesson, name, points in data["exercises"]
+                ),
+            }
+        )
 
 
 def file_stem(learner: str) -> str:

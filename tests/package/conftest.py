@@ -64,7 +64,10 @@ def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
 
 
 def fails_with(name: str, function, *hints: str) -> str:
-    """Run the check of exercise `name` on a plain function; assert it fails with every hint in its message; return the message."""
+    """Run the check of exercise `name` on a plain function; assert it fails with every hint in its message.
+
+    Return the message.
+    """
     from cnn_course.checks import CHECKS, CheckFailed
 
     with pytest.raises(CheckFailed) as failure:

@@ -1,4 +1,4 @@
-"""Lesson 01's checks fail typical slips with a hint naming the cause, and pass other valid ways of writing each exercise."""
+"""Lesson 01's checks fail typical slips with a hint naming the cause, and pass other valid ways to write them."""
 
 from __future__ import annotations
 
@@ -127,7 +127,10 @@ def test_add_channel_axis_slips(add_channel_axis, hints):
     ],
 )
 def test_a_fixed_28x28_shape_fails_on_other_images(name, function):
-    """The checks call with images of another size too; the reshape raises (graded: reported with the learner's line)."""
+    """The checks call with images of another size too.
+
+    The reshape raises (graded: reported with the learner's line).
+    """
     with pytest.raises(ValueError, match="cannot reshape"):
         passes(name, function)
 

@@ -1,4 +1,4 @@
-"""Lesson 03's checks fail typical slips with a hint naming the cause, and pass other valid ways of writing each exercise."""
+"""Lesson 03's checks fail typical slips with a hint naming the cause, and pass other valid ways to write them."""
 
 from __future__ import annotations
 

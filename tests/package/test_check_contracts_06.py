@@ -1,4 +1,4 @@
-"""Lesson 06's checks fail typical slips with a hint naming the cause, and pass other valid ways of writing each exercise.
+"""Lesson 06's checks fail typical slips with a hint naming the cause, and pass other valid ways to write each exercise.
 
 (test_error_analysis_checks.py holds the slips the lesson's text warns about; these are the others.)
 """

@@ -1,4 +1,4 @@
-"""Lesson 07's checks pass the master's solutions and other valid ways of writing them, and fail typical mistakes with their hint."""
+"""Lesson 07's checks pass the master's solutions and other valid versions, and fail typical mistakes."""
 
 import os
 from pathlib import Path
@@ -68,7 +68,7 @@ def count_with_os_walk(
     ]
     for name in order(names):
         total = 0
-        for root, folders, files in os.walk(Path(folder) / name):
+        for _root, folders, files in os.walk(Path(folder) / name):
             if skip_hidden:
                 folders[:] = [f for f in folders if not f.startswith(".")]
             if not recursive:
@@ -443,8 +443,10 @@ BREAKAGES = [
     ),
     (
         '        subset="both",\n        seed=seed,\n    )\n    return training_set, validation_set',
-        '        subset="training",\n        seed=seed,\n    )\n    validation_set = image_folders.image_dataset_from_directory(\n'
-        '        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, subset="validation", shuffle=False\n'
+        '        subset="training",\n        seed=seed,\n    )\n'
+        "    validation_set = image_folders.image_dataset_from_directory(\n"
+        "        folder, image_size=image_size, batch_size=batch_size, validation_split=validation_split, "
+        'subset="validation", shuffle=False\n'
         "    )\n    return training_set, validation_set",
     ),
     (

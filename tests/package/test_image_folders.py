@@ -1,4 +1,4 @@
-"""`cnn-course export-images`: CIFAR-10 as a folder of image files, deterministic, messy on request, never over a user's files."""
+"""`cnn-course export-images`: CIFAR-10 as image files, deterministic, messy on request, never over a user's files."""
 
 import hashlib
 

@@ -264,7 +264,8 @@ def test_the_accuracy_check_states_the_margin():
 
 
 def test_the_training_false_probe_matches_this_keras():
-    # Keras 3.15 lets fit's training=True override base(x, training=False) in a functional model (keras-team/keras#23364).
+    # Keras 3.15 lets fit's training=True override base(x, training=False) in a functional model
+    # (keras-team/keras#23364).
     honoured = transfer.keras_honours_training_false()
     version = tuple(int(part) for part in keras.__version__.split(".")[:3])
     assert isinstance(honoured, bool)

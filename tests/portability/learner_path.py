@@ -83,7 +83,10 @@ except CheckFailed as verdict:
 def grade(
     python: str, target: Path, lessons: list[str], junit: Path, extra: list[str]
 ) -> tuple[int, dict[str, list[str]], str]:
-    """Run the graders of `lessons` on `target`; return pytest's exit code, {test: [outcome, message]} and its output."""
+    """Run the graders of `lessons` on `target`.
+
+    Return pytest's exit code, {test: [outcome, message]} and its output.
+    """
     command = [
         python,
         "-m",

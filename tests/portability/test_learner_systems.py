@@ -33,7 +33,7 @@ WINDOWS_LIKE = "Lessons of José Núñez"
 
 @pytest.fixture
 def odd_lessons(tmp_path):
-    """Lesson 1's master saved as a Windows learner might: CRLF, another letter case, a folder with spaces and accents."""
+    """Lesson 1's master saved as a Windows learner might: CRLF, other letter case, a folder with spaces, accents."""
     folder = tmp_path / WINDOWS_LIKE
     folder.mkdir()
     text = (SOLUTIONS / "01_mnist_data.py").read_text(encoding="utf-8")
