@@ -1,4 +1,4 @@
-"""`cnn-course train`: train a reference recipe, evaluate it on the test set, write the model (with its class names) and reports."""
+"""`cnn-course train`: train a reference recipe, test it, write the model (with class names) and reports."""
 
 from __future__ import annotations
 
@@ -44,7 +44,10 @@ def write_outputs(
     budget_seconds: float | None = None,
     best_epoch: int | None = None,
 ) -> dict:
-    """Write the model with its class names, the two figures, the text report and metrics.json into `out`; return the metrics."""
+    """Write the model with its class names, the two figures, the text report and metrics.json into `out`.
+
+    Return the metrics.
+    """
     out.mkdir(parents=True, exist_ok=True)
     save_model_with_classes(model, out / "model.keras", class_names)
     plot_history(run.history).savefig(out / "training_history.png", dpi=120)
