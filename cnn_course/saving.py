@@ -76,7 +76,8 @@ def save_model_with_classes(
 ) -> Path:
     """Save `model` to `path` (a .keras file) and its class names next to it; return the sidecar's path.
 
-    The file holds Keras's own layers only: `models.FusedBatchNormalization` is saved as `BatchNormalization`.
+    The file holds Keras's own layers only: `models.FusedBatchNormalization` is saved as `BatchNormalization`; and
+    every layer in float32 (a model trained in mixed_bfloat16 loads and predicts float32, see `precision.in_float32`).
     `training_images`, when given, records their brightness in the sidecar (see `write_class_names`).
 
     Raises ValueError if the number of names differs from the model's number of outputs.
@@ -85,8 +86,9 @@ def save_model_with_classes(
     if outputs != len(class_names):
         raise ValueError(f"the model has {outputs} outputs but {len(class_names)} class names were given.")
     from cnn_course.models import with_keras_batch_normalization
+    from cnn_course.precision import in_float32
 
-    with_keras_batch_normalization(model).save(path)
+    in_float32(with_keras_batch_normalization(model)).save(path)
     return write_class_names(path, class_names, training_images)
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from cnn_course import __version__, quiet
+from cnn_course.precision import DTYPE_CHOICES
 
 
 def positive_int(text: str) -> int:
@@ -90,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "train for this long (300, 300s, 5m, 1h30m): the learning-rate schedule follows the clock, "
             "and the best epoch's model is kept"
+        ),
+    )
+    train.add_argument(
+        "--dtype",
+        choices=DTYPE_CHOICES,
+        default="auto",
+        help=(
+            "training precision (default: auto, mixed_bfloat16 where the processor computes bfloat16 natively and a "
+            "few timed steps of the model train at least 10%% faster in it, float32 elsewhere); the saved model is "
+            "float32 either way"
         ),
     )
     train.add_argument("--out", type=Path, help="output folder (default: runs/DATASET)")
@@ -436,7 +447,13 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     out = args.out or Path("runs") / args.dataset
     metrics = train_recipe(
-        recipes[name], out, args.data_dir, args.epochs, DEFAULT_SEED if args.seed is None else args.seed, args.budget
+        recipes[name],
+        out,
+        args.data_dir,
+        args.epochs,
+        DEFAULT_SEED if args.seed is None else args.seed,
+        args.budget,
+        args.dtype,
     )
     print(
         f"\ntest accuracy {metrics['test_accuracy']:.2%}, test loss {metrics['test_loss']:.4f}, "

@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # the job writes PNG files and never opens a window
 
 from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
 from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
+from cnn_course.precision import PolicyChoice, build_with_policy, choose_dtype_policy, dtype_policy  # noqa: E402
 from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.recipes import Recipe  # noqa: E402
 from cnn_course.saving import save_model_with_classes  # noqa: E402
@@ -43,6 +44,7 @@ def write_outputs(
     seed: int,
     budget_seconds: float | None = None,
     best_epoch: int | None = None,
+    precision: PolicyChoice | None = None,
 ) -> dict:
     """Write the model with its class names, the two figures, the text report and metrics.json into `out`.
 
@@ -70,6 +72,7 @@ def write_outputs(
         "test_loss": round(result.loss, 5),
         "final_val_accuracy": round(run.history["val_accuracy"][-1], 5),
         "parameters": int(model.count_params()),
+        **(precision.as_metrics() if precision else {}),
         "keras": keras.__version__,
         "backend": keras.backend.backend(),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}",
@@ -94,25 +97,31 @@ def train_recipe(
     epochs: int | None = None,
     seed: int = DEFAULT_SEED,
     budget_seconds: float | None = None,
+    dtype: str = "auto",
 ) -> dict:
     """Train `recipe` from scratch, evaluate on the official test split, write the outputs; return metrics.
 
     budget_seconds: train for this many seconds (training and validation), the learning-rate
     schedule following the clock, then keep the weights of the best validation epoch; `epochs`
     is then an upper limit. None trains for `epochs` (default: the recipe's).
+    dtype: "float32", "mixed_bfloat16", or "auto" to choose by measuring (`precision.choose_dtype_policy`); the
+    choice is printed and recorded in metrics.json, the model is saved in float32 either way, and Keras's global
+    dtype policy is as before on return. Raises ValueError for another `dtype`.
     """
-    set_global_seed(seed, deterministic=True)
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
+    precision = choose_dtype_policy(lambda: recipe.build(prepared), recipe.batch_size, dtype)
+    print(f"Training in {precision.policy}: {precision.reason}.")
+    # Seeded after the timed models, so that the seed gives the same model whether they were built or not.
+    set_global_seed(seed, deterministic=True)
+    model = build_with_policy(lambda: recipe.build(prepared), precision.policy)
     callbacks: list[keras.callbacks.Callback] = [keep_best := KeepBestWeights()]
     if budget_seconds is None:
         epochs = epochs or recipe.epochs
-        model = recipe.compile(
-            recipe.build(prepared), epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size)
-        )
+        model = recipe.compile(model, epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))
         length = f"for {epochs} epochs"
     else:
         epochs = epochs or BUDGET_EPOCH_LIMIT
-        model = recipe.compile(recipe.build(prepared), None)
+        model = recipe.compile(model, None)
         callbacks.insert(0, recipe.time_budget(budget_seconds))
         length = f"for a time budget of {budget_seconds:g} s"
     print(
@@ -123,11 +132,14 @@ def train_recipe(
     verbose = 1 if sys.stdout.isatty() else 2
     classes = len(prepared.class_names)
     y_train, y_val = recipe.targets(prepared.y_train, classes), recipe.targets(prepared.y_val, classes)
-    run = fit_classifier(
-        model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose, callbacks
-    )
+    with dtype_policy(precision.policy):
+        run = fit_classifier(
+            model, prepared.x_train, y_train, prepared.x_val, y_val, epochs, recipe.batch_size, verbose, callbacks
+        )
     result = evaluate_classifier(
         model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta, recipe.shift_tta
     )
     best_epoch = None if keep_best.best_epoch is None else keep_best.best_epoch + 1
-    return write_outputs(out, model, recipe, run, result, prepared.class_names, seed, budget_seconds, best_epoch)
+    return write_outputs(
+        out, model, recipe, run, result, prepared.class_names, seed, budget_seconds, best_epoch, precision
+    )

@@ -1,0 +1,187 @@
+"""Training precision per machine: mixed bfloat16 where the processor computes it natively and it is faster.
+
+`choose_dtype_policy` never guesses from the processor alone: where the CPU has native bfloat16
+(AVX512_BF16 or AMX on Linux, read from /proc/cpuinfo), it times a few training steps of the
+actual model in float32 and in mixed_bfloat16 and keeps bfloat16 only if it is faster by
+`BFLOAT16_MARGIN`. Elsewhere (no such flag, or a system without /proc/cpuinfo) it is float32.
+Models trained in mixed_bfloat16 compute their output layer in float32, and are saved with every
+layer in float32 (`in_float32`), so they load and predict float32 arrays anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+FLOAT32, MIXED_BFLOAT16 = "float32", "mixed_bfloat16"
+POLICIES = (FLOAT32, MIXED_BFLOAT16)
+DTYPE_CHOICES = ("auto", *POLICIES)
+BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+BFLOAT16_MARGIN = 0.10  # mixed_bfloat16 must train at least this much faster per step to be chosen
+CPUINFO = Path("/proc/cpuinfo")
+
+
+@dataclass(frozen=True)
+class PolicyChoice:
+    """The dtype policy to train with, why, and the measured seconds per training step (None: not measured)."""
+
+    policy: str
+    reason: str
+    float32_step_seconds: float | None = None
+    bfloat16_step_seconds: float | None = None
+
+    def as_metrics(self) -> dict:
+        """The choice as metrics.json records it: policy, reason and the step times in milliseconds."""
+        return {
+            "dtype_policy": self.policy,
+            "dtype_reason": self.reason,
+            "float32_step_ms": _milliseconds(self.float32_step_seconds),
+            "bfloat16_step_ms": _milliseconds(self.bfloat16_step_seconds),
+        }
+
+
+def _milliseconds(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def cpu_flags() -> frozenset[str] | None:
+    """Return the processor's feature flags from /proc/cpuinfo (Linux), lower case; None where they cannot be read."""
+    try:
+        text = CPUINFO.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.lower().split())
+    return None
+
+
+def native_bfloat16(flags: frozenset[str] | None) -> bool:
+    """True when `flags` (from `cpu_flags`) include a native bfloat16 instruction set (AVX512_BF16 or AMX)."""
+    return bool(flags) and any(flag in flags for flag in BFLOAT16_FLAGS)
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str) -> Iterator[None]:
+    """Set Keras's global dtype policy to `policy` inside the block, and put the previous one back after it."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def build_with_policy(build: Callable[[], keras.Model], policy: str) -> keras.Model:
+    """Return `build()` built under `policy`; under a mixed policy its last layer (the softmax) computes in float32.
+
+    The global policy is back to what it was on return. Raises ValueError for a policy other than `POLICIES`.
+    """
+    if policy not in POLICIES:
+        raise ValueError(f"dtype policy '{policy}' is not one of {', '.join(POLICIES)}")
+    with dtype_policy(policy):
+        model = build()
+        if policy == FLOAT32:
+            return model
+        # Keras's mixed-precision guidance: probabilities and the loss in float32, for their small values.
+        output = model.layers[-1]
+        return _with_policies(model, lambda layer: FLOAT32 if layer is output else None)
+
+
+def in_float32(model: keras.Model) -> keras.Model:
+    """Return `model` with every layer computing in float32: the model itself when it already does, else a copy
+    (uncompiled, same weights) whose saved file loads and predicts float32 under Keras's default policy."""
+    from cnn_course.models import flat_layers
+
+    if all(layer.dtype_policy.name == FLOAT32 for layer in flat_layers(model)):
+        return model
+    with dtype_policy(FLOAT32):
+        return _with_policies(model, lambda layer: FLOAT32)
+
+
+def _with_policies(model: keras.Model, policy_of: Callable[[keras.layers.Layer], str | None]) -> keras.Model:
+    """A copy of `model` with its weights, each layer under `policy_of(layer)` (None: the layer's own policy)."""
+    import keras
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        config = layer.get_config()
+        policy = policy_of(layer)
+        if policy is not None:
+            config["dtype"] = policy
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def training_step_seconds(
+    build: Callable[[], keras.Model],
+    policy: str,
+    batch_size: int,
+    seconds: float = 1.0,
+    warmup_steps: int = 2,
+    max_steps: int = 10,
+) -> float:
+    """Return the median seconds of one training step of `build()` under `policy`, on random images of its input shape.
+
+    Compiled with Adam and sparse cross-entropy; `warmup_steps` steps (tracing included) are not timed; then steps
+    are timed until `seconds` have passed (at least 2, at most `max_steps`).
+    """
+    import keras
+    import numpy as np
+
+    model = build_with_policy(build, policy)
+    with dtype_policy(policy):
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        rng = np.random.default_rng(0)
+        images = rng.random((batch_size, *model.input_shape[1:]), dtype=np.float32)
+        labels = rng.integers(0, model.output_shape[-1], batch_size)
+        for _ in range(warmup_steps):
+            model.train_on_batch(images, labels)
+        times: list[float] = []
+        started = time.perf_counter()
+        while len(times) < 2 or (len(times) < max_steps and time.perf_counter() - started < seconds):
+            start = time.perf_counter()
+            model.train_on_batch(images, labels)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def choose_dtype_policy(
+    build: Callable[[], keras.Model],
+    batch_size: int,
+    requested: str = "auto",
+) -> PolicyChoice:
+    """Choose the dtype policy to train `build()` (a fresh, uncompiled model per call) with, in batches of `batch_size`.
+
+    requested: "float32" or "mixed_bfloat16" is taken as it is; "auto" is float32 unless the processor has native
+    bfloat16 (`cpu_flags`) and a training step (`training_step_seconds`, a few seconds for both) is at least
+    `BFLOAT16_MARGIN` faster in mixed_bfloat16 than in float32. Raises ValueError for another `requested`.
+    """
+    if requested not in DTYPE_CHOICES:
+        raise ValueError(f"--dtype '{requested}' is not one of {', '.join(DTYPE_CHOICES)}")
+    if requested != "auto":
+        return PolicyChoice(requested, "asked for with --dtype")
+    known = cpu_flags()
+    if known is None:
+        return PolicyChoice(FLOAT32, "the processor's features are unknown here (no /proc/cpuinfo)")
+    if not native_bfloat16(known):
+        return PolicyChoice(FLOAT32, "the processor has no native bfloat16 (avx512_bf16 or amx_bf16)")
+    float32 = training_step_seconds(build, FLOAT32, batch_size)
+    bfloat16 = training_step_seconds(build, MIXED_BFLOAT16, batch_size)
+    measured = f"a training step took {float32 * 1000:.0f} ms in float32 and {bfloat16 * 1000:.0f} ms in mixed_bfloat16"
+    if bfloat16 <= float32 * (1 - BFLOAT16_MARGIN):
+        return PolicyChoice(MIXED_BFLOAT16, measured, float32, bfloat16)
+    return PolicyChoice(FLOAT32, f"{measured}: not {BFLOAT16_MARGIN:.0%} faster in bfloat16", float32, bfloat16)
