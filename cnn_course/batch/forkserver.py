@@ -20,7 +20,8 @@ once the grading process started and `{"id", "exit"}` when it ended (the exit co
 signal). Each grading process is forked under a guard (see `worker`) in its own session, dies
 with the server, which dies with the batch.
 
-Usage: python -m cnn_course.batch.forkserver BATCH_PID [--learner-slots N --learner-sandbox none|bwrap --learner-memory BYTES]
+Usage: python -m cnn_course.batch.forkserver BATCH_PID
+       [--learner-slots N --learner-sandbox none|bwrap --learner-memory BYTES]
 """
 
 from __future__ import annotations

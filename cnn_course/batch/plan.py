@@ -107,7 +107,10 @@ def learner_zygote_options(plan: GradingPlan) -> list[str]:
 
 
 def grading_environment(plan: GradingPlan, temporary: Path) -> dict[str, str]:
-    """The grading process's environment: its share of the CPU threads, quiet TensorFlow, temporary files in `temporary`."""
+    """The grading process's environment.
+
+    Its share of the CPU threads, quiet TensorFlow, temporary files in `temporary`.
+    """
     threads = str(plan.threads_per_job())
     return {
         **os.environ,

@@ -19,7 +19,10 @@ _LOCK = ".lock"
 
 @contextmanager
 def batch_scratch(parent: Path | None = None) -> Iterator[Path]:
-    """A scratch folder for one batch, locked while it runs; left-overs of batches that were killed are removed first."""
+    """A scratch folder for one batch, locked while it runs.
+
+    Left-overs of batches that were killed are removed first.
+    """
     base = (parent or Path(tempfile.gettempdir())) / SCRATCH_PARENT
     base.mkdir(parents=True, exist_ok=True)
     for old in base.iterdir():

@@ -79,7 +79,8 @@ def find_submissions(paths: list[Path]) -> list[Submission]:
         learner = learner_name(path.resolve())
         if learner in seen:
             raise SubmissionError(
-                f"{printable(str(seen[learner]))} and {printable(str(path))} would both be graded as '{learner}'; rename one of them."
+                f"{printable(str(seen[learner]))} and {printable(str(path))} would both be graded as '{learner}'; "
+                "rename one of them."
             )
         seen[learner] = path
         submissions.append(Submission(learner, path.resolve()))
@@ -133,8 +134,10 @@ def extract_zip(archive: Path, destination: Path, max_bytes: int = MAX_ZIP_BYTES
                     info.compress_size, 1
                 ):
                     raise SubmissionError(
-                        f"the zip entry {printable(info.filename)} expands {info.file_size / max(info.compress_size, 1):,.0f} times "
-                        f"(to {info.file_size / 2**20:,.0f} MiB); at most {MAX_COMPRESSION_RATIO} times is accepted. Zip the lessons and models themselves."
+                        f"the zip entry {printable(info.filename)} expands "
+                        f"{info.file_size / max(info.compress_size, 1):,.0f} times "
+                        f"(to {info.file_size / 2**20:,.0f} MiB); at most {MAX_COMPRESSION_RATIO} times is accepted. "
+                        "Zip the lessons and models themselves."
                     )
             written = 0
             for info, path in plan:
@@ -185,7 +188,8 @@ def copy_folder(source: Path, destination: Path, max_bytes: int = MAX_SUBMISSION
             total += info.st_size if stat.S_ISREG(info.st_mode) else 0
             if len(entries) > MAX_ZIP_ENTRIES or total > max_bytes:
                 raise SubmissionError(
-                    f"the folder holds more than {MAX_ZIP_ENTRIES:,} entries or {max_bytes / 2**20:,.0f} MiB; submit the lessons and models only."
+                    f"the folder holds more than {MAX_ZIP_ENTRIES:,} entries or {max_bytes / 2**20:,.0f} MiB; "
+                    "submit the lessons and models only."
                 )
     destination.mkdir(parents=True, exist_ok=True)
     for path, info in entries:

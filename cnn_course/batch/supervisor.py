@@ -79,7 +79,10 @@ class Children:
         self.end_strays()
 
     def end_strays(self) -> None:
-        """End processes the batch adopted (orphans of finished grading runs): children that are not a live grading process."""
+        """End processes the batch adopted (orphans of finished grading runs).
+
+        They are its children that are not a live grading process.
+        """
         with self._lock:
             ours = {process.pid for process in self._processes}
             strays = [
@@ -136,7 +139,10 @@ class ForkServer:
                 waiting.put({"exit": -signal.SIGKILL, "pid": None})
 
     def run(self, request: dict[str, Any], time_limit: float, children: Children) -> int | None:
-        """Have a grading process run `request`; return its exit code, or None if it ran past `time_limit` and was killed."""
+        """Have a grading process run `request`.
+
+        Return its exit code, or None if it ran past `time_limit` and was killed.
+        """
         key, replies = str(next(self._ids)), queue.Queue()
         slot = self._slots.get()  # a slot's learner zygote serves one grading process at a time
         with self._lock:
@@ -171,7 +177,10 @@ class ForkServer:
 def run_limited(
     command: list[str], cwd: Path, env: dict[str, str], log: Path, time_limit: float, children: Children, key: bytes
 ) -> int | None:
-    """Run `command` with output to `log`, `key` on its stdin; return its exit code, or None if it ran past `time_limit`."""
+    """Run `command` with output to `log`, `key` on its stdin.
+
+    Return its exit code, or None if it ran past `time_limit`.
+    """
     with open(log, "w", encoding="utf-8") as output:
         popen = {
             "cwd": cwd,

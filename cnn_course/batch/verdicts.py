@@ -50,7 +50,8 @@ def _unfinished_message(exercise: str, running: str | None, how: str, plan: Grad
             stop = f"the {per_exercise:g} s limit per exercise" if per_exercise else "the limit per exercise"
             return (
                 f"{exercise}: still running when grading stopped at {limit}. Look for a loop that never ends, "
-                f"or code that catches every exception (a bare `except:`) and carries on, so that {stop} cannot stop it."
+                "or code that catches every exception (a bare `except:`) and carries on, "
+                f"so that {stop} cannot stop it."
             )
         during = f"while {running} was running" if running else "before this exercise's turn"
         return f"{exercise}: not graded: grading stopped at {limit}, {during}."
@@ -62,7 +63,10 @@ def _unfinished_message(exercise: str, running: str | None, how: str, plan: Grad
 def exercise_results(
     plan: GradingPlan, log: Path, results: ResultsLog, code: int | None, clean: Callable[[str], str]
 ) -> tuple[list[ExerciseResult], str, str]:
-    """Combine the signed per-test records into one result per assigned exercise; return them, the run kind and a note."""
+    """Combine the signed per-test records into one result per assigned exercise.
+
+    Return them, the run kind and a note.
+    """
     how = "timeout" if code is None else describe_exit(code, log)
     finished_ok = code in _FINISHED_CODES and results.finished
     if code in _FINISHED_CODES and not results.finished:
@@ -128,7 +132,10 @@ def exercise_results(
 
 
 def rejected(plan: GradingPlan, submission: Submission, reason: str, when: str | None = None) -> SubmissionResult:
-    """Return the result of a submission that could not be graded at all: every exercise is an error, with the reason."""
+    """Return the result of a submission that could not be graded at all.
+
+    Every exercise is an error, with the reason.
+    """
     message = f"the submission could not be graded: {reason}"
     exercises = [
         ExerciseResult(plan.lessons[s.name], s.name, 0.0, s.points, Status.ERROR, message) for s in plan.exercises

@@ -55,7 +55,10 @@ def _grade(limit: int, key: bytes, pytest_args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Set RLIMIT_AS to argv[0] bytes (0: no limit), die with process argv[1], return pytest's exit code for argv[2:]."""
+    """Set RLIMIT_AS to argv[0] bytes (0: no limit) and die with process argv[1].
+
+    Return pytest's exit code for the arguments argv[2:].
+    """
     limit, batch = int(argv[0]), int(argv[1])
     die_with_parent()
     if os.getppid() != batch:  # the batch died before the line above took effect
