@@ -2,8 +2,9 @@
 
 A `Connection` sends one JSON request at a time and waits for its reply under a time limit. A reply
 that does not come means the process died (`hung` False) or outlived the limit (`hung` True, and the
-request has ended it from outside, so that no late reply answers the next request). A request that finds the process already gone (the portable
-backend's interpreter, ended while serving another lesson) is not sent, and `stale` says so. What the lesson's code printed during a request that did
+request has ended it from outside, so that no late reply answers the next request). A request that
+finds the process already gone (the portable backend's interpreter, ended while serving another
+lesson) is not sent, and `stale` says so. What the lesson's code printed during a request that did
 not end well is kept in `printed`.
 """
 

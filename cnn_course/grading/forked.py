@@ -186,7 +186,10 @@ class ForkHost:
             self._stop_zygote()
 
     def _attach(self, shared: SharedZygote) -> bool:
-        """Take over the shared zygote: reset it and empty its scratch root; False (zygote ended) if it does not answer."""
+        """Take over the shared zygote: reset it and empty its scratch root.
+
+        Return False (the zygote ended) if it does not answer.
+        """
         sock = socket.socket(fileno=shared.fd)
         self._socket, self._attached, self._group = sock, True, shared.group
         threading.Thread(target=self._listen, args=(sock,), name="zygote events", daemon=True).start()
@@ -261,7 +264,11 @@ class ForkHost:
             raise OSError(self._failure or cannot_start("the process that starts them stopped answering"))
 
     def open(self, workdir: Path) -> ForkedConnection:
-        """Start a learner process for one lesson in `workdir`; raise OSError (a message for the learner) when none starts."""
+        """Start a learner process for one lesson in `workdir`.
+
+        Raises:
+            OSError: no process started; its message is for the learner.
+        """
         pid, channel, output = self.fork(workdir)
         connection = ForkedConnection(self, pid, channel, output)
         connection.check_started(connection.receive(START_TIMEOUT_S))

@@ -134,7 +134,10 @@ class LearnerProcess:
         return True
 
     def _run_cells(self) -> int | None:
-        """Run every cell not skipped; return the index of a cell that ended or hung the process (STALE: another lesson's did)."""
+        """Run every cell not skipped.
+
+        Return the index of a cell that ended or hung the process (STALE: another lesson's did), else None.
+        """
         for index, cell in enumerate(self.cells):
             if index in self.problems.skipped:
                 continue
@@ -230,7 +233,8 @@ class LearnerProcess:
                 name,
                 f"is not defined by the lesson's exercise cells (found {reply['found']} instead of a function)."
                 if reply.get("found")
-                else "is not defined by the lesson's exercise cells. The exercise cell must define a function with this name: "
+                else "is not defined by the lesson's exercise cells. "
+                "The exercise cell must define a function with this name: "
                 "did you rename it, or delete or retag its cell?",
             )
         if status == Status.ERROR:

@@ -128,7 +128,8 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     if not existing:
         renamed = renamed_copies(folder, stem)
         found = (
-            f" Found {', '.join(path.name for path in renamed)}: if that is your lesson (a browser or a copy renamed it), "
+            f" Found {', '.join(path.name for path in renamed)}: "
+            "if that is your lesson (a browser or a copy renamed it), "
             f"rename it to {stem}{renamed[0].suffix}."
             if renamed
             else ""
@@ -150,7 +151,8 @@ def choose_lesson_file(folder: Path, stem: str) -> tuple[LessonFile, list[str]]:
     expected = f"{stem}{graded.path.suffix}"
     if graded.path.name != expected:
         notes.append(
-            f"graded {graded.path.name}, whose name differs from {expected} in letter case only. Rename it to {expected}: "
+            f"graded {graded.path.name}, whose name differs from {expected} in letter case only. "
+            f"Rename it to {expected}: "
             "on Linux (and in the instructor's grading) only the exact name is found."
         )
     exact = {path.name for path in existing}
@@ -253,7 +255,8 @@ class GradedLesson:
         ):
             raise ExerciseError(
                 name,
-                f"its exercise cell ({self.lesson_file.markdown_exercises[name]}) is a Markdown cell, so it is not run. "
+                f"its exercise cell ({self.lesson_file.markdown_exercises[name]}) is a Markdown cell, "
+                "so it is not run. "
                 "Change the cell's type back to Code (in Jupyter: select it and press Y).",
             )
         broken = self.process.problems.broken.get(name) if self.process else None
@@ -262,8 +265,10 @@ class GradedLesson:
         if self.lesson_file is not None and name in self.lesson_file.timeit_cells:
             raise ExerciseError(
                 name,
-                f"its cell ({self.lesson_file.timeit_cells[name]}) starts with %%timeit, which runs the cell's code without "
-                f"keeping what it defines (in Jupyter too, `{name}` is then not defined). Remove the %%timeit line; to time "
+                f"its cell ({self.lesson_file.timeit_cells[name]}) starts with %%timeit, "
+                "which runs the cell's code without "
+                f"keeping what it defines (in Jupyter too, `{name}` is then not defined). "
+                "Remove the %%timeit line; to time "
                 f"the function, write `%timeit {name}(...)` in a cell without the exercise tag.",
             )
         return LearnerExercise(self, name, self.limits.get(name) or timeout or self.timeout)
@@ -275,7 +280,8 @@ class GradedLesson:
         if self.lesson_file is not None and name in self.lesson_file.duplicates:
             labels = self.lesson_file.duplicates[name]
             notes.append(
-                f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): the last one is graded. Delete the others."
+                f"`{name}` is defined in {len(labels)} exercise cells ({'; '.join(labels)}): "
+                "the last one is graded. Delete the others."
             )
         return "".join(f"\nNote: {note}" for note in notes)
 
@@ -285,7 +291,8 @@ class GradedLesson:
         if match and self.lesson_file is not None and match.group(1) in self.lesson_file.untagged_names:
             where = self.lesson_file.untagged_names[match.group(1)]
             return (
-                f"\nHint: `{match.group(1)}` is defined in {where}, a cell without the exercise or setup tag, which the "
+                f"\nHint: `{match.group(1)}` is defined in {where}, "
+                "a cell without the exercise or setup tag, which the "
                 "grader does not run. Move that line into your exercise cell (or the setup cell)."
             )
         return ""

@@ -24,7 +24,8 @@ def cannot_start(cause: str, *, portable: bool = False) -> str:
         ENVIRONMENT_ADVICE
         if portable
         else (
-            f"{ENVIRONMENT_ADVICE} If it keeps failing, grade with `--learner-backend spawn` (or set CNN_COURSE_LEARNER_BACKEND=spawn)."
+            f"{ENVIRONMENT_ADVICE} If it keeps failing, grade with `--learner-backend spawn` "
+            "(or set CNN_COURSE_LEARNER_BACKEND=spawn)."
         )
     )
     return f"the grader could not start a learner process to run your lesson ({cause}). {advice}"
@@ -33,7 +34,10 @@ def cannot_start(cause: str, *, portable: bool = False) -> str:
 def death_message(during: str, *, hung: bool, code: int | None) -> str:
     """Say why the learner process stopped answering while `during` (code: its exit status, negative for a signal)."""
     if hung:
-        return f"the lesson's code did not finish {during} within its time limit (it may catch the timer's interrupt) and was stopped."
+        return (
+            f"the lesson's code did not finish {during} within its time limit "
+            "(it may catch the timer's interrupt) and was stopped."
+        )
     if code is not None and code < 0:
         try:
             name = signal.Signals(-code).name
@@ -62,7 +66,10 @@ def cell_problem(cell: Any, reply: dict[str, Any], timeout: float) -> str | None
     if status == "ok":
         return None
     if status == "syntax_error":
-        return f"its cell does not parse ({cell.label}, line {reply.get('line')}: {reply.get('message')}). Fix the syntax and save."
+        return (
+            f"its cell does not parse ({cell.label}, line {reply.get('line')}: {reply.get('message')}). "
+            "Fix the syntax and save."
+        )
     if status == "refused":
         try:
             refusals = [Refusal(int(line), str(text), str(kind)) for line, text, kind in reply["refusals"]]
@@ -71,11 +78,17 @@ def cell_problem(cell: Any, reply: dict[str, Any], timeout: float) -> str | None
         if refusals:
             return explain_refusals(refusals, f"its cell ({cell.label})", cell.role)
     if status == Status.TIMEOUT:
-        return f"its cell ({cell.label}) did not finish within {timeout:g} s while being defined: move long work out of the exercise cell."
+        return (
+            f"its cell ({cell.label}) did not finish within {timeout:g} s while being defined: "
+            "move long work out of the exercise cell."
+        )
     if status == Status.ERROR:
         if reply.get("type") == "SystemExit":
             return f"its cell ({cell.label}) calls sys.exit() or exit() while being defined: remove that call."
-        return f"its cell raises {reply.get('type')}: {reply.get('message')} while being defined ({cell.label})\n{reply.get('where', '')}".rstrip()
+        return (
+            f"its cell raises {reply.get('type')}: {reply.get('message')} while being defined ({cell.label})\n"
+            f"{reply.get('where', '')}"
+        ).rstrip()
     return f"its cell ({cell.label}) could not be run."
 
 
@@ -86,7 +99,10 @@ def error_message(reply: dict[str, Any]) -> str:
     elif kind == "KeyboardInterrupt":
         message = "raised KeyboardInterrupt (an interrupt), so it was stopped before returning a result."
     elif kind == "MemoryError":
-        message = "ran out of memory (MemoryError): look for an array far larger than the data, e.g. from broadcasting (N, 1) against (N,)."
+        message = (
+            "ran out of memory (MemoryError): look for an array far larger than the data, "
+            "e.g. from broadcasting (N, 1) against (N,)."
+        )
     else:
         message = f"raised {kind}: {text}" + keras_error_hint(text)
     if reply.get("signature"):
@@ -103,7 +119,8 @@ def timeout_message(timeout: float, hard: bool) -> str:
     stopped = "was stopped from outside (it kept running after the timer's interrupt)" if hard else "was stopped"
     return (
         f"did not finish within {timeout:g} s and {stopped}. Look for a loop whose condition never becomes false, "
-        "or work that grows with the data (a Python loop over every pixel); the reference solution takes well under a second."
+        "or work that grows with the data (a Python loop over every pixel); "
+        "the reference solution takes well under a second."
     )
 
 

@@ -86,7 +86,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=BACKENDS,
         default=None,
         help="how learner processes start: 'fork' (Linux: one interpreter, a fork per lesson), 'spawn' (every "
-        f"system: one interpreter, a namespace per lesson) or 'auto' (fork where possible; default, or ${BACKEND_VARIABLE})",
+        "system: one interpreter, a namespace per lesson) or 'auto' "
+        f"(fork where possible; default, or ${BACKEND_VARIABLE})",
     )
     group.addoption(
         "--learner-memory",
@@ -278,7 +279,8 @@ def pytest_runtest_call(item: pytest.Item):
         # A check that could not read the result: say so in a sentence, never with the grader's traceback.
         outcome = ExerciseError(
             key[1],
-            f"its result could not be checked ({type(error).__name__}: {str(error)[:300]}). Compare what it returns with the docstring's contract: types, shapes and dtypes.",
+            f"its result could not be checked ({type(error).__name__}: {str(error)[:300]}). "
+            "Compare what it returns with the docstring's contract: types, shapes and dtypes.",
         )
         item.stash[EXERCISE_OUTCOME] = outcome
         raise pytest.fail.Exception(str(outcome), pytrace=False) from None
@@ -325,9 +327,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = session.config.stash[_RESULTS]
     if results and exitstatus == 0 and all(outcome == Status.NOT_ATTEMPTED for outcome in results.values()):
         session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED  # nothing was graded: not a success
-    if session.config.getoption("--all-must-pass") and exitstatus == 0:
-        if not results or any(outcome != Status.PASSED for outcome in results.values()):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if (
+        session.config.getoption("--all-must-pass")
+        and exitstatus == 0
+        and (not results or any(outcome != Status.PASSED for outcome in results.values()))
+    ):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -350,10 +355,14 @@ def _seed_option(text: str | None) -> int | None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    """Name the learner-process backend, the checks' seed and what keeps lesson code off the folder graded at the top of the run."""
+    """The lines at the top of the run: the learner-process backend and the checks' seed.
+
+    Also what keeps lesson code off the folder graded.
+    """
     lines = [
         f"cnn-course learner processes: {config.stash[_BACKEND]}",
-        f"cnn-course check seed: {config.stash[CHECK_SEED]} (repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
+        f"cnn-course check seed: {config.stash[CHECK_SEED]} "
+        f"(repeat these checks' arguments with --check-seed {config.stash[CHECK_SEED]})",
     ]
     if _MOVED_FROM in config.stash:
         moved = (

@@ -1,4 +1,7 @@
-"""What a grading run prints at its end: changes to the folder graded, the scoreboard, the checks' seed, the next step."""
+"""What a grading run prints at its end.
+
+Changes to the folder graded, the scoreboard, the checks' seed, the next step.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +60,8 @@ def write_summary(
             write(f"  {marks[outcome]}  {exercise.ljust(width)}  {outcome}")
     counts = {o: sum(1 for v in results.values() if v == o) for o in OUTCOME_ORDER}
     write(
-        f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, {counts[Status.NOT_ATTEMPTED]} not attempted"
+        f"exercises: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed, "
+        f"{counts[Status.NOT_ATTEMPTED]} not attempted"
     )
     write(f"check seed: {seed} (--check-seed {seed} repeats the arguments the checks drew)")
     diverged = {stem: lesson.lesson_file.diverged for stem, lesson in lessons.items() if lesson.lesson_file is not None}

@@ -93,7 +93,10 @@ class _Interpreter(Connection):
 
 
 def end_process_tree(process: subprocess.Popen) -> None:
-    """End `process` and what it started: its process group on POSIX (even after it ended itself), its tree on Windows (taskkill /T)."""
+    """End `process` and what it started.
+
+    On POSIX that is its process group (even after it ended itself), on Windows its tree (taskkill /T).
+    """
     if hasattr(os, "killpg"):  # the group outlives its leader while a child of the lesson's code runs on
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -231,7 +234,11 @@ class SpawnHost:
         self.generation += 1
 
     def open(self, workdir: Path) -> SpawnedConnection:
-        """Start a lesson in `workdir`, in a fresh namespace; raise OSError (a message for the learner) when it cannot."""
+        """Start a lesson in `workdir`, in a fresh namespace.
+
+        Raises:
+            OSError: it cannot start; the message is for the learner.
+        """
         with self.lock:
             self.warm_up()
             if self.interpreter is None:

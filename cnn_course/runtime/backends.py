@@ -44,7 +44,8 @@ def choose_backend(requested: str | None = None) -> tuple[str, str]:
     requested = (requested or os.environ.get(BACKEND_VARIABLE) or "auto").strip().lower()
     if requested not in BACKENDS:
         raise ValueError(
-            f"unknown learner backend '{requested}': use one of {', '.join(BACKENDS)} (option --learner-backend or ${BACKEND_VARIABLE})"
+            f"unknown learner backend '{requested}': use one of {', '.join(BACKENDS)} "
+            f"(option --learner-backend or ${BACKEND_VARIABLE})"
         )
     missing = missing_for_fork()
     if requested == "spawn":

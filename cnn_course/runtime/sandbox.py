@@ -99,7 +99,8 @@ def sandboxed_command(
     """Return the bubblewrap command line that runs `command` in the learner's sandbox.
 
     Args:
-        command: the learner process's command line (e.g. ``[sys.executable, "-m", "cnn_course.grading.learner", ...]``);
+        command: the learner process's command line
+            (e.g. ``[sys.executable, "-m", "cnn_course.grading.learner", ...]``);
             every path it names must lie inside `scratch`, `package_dir` or the Python installation.
         scratch: the learner's scratch folder: the only writable place, mounted at the same path and
             the working folder (and home and temporary folder, unless `env` names others).

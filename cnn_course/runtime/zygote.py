@@ -83,7 +83,10 @@ def zygote(host: socket.socket, memory: int) -> None:
 
 
 def _empty_shared_memory() -> None:
-    """Inside the sandbox: empty its /dev/shm (folders a learner locked included) and remove its System V IPC objects."""
+    """Inside the sandbox: empty its /dev/shm and remove its System V IPC objects.
+
+    Folders a learner locked in /dev/shm are emptied too.
+    """
     for entry in Path("/dev/shm").iterdir():
         with contextlib.suppress(OSError):
             if entry.is_dir() and not entry.is_symlink():
