@@ -71,7 +71,9 @@ class TimeBudget(keras.callbacks.Callback):
     training time only: the time of validation passes so far, plus an estimate of those still
     to come (the step time measured on the first `calibration_steps` steps after the first, which
     includes tracing, and then on every step), is set aside from the budget; when a validation pass
-    takes what was left of it, training ends with the epoch that pass validated.
+    takes what was left of it, training ends with the epoch that pass validated. Training also
+    ends, mid-epoch if need be, before a step that at the measured step time would end past the
+    budget: the budget is overrun by no more than one step's variation from that time.
 
     After training: `steps` (training steps run), `elapsed` (seconds of fit), `training_seconds`
     (`elapsed` less the validation passes), `step_seconds` (the measured seconds per training
@@ -129,7 +131,10 @@ class TimeBudget(keras.callbacks.Callback):
             if self.steps == self.calibration_steps + 1 and self.verbose and self.seconds is not None:
                 self._report_calibration()
         self.progress = max(self.progress, self._progress(now))
-        if self.progress >= 1.0:
+        if self._next_step_overruns(now):
+            self.progress, self.stopped_by_budget = 1.0, True
+            self.model.stop_training = True
+        elif self.progress >= 1.0:
             self.stopped_by_budget = self.seconds is not None and self._time_progress(now) >= 1.0
             self.model.stop_training = True
 
@@ -177,6 +182,13 @@ class TimeBudget(keras.callbacks.Callback):
         passes_to_come = max(1, math.ceil(remaining / (epoch_seconds + per_pass)))
         # However slow validation is, training keeps at least half of the budget.
         return min(self._validation_seconds + passes_to_come * per_pass, self.seconds / 2)
+
+    def _next_step_overruns(self, now: float) -> bool:
+        """True when one more training step, taking the measured step time, would end past the training budget."""
+        if self.seconds is None or self.step_seconds is None:
+            return False
+        training_budget = self.seconds - self._reserved_for_validation(now)
+        return self._training_seconds(now) + self.step_seconds > training_budget + 1e-9
 
     def _time_progress(self, now: float) -> float:
         if self.seconds is None:

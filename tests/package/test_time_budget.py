@@ -213,3 +213,24 @@ def test_the_calibration_says_which_limit_ends_training(capsys, seconds, epochs,
     fit(TimeBudget(seconds, PEAK, clock=clock), clock, epochs=epochs, validation=False)
     printed = capsys.readouterr().out
     assert "time budget" in printed and "1000 ms per training step" in printed and said in printed, printed
+
+
+@pytest.mark.parametrize(("budget_seconds", "steps"), [(33.5, 33), (33.999, 33), (34.0, 34)])
+def test_training_ends_mid_epoch_before_a_step_that_would_overrun_the_budget(budget_seconds, steps):
+    clock = FakeClock(step_seconds=1.0)
+    budget = TimeBudget(budget_seconds, PEAK, verbose=0, clock=clock)
+    fit(budget, clock, validation=False)
+    assert budget.stopped_by_budget
+    assert budget.steps == steps, "as many whole steps as the budget holds, and no step past it"
+    assert clock.now <= budget_seconds
+    assert budget.steps % STEPS_PER_EPOCH, "the budget ended training inside an epoch"
+
+
+def test_with_validation_no_step_ends_past_the_budget():
+    # 10 steps of 1.7 s and a pass of 0.5 s per epoch: 30 s hold one epoch, and 7 steps and a pass.
+    clock = FakeClock(step_seconds=1.7, validation_seconds=0.5)
+    budget = TimeBudget(30, PEAK, verbose=0, clock=clock)
+    fit(budget, clock)
+    assert budget.stopped_by_budget
+    assert clock.now <= 30
+    assert budget.steps == STEPS_PER_EPOCH + 7
