@@ -21,6 +21,7 @@ class ExerciseResult:
     status: Status
     message: str = ""
     override: str = ""  # the instructor's manual override, as the learner sees it; empty when none
+    hidden: str | None = None  # the hidden tests' part of `message` ("" when they passed); None: no hidden test ran
 
 
 @dataclass
@@ -43,7 +44,9 @@ class SubmissionResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionResult:
         """Rebuild a result from `to_dict`'s output; raise KeyError or TypeError if it is not one."""
-        exercises = [ExerciseResult(**{**exercise, "status": Status(exercise["status"])}) for exercise in data["exercises"]]
+        exercises = [
+            ExerciseResult(**{**exercise, "status": Status(exercise["status"])}) for exercise in data["exercises"]
+        ]
         return cls(**{**data, "exercises": exercises})
 
     def with_exercises(self, exercises: list[ExerciseResult], note: str | None = None) -> SubmissionResult:
