@@ -11,7 +11,9 @@ constant-rate baselines keep their rate), each in its own process, and the weigh
 measured once on the official test set. Last, the tutorial is trained as written once more, and its time reported beside
 T: on a machine whose speed drifts, the budgets in multiples of T are only as steady as T, and the two measurements show
 how far it moved during the run. MNIST recipes train to `--mnist-seconds`, first. The reports are rewritten after every
-run, so an interrupted benchmark keeps its runs.
+run, so an interrupted benchmark keeps its runs. The yardstick rule: a run counts for the goals only when the tutorial's
+two times differ by at most 15 % (of the shorter); the report says whether it counts. Every report records the
+processor: its model name and which of AVX2, AVX-512F, AVX512_BF16 and AMX it has.
 
 Reported per run: test accuracy, epochs, images/s (training steps only), the training GFLOP/s
 that throughput means (3x the forward FLOPs of the convolution and dense layers) and its
@@ -35,6 +37,27 @@ from pathlib import Path
 
 QUICK_TRAIN_IMAGES, QUICK_TEST_IMAGES = 2000, 1000
 TUTORIAL = "tf-tutorial"
+YARDSTICK_TOLERANCE = 0.15  # a run counts for the goals only if T at the end is within this of T at the start
+
+
+def yardstick(start_seconds: float | None, end_seconds: float | None, tolerance: float = YARDSTICK_TOLERANCE) -> dict:
+    """Whether a run counts for the goals: T, measured at the start and at the end, moved by at most `tolerance`.
+
+    The difference is taken relative to the shorter of the two times (so the rule is the same whichever came
+    first). Returns {"counts": bool, "difference": fraction or None, "note": a sentence for the report}; a run
+    missing either measurement (interrupted, or no CIFAR-10) does not count.
+    """
+    if not start_seconds or not end_seconds:
+        return {"counts": False, "difference": None, "note": "T was not measured at both ends: the run does not count"}
+    difference = abs(end_seconds - start_seconds) / min(start_seconds, end_seconds)
+    counts = difference <= tolerance + 1e-12
+    verdict = "the run counts for the goals" if counts else "the run does not count for the goals"
+    return {
+        "counts": counts,
+        "difference": round(difference, 4),
+        "note": f"T was {start_seconds:.0f} s at the start and {end_seconds:.0f} s at the end, {difference:.0%} apart "
+        f"({'within' if counts else 'more than'} {tolerance:.0%}): {verdict}",
+    }
 
 
 def train_to_budget(
@@ -154,6 +177,7 @@ def markdown(report: dict) -> str:
         f"Machine: {report['machine']}; {report['versions']}; {report['date']}"
         + (" (--quick: a check of the machinery, not a result)" if report["quick"] else "")
         + ("" if report["complete"] else " (interrupted: the runs finished so far)"),
+        f"Processor: {report['processor']}.",
         f"Convolution throughput (3×3, 64→64, 32×32, batch 256, forward): {conv:.1f} GFLOP/s "
         f"(median of {len(report['conv_measurements'])} measurements across the run). Load average "
         f"(1 min) from {report['load_range'][0]:.1f} to {report['load_range'][1]:.1f} on {report['cores']} cores.",
@@ -166,6 +190,8 @@ def markdown(report: dict) -> str:
             at_end = f"; {again:.0f} s when trained again at the end" if again is not None else ""
             lines += [
                 f"### CIFAR-10 (T = the TensorFlow tutorial's 10 epochs: {tutorial:.0f} s of training{at_end})",
+                "",
+                f"Yardstick: {yardstick(tutorial, again)['note']}.",
                 "",
             ]
         else:
@@ -187,18 +213,36 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def machine_description() -> str:
-    """CPU model and core count of this machine, and the Python version."""
-    model = platform.processor() or platform.machine()
+def processor_description() -> str:
+    """The processor's model name and which of the instruction sets that set training speed it has."""
+    from cnn_course.precision import cpu_flags
+
+    flags = cpu_flags()
+    if flags is None:
+        return f"{cpu_model_name()}; instruction sets unknown (no /proc/cpuinfo)"
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    present = [flag for flag in wanted if flag in flags]
+    absent = [flag for flag in wanted if flag not in flags]
+    return f"{cpu_model_name()}; has {' '.join(present) or 'none of ' + ' '.join(wanted)}" + (
+        f"; lacks {' '.join(absent)}" if present and absent else ""
+    )
+
+
+def cpu_model_name() -> str:
+    """The processor's model name (/proc/cpuinfo on Linux; what `platform` knows elsewhere)."""
     try:
-        model = next(
+        return next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
     except (OSError, StopIteration):
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        return platform.processor() or platform.machine()
+
+
+def machine_description() -> str:
+    """CPU model and core count of this machine, and the Python version."""
+    return f"{cpu_model_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         report = {
             "date": f"{started:%Y-%m-%d %H:%M} UTC",
             "machine": machine_description(),
+            "processor": processor_description(),
             "cores": os.cpu_count(),
             "versions": f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
             "quick": args.quick,
@@ -256,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
             "conv_gflops": gflops[len(gflops) // 2],
             "load_range": [min(loads), max(loads)],
             "tutorial_seconds": tutorial_seconds,
+            "yardstick": yardstick(
+                tutorial_seconds, next((run["fit_seconds"] for run in runs if run.get("remeasure")), None)
+            ),
             "runs": runs,
         }
         args.out.mkdir(parents=True, exist_ok=True)
