@@ -261,7 +261,7 @@ def without_unused_properties(css: str, also_read: str) -> str:
     """
     for _ in range(3):  # a property read only by an unused one becomes unused in its turn
         read = set(re.findall(r"var\(\s*(--[\w-]+)", css + also_read))
-        css = PROPERTY.sub(lambda m: m[0] if m[1] in read else "", css)
+        css = PROPERTY.sub(lambda m, read=read: m[0] if m[1] in read else "", css)
     while EMPTY_RULE.search(css):  # an @media block whose rules all went is empty in its turn
         css = EMPTY_RULE.sub("", css)
     return css
