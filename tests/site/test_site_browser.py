@@ -504,6 +504,33 @@ def test_worked_solutions_read_fully_at_1280_px_with_a_copy_button(page, site_ur
         screenshot(page, f"worked-solution-{stem}-1280")
 
 
+# The left edge of each wrapped line's continuation rows, and where its own indentation puts its first character.
+WRAPPED_LINES = """() => [...document.querySelectorAll('.jupyter-wrapper pre .hang')].flatMap(line => {
+  const range = document.createRange(); range.selectNodeContents(line);
+  const rows = [...range.getClientRects()].filter(r => r.width > 0);
+  const top = Math.min(...rows.map(r => r.top));
+  const below = rows.filter(r => r.top > top + 2);
+  if (!below.length) return [];
+  const probe = document.createElement('span'); probe.textContent = ' '.repeat(line.textContent.search(/\\S|$/));
+  line.prepend(probe); const indent = probe.getBoundingClientRect().width; probe.remove();
+  return [[line.textContent.trim().slice(0, 40), Math.min(...below.map(r => r.left)) - line.getBoundingClientRect().left, indent]];
+})"""
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_wrapped_lines_keep_their_indentation(browser, site_url, stem):
+    """A code or output line too long for the column (on a phone) wraps under its own indentation, not at column 0."""
+    page = new_page(browser, WIDTHS["phone"])
+    page.goto(f"{site_url}lessons/{stem}/")
+    for summary in page.locator("details.tip summary").all():
+        summary.click()
+    wrapped = page.evaluate(WRAPPED_LINES)
+    page.context.close()
+    assert wrapped, "no line wraps at 390 px"
+    under = [(text, round(left), round(indent)) for text, left, indent in wrapped if left <= indent]
+    assert not under, f"wrapped lines whose continuation starts left of their indentation: {under[:5]}"
+
+
 @pytest.mark.parametrize("stem", STEMS)
 def test_lesson_page_weighs_under_the_budget_on_first_load(browser, site_url, stem):
     """What a first visit downloads (fresh browser context: nothing cached); search loads its index when opened."""
