@@ -513,7 +513,8 @@ WRAPPED_LINES = """() => [...document.querySelectorAll('.jupyter-wrapper pre .ha
   if (!below.length) return [];
   const probe = document.createElement('span'); probe.textContent = ' '.repeat(line.textContent.search(/\\S|$/));
   line.prepend(probe); const indent = probe.getBoundingClientRect().width; probe.remove();
-  return [[line.textContent.trim().slice(0, 40), Math.min(...below.map(r => r.left)) - line.getBoundingClientRect().left, indent]];
+  const left = Math.min(...below.map(r => r.left)) - line.getBoundingClientRect().left;
+  return [[line.textContent.trim().slice(0, 40), left, indent]];
 })"""
 
 
