@@ -11,7 +11,7 @@ from cnn_course.pretrained import FOLDER, BackboneError, verify_backbone
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cnn_course.commands.cli import positive_int
+    from cnn_course.commands.arguments import positive_int
 
     parser = argparse.ArgumentParser(prog="python -m cnn_course.pretrained", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

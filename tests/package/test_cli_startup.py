@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from cnn_course.commands.cli import build_parser
+from cnn_course.commands.arguments import build_parser
 
 from .conftest import REPO
 
