@@ -20,7 +20,7 @@ import numpy as np
 from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed
 from cnn_course.checks.image_folders import class_names, temporary_folder
-from cnn_course.data.image_folders import save_image, save_rotated_photo
+from cnn_course.data.image_files import save_image, save_rotated_photo
 
 
 def write_loading_folder(root: Path, rng: np.random.Generator) -> tuple[dict[int, tuple[str, str]], list[str]]:

@@ -16,7 +16,8 @@ import numpy as np
 
 from cnn_course.checks.draws import generator
 from cnn_course.checks.feedback import CheckFailed, ExerciseError
-from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, IMAGE_SUFFIXES, save_image
+from cnn_course.data.image_files import APPLEDOUBLE_HEADER, save_image
+from cnn_course.data.image_folders import IMAGE_SUFFIXES
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from PIL import Image
 
 from cnn_course.authoring.notebook_runner import execute_notebook
 from cnn_course.data import image_folders
-from cnn_course.data.image_folders import APPLEDOUBLE_HEADER, save_rotated_photo
+from cnn_course.data.image_files import APPLEDOUBLE_HEADER, save_rotated_photo
 
 from .conftest import SOLUTIONS
 
