@@ -108,7 +108,7 @@ def train_to_budget(
         epochs,
         recipe.batch_size,
         verbose=0,
-        callbacks=[budget, keep_best],
+        callbacks=[budget, keep_best] if recipe.keeps_best_epoch else [budget],
     )
     cpu_seconds = time.process_time() - cpu_before
     load_after = os.getloadavg()[0]
@@ -123,7 +123,9 @@ def train_to_budget(
         "fit_seconds": round(budget.elapsed, 2),
         "training_seconds": round(budget.training_seconds, 2),
         "epochs": round(budget.steps / steps_per_epoch(len(x_train), recipe.batch_size), 2),
-        "best_epoch": None if keep_best.best_epoch is None else keep_best.best_epoch + 1,
+        "best_epoch": keep_best.best_epoch + 1
+        if recipe.keeps_best_epoch and keep_best.best_epoch is not None
+        else None,
         "test_accuracy": float(np.mean(probabilities.argmax(1) == y_test)),
         "flip_tta": recipe.flip_tta,
         "shift_tta": recipe.shift_tta,

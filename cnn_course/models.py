@@ -95,21 +95,26 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
 
 def with_keras_batch_normalization(model: keras.Model) -> keras.Model:
-    """Return a copy of `model` (same weights, uncompiled) whose `FusedBatchNormalization` layers are Keras's own.
+    """Return a copy of `model` (same weights, uncompiled) whose `FusedBatchNormalization` layers are Keras's own,
+    and whose `AlternatingFlip` layers (training only) are Keras's `Identity`.
 
-    The copy predicts exactly as `model` does, and its saved file loads with Keras alone. Fused
-    layers inside nested Sequential or functional sub-models are converted too. A model without
-    fused layers, at any depth, is returned unchanged.
+    The copy predicts exactly as `model` does, and its saved file loads with Keras alone. Layers
+    inside nested Sequential or functional sub-models are converted too. A model without such
+    layers, at any depth, is returned unchanged.
     """
-    if not any(isinstance(layer, FusedBatchNormalization) for layer in flat_layers(model)):
+    if not any(isinstance(layer, FusedBatchNormalization | AlternatingFlip) for layer in flat_layers(model)):
         return model
 
     def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, AlternatingFlip):
+            return layers.Identity(name=layer.name, dtype=layer.dtype_policy.name)
         keras_class = layers.BatchNormalization if isinstance(layer, FusedBatchNormalization) else layer.__class__
         return keras_class.from_config(layer.get_config())
 
     copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
-    copy.set_weights(model.get_weights())
+    for original, cloned in zip(flat_layers(model), flat_layers(copy), strict=True):
+        if cloned.weights:
+            cloned.set_weights(original.get_weights())
     return copy
 
 
@@ -267,3 +272,113 @@ def build_tf_tutorial_cnn(
         ],
         name="tf_tutorial_cnn",
     )
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class AlternatingFlip(layers.Layer):
+    """Training only: mirrors each image left-right in every other epoch (airbench's alternating flips).
+
+    A random half of the images is mirrored in the first epoch and the other half in the next, and so on, so
+    that every image is seen both ways within any two epochs (random flips leave some unseen one way for
+    several). The layer tells an image by a bit of its own pixel sum and the epoch by counting the images
+    it has trained on: `images_per_epoch` is the size of the training split. Inputs (N, H, W, C) float images;
+    same shape and dtype out. At inference (and in saved files, see `with_keras_batch_normalization`) it
+    passes images through.
+    """
+
+    def __init__(self, images_per_epoch: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if images_per_epoch < 1:
+            raise ValueError(f"images_per_epoch must be at least 1 (the training images), got {images_per_epoch}")
+        self.images_per_epoch = int(images_per_epoch)
+        self.seen = self.add_weight(shape=(), initializer="zeros", trainable=False, name="seen", dtype="int64")
+
+    def call(self, images, training=None):
+        if not training:
+            return images
+        from keras import ops
+
+        batch = ops.shape(images)[0]
+        epoch = ops.floor_divide(self.seen, self.images_per_epoch)
+        self.seen.assign_add(ops.cast(batch, "int64"))
+        # A bit that belongs to the image: its pixel sum's parity at a fine scale.
+        sums = ops.sum(ops.cast(images, "float32"), axis=(1, 2, 3))
+        image_bit = ops.cast(ops.floor(sums * 997.0), "int64") % 2
+        flip = ops.reshape(ops.equal((image_bit + epoch) % 2, 1), (-1, 1, 1, 1))
+        return ops.where(flip, ops.flip(images, axis=2), images)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "images_per_epoch": self.images_per_epoch}
+
+
+def patch_whitening_kernel(
+    images: np.ndarray, mean: np.ndarray, variance: np.ndarray, size: int = 2, epsilon: float = 5e-4
+) -> np.ndarray:
+    """Return a (size, size, C, 2*size*size*C) float32 convolution kernel whose filters whiten size x size patches.
+
+    images: (N, H, W, C) float32 in [0, 1], standardised with the per-channel `mean` and `variance`
+    (shape (C,)) first. The filters are the covariance's eigenvectors scaled by 1/sqrt(eigenvalue +
+    epsilon), followed by their negations (so that a ReLU after them keeps both signs).
+    """
+    x = (images - mean) / np.sqrt(variance)
+    height, width = x.shape[1] - size + 1, x.shape[2] - size + 1
+    patches = np.stack([x[:, i : i + height, j : j + width] for i in range(size) for j in range(size)], axis=3)
+    patches = patches.reshape(-1, size * size * x.shape[-1]).astype(np.float64)
+    patches -= patches.mean(0)
+    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))
+    kernel = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(size, size, x.shape[-1], -1)
+    return np.concatenate([kernel, -kernel], axis=-1).astype(np.float32)
+
+
+def build_cifar10_airbench(
+    mean: np.ndarray,
+    variance: np.ndarray,
+    augmentation: list[keras.layers.Layer],
+    whitening_kernel: np.ndarray | None = None,
+    widths: tuple[int, ...] = (64, 256, 256),
+    input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE,
+    num_classes: int = 10,
+) -> keras.Sequential:
+    """Return airbench's CIFAR-10 network (uncompiled) in Keras: a 2x2 patch stem, then per width a block of
+    conv 3x3 - max pool 2 - BatchNorm - GELU - conv 3x3 - BatchNorm - GELU, global max pooling and a softmax.
+
+    mean, variance: per-channel statistics of the training split, shape (3,); inputs are float32 images in
+    [0, 1]. augmentation: layers applied first while training (flips before standardisation). whitening_kernel:
+    a frozen stem from `patch_whitening_kernel` (shape (2, 2, 3, F)); None learns a 2x2 stem of 24 filters with
+    BatchNorm instead. The BatchNorm layers are `FusedBatchNormalization` (convert before saving with
+    `with_keras_batch_normalization`; `saving.save_model_with_classes` does).
+    """
+    if whitening_kernel is not None:
+        stem = [layers.Conv2D(whitening_kernel.shape[-1], 2, use_bias=False, trainable=False, name="whitening")]
+    else:
+        stem = [layers.Conv2D(24, 2, use_bias=False), FusedBatchNormalization(momentum=0.6)]
+    body: list[keras.layers.Layer] = []
+    for filters in widths:
+        body += [
+            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.MaxPooling2D(2),
+            FusedBatchNormalization(momentum=0.6, scale=False),
+            layers.Activation("gelu"),
+            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            FusedBatchNormalization(momentum=0.6, scale=False),
+            layers.Activation("gelu"),
+        ]
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *augmentation,
+            layers.Normalization(mean=mean, variance=variance),
+            *stem,
+            layers.Activation("gelu"),
+            *body,
+            layers.GlobalMaxPooling2D(),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="cifar10_airbench",
+    )
+    if whitening_kernel is not None:
+        model.get_layer("whitening").set_weights([whitening_kernel])
+    return model

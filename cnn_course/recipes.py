@@ -42,6 +42,15 @@ class Recipe:
     validation_fraction: float = 0.1
     summary: str = ""  # one line for `cnn-course train --help` and the training banner; no epoch count
 
+    @property
+    def keeps_best_epoch(self) -> bool:
+        """Whether training keeps the weights of the best validation epoch (`training.KeepBestWeights`).
+
+        Not with a moving average of the weights: Keras writes the average into the model when `fit` ends, and
+        the best epoch's weights, which are not averaged, would replace it.
+        """
+        return self.ema_momentum is None
+
     def learning_rate_for(self, total_steps: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
         """Return the constant rate or the warm-up + cosine schedule over `total_steps`.
 
@@ -140,6 +149,98 @@ def fast_network(
     )
 
 
+AIRBENCH_WIDTHS = (64, 256, 256)
+AIRBENCH_WHITENING_IMAGES = 5000  # training images the patch-whitening stem is computed from
+# The techniques of the airbench recipe, each of which `airbench_recipe` can turn off, so that a benchmark arm
+# measures what it buys (`python -m benchmarks.explore_budget --arms airbench airbench-no-whitening ...`).
+AIRBENCH_TECHNIQUES = ("whitening", "label_smoothing", "alternating_flips", "translation", "large_batch", "ema", "tta")
+
+
+def airbench_network(
+    prepared: PreparedData,
+    whitening: bool = True,
+    alternating_flips: bool = True,
+    translation: int = 2,
+    widths: tuple[int, ...] = AIRBENCH_WIDTHS,
+) -> keras.Model:
+    """The airbench recipe's network (uncompiled) for `prepared`: `models.build_cifar10_airbench`.
+
+    whitening: a frozen 2x2 patch-whitening stem computed from the first `AIRBENCH_WHITENING_IMAGES` training
+    images (else a learnt stem). alternating_flips: `models.AlternatingFlip` (else random flips).
+    translation: random shifts of up to this many pixels while training (0: none).
+    """
+    from keras import layers
+
+    from cnn_course import models
+
+    mean, variance = training_statistics(prepared)
+    flips = (
+        models.AlternatingFlip(len(prepared.x_train), dtype="float32")
+        if alternating_flips
+        else layers.RandomFlip("horizontal")
+    )
+    height = prepared.x_train.shape[1]
+    shifts = [layers.RandomTranslation(translation / height, translation / height, fill_mode="reflect")]
+    kernel = (
+        models.patch_whitening_kernel(prepared.x_train[:AIRBENCH_WHITENING_IMAGES], mean, variance)
+        if whitening
+        else None
+    )
+    return models.build_cifar10_airbench(
+        mean, variance, [flips, *(shifts if translation else [])], kernel, widths, prepared.x_train.shape[1:]
+    )
+
+
+def airbench_recipe(
+    whitening: bool = True,
+    label_smoothing: bool = True,
+    alternating_flips: bool = True,
+    translation: bool = True,
+    large_batch: bool = True,
+    ema: bool = True,
+    tta: bool = True,
+    widths: tuple[int, ...] = AIRBENCH_WIDTHS,
+) -> Recipe:
+    """The airbench recipe with each of its techniques (`AIRBENCH_TECHNIQUES`) on or off; named "airbench" with all
+    on, else "airbench-no-<technique>-..." for those turned off.
+
+    Off means: a learnt 2x2 stem; no label smoothing; random flips; no shifts; batch 256 instead of 1024; no
+    average of the weights; a single view at test time instead of flips and 2-pixel shifts.
+    """
+    switches = {
+        "whitening": whitening,
+        "label_smoothing": label_smoothing,
+        "alternating_flips": alternating_flips,
+        "translation": translation,
+        "large_batch": large_batch,
+        "ema": ema,
+        "tta": tta,
+    }
+    off = [name.replace("_", "-") for name, on in switches.items() if not on]
+    return Recipe(
+        name="-".join(["airbench", *(f"no-{name}" for name in off)]),
+        summary="airbench's techniques: a frozen patch-whitening stem, wide BatchNorm blocks, alternating flips, "
+        "label smoothing 0.2, batch 1024, weight averaging, test-time flips and shifts",
+        dataset="cifar10",
+        description=f"airbench ported to Keras: 2x2 patch-whitening stem ({'frozen' if whitening else 'learnt'}), "
+        f"conv-pool-BN-GELU-conv-BN-GELU blocks of {'-'.join(map(str, widths))} filters, global max pooling; "
+        + (f"off: {', '.join(off)}; " if off else "")
+        + "AdamW with warm-up and cosine decay",
+        build=lambda prepared: airbench_network(
+            prepared, whitening, alternating_flips, 2 if translation else 0, widths
+        ),
+        epochs=10,
+        batch_size=1024 if large_batch else 256,
+        learning_rate=1e-2,
+        optimizer="adamw",
+        weight_decay=5e-2,
+        label_smoothing=0.2 if label_smoothing else 0.0,
+        ema_momentum=0.98 if ema else None,
+        flip_tta=tta,
+        shift_tta=2 if tta else 0,
+    )
+
+
 MNIST_RECIPES = [
     Recipe(
         name="cnn",
@@ -185,6 +286,7 @@ CIFAR10_FAST = Recipe(
 
 CIFAR10_RECIPES = [
     CIFAR10_FAST,
+    airbench_recipe(),
     replace(
         CIFAR10_FAST,
         name="deeper",

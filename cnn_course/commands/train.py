@@ -84,7 +84,12 @@ def write_outputs(
         f"test loss:     {result.loss:.4f}\n"
         f"training time: {run.train_seconds:.1f} s over {len(run.epoch_seconds)} epochs"
         + (f" (time budget {budget_seconds:g} s)" if budget_seconds else "")
-        + f"; weights of epoch {best_epoch} kept (best validation accuracy)\n\n"
+        + (
+            f"; weights of epoch {best_epoch} kept (best validation accuracy)"
+            if best_epoch
+            else "; the final weights kept"
+        )
+        + "\n\n"
         f"classification report (official test set, {len(result.probabilities):,} images):\n{result.report_text}"
     )
     return metrics
@@ -114,7 +119,8 @@ def train_recipe(
     # Seeded after the timed models, so that the seed gives the same model whether they were built or not.
     set_global_seed(seed, deterministic=True)
     model = build_with_policy(lambda: recipe.build(prepared), precision.policy)
-    callbacks: list[keras.callbacks.Callback] = [keep_best := KeepBestWeights()]
+    keep_best = KeepBestWeights()
+    callbacks: list[keras.callbacks.Callback] = [keep_best] if recipe.keeps_best_epoch else []
     if budget_seconds is None:
         epochs = epochs or recipe.epochs
         model = recipe.compile(model, epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))
@@ -139,7 +145,7 @@ def train_recipe(
     result = evaluate_classifier(
         model, prepared.x_test, prepared.y_test, prepared.class_names, recipe.flip_tta, recipe.shift_tta
     )
-    best_epoch = None if keep_best.best_epoch is None else keep_best.best_epoch + 1
+    best_epoch = keep_best.best_epoch + 1 if recipe.keeps_best_epoch and keep_best.best_epoch is not None else None
     return write_outputs(
         out, model, recipe, run, result, prepared.class_names, seed, budget_seconds, best_epoch, precision
     )

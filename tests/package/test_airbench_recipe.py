@@ -1,0 +1,102 @@
+"""The airbench recipe: its techniques as switches, its network's parts, and one short run end to end."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from benchmarks.throughput import training_flops_per_image
+from cnn_course import models
+from cnn_course.commands import train as train_command
+from cnn_course.preparation import PreparedData
+from cnn_course.recipes import AIRBENCH_TECHNIQUES, RECIPES, airbench_network, airbench_recipe
+
+SMOKE_TRAIN_IMAGES = 2000
+
+
+def random_cifar(count: int, seed: int = 0) -> PreparedData:
+    rng = np.random.default_rng(seed)
+    images, labels = rng.random((count, 32, 32, 3), dtype=np.float32), np.arange(count) % 10
+    return PreparedData(images, labels, images[:200], labels[:200], images[:200], labels[:200], tuple("0123456789"))
+
+
+def test_the_recipe_is_listed_for_cnn_course_train():
+    recipe = RECIPES["cifar10"]["airbench"]
+    assert recipe.batch_size == 1024 and recipe.label_smoothing == 0.2 and recipe.ema_momentum
+    assert recipe.flip_tta and recipe.shift_tta == 2
+    assert not recipe.keeps_best_epoch, "the best epoch's weights would replace the weights' average"
+
+
+@pytest.mark.parametrize("technique", AIRBENCH_TECHNIQUES)
+def test_each_technique_can_be_turned_off_by_name(technique):
+    recipe = airbench_recipe(**{technique: False})
+    assert recipe.name == f"airbench-no-{technique.replace('_', '-')}"
+    full = airbench_recipe()
+    changed = {
+        field
+        for field in ("batch_size", "label_smoothing", "ema_momentum", "flip_tta", "shift_tta")
+        if getattr(recipe, field) != getattr(full, field)
+    }
+    expected = {
+        "label_smoothing": {"label_smoothing"},
+        "large_batch": {"batch_size"},
+        "ema": {"ema_momentum"},
+        "tta": {"flip_tta", "shift_tta"},
+    }
+    assert changed == expected.get(technique, set())
+
+
+@pytest.mark.parametrize(
+    ("options", "present", "absent"),
+    [
+        ({}, {"whitening", "AlternatingFlip", "RandomTranslation"}, {"RandomFlip"}),
+        ({"whitening": False}, {"AlternatingFlip"}, {"whitening"}),
+        ({"alternating_flips": False}, {"RandomFlip"}, {"AlternatingFlip"}),
+        ({"translation": 0}, {"AlternatingFlip"}, {"RandomTranslation"}),
+    ],
+)
+def test_the_network_has_the_parts_its_options_name(options, present, absent):
+    model = airbench_network(random_cifar(300), widths=(8, 16, 16), **options)
+    names = {layer.name for layer in models.flat_layers(model)} | {
+        type(layer).__name__ for layer in models.flat_layers(model)
+    }
+    assert present <= names and not absent & names
+    if "whitening" in names:
+        assert not model.get_layer("whitening").trainable
+
+
+def test_alternating_flips_mirror_each_image_in_every_other_epoch():
+    images = np.random.default_rng(0).random((8, 4, 4, 1), dtype=np.float32)
+    layer = models.AlternatingFlip(images_per_epoch=8)
+    mirrored = [
+        np.all(np.asarray(layer(images, training=True)) == images[:, :, ::-1], axis=(1, 2, 3)) for _ in range(3)
+    ]
+    assert 0 < mirrored[0].sum() < 8, "a part of the images is mirrored in the first epoch"
+    np.testing.assert_array_equal(mirrored[1], ~mirrored[0])
+    np.testing.assert_array_equal(mirrored[2], mirrored[0])
+    np.testing.assert_array_equal(layer(images, training=False), images)
+
+
+def test_the_training_flops_per_epoch_are_of_airbench_s_order():
+    model = airbench_network(random_cifar(300))
+    # airbench trains to 93 % with about 0.18 PFLOP; an epoch of this network on 45,000 images is a sixth of it.
+    per_epoch = training_flops_per_image(model) * 45_000 / 1e15
+    assert 0.02 < per_epoch < 0.05
+
+
+@pytest.mark.slow
+def test_one_epoch_on_a_small_subset_trains_saves_and_loads_in_float32(monkeypatch, tmp_path):
+    prepared = random_cifar(SMOKE_TRAIN_IMAGES)
+    monkeypatch.setitem(train_command.PREPARE, "cifar10", lambda *args: prepared)
+    metrics = train_command.train_recipe(RECIPES["cifar10"]["airbench"], tmp_path, epochs=1, dtype="float32")
+    assert metrics["recipe"] == "airbench" and metrics["epochs"] == 1 and metrics["best_epoch"] is None
+    assert json.loads((tmp_path / "metrics.json").read_text())["dtype_policy"] == "float32"
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert not {type(layer).__name__ for layer in models.flat_layers(loaded)} & {
+        "AlternatingFlip",
+        "FusedBatchNormalization",
+    }
+    predictions = loaded.predict(prepared.x_test[:4], verbose=0)
+    assert predictions.dtype == np.float32 and predictions.shape == (4, 10)
+    np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
