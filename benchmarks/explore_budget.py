@@ -2,13 +2,22 @@
 
     python -m benchmarks.explore_budget --budget 240 --arms fast fast-ema [--sequential]
     python -m benchmarks.explore_budget --epochs 4 --arms lesson5
+    python -m benchmarks.explore_budget --budget 1800 --sequential --arms airbench airbench-no-whitening \
+        airbench-no-label-smoothing airbench-no-alternating-flips airbench-no-translation airbench-no-large-batch \
+        airbench-no-ema
+
+The `airbench-no-<technique>` arms are the airbench recipe with one technique turned off
+(`recipes.airbench_recipe`); test-time augmentation needs no arm of its own, every arm reports
+its accuracy with and without it.
 
 With --epochs instead of --budget, the same warm-up + cosine schedule spans that many epochs
 (what a budget gives on a machine that runs that many in it, whatever the load).
 Each arm trains in its own process to the budget (`TimeBudget`); by default all arms run at once,
 so a machine shared with other work slows them alike and their accuracies compare. Reports, per
 arm, the test accuracy of the final weights without test-time augmentation, with flips, and with
-flips and 2-pixel shifts, the steps and epochs it ran, its images/s and the load average. The
+flips and 2-pixel shifts, the steps and epochs it ran, its images/s, the training PFLOP it spent
+(3x the forward FLOPs of its convolution and dense layers per image, next to airbench's 0.18 PFLOP
+for 93 %) and the load average; the processor's model and instruction sets head the output. The
 test set is used for this report only. The figures in docs/benchmarks.md come from this script.
 """
 
@@ -26,28 +35,18 @@ from keras import layers
 from cnn_course import models
 from cnn_course.evaluation import predict_probabilities
 from cnn_course.preparation import PreparedData
-from cnn_course.recipes import CIFAR10_FAST, FAST_MAX_SHIFT, RECIPES, Recipe, fast_network, training_statistics
+from cnn_course.recipes import (
+    AIRBENCH_TECHNIQUES,
+    CIFAR10_FAST,
+    FAST_MAX_SHIFT,
+    RECIPES,
+    Recipe,
+    airbench_recipe,
+    fast_network,
+    training_statistics,
+)
 from cnn_course.time_budget import TimeBudget
 from cnn_course.training import fit_classifier, steps_per_epoch
-
-
-def patch_whitening_kernel(
-    images: np.ndarray, mean: np.ndarray, variance: np.ndarray, size: int = 2, epsilon: float = 5e-4
-) -> np.ndarray:
-    """Return a (size, size, C, 2*size*size*C) float32 convolution kernel whose filters whiten size x size patches.
-
-    images: (N, H, W, C) float32 in [0, 1], standardised with the per-channel `mean` and `variance`
-    (shape (C,)) first. The filters are the covariance's eigenvectors scaled by 1/sqrt(eigenvalue +
-    epsilon), followed by their negations (so that a ReLU after them keeps both signs).
-    """
-    x = (images - mean) / np.sqrt(variance)
-    height, width = x.shape[1] - size + 1, x.shape[2] - size + 1
-    patches = np.stack([x[:, i : i + height, j : j + width] for i in range(size) for j in range(size)], axis=3)
-    patches = patches.reshape(-1, size * size * x.shape[-1]).astype(np.float64)
-    patches -= patches.mean(0)
-    eigenvalues, eigenvectors = np.linalg.eigh(patches.T @ patches / len(patches))
-    kernel = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(size, size, x.shape[-1], -1)
-    return np.concatenate([kernel, -kernel], axis=-1).astype(np.float32)
 
 
 def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_MAX_SHIFT) -> keras.Model:
@@ -78,10 +77,11 @@ def _patchify_net(prepared: PreparedData, whiten: bool, max_shift: float = FAST_
         ]
     )
     if whiten:
-        stem.set_weights([patch_whitening_kernel(prepared.x_train[:5000], mean, variance)])
+        stem.set_weights([models.patch_whitening_kernel(prepared.x_train[:5000], mean, variance)])
     return model
 
 
+AIRBENCH_93_PFLOP = 0.18  # airbench's training work for 93 % on CIFAR-10 (its network at 94 %: about 0.29)
 PROGRESSIVE_UNTIL = 0.4  # of the budget's progress: the low-resolution phase of the progressive-resizing arm
 
 
@@ -159,6 +159,11 @@ ARMS: dict[str, Recipe] = {
     ),
     "fast": CIFAR10_FAST,
     "fast-ema": replace(CIFAR10_FAST, name="fast-ema", ema_momentum=0.99),
+    # The airbench recipe, and with each of its techniques turned off in turn: what each buys on this machine.
+    **{
+        recipe.name: recipe
+        for recipe in [airbench_recipe(), *(airbench_recipe(**{t: False}) for t in AIRBENCH_TECHNIQUES)]
+    },
     "fast-batch512": replace(
         CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=CIFAR10_FAST.learning_rate * 1.5
     ),
@@ -252,6 +257,8 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         callbacks=[*resizes, budget],
     )
 
+    from benchmarks.throughput import training_flops_per_image
+
     def accuracy(flip_tta: bool = False, shift_tta: int = 0) -> float:
         probabilities = predict_probabilities(model, prepared.x_test, flip_tta=flip_tta, shift_tta=shift_tta)
         return float(np.mean(probabilities.argmax(1) == prepared.y_test))
@@ -262,6 +269,7 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         "epochs": round(budget.steps / steps_per_epoch(len(prepared.x_train), recipe.batch_size), 2),
         "fit_seconds": round(budget.elapsed, 1),
         "images_per_second": round(budget.steps * recipe.batch_size / budget.training_seconds),
+        "training_pflop": round(budget.steps * recipe.batch_size * training_flops_per_image(model) / 1e15, 4),
         "accuracy": accuracy(),
         "accuracy_flip": accuracy(flip_tta=True),
         "accuracy_flip_shift": accuracy(flip_tta=True, shift_tta=2) if recipe.dataset == "cifar10" else None,
@@ -277,8 +285,8 @@ def _print_result(r: dict) -> None:
     shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
     print(
         f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
-        f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, "
-        f"load {r['load_average'][0]}-{r['load_average'][1]}",
+        f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, {r['training_pflop']:.3f} PFLOP of training "
+        f"(airbench: {AIRBENCH_93_PFLOP} for 93 %), load {r['load_average'][0]}-{r['load_average'][1]}",
         flush=True,
     )
 
@@ -296,8 +304,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    from benchmarks.budget_benchmark import processor_description
+
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
+    print(f"Processor: {processor_description()}", flush=True)
     print(
         f"{f'budget {args.budget:g} s' if args.budget else f'{args.epochs} epochs'}, arms {args.arms}, "
         f"{'one after the other' if args.sequential else 'side by side'}; load {os.getloadavg()[0]:.1f}",

@@ -87,7 +87,7 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
 
 
 def test_the_patch_whitening_kernel_whitens_two_by_two_patches():
-    from benchmarks.explore_budget import patch_whitening_kernel
+    from cnn_course.models import patch_whitening_kernel
 
     rng = np.random.default_rng(0)
     # Correlated channels and neighbouring pixels, as in natural images.
