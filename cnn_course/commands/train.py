@@ -109,12 +109,18 @@ def train_recipe(
     budget_seconds: train for this many seconds (training and validation), the learning-rate
     schedule following the clock, then keep the weights of the best validation epoch; `epochs`
     is then an upper limit. None trains for `epochs` (default: the recipe's).
-    dtype: "float32", "mixed_bfloat16", or "auto" to choose by measuring (`precision.choose_dtype_policy`); the
+    dtype: "float32", "mixed_bfloat16", or "auto" to choose by measuring (`precision.choose_dtype_policy`; float32
+    for a recipe that does not measure, `Recipe.measures_precision`); the
     choice is printed and recorded in metrics.json, the model is saved in float32 either way, and Keras's global
     dtype policy is as before on return. Raises ValueError for another `dtype`.
     """
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
-    precision = choose_dtype_policy(lambda: recipe.build(prepared), recipe.batch_size, dtype)
+    if dtype == "auto" and not recipe.measures_precision:
+        precision = PolicyChoice(
+            "float32", f"the {recipe.name} recipe trains in float32, its result the same on every machine"
+        )
+    else:
+        precision = choose_dtype_policy(lambda: recipe.build(prepared), recipe.batch_size, dtype)
     print(f"Training in {precision.policy}: {precision.reason}.")
     # Seeded after the timed models, so that the seed gives the same model whether they were built or not.
     set_global_seed(seed, deterministic=True)
