@@ -262,8 +262,8 @@ for path in sorted(image_dir.rglob("*")):
         unreadable.append(relative)
         continue
     shapes[shape] += 1
-    with Image.open(path) as image:
-        if image.getexif().get(ORIENTATION_TAG, 1) != 1:
+    with Image.open(path) as photo:
+        if photo.getexif().get(ORIENTATION_TAG, 1) != 1:
             turned.append(relative)
 print("(height, width, channels): files")
 for shape, number in shapes.most_common(10):

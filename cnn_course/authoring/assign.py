@@ -37,7 +37,7 @@ OPTIONAL = "(optional, not graded)"
 # The notebook metadata Jupytext's contents manager writes under jupytext.toml (it copies the filters
 # into each notebook; the Jupytext version stays out of the files, so regenerating never differs by it alone).
 PAIRING = {
-    "cell_metadata_filter": "tags,-all",
+    "cell_metadata_filter": "tags,alt,-all",
     "formats": "ipynb,py:percent",
     "notebook_metadata_filter": "kernelspec,jupytext,-jupytext.text_representation.jupytext_version",
 }

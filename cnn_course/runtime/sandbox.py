@@ -43,10 +43,13 @@ def python_folders() -> list[Path]:
     """The folders of this Python installation the learner process needs: prefixes and site-packages.
 
     Folders inside another bound folder are left out. Entries of sys.path that are not part of the
-    installation (the project root, a test folder) are never included.
+    installation (the project root, a test folder) are never included; site-packages folders on sys.path are,
+    wherever they are (a virtual environment that also sees another installation's packages).
     """
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *site.getsitepackages()}
     candidates |= {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    # Site folders added by a .pth file or site.addsitedir (a virtual environment that sees another's packages).
+    candidates |= {entry for entry in sys.path if Path(entry).name in ("site-packages", "dist-packages")}
     candidates.add(str(Path(sys.executable).resolve().parent.parent))
     folders = sorted({Path(c).resolve() for c in candidates if c and Path(c).is_dir()}, key=lambda p: len(p.parts))
     kept: list[Path] = []

@@ -39,6 +39,9 @@ def test_every_lesson_installs_the_course_from_its_repository_first(folder):
 
 
 def test_the_site_links_to_the_same_repository():
+    """The site's repo_url (Binder, Colab, the header link) comes from the same pyproject entry as the install cell's
+    URL, through docs/hooks/repository.py, and mkdocs.yml does not name another."""
+
     class Loader(yaml.SafeLoader):
         pass
 
@@ -46,7 +49,12 @@ def test_the_site_links_to_the_same_repository():
         "tag:yaml.org,2002:python/", lambda loader, suffix, node: None
     )  # mkdocs.yml's !!python/name tags
     config = yaml.load((REPO / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
-    assert config["extra"]["repository"] == REPOSITORY
+    assert "docs/hooks/repository.py" in config["hooks"]
+    assert config.get("repo_url") in (None, REPOSITORY)
+    spec = importlib.util.spec_from_file_location("repository_hook", REPO / "docs" / "hooks" / "repository.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    assert hook.repository_url(REPO / "pyproject.toml") == REPOSITORY
 
 
 @pytest.mark.parametrize("installed", [True, False])
