@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cnn_course
-from cnn_course.runtime.privileges import hand_over, must_drop_privileges, unprivileged_command
+from cnn_course.runtime.privileges import hand_over, must_drop_privileges, nobody_can_run, unprivileged_command
 
 START_TIMEOUT_S = 120.0
 CELL_TIMEOUT_S = 120.0  # at least this for running a cell: setup cells import TensorFlow, slow on a busy laptop
@@ -128,7 +128,7 @@ def plain_launcher() -> Unprivileged | None:
 def drops_privileges(launcher: Launcher | None) -> bool:
     """True when learner processes started through `launcher` run as `nobody` rather than as this process's user."""
     if isinstance(launcher, FolderGuard):
-        return launcher.status()[0] != "bwrap" and must_drop_privileges()
+        return launcher.status()[0] != "bwrap" and launcher.as_nobody()
     return isinstance(launcher, Unprivileged)
 
 
@@ -160,12 +160,21 @@ class FolderGuard:
         mode, reason = self.status()
         if mode == "bwrap":
             return "bubblewrap sandbox: lesson code cannot see the folder graded or the rest of the course"
-        return f"none ({reason}): {_AS_NOBODY if must_drop_privileges() else ''}{_PUT_BACK}"
+        if not must_drop_privileges():
+            return f"none ({reason}): {_PUT_BACK}"
+        if self.as_nobody():
+            return f"none ({reason}): {_AS_NOBODY}{_PUT_BACK}"
+        return f"none ({reason}): {_AS_ROOT}{_PUT_BACK}"
+
+    def as_nobody(self) -> bool:
+        """Whether, with no sandbox and as root, learner processes run as `nobody`: only where `nobody` can run this
+        Python and import the course (a learner's own run as root with the course in /root runs as root)."""
+        package_parent = str(Path(cnn_course.__file__).resolve().parent.parent)
+        return must_drop_privileges() and nobody_can_run(sys.executable, package_parent)
 
     def __call__(self, command: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
         if self.status()[0] != "bwrap":
-            plain = plain_launcher()
-            return command if plain is None else plain(command, scratch, env)
+            return Unprivileged()(command, scratch, env) if self.as_nobody() else command
         from cnn_course.runtime.sandbox import sandboxed_command
 
         keras_home = Path(env["KERAS_HOME"])
@@ -184,6 +193,10 @@ class FolderGuard:
 
 
 _AS_NOBODY = "lesson code runs as user nobody, not root, so it cannot change the graders, the package or Python; "
+_AS_ROOT = (
+    "lesson code runs as root: user nobody cannot read this Python or the course (inside /root?), move the course "
+    "where every user can read it, or grade as another user; "
+)
 _PUT_BACK = "the folder graded is compared with its copy afterwards and put back"
 
 

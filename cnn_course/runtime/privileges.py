@@ -11,9 +11,11 @@ the scratch folders handed to it (`hand_over`).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +27,22 @@ _PR_SET_NO_NEW_PRIVS = 38
 def must_drop_privileges() -> bool:
     """True where a learner process started without a sandbox would run as root: Linux, effective uid 0."""
     return sys.platform == "linux" and os.geteuid() == 0
+
+
+@functools.cache
+def nobody_can_run(python: str, package_parent: str) -> bool:
+    """True when `nobody` can start `python` and import the course package (from `package_parent`) and NumPy.
+
+    False where the installation is readable by its owner only (a course or an interpreter inside /root); asked
+    once per process (about a second, the imports' time).
+    """
+    probe = unprivileged_command([python, "-c", "import cnn_course, numpy"])
+    environment = {"PATH": os.defpath, "PYTHONPATH": package_parent, "HOME": "/", "LANG": "C.UTF-8"}
+    try:
+        completed = subprocess.run(probe, cwd="/", env=environment, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return completed.returncode == 0
 
 
 def unprivileged_command(command: list[str]) -> list[str]:

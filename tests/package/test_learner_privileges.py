@@ -102,6 +102,22 @@ def test_without_a_sandbox_as_root_every_launcher_drops_privileges(tmp_path, mon
     assert tmp_path.stat().st_uid == LEARNER_UID  # the scratch root is the learner's
 
 
+def test_a_learners_own_run_stays_root_where_nobody_cannot_read_the_installation(tmp_path, monkeypatch):
+    """A course cloned inside /root (mode 0700) and graded as root with no sandbox: running lesson code as nobody
+    would fail every exercise, so the learner's own run keeps root and says why; the instructor's --sandbox none
+    still drops (the autograder's installation is readable by all)."""
+    from cnn_course.grading import environment
+
+    monkeypatch.setattr(FolderGuard, "status", lambda self: ("none", "bubblewrap cannot create its namespaces here"))
+    monkeypatch.setattr(environment, "nobody_can_run", lambda python, package_parent: False)
+    guard = FolderGuard()
+    assert guard(["python", "-c", "pass"], tmp_path, {}) == ["python", "-c", "pass"]
+    assert not drops_privileges(guard)
+    assert "runs as root: user nobody cannot read this Python or the course" in protection(guard)[1]
+    assert tmp_path.stat().st_uid == os.geteuid()
+    assert isinstance(launcher_for("none"), Unprivileged)
+
+
 def test_without_setpriv_python_drops_privileges_before_running_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     command = unprivileged_command(["/bin/sh", "-c", "id -u; id -G; grep NoNewPrivs /proc/self/status"])
