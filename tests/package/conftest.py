@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +115,11 @@ def copy_lessons(source: Path, destination: Path, suffixes: tuple[str, ...] = ("
         if path.suffix in suffixes:
             shutil.copy2(path, destination / path.name)
     return destination
+
+
+@pytest.fixture(autouse=True)
+def system_temporary_folder(monkeypatch):
+    """The system's temporary folder, as a learner's session has it: in a run that also grades (tests/graders), the
+    grading plugin points `tempfile` at its own learner processes' folder, and a host these tests start would
+    otherwise nest its scratch folders inside another host's."""
+    monkeypatch.setattr(tempfile, "tempdir", None)
