@@ -37,7 +37,8 @@ class GraderRun:
 
 def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
     """Run `pytest tests/graders --target TARGET ARGS` from the repository root; parse its JUnit XML."""
-    junit = target.parent / f"{target.name}-junit.xml"
+    results_folder = Path(tempfile.mkdtemp(prefix="cnn-course-junit-"))  # never beside the target: it may be solutions/
+    junit = results_folder / f"{target.name}-junit.xml"
     command = [
         sys.executable,
         "-m",
@@ -52,7 +53,9 @@ def run_graders(target: Path, *args: str, timeout: float = 300) -> GraderRun:
     ]
     completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
     results = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    shutil.rmtree(results_folder, ignore_errors=True)
+    for case in cases:
         outcome, message = "passed", ""
         for kind in ("failure", "error", "skipped"):
             element = case.find(kind)
