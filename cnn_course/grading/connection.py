@@ -10,6 +10,8 @@ not end well is kept in `printed`.
 
 from __future__ import annotations
 
+import subprocess
+import threading
 import time
 from typing import Any
 
@@ -104,3 +106,29 @@ class Connection:
             return read_message(line)
         except ProtocolError:
             return {"status": "garbled"}
+
+
+def start_kept(command: list[str], **options: Any) -> subprocess.Popen:
+    """`subprocess.Popen(command, **options)`, started by a thread that lives as long as the process.
+
+    Linux ties a parent-death signal (bubblewrap's --die-with-parent) to the *thread* that started the
+    process: started from a thread that ends (a lesson's start, the warm-up), the sandbox would die with it.
+    Raises OSError when the process cannot start.
+    """
+    launched: dict[str, Any] = {}
+    started = threading.Event()
+
+    def keeper() -> None:
+        try:
+            launched["process"] = subprocess.Popen(command, **options)
+        except OSError as error:
+            launched["error"] = error
+        started.set()
+        if "process" in launched:
+            launched["process"].wait()
+
+    threading.Thread(target=keeper, name="learner keeper", daemon=True).start()
+    started.wait()
+    if "error" in launched:
+        raise launched["error"]
+    return launched["process"]

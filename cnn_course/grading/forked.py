@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnn_course.grading.connection import Connection
+from cnn_course.grading.connection import Connection, start_kept
 from cnn_course.grading.environment import (
     DEFAULT_MEMORY_BYTES,
     GRACE_S,
@@ -142,37 +142,24 @@ class ForkHost:
         command, environment = zygote_command(
             self.root, self.memory_bytes, self.threads, self.launcher, theirs.fileno()
         )
-        launched: dict[str, Any] = {}
-        started = threading.Event()
-
-        def keeper() -> None:
-            # Linux ties a parent-death signal (bwrap --die-with-parent) to the thread that started the
-            # process, so the zygote is started by a thread that lives exactly as long as it does.
-            try:
-                launched["process"] = subprocess.Popen(
-                    command,
-                    cwd=self.root,
-                    env=environment,
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=(theirs.fileno(),),
-                    start_new_session=True,
-                )
-            except OSError as error:
-                launched["error"] = error
-            started.set()
-            if "process" in launched:
-                launched["process"].wait()
-
-        threading.Thread(target=keeper, name="zygote keeper", daemon=True).start()
-        started.wait()
-        theirs.close()
-        if "error" in launched:
-            self._failure = cannot_start(f"{type(launched['error']).__name__}: {launched['error']}")
+        try:  # started by a thread that lives as long as the zygote (bwrap --die-with-parent: see start_kept)
+            process = start_kept(
+                command,
+                cwd=self.root,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        except OSError as error:
+            theirs.close()
+            self._failure = cannot_start(f"{type(error).__name__}: {error}")
             ours.close()
             return
-        self._process = launched["process"]
+        theirs.close()
+        self._process = process
         self._socket = ours
         self._output = OutputHead(self._process.stdout)
         self._ready = False

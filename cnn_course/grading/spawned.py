@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from cnn_course.grading.connection import Connection
+from cnn_course.grading.connection import Connection, start_kept
 from cnn_course.grading.environment import (
     DEFAULT_MEMORY_BYTES,
     GRACE_S,
@@ -109,32 +109,6 @@ def end_process_tree(process: subprocess.Popen) -> None:
         process.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(GRACE_S)
-
-
-def start_kept(command: list[str], **options: Any) -> subprocess.Popen:
-    """`subprocess.Popen(command, **options)`, started by a thread that lives as long as the process.
-
-    Linux ties a parent-death signal (bubblewrap's --die-with-parent) to the *thread* that started the
-    process: started from a thread that ends (a lesson's start, the warm-up), the sandbox would die with it.
-    Raises OSError when the process cannot start.
-    """
-    launched: dict[str, Any] = {}
-    started = threading.Event()
-
-    def keeper() -> None:
-        try:
-            launched["process"] = subprocess.Popen(command, **options)
-        except OSError as error:
-            launched["error"] = error
-        started.set()
-        if "process" in launched:
-            launched["process"].wait()
-
-    threading.Thread(target=keeper, name="learner keeper", daemon=True).start()
-    started.wait()
-    if "error" in launched:
-        raise launched["error"]
-    return launched["process"]
 
 
 class SpawnHost:

@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from cnn_course.grading.connection import start_kept
 from cnn_course.grading.environment import FolderGuard
 from cnn_course.grading.snapshot import FolderSnapshot
-from cnn_course.grading.spawned import end_process_tree, start_kept
+from cnn_course.grading.spawned import end_process_tree
 from cnn_course.runtime.sandbox import sandbox_status
 
 from .conftest import patched_masters, run_graders
