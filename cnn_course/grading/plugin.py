@@ -127,15 +127,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    config.stash[_GRADING] = False
     named = any("graders" in str(arg) or "hidden" in str(arg) for arg in config.args)
-    config.stash[_GRADING] = named or not config.args
-    if config.stash[_GRADING]:
-        # Checks make temporary files to hand to exercises: put them where the learner process sees them.
-        tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
-        if config.stash[_HOST].shared:  # its scratch root is emptied on attaching: before any file is put there
-            config.stash[_HOST].warm_up()
-        else:
-            threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
+    if named or not config.args:  # start the learner host while pytest collects; a broader run starts it later
+        _begin_grading(config)
     grading_folder(config)
     explicit = config.getoption("--course-config")
     try:
@@ -143,6 +138,19 @@ def pytest_configure(config: pytest.Config) -> None:
     except CourseConfigError as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[_LIMITS] = course.time_limits()
+
+
+def _begin_grading(config: pytest.Config) -> None:
+    """Start the learner host, once, and hand the checks' temporary files to the folder the learner process sees."""
+    if config.stash[_GRADING]:
+        return
+    config.stash[_GRADING] = True
+    # Checks make temporary files to hand to exercises: the system's /tmp may be another one inside the sandbox.
+    tempfile.tempdir = str(config.stash[_HOST].temporary_folder)
+    if config.stash[_HOST].shared:  # its scratch root is emptied on attaching: before any file is put there
+        config.stash[_HOST].warm_up()
+    else:
+        threading.Thread(target=config.stash[_HOST].warm_up, name="learner zygote", daemon=True).start()
 
 
 def _from_inside_the_target(config: pytest.Config) -> None:
@@ -187,6 +195,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("lesson")
         if marker is not None and "lesson" in getattr(item, "fixturenames", ()) and marker.args[0] not in stems:
             stems.append(marker.args[0])
+    if stems:  # `pytest tests` grades too: its paths name no graders folder, its items do
+        _begin_grading(config)
     for stem in stems:
         _start_lesson(config, stem)
 
