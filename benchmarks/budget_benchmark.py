@@ -35,6 +35,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.budget_goals import AIRBENCH_PFLOP, goals_markdown, training_pflop
+
 QUICK_TRAIN_IMAGES, QUICK_TEST_IMAGES = 2000, 1000
 TUTORIAL = "tf-tutorial"
 YARDSTICK_TOLERANCE = 0.15  # a run counts for the goals only if T at the end is within this of T at the start
@@ -61,14 +63,20 @@ def yardstick(start_seconds: float | None, end_seconds: float | None, tolerance:
 
 
 def train_to_budget(
-    dataset: str, recipe_name: str, budget_seconds: float | None, quick: bool, data_dir: str | None
+    dataset: str, recipe_name: str, budget_seconds: float | None, quick: bool, data_dir: str | None, dtype: str = "auto"
 ) -> dict:
-    """Train one recipe to `budget_seconds` (None: its own epochs) and return its measurements (child process)."""
+    """Train one recipe to `budget_seconds` (None: its own epochs) and return its measurements (child process).
+
+    dtype: the training precision, as `cnn-course train --dtype` takes it ("auto": `Recipe.choose_dtype_policy`).
+    """
+    import resource
+
     import numpy as np
 
     from benchmarks.throughput import training_flops_per_image
     from cnn_course import data
     from cnn_course.evaluation import predict_probabilities
+    from cnn_course.precision import build_with_policy, dtype_policy
     from cnn_course.preparation import PREPARE
     from cnn_course.recipes import RECIPES
     from cnn_course.seeding import DEFAULT_SEED, set_global_seed
@@ -92,25 +100,28 @@ def train_to_budget(
         x_test, y_test = x_test[:QUICK_TEST_IMAGES], y_test[:QUICK_TEST_IMAGES]
     epochs = (1 if quick else recipe.epochs) if budget_seconds is None else 1000
     total_steps = epochs * steps_per_epoch(len(x_train), recipe.batch_size) if budget_seconds is None else None
-    model = recipe.compile(recipe.build(prepared), total_steps)
+    precision = recipe.choose_dtype_policy(prepared, dtype)
+    set_global_seed(DEFAULT_SEED)
+    model = recipe.compile(build_with_policy(lambda: recipe.build(prepared), precision.policy), total_steps)
     # As written, the recipe's step schedule is compiled in and the callback only measures.
     budget = TimeBudget(None, verbose=0) if budget_seconds is None else recipe.time_budget(budget_seconds, verbose=0)
     keep_best = KeepBestWeights()
     classes = len(prepared.class_names)
     load_before = os.getloadavg()[0]
-    cpu_before = time.process_time()
-    fit_classifier(
-        model,
-        x_train,
-        recipe.targets(y_train, classes),
-        x_val,
-        recipe.targets(y_val, classes),
-        epochs,
-        recipe.batch_size,
-        verbose=0,
-        callbacks=[budget, keep_best] if recipe.keeps_best_epoch else [budget],
-    )
-    cpu_seconds = time.process_time() - cpu_before
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    with dtype_policy(precision.policy):
+        fit_classifier(
+            model,
+            x_train,
+            recipe.targets(y_train, classes),
+            x_val,
+            recipe.targets(y_val, classes),
+            epochs,
+            recipe.batch_size,
+            verbose=0,
+            callbacks=[budget, *([keep_best] if recipe.keeps_best_epoch else []), *recipe.end_of_training(x_train)],
+        )
+    cpu_seconds, wall_seconds = time.process_time() - cpu_before, time.perf_counter() - wall_before
     load_after = os.getloadavg()[0]
     probabilities = predict_probabilities(model, x_test, flip_tta=recipe.flip_tta, shift_tta=recipe.shift_tta)
     images_per_second = budget.steps * recipe.batch_size / budget.training_seconds
@@ -122,6 +133,7 @@ def train_to_budget(
         "budget_seconds": budget_seconds,
         "fit_seconds": round(budget.elapsed, 2),
         "training_seconds": round(budget.training_seconds, 2),
+        "step_seconds": None if budget.step_seconds is None else round(budget.step_seconds, 4),
         "epochs": round(budget.steps / steps_per_epoch(len(x_train), recipe.batch_size), 2),
         "best_epoch": keep_best.best_epoch + 1
         if recipe.keeps_best_epoch and keep_best.best_epoch is not None
@@ -132,9 +144,10 @@ def train_to_budget(
         "images_per_second": round(images_per_second, 1),
         "training_gflops": round(gflops, 2),
         "mflop_per_training_image": round(training_flops_per_image(model) / 1e6, 2),
-        "cpu_busy": round(cpu_seconds / (budget.elapsed * (os.cpu_count() or 1)), 3),
+        "cpu_busy": round(cpu_seconds / (wall_seconds * (os.cpu_count() or 1)), 3),
         "load_average": [round(load_before, 2), round(load_after, 2)],
-    }
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    } | precision.as_metrics()
 
 
 def conv_throughput() -> dict:
@@ -199,20 +212,28 @@ def markdown(report: dict) -> str:
         else:
             lines += [f"### {'MNIST' if dataset == 'mnist' else dataset}", ""]
         lines += [
-            "| budget | recipe | test accuracy | epochs | fit s | images/s | training GFLOP/s | of the "
-            "convolution's | CPU busy | load |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| budget | recipe | precision | test accuracy | epochs | fit s | images/s | training GFLOP/s | of the "
+            "convolution's | training PFLOP | peak memory | CPU busy | load |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for run in (r for r in report["runs"] if r["dataset"] == dataset):
             name = f"{run['recipe']} (baseline)" if run["baseline"] else f"**{run['recipe']}**"
+            memory = f"{run['peak_memory_mb'] / 1024:.1f} GiB" if run.get("peak_memory_mb") else "–"
+            pflop = f"{training_pflop(run):.3f}" if "training_seconds" in run else "–"
             lines.append(
-                f"| {budget_label(run, tutorial)} | {name} | {run['test_accuracy']:.2%} | {run['epochs']:.1f} | "
+                f"| {budget_label(run, tutorial)} | {name} | {run.get('dtype_policy', 'float32')} | "
+                f"{run['test_accuracy']:.2%} | {run['epochs']:.1f} | "
                 f"{run['fit_seconds']:.0f} | {run['images_per_second']:.0f} | {run['training_gflops']:.1f} | "
-                f"{run['training_gflops'] / conv:.0%} | {run['cpu_busy']:.0%} | "
+                f"{run['training_gflops'] / conv:.0%} | {pflop} | {memory} | {run['cpu_busy']:.0%} | "
                 f"{run['load_average'][0]:.1f}–{run['load_average'][1]:.1f} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    airbench = ", ".join(f"{pflop} PFLOP for {accuracy}" for accuracy, pflop in AIRBENCH_PFLOP.items())
+    lines += [
+        f"Training PFLOP: the training steps' work (3× the forward FLOPs per image); airbench's records: {airbench}."
+    ]
+    lines += ["The convolution's throughput is measured in float32; a mixed_bfloat16 run can exceed it.", ""]
+    return "\n".join([*lines, *goals_markdown(report)])
 
 
 def processor_description() -> str:
@@ -249,6 +270,7 @@ def machine_description() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; write budget_benchmark.md and budget_benchmark.json."""
+    from cnn_course.precision import DTYPE_CHOICES
     from cnn_course.recipes import RECIPES
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -265,7 +287,22 @@ def main(argv: list[str] | None = None) -> int:
         default=[1.0, 2.5],
         help="CIFAR-10 budgets as multiples of the tutorial's training time",
     )
+    parser.add_argument(
+        "--multiples-for",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar=("RECIPE", "MULTIPLE"),
+        help="RECIPE M [M ...]: train this CIFAR-10 recipe at these multiples of T instead of --multiples "
+        "(repeatable; e.g. --multiples-for airbench 5 10)",
+    )
     parser.add_argument("--seconds", type=float, nargs="*", default=[], help="CIFAR-10 budgets in seconds")
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPE_CHOICES,
+        default="auto",
+        help="training precision, as `cnn-course train --dtype` (default: auto, chosen per recipe by measuring)",
+    )
     parser.add_argument("--mnist-seconds", type=float, nargs="*", default=[45.0], help="MNIST budgets in seconds")
     parser.add_argument(
         "--quick",
@@ -277,6 +314,14 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
     )
     args = parser.parse_args(argv)
+    own_multiples: dict[str, list[float]] = {}
+    for name, *multiples in args.multiples_for:
+        try:
+            own_multiples[name] = [float(multiple) for multiple in multiples]
+        except ValueError:
+            parser.error(f"--multiples-for {name}: multiples must be numbers, got {' '.join(multiples)}")
+        if not multiples or name not in RECIPES["cifar10"]:
+            parser.error(f"--multiples-for {name}: name a CIFAR-10 recipe, then one or more multiples of T")
 
     import keras
     import tensorflow as tf
@@ -319,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     ) -> dict:
         label = "its own epochs" if seconds is None else f"{seconds:.1f} s"
         print(f"[budget benchmark] {dataset}/{name} for {label} (load {os.getloadavg()[0]:.1f}) ...", flush=True)
-        run = run_isolated(train_to_budget, dataset, name, seconds, args.quick, args.data_dir) | {
+        run = run_isolated(train_to_budget, dataset, name, seconds, args.quick, args.data_dir, args.dtype) | {
             "multiple": multiple,
             "remeasure": remeasure,
         }
@@ -344,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     if "cifar10" in args.datasets:
         reference = train("cifar10", TUTORIAL, None)
         tutorial_seconds = reference["fit_seconds"]
-        budgets = [(multiple * tutorial_seconds, multiple) for multiple in args.multiples]
+        multiples = sorted({*args.multiples, *(m for ms in own_multiples.values() for m in ms)})
+        budgets = [(multiple * tutorial_seconds, multiple) for multiple in multiples]
         budgets += [(seconds, None) for seconds in args.seconds]
         if args.quick:
             budgets = [(min(seconds, 5.0), multiple) for seconds, multiple in budgets]
@@ -352,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in chosen("cifar10"):
                 if name == TUTORIAL and multiple == 1.0:
                     continue  # the reference run is the tutorial at 1x T
+                if multiple is not None and multiple not in own_multiples.get(name, args.multiples):
+                    continue
                 train("cifar10", name, seconds, multiple)
         train("cifar10", TUTORIAL, None, remeasure=True)
         conv.append(conv_throughput())

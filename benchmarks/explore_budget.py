@@ -254,7 +254,7 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
         epochs or 1000,
         recipe.batch_size,
         verbose=0,
-        callbacks=[*resizes, budget],
+        callbacks=[*resizes, budget, *recipe.end_of_training(prepared.x_train)],
     )
 
     from benchmarks.throughput import training_flops_per_image

@@ -16,8 +16,13 @@ if TYPE_CHECKING:
     import keras
     import numpy as np
 
+    from cnn_course.precision import PolicyChoice
     from cnn_course.preparation import PreparedData
     from cnn_course.time_budget import TimeBudget
+
+# Training images whose statistics BatchNorm takes after training with a moving average of the weights (a few
+# seconds of forward passes for the airbench network on 2 cores).
+STATISTICS_IMAGES = 2048
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,27 @@ class Recipe:
         the best epoch's weights, which are not averaged, would replace it.
         """
         return self.ema_momentum is None
+
+    def choose_dtype_policy(self, prepared: PreparedData, requested: str = "auto") -> PolicyChoice:
+        """The dtype policy to train this recipe with (`precision.choose_dtype_policy`): under "auto", float32 without
+        measuring for a recipe that does not measure (`measures_precision`). Raises ValueError for an unknown
+        `requested`."""
+        from cnn_course.precision import FLOAT32, PolicyChoice, choose_dtype_policy
+
+        if requested == "auto" and not self.measures_precision:
+            return PolicyChoice(
+                FLOAT32, f"the {self.name} recipe trains in float32, its result the same on every machine"
+            )
+        return choose_dtype_policy(lambda: self.build(prepared), self.batch_size, requested)
+
+    def end_of_training(self, x_train: np.ndarray) -> list[keras.callbacks.Callback]:
+        """Callbacks that finish this recipe's training: with a moving average of the weights, BatchNorm statistics
+        recomputed for the averaged weights from the first `STATISTICS_IMAGES` of `x_train` (N, H, W, C)."""
+        if self.ema_momentum is None:
+            return []
+        from cnn_course.training import RecomputeBatchStatistics
+
+        return [RecomputeBatchStatistics(x_train[:STATISTICS_IMAGES])]
 
     def learning_rate_for(self, total_steps: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
         """Return the constant rate or the warm-up + cosine schedule over `total_steps`.

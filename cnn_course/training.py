@@ -66,6 +66,46 @@ class KeepBestWeights(keras.callbacks.Callback):
             self.model.set_weights(self._weights)
 
 
+class RecomputeBatchStatistics(keras.callbacks.Callback):
+    """When training ends, recompute every BatchNormalization layer's moving mean and variance for the final weights.
+
+    For training with a moving average of the weights (an optimizer's `use_ema`): Keras writes the average into the
+    model when `fit` ends, but the layers' statistics were gathered under the weights of each step, not their
+    average; inference with them can predict one class. images: (N, H, W, C) training images as the model takes
+    them (a few thousand suffice); batch_size: images per forward pass.
+    """
+
+    def __init__(self, images: np.ndarray, batch_size: int = 512) -> None:
+        super().__init__()
+        self.images, self.batch_size = images, batch_size
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        recompute_batch_statistics(self.model, self.images, self.batch_size)
+
+
+def recompute_batch_statistics(model: keras.Model, images: np.ndarray, batch_size: int = 512) -> None:
+    """Set every BatchNormalization layer's moving statistics of `model` to their average over `images`.
+
+    Each batch of `batch_size` images passes through the model in training mode (augmentation layers included, as
+    in training), the layers' momentum set so that every batch weighs the same; their momentum is restored after.
+    images: (N, H, W, C) float32, as the model takes them. A model without BatchNormalization is left unchanged.
+    """
+    from cnn_course.models import flat_layers
+
+    norms = [layer for layer in flat_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not norms:
+        return
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for index, start in enumerate(range(0, len(images), batch_size)):
+            for layer in norms:
+                layer.momentum = index / (index + 1)  # the running average of the batches' statistics
+            model(images[start : start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Record the wall-clock time of each training epoch (validation included)."""
 

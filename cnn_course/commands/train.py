@@ -14,7 +14,7 @@ matplotlib.use("Agg")  # the job writes PNG files and never opens a window
 
 from cnn_course.evaluation import Evaluation, evaluate_classifier  # noqa: E402
 from cnn_course.plots import plot_confusion_matrix, plot_history  # noqa: E402
-from cnn_course.precision import PolicyChoice, build_with_policy, choose_dtype_policy, dtype_policy  # noqa: E402
+from cnn_course.precision import PolicyChoice, build_with_policy, dtype_policy  # noqa: E402
 from cnn_course.preparation import PREPARE  # noqa: E402
 from cnn_course.recipes import Recipe  # noqa: E402
 from cnn_course.saving import save_model_with_classes  # noqa: E402
@@ -115,18 +115,14 @@ def train_recipe(
     dtype policy is as before on return. Raises ValueError for another `dtype`.
     """
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, seed)
-    if dtype == "auto" and not recipe.measures_precision:
-        precision = PolicyChoice(
-            "float32", f"the {recipe.name} recipe trains in float32, its result the same on every machine"
-        )
-    else:
-        precision = choose_dtype_policy(lambda: recipe.build(prepared), recipe.batch_size, dtype)
+    precision = recipe.choose_dtype_policy(prepared, dtype)
     print(f"Training in {precision.policy}: {precision.reason}.")
     # Seeded after the timed models, so that the seed gives the same model whether they were built or not.
     set_global_seed(seed, deterministic=True)
     model = build_with_policy(lambda: recipe.build(prepared), precision.policy)
     keep_best = KeepBestWeights()
     callbacks: list[keras.callbacks.Callback] = [keep_best] if recipe.keeps_best_epoch else []
+    callbacks += recipe.end_of_training(prepared.x_train)
     if budget_seconds is None:
         epochs = epochs or recipe.epochs
         model = recipe.compile(model, epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))

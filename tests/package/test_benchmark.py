@@ -40,9 +40,13 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
         "--quick",
         "--recipes",
         "fast",
+        "airbench",
         "cnn",
         "--multiples",
         "1",
+        "--multiples-for",
+        "airbench",
+        "2",
         "--seconds",
         "3",
         "--mnist-seconds",
@@ -55,16 +59,18 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
     report = json.loads((tmp_path / "budget_benchmark.json").read_text())
     assert report["quick"] is True and report["conv_gflops"] > 0 and report["tutorial_seconds"] > 0
     runs = [(run["dataset"], run["recipe"], run["multiple"]) for run in report["runs"]]
-    # MNIST first; then the tutorial's reference run (always: it sets T), then each chosen recipe at 1x T and at 3 s,
-    # then the tutorial again, to show how far T moved during the run.
+    # MNIST first; then the tutorial's reference run (always: it sets T), then each chosen recipe at its multiples of
+    # T (airbench at its own, 2x) and at 3 s, then the tutorial again, to show how far T moved during the run.
     assert runs == [
         ("mnist", "cnn", None),
         ("cifar10", "tf-tutorial", None),
         ("cifar10", "fast", 1.0),
+        ("cifar10", "airbench", 2.0),
         ("cifar10", "fast", None),
+        ("cifar10", "airbench", None),
         ("cifar10", "tf-tutorial", None),
     ]
-    assert [run["remeasure"] for run in report["runs"]] == [False, False, False, False, True]
+    assert [run["remeasure"] for run in report["runs"]] == [False] * 6 + [True]
     assert report["complete"] is True
     for run in report["runs"]:
         assert 0.0 <= run["test_accuracy"] <= 1.0
@@ -79,7 +85,11 @@ def test_quick_budget_benchmark_trains_every_recipe_to_every_budget(tmp_path):
         and "| as written | tf-tutorial (baseline) |" in markdown
         and "GFLOP/s" in markdown
         and "CPU busy" in markdown
+        and "### Goals (this run does not count for them" in markdown
+        and "| `airbench` at 10× T: at least 93.0% |  | not run |" in markdown
     )
+    assert {run["dtype_policy"] for run in report["runs"]} <= {"float32", "mixed_bfloat16"}
+    assert all(run["peak_memory_mb"] > 100 for run in report["runs"])
     assert (
         "| as written, again at the end | tf-tutorial (baseline) |" in markdown
         and "when trained again at the end" in markdown
