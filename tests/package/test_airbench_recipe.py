@@ -100,3 +100,28 @@ def test_one_epoch_on_a_small_subset_trains_saves_and_loads_in_float32(monkeypat
     predictions = loaded.predict(prepared.x_test[:4], verbose=0)
     assert predictions.dtype == np.float32 and predictions.shape == (4, 10)
     np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_batch_statistics_are_recomputed_as_the_average_over_the_images():
+    from cnn_course.training import recompute_batch_statistics
+
+    inputs = keras.Input((4, 4, 2))
+    norm = keras.layers.BatchNormalization(momentum=0.9)
+    model = keras.Model(inputs, norm(keras.layers.Conv2D(2, 1, use_bias=False, kernel_initializer="ones")(inputs)))
+    images = np.random.default_rng(0).normal(3.0, 2.0, (96, 4, 4, 2)).astype(np.float32)
+    recompute_batch_statistics(model, images, batch_size=32)
+    summed = images.sum(axis=-1)  # a 1x1 convolution of ones adds the two channels
+    batches = summed.reshape(3, -1)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), [batches.mean(axis=1).mean()] * 2, rtol=1e-4)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), [batches.var(axis=1).mean()] * 2, rtol=1e-3)
+    assert norm.momentum == 0.9
+
+
+def test_a_recipe_that_averages_its_weights_recomputes_batch_statistics_when_training_ends():
+    from cnn_course.training import RecomputeBatchStatistics
+
+    images = np.zeros((5000, 32, 32, 3), np.float32)
+    (callback,) = RECIPES["cifar10"]["airbench"].end_of_training(images)
+    assert isinstance(callback, RecomputeBatchStatistics) and len(callback.images) == 2048
+    assert RECIPES["cifar10"]["fast"].end_of_training(images) == []
+    assert airbench_recipe(ema=False).end_of_training(images) == []
