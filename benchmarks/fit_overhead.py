@@ -7,6 +7,8 @@ CIFAR-sized images, in one process, interleaved round by round so that the machi
 
 - `train_on_batch`: one fixed batch, stepped from Python (the model's compute, nothing else);
 - `fit`: `model.fit` on NumPy arrays, as `training.fit_classifier` calls it;
+- `fit+batch_callback`: the same with a callback whose `on_train_batch_end` does nothing (Keras then hands it each
+  step's logs, so it waits for each step to finish before it starts the next);
 - `fit+budget`: the same with the recipe's `TimeBudget` callback (a clock read and a learning-rate write per step);
 - `fit+budget,steps_per_execution=N`: Keras runs N steps per call into TensorFlow;
 - `fit,tf.data`: `fit` on a batched, prefetched `tf.data.Dataset` instead of arrays.
@@ -24,7 +26,24 @@ import time
 
 import numpy as np
 
-ARMS = ("train_on_batch", "fit", "fit+budget", "fit+budget,steps_per_execution=4", "fit,tf.data")
+ARMS = (
+    "train_on_batch",
+    "fit",
+    "fit+batch_callback",
+    "fit+budget",
+    "fit+budget,steps_per_execution=4",
+    "fit,tf.data",
+)
+
+
+def _batch_callback():
+    import keras
+
+    class EveryBatch(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            pass
+
+    return EveryBatch()
 
 
 def _compiled(recipe, prepared, steps_per_execution: int = 1):
@@ -49,6 +68,8 @@ def measure_arm(arm: str, recipe, prepared, steps: int) -> tuple[float, float]:
     callbacks = []
     if "budget" in arm:
         callbacks.append(recipe.time_budget(3600.0, verbose=0))
+    if "batch_callback" in arm:
+        callbacks.append(_batch_callback())
 
     def run() -> None:
         if arm == "train_on_batch":

@@ -189,7 +189,7 @@ def test_the_mnist_recipe_trains_in_float32_under_auto_without_measuring(monkeyp
     def no_timing(*args, **kwargs):
         raise AssertionError("a recipe that does not measure was timed")
 
-    monkeypatch.setattr(train_command, "choose_dtype_policy", no_timing)
+    monkeypatch.setattr(precision, "choose_dtype_policy", no_timing)
     rng = np.random.default_rng(0)
     images, labels = rng.random((40, 28, 28, 1), dtype=np.float32), np.arange(40) % 10
     prepared = PreparedData(images, labels, images[:20], labels[:20], images[:20], labels[:20], tuple("0123456789"))
