@@ -14,6 +14,11 @@ from dataclasses import dataclass
 AIRBENCH_PFLOP = {"94 %": 0.29, "93 %": 0.18}
 
 
+def airbench_records() -> str:
+    """airbench's records as the reports quote them: "0.29 PFLOP for 94 %, 0.18 PFLOP for 93 %"."""
+    return ", ".join(f"{pflop} PFLOP for {accuracy}" for accuracy, pflop in AIRBENCH_PFLOP.items())
+
+
 @dataclass(frozen=True)
 class AccuracyGoal:
     """A recipe's test accuracy at a CIFAR-10 budget (a multiple of T) or a MNIST budget (seconds)."""
