@@ -35,14 +35,15 @@ from cnn_course.grading.environment import (
 from cnn_course.grading.messages import cannot_start, printed
 from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
+from cnn_course.runtime.sandbox import command_exit_status, is_sandboxed
 
 
 class _Interpreter(Connection):
     """The spawned interpreter's standard streams, read by a thread (Windows cannot select on pipes)."""
 
-    def __init__(self, process: subprocess.Popen) -> None:
+    def __init__(self, process: subprocess.Popen, *, sandboxed: bool = False) -> None:
         super().__init__()
-        self.process = process
+        self.process, self.sandboxed = process, sandboxed
         self.output = OutputHead(process.stderr)
         self._chunks: queue.Queue[bytes] = queue.Queue()
         threading.Thread(target=self._pump, name="learner replies", daemon=True).start()
@@ -76,9 +77,10 @@ class _Interpreter(Connection):
 
     def exit_status(self, timeout: float) -> int | None:
         try:
-            return self.process.wait(timeout)
+            code = self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
+        return command_exit_status(code) if self.sandboxed else code
 
     def kill(self) -> None:
         end_process_tree(self.process)
@@ -191,7 +193,7 @@ class SpawnHost:
         except OSError as error:
             self._failure = cannot_start(f"{type(error).__name__}: {error}", portable=True)
             return
-        interpreter = _Interpreter(process)
+        interpreter = _Interpreter(process, sandboxed=is_sandboxed(command))
         ready = interpreter.receive(START_TIMEOUT_S)
         if ready is None or ready.get("event") != "ready":
             said = printed(interpreter.output.since_mark())

@@ -163,6 +163,21 @@ def sandboxed_command(
     return [*arguments, "--", *command]
 
 
+def is_sandboxed(command: Sequence[str]) -> bool:
+    """True when `command` (an argument list) starts bubblewrap, as `sandboxed_command` builds it."""
+    return bool(command) and Path(command[0]).name == BWRAP
+
+
+def command_exit_status(code: int) -> int:
+    """The sandboxed command's exit status, from bubblewrap's `code`, as ``subprocess.Popen.returncode`` reads it.
+
+    bubblewrap ends with its command's exit status, or with 128 + N (as shells do) when the command was killed
+    by signal N; that reads here as -N, the command's own death. A command that itself exits 129 to 192 reads
+    as killed too: bubblewrap reports the two alike.
+    """
+    return -(code - 128) if 128 < code <= 128 + 64 else code
+
+
 @functools.cache
 def sandbox_status() -> tuple[str, str]:
     """Probe once whether learner processes can run in the bubblewrap sandbox here.

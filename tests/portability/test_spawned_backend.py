@@ -98,3 +98,35 @@ def test_a_call_that_changes_directory_is_put_back(host, tmp_path):
     learner.start()
     assert learner.call("wander", (), {}, timeout=30, details=True).value == 7  # no walk of the whole disk
     assert learner.call("where", (), {}, timeout=10).value.endswith("lesson")
+
+
+KILLS_ITSELF = "def fall():\n    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+
+
+@pytest.mark.parametrize("sandbox", ["none", "auto", "bwrap"])
+def test_a_process_killed_by_a_signal_reads_as_killed_in_every_sandbox(sandbox, tmp_path):
+    """bubblewrap ends with 128 + N when its command dies of signal N: the verdict still names the signal."""
+    import sys
+
+    from cnn_course.runtime.sandbox import sandbox_status
+
+    if sandbox != "none" and (not sys.platform.startswith("linux") or sandbox_status()[0] != "bwrap"):
+        pytest.skip("bubblewrap does not run here")
+    host, _ = make_host("spawn", sandbox=sandbox)
+    try:
+        falling = lesson(host, tmp_path, "a", KILLS_ITSELF)
+        falling.start()
+        with pytest.raises(ExerciseError, match="killed by SIGKILL") as raised:
+            falling.call("fall", (), {}, timeout=30)
+        assert "exit status" not in str(raised.value)
+    finally:
+        host.close()
+
+
+@pytest.mark.parametrize(
+    ("code", "read"), [(0, 0), (3, 3), (128, 128), (129, -1), (137, -9), (143, -15), (192, -64), (193, 193)]
+)
+def test_bubblewraps_exit_status_reads_as_its_commands(code, read):
+    from cnn_course.runtime.sandbox import command_exit_status
+
+    assert command_exit_status(code) == read
