@@ -162,7 +162,11 @@ ARMS: dict[str, Recipe] = {
     # The airbench recipe, and with each of its techniques turned off in turn: what each buys on this machine.
     **{
         recipe.name: recipe
-        for recipe in [airbench_recipe(), *(airbench_recipe(**{t: False}) for t in AIRBENCH_TECHNIQUES)]
+        for recipe in [
+            airbench_recipe(),
+            *(airbench_recipe(**{t: False}) for t in AIRBENCH_TECHNIQUES),
+            airbench_recipe(identity_init=False, nesterov_sgd=False),  # the recipe before airbench's optimiser
+        ]
     },
     "fast-batch512": replace(
         CIFAR10_FAST, name="fast-batch512", batch_size=512, learning_rate=CIFAR10_FAST.learning_rate * 1.5

@@ -341,31 +341,47 @@ def build_cifar10_airbench(
     widths: tuple[int, ...] = (64, 256, 256),
     input_shape: tuple[int, int, int] = CIFAR10_INPUT_SHAPE,
     num_classes: int = 10,
+    identity_init: bool = True,
+    logit_scale: float | None = 1 / 9,
 ) -> keras.Sequential:
     """Return airbench's CIFAR-10 network (uncompiled) in Keras: a 2x2 patch stem, then per width a block of
     conv 3x3 - max pool 2 - BatchNorm - GELU - conv 3x3 - BatchNorm - GELU, global max pooling and a softmax.
 
     mean, variance: per-channel statistics of the training split, shape (3,); inputs are float32 images in
     [0, 1]. augmentation: layers applied first while training (flips before standardisation). whitening_kernel:
-    a frozen stem from `patch_whitening_kernel` (shape (2, 2, 3, F)); None learns a 2x2 stem of 24 filters with
-    BatchNorm instead. The BatchNorm layers are `FusedBatchNormalization` (convert before saving with
-    `with_keras_batch_normalization`; `saving.save_model_with_classes` does).
+    a frozen stem from `patch_whitening_kernel` (shape (2, 2, 3, F)) whose bias learns; None learns a 2x2 stem of
+    24 filters with BatchNorm instead. The BatchNorm layers are `FusedBatchNormalization` (convert before saving with
+    `with_keras_batch_normalization`; `saving.save_model_with_classes` does). identity_init: the first filters of
+    each 3x3 convolution, one per input channel, start as the identity (airbench's Dirac initialisation), the others
+    uniform within 1/sqrt(fan-in). logit_scale: the classifier is a bias-free Dense layer whose logits are
+    multiplied by this (airbench: 1/9) before the softmax; None: a Dense layer with a bias and a softmax.
     """
     if whitening_kernel is not None:
-        stem = [layers.Conv2D(whitening_kernel.shape[-1], 2, use_bias=False, trainable=False, name="whitening")]
+        stem = [layers.Conv2D(whitening_kernel.shape[-1], 2, name="whitening")]
     else:
         stem = [layers.Conv2D(24, 2, use_bias=False), FusedBatchNormalization(momentum=0.6)]
     body: list[keras.layers.Layer] = []
+    # Within 1/sqrt(fan-in), as PyTorch's default (airbench's) draws them; Keras's default, Glorot's, draws wider.
+    uniform = keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform") if identity_init else "glorot_uniform"
     for filters in widths:
         body += [
-            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=uniform),
             layers.MaxPooling2D(2),
             FusedBatchNormalization(momentum=0.6, scale=False),
             layers.Activation("gelu"),
-            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=uniform),
             FusedBatchNormalization(momentum=0.6, scale=False),
             layers.Activation("gelu"),
         ]
+    head = (
+        [layers.Dense(num_classes, activation="softmax")]
+        if logit_scale is None
+        else [
+            layers.Dense(num_classes, use_bias=False, kernel_initializer=uniform),
+            layers.Rescaling(logit_scale),
+            layers.Activation("softmax"),
+        ]
+    )
     model = keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -375,10 +391,21 @@ def build_cifar10_airbench(
             layers.Activation("gelu"),
             *body,
             layers.GlobalMaxPooling2D(),
-            layers.Dense(num_classes, activation="softmax"),
+            *head,
         ],
         name="cifar10_airbench",
     )
     if whitening_kernel is not None:
-        model.get_layer("whitening").set_weights([whitening_kernel])
+        whitening = model.get_layer("whitening")
+        whitening.set_weights([whitening_kernel, np.zeros(whitening_kernel.shape[-1], np.float32)])
+        whitening.kernel.trainable = False  # the bias learns, as airbench's does
+    if identity_init:
+        for layer in body:
+            if isinstance(layer, layers.Conv2D):
+                kernel = keras.ops.convert_to_numpy(layer.kernel).copy()
+                _, _, inputs, outputs = kernel.shape
+                first = min(inputs, outputs)
+                kernel[..., :first] = 0.0
+                kernel[1, 1, np.arange(first), np.arange(first)] = 1.0
+                layer.kernel.assign(kernel)
     return model

@@ -36,9 +36,13 @@ class Recipe:
     epochs: int
     batch_size: int
     learning_rate: float
-    optimizer: str = "adam"  # "adam", "adamw" or "rmsprop"
+    optimizer: str = "adam"  # "adam", "adamw", "rmsprop" or "sgd" (Nesterov momentum, `training.BiasScaledSGD`)
     schedule: str = "warmup_cosine"  # or "constant"
-    weight_decay: float = 0.0
+    warmup_fraction: float = 0.125  # of training, rising from initial_fraction x the peak rate
+    initial_fraction: float = 0.05
+    weight_decay: float = 0.0  # decoupled: each step shrinks the weights by learning rate x weight_decay
+    momentum: float = 0.9  # sgd only
+    bias_scale: float = 1.0  # sgd only: how many times faster BatchNorm offsets learn
     label_smoothing: float = 0.0
     ema_momentum: float | None = None  # train with an exponential moving average of the weights, kept at the end
     flip_tta: bool = False
@@ -89,7 +93,7 @@ class Recipe:
             return self.learning_rate
         from cnn_course.training import warmup_cosine_schedule
 
-        return warmup_cosine_schedule(self.learning_rate, total_steps)
+        return warmup_cosine_schedule(self.learning_rate, total_steps, self.warmup_fraction, self.initial_fraction)
 
     def time_budget(self, seconds: float | None, verbose: int = 1) -> TimeBudget:
         """Return the callback that ends training after `seconds` and schedules this recipe's rate by time.
@@ -99,7 +103,7 @@ class Recipe:
         from cnn_course.time_budget import TimeBudget
 
         peak = None if self.schedule == "constant" else self.learning_rate
-        return TimeBudget(seconds, peak, verbose=verbose)
+        return TimeBudget(seconds, peak, self.warmup_fraction, self.initial_fraction, verbose=verbose)
 
     def compile(self, model: keras.Model, total_steps: int | None) -> keras.Model:
         """Compile `model` with this recipe's optimiser and loss; return it.
@@ -108,12 +112,22 @@ class Recipe:
         """
         import keras
 
+        from cnn_course.training import BiasScaledSGD
+
         rate = self.learning_rate_for(total_steps)
         ema = {"use_ema": True, "ema_momentum": self.ema_momentum} if self.ema_momentum else {}
         optimizers = {
             "adam": lambda: keras.optimizers.Adam(rate, **ema),
             "adamw": lambda: keras.optimizers.AdamW(rate, weight_decay=self.weight_decay, **ema),
             "rmsprop": lambda: keras.optimizers.RMSprop(rate, **ema),
+            "sgd": lambda: BiasScaledSGD(
+                rate,
+                momentum=self.momentum,
+                nesterov=True,
+                weight_decay=self.weight_decay or None,
+                bias_scale=self.bias_scale,
+                **ema,
+            ),
         }
         loss = (
             keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing)
@@ -182,7 +196,31 @@ AIRBENCH_WIDTHS = (64, 256, 256)
 AIRBENCH_WHITENING_IMAGES = 5000  # training images the patch-whitening stem is computed from
 # The techniques of the airbench recipe, each of which `airbench_recipe` can turn off, so that a benchmark arm
 # measures what it buys (`python -m benchmarks.explore_budget --arms airbench airbench-no-whitening ...`).
-AIRBENCH_TECHNIQUES = ("whitening", "label_smoothing", "alternating_flips", "translation", "large_batch", "ema", "tta")
+AIRBENCH_TECHNIQUES = (
+    "whitening",
+    "identity_init",
+    "nesterov_sgd",
+    "label_smoothing",
+    "alternating_flips",
+    "translation",
+    "large_batch",
+    "ema",
+    "tta",
+)
+# airbench's optimiser, in Keras's terms (airbench94: lr 11.5 and weight decay 0.0153 per 1024 images with a summed
+# loss, momentum 0.85): a rate of 11.5 / (1 + 1 / (1 - 0.85)) = 1.5 on the mean loss of a batch of 1024, and a
+# decoupled decay whose shrink per step, 0.0089 x the rate, is the one PyTorch's coupled decay reaches through the
+# momentum (0.0153 / 7.67 / (1 - 0.85) = 0.0133 at the peak rate).
+AIRBENCH_SGD = {
+    "optimizer": "sgd",
+    "learning_rate": 1.5,
+    "momentum": 0.85,
+    "weight_decay": 0.0089,
+    "bias_scale": 64.0,
+    "warmup_fraction": 0.23,
+    "initial_fraction": 0.2,
+}
+AIRBENCH_ADAMW = {"optimizer": "adamw", "learning_rate": 1e-2, "weight_decay": 5e-2}
 
 
 def airbench_network(
@@ -191,12 +229,15 @@ def airbench_network(
     alternating_flips: bool = True,
     translation: int = 2,
     widths: tuple[int, ...] = AIRBENCH_WIDTHS,
+    identity_init: bool = True,
+    logit_scale: float | None = 1 / 9,
 ) -> keras.Model:
     """The airbench recipe's network (uncompiled) for `prepared`: `models.build_cifar10_airbench`.
 
     whitening: a frozen 2x2 patch-whitening stem computed from the first `AIRBENCH_WHITENING_IMAGES` training
     images (else a learnt stem). alternating_flips: `models.AlternatingFlip` (else random flips).
-    translation: random shifts of up to this many pixels while training (0: none).
+    translation: random shifts of up to this many pixels while training (0: none). identity_init, logit_scale:
+    as `models.build_cifar10_airbench`.
     """
     from keras import layers
 
@@ -216,12 +257,21 @@ def airbench_network(
         else None
     )
     return models.build_cifar10_airbench(
-        mean, variance, [flips, *(shifts if translation else [])], kernel, widths, prepared.x_train.shape[1:]
+        mean,
+        variance,
+        [flips, *(shifts if translation else [])],
+        kernel,
+        widths,
+        prepared.x_train.shape[1:],
+        identity_init=identity_init,
+        logit_scale=logit_scale,
     )
 
 
 def airbench_recipe(
     whitening: bool = True,
+    identity_init: bool = True,
+    nesterov_sgd: bool = True,
     label_smoothing: bool = True,
     alternating_flips: bool = True,
     translation: bool = True,
@@ -233,11 +283,15 @@ def airbench_recipe(
     """The airbench recipe with each of its techniques (`AIRBENCH_TECHNIQUES`) on or off; named "airbench" with all
     on, else "airbench-no-<technique>-..." for those turned off.
 
-    Off means: a learnt 2x2 stem; no label smoothing; random flips; no shifts; batch 256 instead of 1024; no
-    average of the weights; a single view at test time instead of flips and 2-pixel shifts.
+    Off means: a learnt 2x2 stem; Keras's default (Glorot) initialisation; AdamW (`AIRBENCH_ADAMW`) and a Dense
+    layer with a bias instead of SGD with Nesterov momentum, 64 times faster BatchNorm offsets and logits scaled by
+    1/9 (`AIRBENCH_SGD`); no label smoothing; random flips; no shifts; batch 256 instead of 1024; no average of the
+    weights; a single view at test time instead of flips and 2-pixel shifts.
     """
     switches = {
         "whitening": whitening,
+        "identity_init": identity_init,
+        "nesterov_sgd": nesterov_sgd,
         "label_smoothing": label_smoothing,
         "alternating_flips": alternating_flips,
         "translation": translation,
@@ -246,6 +300,10 @@ def airbench_recipe(
         "tta": tta,
     }
     off = [name.replace("_", "-") for name, on in switches.items() if not on]
+    batch_size = 1024 if large_batch else 256
+    optimizer = dict(AIRBENCH_SGD if nesterov_sgd else AIRBENCH_ADAMW)
+    if nesterov_sgd:  # airbench's rate is per 1024 images: a smaller batch steps less far
+        optimizer["learning_rate"] *= batch_size / 1024
     return Recipe(
         name="-".join(["airbench", *(f"no-{name}" for name in off)]),
         summary="airbench's techniques: a frozen patch-whitening stem, wide BatchNorm blocks, alternating flips, "
@@ -254,15 +312,24 @@ def airbench_recipe(
         description=f"airbench ported to Keras: 2x2 patch-whitening stem ({'frozen' if whitening else 'learnt'}), "
         f"conv-pool-BN-GELU-conv-BN-GELU blocks of {'-'.join(map(str, widths))} filters, global max pooling; "
         + (f"off: {', '.join(off)}; " if off else "")
-        + "AdamW with warm-up and cosine decay",
+        + (
+            "SGD with Nesterov momentum 0.85, BatchNorm offsets at 64x the rate, logits scaled by 1/9, warm-up and "
+            "cosine decay"
+            if nesterov_sgd
+            else "AdamW with warm-up and cosine decay"
+        ),
         build=lambda prepared: airbench_network(
-            prepared, whitening, alternating_flips, 2 if translation else 0, widths
+            prepared,
+            whitening,
+            alternating_flips,
+            2 if translation else 0,
+            widths,
+            identity_init=identity_init,
+            logit_scale=1 / 9 if nesterov_sgd else None,
         ),
         epochs=10,
-        batch_size=1024 if large_batch else 256,
-        learning_rate=1e-2,
-        optimizer="adamw",
-        weight_decay=5e-2,
+        batch_size=batch_size,
+        **optimizer,
         label_smoothing=0.2 if label_smoothing else 0.0,
         ema_momentum=0.98 if ema else None,
         flip_tta=tta,

@@ -29,6 +29,34 @@ def warmup_cosine_schedule(
     )
 
 
+@keras.saving.register_keras_serializable(package="cnn_course")
+class BiasScaledSGD(keras.optimizers.SGD):
+    """SGD (with Nesterov momentum where asked) whose BatchNorm offsets learn `bias_scale` times faster.
+
+    airbench trains its BatchNorm offsets (``beta``; the layers have no trainable scale) at 64 times the rate of
+    the other weights; each weight still decays by the same fraction per step (Keras's decoupled weight decay,
+    at the base rate). Arguments as `keras.optimizers.SGD`, plus `bias_scale` (a float, 1.0: plain SGD).
+    """
+
+    def __init__(self, *args, bias_scale: float = 1.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.bias_scale = float(bias_scale)
+        self._offsets: set = set()
+
+    def build(self, variables) -> None:
+        super().build(variables)
+        # The backend hands `update_step` its own variables, which carry no Keras path: know them by key.
+        self._offsets = {self._var_key(v) for v in variables if v.path.endswith("/beta")}
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.bias_scale != 1.0 and self._var_key(variable) in self._offsets:
+            learning_rate = learning_rate * self.bias_scale
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "bias_scale": self.bias_scale}
+
+
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
     """Return the number of batches in one pass over `num_examples`."""
     return math.ceil(num_examples / batch_size)

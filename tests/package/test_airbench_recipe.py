@@ -39,12 +39,79 @@ def test_each_technique_can_be_turned_off_by_name(technique):
         if getattr(recipe, field) != getattr(full, field)
     }
     expected = {
+        "nesterov_sgd": set(),  # the optimiser's fields: see the test below
         "label_smoothing": {"label_smoothing"},
         "large_batch": {"batch_size"},
         "ema": {"ema_momentum"},
         "tta": {"flip_tta", "shift_tta"},
     }
     assert changed == expected.get(technique, set())
+
+
+def test_airbench_s_optimiser_is_sgd_with_nesterov_momentum_and_faster_batchnorm_offsets():
+    recipe = airbench_recipe()
+    assert (recipe.optimizer, recipe.momentum, recipe.bias_scale) == ("sgd", 0.85, 64.0)
+    assert (recipe.warmup_fraction, recipe.initial_fraction) == (0.23, 0.2)
+    optimizer = recipe.compile(airbench_network(random_cifar(300), widths=(8, 16, 16)), None).optimizer
+    assert optimizer.nesterov and optimizer.bias_scale == 64.0 and optimizer.weight_decay == recipe.weight_decay
+    # A smaller batch steps less far per step: airbench's rate is per 1024 images.
+    assert airbench_recipe(large_batch=False).learning_rate == recipe.learning_rate / 4
+    adamw = airbench_recipe(nesterov_sgd=False)
+    assert (adamw.optimizer, adamw.learning_rate) == ("adamw", 1e-2)
+
+
+def test_bias_scaled_sgd_moves_batchnorm_offsets_that_many_times_as_far():
+    from cnn_course.training import BiasScaledSGD
+
+    def steps(scale):
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((6, 6, 3))
+        x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(inputs)
+        x = keras.layers.BatchNormalization(scale=False, name="norm")(x)
+        outputs = keras.layers.Dense(2, name="dense")(keras.layers.GlobalMaxPooling2D()(x))
+        model = keras.Model(inputs, outputs)
+        model.compile(BiasScaledSGD(0.1, momentum=0.85, nesterov=True, bias_scale=scale), "mse")
+        before = {w.path: w.numpy().copy() for w in model.trainable_weights}
+        images = np.random.default_rng(1).random((8, 6, 6, 3), dtype=np.float32)
+        model.fit(images, np.ones((8, 2), np.float32), batch_size=8, epochs=1, verbose=0)
+        return {name: w.numpy() - before[name] for name, w in zip(before, model.trainable_weights, strict=True)}
+
+    plain, scaled = steps(1.0), steps(64.0)
+    for name, moved in scaled.items():
+        factor = 64.0 if name.endswith("beta") else 1.0
+        np.testing.assert_allclose(moved, plain[name] * factor, rtol=1e-4, atol=1e-7, err_msg=name)
+    assert any(name.endswith("beta") for name in scaled)
+    config = BiasScaledSGD(0.5, bias_scale=8.0).get_config()
+    assert BiasScaledSGD.from_config(config).bias_scale == 8.0
+
+
+def test_identity_init_starts_one_filter_per_input_channel_as_the_identity():
+    model = airbench_network(random_cifar(300), widths=(8, 16, 16))
+    convolutions = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D) and layer.name != "whitening"
+    ]
+    assert len(convolutions) == 6
+    for layer in convolutions:
+        kernel = layer.kernel.numpy()
+        inputs, outputs = kernel.shape[2:]
+        first = min(inputs, outputs)
+        identity = np.zeros((3, 3, inputs, first), np.float32)
+        identity[1, 1, np.arange(first), np.arange(first)] = 1.0
+        np.testing.assert_array_equal(kernel[..., :first], identity)
+        rest = kernel[..., first:]
+        assert rest.size == 0 or 0 < np.abs(rest).max() <= 1 / np.sqrt(9 * inputs) + 1e-6
+    glorot = airbench_network(random_cifar(300), widths=(8, 16, 16), identity_init=False)
+    last = [layer for layer in glorot.layers if isinstance(layer, keras.layers.Conv2D)][-1]
+    assert not np.any(last.kernel.numpy()[1, 1] == 1.0)
+
+
+def test_the_classifier_scales_bias_free_logits_by_a_ninth():
+    model = airbench_network(random_cifar(300), widths=(8, 16, 16))
+    dense, rescaling, softmax = model.layers[-3:]
+    assert not dense.use_bias and rescaling.scale == pytest.approx(1 / 9)
+    assert softmax.get_config()["activation"] == "softmax"
+    plain = airbench_network(random_cifar(300), widths=(8, 16, 16), logit_scale=None)
+    assert plain.layers[-1].use_bias and plain.layers[-1].get_config()["activation"] == "softmax"
 
 
 @pytest.mark.parametrize(
@@ -63,7 +130,8 @@ def test_the_network_has_the_parts_its_options_name(options, present, absent):
     }
     assert present <= names and not absent & names
     if "whitening" in names:
-        assert not model.get_layer("whitening").trainable
+        whitening = model.get_layer("whitening")
+        assert [w.name for w in whitening.trainable_weights] == ["bias"], "a frozen kernel, a bias that learns"
 
 
 def test_alternating_flips_mirror_each_image_in_every_other_epoch():
