@@ -36,7 +36,7 @@ from cnn_course import models
 from cnn_course.evaluation import predict_probabilities
 from cnn_course.preparation import PreparedData
 from cnn_course.recipes import (
-    AIRBENCH_TECHNIQUES,
+    AIRBENCH_DEFAULTS,
     CIFAR10_FAST,
     FAST_MAX_SHIFT,
     RECIPES,
@@ -164,7 +164,7 @@ ARMS: dict[str, Recipe] = {
         recipe.name: recipe
         for recipe in [
             airbench_recipe(),
-            *(airbench_recipe(**{t: False}) for t in AIRBENCH_TECHNIQUES),
+            *(airbench_recipe(**{t: not on}) for t, on in AIRBENCH_DEFAULTS.items()),
             airbench_recipe(identity_init=False, nesterov_sgd=False),  # the recipe before airbench's optimiser
         ]
     },

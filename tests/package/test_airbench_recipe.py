@@ -10,7 +10,7 @@ from benchmarks.throughput import training_flops_per_image
 from cnn_course import models
 from cnn_course.commands import train as train_command
 from cnn_course.preparation import PreparedData
-from cnn_course.recipes import AIRBENCH_TECHNIQUES, RECIPES, airbench_network, airbench_recipe
+from cnn_course.recipes import AIRBENCH_DEFAULTS, AIRBENCH_TECHNIQUES, RECIPES, airbench_network, airbench_recipe
 
 SMOKE_TRAIN_IMAGES = 2000
 
@@ -23,15 +23,18 @@ def random_cifar(count: int, seed: int = 0) -> PreparedData:
 
 def test_the_recipe_is_listed_for_cnn_course_train():
     recipe = RECIPES["cifar10"]["airbench"]
-    assert recipe.batch_size == 1024 and recipe.label_smoothing == 0.2 and recipe.ema_momentum
+    assert recipe.batch_size == 1024 and recipe.label_smoothing == 0.2 and recipe.ema_momentum is None
     assert recipe.flip_tta and recipe.shift_tta == 2
-    assert not recipe.keeps_best_epoch, "the best epoch's weights would replace the weights' average"
+    averaged = airbench_recipe(ema=True)
+    assert averaged.name == "airbench-ema" and averaged.ema_momentum == 0.98
+    assert not averaged.keeps_best_epoch, "the best epoch's weights would replace the weights' average"
 
 
 @pytest.mark.parametrize("technique", AIRBENCH_TECHNIQUES)
-def test_each_technique_can_be_turned_off_by_name(technique):
-    recipe = airbench_recipe(**{technique: False})
-    assert recipe.name == f"airbench-no-{technique.replace('_', '-')}"
+def test_each_technique_can_be_switched_by_name(technique):
+    default = AIRBENCH_DEFAULTS[technique]
+    recipe = airbench_recipe(**{technique: not default})
+    assert recipe.name == f"airbench-{'no-' if default else ''}{technique.replace('_', '-')}"
     full = airbench_recipe()
     changed = {
         field
@@ -158,7 +161,7 @@ def test_one_epoch_on_a_small_subset_trains_saves_and_loads_in_float32(monkeypat
     prepared = random_cifar(SMOKE_TRAIN_IMAGES)
     monkeypatch.setitem(train_command.PREPARE, "cifar10", lambda *args: prepared)
     metrics = train_command.train_recipe(RECIPES["cifar10"]["airbench"], tmp_path, epochs=1, dtype="float32")
-    assert metrics["recipe"] == "airbench" and metrics["epochs"] == 1 and metrics["best_epoch"] is None
+    assert metrics["recipe"] == "airbench" and metrics["epochs"] == 1 and metrics["best_epoch"] == 1
     assert json.loads((tmp_path / "metrics.json").read_text())["dtype_policy"] == "float32"
     loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     assert not {type(layer).__name__ for layer in models.flat_layers(loaded)} & {
@@ -189,7 +192,17 @@ def test_a_recipe_that_averages_its_weights_recomputes_batch_statistics_when_tra
     from cnn_course.training import RecomputeBatchStatistics
 
     images = np.zeros((5000, 32, 32, 3), np.float32)
-    (callback,) = RECIPES["cifar10"]["airbench"].end_of_training(images)
+    (callback,) = airbench_recipe(ema=True).end_of_training(images)
     assert isinstance(callback, RecomputeBatchStatistics) and len(callback.images) == 2048
     assert RECIPES["cifar10"]["fast"].end_of_training(images) == []
-    assert airbench_recipe(ema=False).end_of_training(images) == []
+    assert RECIPES["cifar10"]["airbench"].end_of_training(images) == []
+
+
+def test_translations_shift_by_whole_pixels_without_blurring():
+    model = airbench_network(random_cifar(300), widths=(8, 16, 16))
+    (shift,) = [layer for layer in model.layers if isinstance(layer, keras.layers.RandomTranslation)]
+    images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    shifted = np.asarray(shift(images, training=True))
+    assert not np.array_equal(shifted, images)
+    for before, after in zip(images, shifted, strict=True):
+        assert np.isin(after, before).all(), "a pixel value that is in no input pixel: the shift interpolated"
