@@ -194,8 +194,8 @@ def fast_network(
 
 AIRBENCH_WIDTHS = (64, 256, 256)
 AIRBENCH_WHITENING_IMAGES = 5000  # training images the patch-whitening stem is computed from
-# The techniques of the airbench recipe, each of which `airbench_recipe` can turn off, so that a benchmark arm
-# measures what it buys (`python -m benchmarks.explore_budget --arms airbench airbench-no-whitening ...`).
+# The techniques of the airbench recipe, each of which `airbench_recipe` can switch from its default, so that a
+# benchmark arm measures what it buys (`python -m benchmarks.explore_budget --arms airbench airbench-no-whitening ...`).
 AIRBENCH_TECHNIQUES = (
     "whitening",
     "identity_init",
@@ -223,6 +223,7 @@ AIRBENCH_SGD = {
     "initial_fraction": 0.2,
 }
 AIRBENCH_ADAMW = {"optimizer": "adamw", "learning_rate": 1e-2, "weight_decay": 5e-2}
+AIRBENCH_LOGIT_SCALE = 1 / 9  # airbench's classifier multiplies its logits by this, with its SGD's large rate
 
 
 def airbench_network(
@@ -232,7 +233,7 @@ def airbench_network(
     translation: int = 2,
     widths: tuple[int, ...] = AIRBENCH_WIDTHS,
     identity_init: bool = True,
-    logit_scale: float | None = 1 / 9,
+    logit_scale: float | None = AIRBENCH_LOGIT_SCALE,
 ) -> keras.Model:
     """The airbench recipe's network (uncompiled) for `prepared`: `models.build_cifar10_airbench`.
 
@@ -336,7 +337,7 @@ def airbench_recipe(
             2 if translation else 0,
             widths,
             identity_init=identity_init,
-            logit_scale=1 / 9 if nesterov_sgd else None,
+            logit_scale=AIRBENCH_LOGIT_SCALE if nesterov_sgd else None,
         ),
         epochs=10,
         batch_size=batch_size,
