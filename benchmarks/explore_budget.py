@@ -232,15 +232,19 @@ ARMS: dict[str, Recipe] = {
 }
 
 
-def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_dir: str | None) -> dict:
-    """Train arm `name` to the budget (None: for `epochs`); return its measurements (child process)."""
+def run_arm(
+    name: str, budget_seconds: float | None, epochs: int | None, data_dir: str | None, dtype: str = "float32"
+) -> dict:
+    """Train arm `name` to the budget (None: for `epochs`) in `dtype` ("float32" or "mixed_bfloat16"); return its
+    measurements (child process)."""
+    from cnn_course.precision import build_with_policy, dtype_policy
     from cnn_course.preparation import PREPARE
     from cnn_course.seeding import DEFAULT_SEED, set_global_seed
 
     recipe = ARMS[name]
     set_global_seed(DEFAULT_SEED)
     prepared = PREPARE[recipe.dataset](data_dir, recipe.validation_fraction, DEFAULT_SEED)
-    model = recipe.compile(recipe.build(prepared), None)
+    model = recipe.compile(build_with_policy(lambda: recipe.build(prepared), dtype), None)
     budget = recipe.time_budget(budget_seconds, verbose=0)
     resizes = [
         LowResolutionUntil(layer, budget, PROGRESSIVE_UNTIL)
@@ -249,17 +253,18 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
     ]
     classes = len(prepared.class_names)
     load = os.getloadavg()[0]
-    fit_classifier(
-        model,
-        prepared.x_train,
-        recipe.targets(prepared.y_train, classes),
-        prepared.x_val,
-        recipe.targets(prepared.y_val, classes),
-        epochs or 1000,
-        recipe.batch_size,
-        verbose=0,
-        callbacks=[*resizes, budget, *recipe.end_of_training(prepared.x_train)],
-    )
+    with dtype_policy(dtype):
+        fit_classifier(
+            model,
+            prepared.x_train,
+            recipe.targets(prepared.y_train, classes),
+            prepared.x_val,
+            recipe.targets(prepared.y_val, classes),
+            epochs or 1000,
+            recipe.batch_size,
+            verbose=0,
+            callbacks=[*resizes, budget, *recipe.end_of_training(prepared.x_train)],
+        )
 
     from benchmarks.throughput import training_flops_per_image
 
@@ -269,6 +274,7 @@ def run_arm(name: str, budget_seconds: float | None, epochs: int | None, data_di
 
     return {
         "arm": name,
+        "dtype": dtype,
         "steps": budget.steps,
         "epochs": round(budget.steps / steps_per_epoch(len(prepared.x_train), recipe.batch_size), 2),
         "fit_seconds": round(budget.elapsed, 1),
@@ -288,7 +294,8 @@ def _child(queue: multiprocessing.Queue, *args: object) -> None:
 def _print_result(r: dict) -> None:
     shift = f", flips+shifts {r['accuracy_flip_shift']:.2%}" if r["accuracy_flip_shift"] is not None else ""
     print(
-        f"{r['arm']:>20}: {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) after {r['epochs']:.2f} epochs, "
+        f"{r['arm']:>20} ({r['dtype']}): {r['accuracy']:.2%} (flips {r['accuracy_flip']:.2%}{shift}) "
+        f"after {r['epochs']:.2f} epochs, "
         f"{r['fit_seconds']:.0f} s, {r['images_per_second']} images/s, {r['training_pflop']:.3f} PFLOP of training "
         f"(airbench: {AIRBENCH_93_PFLOP} for 93 %), load {r['load_average'][0]}-{r['load_average'][1]}",
         flush=True,
@@ -303,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     limit.add_argument("--budget", type=float, help="seconds of fit per arm")
     limit.add_argument("--epochs", type=int, help="epochs per arm instead of a time budget")
     parser.add_argument("--sequential", action="store_true", help="one arm after the other instead of all at once")
+    parser.add_argument(
+        "--dtype",
+        choices=["float32", "mixed_bfloat16"],
+        default="float32",
+        help="the dtype policy every arm trains in (default: float32)",
+    )
     parser.add_argument(
         "--data-dir", help="folder of official dataset files (default: $CNN_COURSE_DATA or keras.datasets)"
     )
@@ -319,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     processes = [
-        context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir))
+        context.Process(target=_child, args=(queue, name, args.budget, args.epochs, args.data_dir, args.dtype))
         for name in args.arms
     ]
     if args.sequential:

@@ -70,7 +70,8 @@ class TimeBudget(keras.callbacks.Callback):
     `fit`, so the schedule completes whichever limit comes first. The time fraction counts
     training time only: the time of validation passes so far, plus an estimate of those still
     to come (the step time measured on the first `calibration_steps` steps after the first, which
-    includes tracing, and then on every step), is set aside from the budget; when a validation pass
+    includes tracing, and then on every step; each pass to come at the longest pass so far but the first,
+    which traces the model) is set aside from the budget; when a validation pass
     takes what was left of it, training ends with the epoch that pass validated. Training also
     ends, mid-epoch if need be, before a step that at the measured step time would end past the
     budget: the budget is overrun by no more than one step's variation from that time.
@@ -109,7 +110,7 @@ class TimeBudget(keras.callbacks.Callback):
             )
         self._start = self.clock()
         self._validation_seconds = 0.0
-        self._last_validation_seconds: float | None = None
+        self._validation_passes: list[float] = []
         self._first_step_training_seconds = 0.0
         self._epochs_ended = 0
         self.steps = 0
@@ -142,8 +143,8 @@ class TimeBudget(keras.callbacks.Callback):
         self._validation_start = self.clock()
 
     def on_test_end(self, logs: dict | None = None) -> None:
-        self._last_validation_seconds = self.clock() - self._validation_start
-        self._validation_seconds += self._last_validation_seconds
+        self._validation_passes.append(self.clock() - self._validation_start)
+        self._validation_seconds += self._validation_passes[-1]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._epochs_ended += 1
@@ -172,12 +173,14 @@ class TimeBudget(keras.callbacks.Callback):
 
     def _reserved_for_validation(self, now: float) -> float:
         """Seconds of the budget the validation passes take: those done and an estimate of those to come."""
-        if self.step_seconds is None or (self._epochs_ended and self._last_validation_seconds is None):
+        if self.step_seconds is None or (self._epochs_ended and not self._validation_passes):
             return self._validation_seconds  # not calibrated yet, or a fit without validation data
         epoch_seconds = self.step_seconds * (self._steps_per_epoch() or 1)
         # Before the first pass, guess it at a thirtieth of an epoch of training: a tenth of the
         # images, forward only (a third of the work of a training step).
-        per_pass = self._last_validation_seconds if self._last_validation_seconds is not None else epoch_seconds / 30
+        # After it, at the longest pass so far but the first (which traces the model): the last pass, after
+        # training ends, must fit whatever it takes.
+        per_pass = max(self._validation_passes[1:] or self._validation_passes or [epoch_seconds / 30])
         remaining = max(0.0, self.seconds - (now - self._start))
         passes_to_come = max(1, math.ceil(remaining / (epoch_seconds + per_pass)))
         # However slow validation is, training keeps at least half of the budget.

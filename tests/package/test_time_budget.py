@@ -234,3 +234,30 @@ def test_with_validation_no_step_ends_past_the_budget():
     assert budget.stopped_by_budget
     assert clock.now <= 30
     assert budget.steps == STEPS_PER_EPOCH + 7
+
+
+class UnevenPasses(FakeClock):
+    """Validation passes of uneven length: a slow first one (tracing), then one slow pass in every three."""
+
+    def __init__(self, step_seconds: float) -> None:
+        super().__init__(step_seconds)
+        self.passes = 0
+
+    @property
+    def validation_seconds(self) -> float:
+        self.passes += 1
+        return 5.0 if self.passes == 1 else (3.0 if self.passes % 3 == 0 else 0.5)
+
+    @validation_seconds.setter
+    def validation_seconds(self, seconds: float) -> None:
+        pass
+
+
+@pytest.mark.parametrize("budget_seconds", [60, 70, 80, 90, 100, 110])
+def test_uneven_validation_passes_still_end_within_one_step_of_the_budget(budget_seconds):
+    # A pass slower than the one before it (the machine's load, a partial batch) must not carry the last
+    # pass past the budget: the passes to come are set aside at the longest so far but the traced first.
+    clock = UnevenPasses(step_seconds=1.0)
+    budget = TimeBudget(budget_seconds, PEAK, verbose=0, clock=clock)
+    fit(budget, clock)
+    assert clock.now <= budget_seconds + clock.step_seconds
