@@ -126,37 +126,62 @@ def _with_policies(model: keras.Model, policy_of: Callable[[keras.layers.Layer],
     return copy
 
 
+def interleaved_median_seconds(
+    steps: dict[str, Callable[[], object]],
+    seconds: float = 2.0,
+    max_rounds: int = 10,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Time `steps` in rounds, each called once per round in an order reversed every other round, until `seconds`
+    have passed (at least 2 rounds, at most `max_rounds`); return each one's median seconds per call.
+
+    Interleaved, a slow spell of the machine (start-up, another process) falls on every step alike: timed one after
+    the other, the first timed absorbed it (a step of `fast` once measured 173 ms in float32, first, against its
+    usual 105 ms, and bfloat16 was chosen at 121 ms).
+    """
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    started, rounds = clock(), 0
+    while rounds < 2 or (rounds < max_rounds and clock() - started < seconds):
+        for name in list(steps) if rounds % 2 == 0 else list(steps)[::-1]:
+            start = clock()
+            steps[name]()
+            times[name].append(clock() - start)
+        rounds += 1
+    return {name: statistics.median(measured) for name, measured in times.items()}
+
+
 def training_step_seconds(
     build: Callable[[], keras.Model],
-    policy: str,
     batch_size: int,
-    seconds: float = 1.0,
+    policies: tuple[str, ...] = POLICIES,
     warmup_steps: int = 2,
-    max_steps: int = 10,
-) -> float:
-    """Return the median seconds of one training step of `build()` under `policy`, on random images of its input shape.
+) -> dict[str, float]:
+    """Return the median seconds of one training step of `build()` under each of `policies`, on random images of
+    its input shape (`interleaved_median_seconds`: a few seconds in all).
 
-    Compiled with Adam and sparse cross-entropy; `warmup_steps` steps (tracing included) are not timed; then steps
-    are timed until `seconds` have passed (at least 2, at most `max_steps`).
+    One model per policy, compiled with Adam and sparse cross-entropy; `warmup_steps` steps of each (tracing
+    included) are not timed.
     """
     import keras
     import numpy as np
 
-    model = build_with_policy(build, policy)
-    with dtype_policy(policy):
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-        rng = np.random.default_rng(0)
-        images = rng.random((batch_size, *model.input_shape[1:]), dtype=np.float32)
-        labels = rng.integers(0, model.output_shape[-1], batch_size)
-        for _ in range(warmup_steps):
-            model.train_on_batch(images, labels)
-        times: list[float] = []
-        started = time.perf_counter()
-        while len(times) < 2 or (len(times) < max_steps and time.perf_counter() - started < seconds):
-            start = time.perf_counter()
-            model.train_on_batch(images, labels)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    steps = {}
+    for policy in policies:
+        model = build_with_policy(build, policy)
+        with dtype_policy(policy):
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+            rng = np.random.default_rng(0)
+            images = rng.random((batch_size, *model.input_shape[1:]), dtype=np.float32)
+            labels = rng.integers(0, model.output_shape[-1], batch_size)
+            for _ in range(warmup_steps):
+                model.train_on_batch(images, labels)
+
+        def step(model=model, policy=policy, images=images, labels=labels) -> None:
+            with dtype_policy(policy):
+                model.train_on_batch(images, labels)
+
+        steps[policy] = step
+    return interleaved_median_seconds(steps)
 
 
 def choose_dtype_policy(
@@ -167,7 +192,7 @@ def choose_dtype_policy(
     """Choose the dtype policy to train `build()` (a fresh, uncompiled model per call) with, in batches of `batch_size`.
 
     requested: "float32" or "mixed_bfloat16" is taken as it is; "auto" is float32 unless the processor has native
-    bfloat16 (`cpu_flags`) and a training step (`training_step_seconds`, a few seconds for both) is at least
+    bfloat16 (`cpu_flags`) and a training step (`training_step_seconds`, both timed in turn, a few seconds) is at least
     `BFLOAT16_MARGIN` faster in mixed_bfloat16 than in float32. Raises ValueError for another `requested`.
     """
     if requested not in DTYPE_CHOICES:
@@ -179,8 +204,8 @@ def choose_dtype_policy(
         return PolicyChoice(FLOAT32, "the processor's features are unknown here (no /proc/cpuinfo)")
     if not native_bfloat16(known):
         return PolicyChoice(FLOAT32, "the processor has no native bfloat16 (avx512_bf16 or amx_bf16)")
-    float32 = training_step_seconds(build, FLOAT32, batch_size)
-    bfloat16 = training_step_seconds(build, MIXED_BFLOAT16, batch_size)
+    measured_seconds = training_step_seconds(build, batch_size)
+    float32, bfloat16 = measured_seconds[FLOAT32], measured_seconds[MIXED_BFLOAT16]
     measured = f"a training step took {float32 * 1000:.0f} ms in float32 and {bfloat16 * 1000:.0f} ms in mixed_bfloat16"
     if bfloat16 <= float32 * (1 - BFLOAT16_MARGIN):
         return PolicyChoice(MIXED_BFLOAT16, measured, float32, bfloat16)

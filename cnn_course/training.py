@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from cnn_course.labels import class_indices
 from cnn_course.time_budget import TimeBudget
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
 def warmup_cosine_schedule(
@@ -184,27 +188,35 @@ def fit_classifier(
     y_train = _training_targets(model, y_train, len(x_train), "y_train")
     y_val = _training_targets(model, y_val, len(x_val), "y_val")
     timer = EpochTimer()
-    if keras.backend.backend() == "tensorflow" and any(
-        isinstance(callback, TimeBudget) and callback.seconds is not None for callback in callbacks or []
-    ):
-        data = {"x": steady_batches(x_train, y_train, batch_size, shuffle=True)}
-        validation = steady_batches(x_val, y_val, batch_size, shuffle=False)
+    callbacks = [timer, *(callbacks or [])]
+    budgeted = any(isinstance(callback, TimeBudget) and callback.seconds is not None for callback in callbacks)
+    if budgeted and keras.backend.backend() == "tensorflow":
+        # The batches shuffle themselves: Keras's own shuffling does not apply to a dataset (and warns if asked).
+        history = model.fit(
+            steady_batches(x_train, y_train, batch_size, shuffle=True),
+            validation_data=steady_batches(x_val, y_val, batch_size, shuffle=False),
+            epochs=epochs,
+            shuffle=False,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     else:
-        data, validation = {"x": x_train, "y": y_train, "batch_size": batch_size}, (x_val, y_val)
-    history = model.fit(
-        **data,
-        validation_data=validation,
-        epochs=epochs,
-        callbacks=[timer, *(callbacks or [])],
-        verbose=verbose,
-    )
+        history = model.fit(
+            x_train,
+            y_train,
+            validation_data=(x_val, y_val),
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     return TrainingRun(
         history={key: [float(v) for v in values] for key, values in history.history.items()},
         epoch_seconds=timer.epoch_seconds,
     )
 
 
-def steady_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True):
+def steady_batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True) -> tf.data.Dataset:
     """Return a `tf.data.Dataset` of (x, y) batches, reshuffled every epoch where `shuffle`, without autotuning.
 
     x: (N, ...) and y: (N, ...) arrays of the same length; each batch holds `batch_size` rows (the last one fewer).

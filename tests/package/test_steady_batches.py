@@ -1,5 +1,7 @@
 """`training.steady_batches`: the input pipeline of training to a time budget, and when `fit_classifier` uses it."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -64,7 +66,10 @@ def tiny_fit(monkeypatch, callbacks) -> list:
 
 
 def test_training_to_a_time_budget_reads_steady_batches(monkeypatch):
-    assert tiny_fit(monkeypatch, [TimeBudget(600, 0.01, verbose=0)]) == [True, False]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert tiny_fit(monkeypatch, [TimeBudget(600, 0.01, verbose=0)]) == [True, False]
+    assert not [str(w.message) for w in caught if "shuffle" in str(w.message)], "no warning about shuffling"
 
 
 @pytest.mark.parametrize("callbacks", [None, [TimeBudget(None, 0.01, verbose=0)]])
