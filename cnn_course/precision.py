@@ -2,7 +2,7 @@
 
 `choose_dtype_policy` never guesses from the processor alone: where the CPU has native bfloat16
 (AVX512_BF16 or AMX on Linux, read from /proc/cpuinfo), it times a few training steps of the
-actual model in float32 and in mixed_bfloat16 and keeps bfloat16 only if it is faster by
+actual model in float32 and in mixed_bfloat16, in turns, and keeps bfloat16 only if it is faster by
 `BFLOAT16_MARGIN`. Elsewhere (no such flag, or a system without /proc/cpuinfo) it is float32.
 Models trained in mixed_bfloat16 compute their output layer in float32, and are saved with every
 layer in float32 (`in_float32`), so they load and predict float32 arrays anywhere.
