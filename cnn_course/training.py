@@ -192,24 +192,14 @@ def fit_classifier(
     budgeted = any(isinstance(callback, TimeBudget) and callback.seconds is not None for callback in callbacks)
     if budgeted and keras.backend.backend() == "tensorflow":
         # The batches shuffle themselves: Keras's own shuffling does not apply to a dataset (and warns if asked).
-        history = model.fit(
-            steady_batches(x_train, y_train, batch_size, shuffle=True),
-            validation_data=steady_batches(x_val, y_val, batch_size, shuffle=False),
-            epochs=epochs,
-            shuffle=False,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        data = (steady_batches(x_train, y_train, batch_size, shuffle=True),)
+        validation = steady_batches(x_val, y_val, batch_size, shuffle=False)
+        batching = {"shuffle": False}
     else:
-        history = model.fit(
-            x_train,
-            y_train,
-            validation_data=(x_val, y_val),
-            epochs=epochs,
-            batch_size=batch_size,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        data, validation, batching = (x_train, y_train), (x_val, y_val), {"batch_size": batch_size}
+    history = model.fit(
+        *data, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose, **batching
+    )
     return TrainingRun(
         history={key: [float(v) for v in values] for key, values in history.history.items()},
         epoch_seconds=timer.epoch_seconds,
