@@ -109,7 +109,6 @@ class TimeBudget(keras.callbacks.Callback):
                 "not a schedule"
             )
         self._start = self.clock()
-        self._validation_seconds = 0.0
         self._validation_passes: list[float] = []
         self._first_step_training_seconds = 0.0
         self._epochs_ended = 0
@@ -144,7 +143,6 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_test_end(self, logs: dict | None = None) -> None:
         self._validation_passes.append(self.clock() - self._validation_start)
-        self._validation_seconds += self._validation_passes[-1]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._epochs_ended += 1
@@ -164,6 +162,10 @@ class TimeBudget(keras.callbacks.Callback):
                 f"time budget {self.seconds:.0f} s: {self.steps} training steps "
                 f"({epochs:.1f} epochs) in {self.elapsed:.1f} s"
             )
+
+    @property
+    def _validation_seconds(self) -> float:
+        return sum(self._validation_passes)
 
     def _steps_per_epoch(self) -> int | None:
         return (self.params or {}).get("steps")
