@@ -119,7 +119,11 @@ def train_to_budget(
             epochs,
             recipe.batch_size,
             verbose=0,
-            callbacks=[budget, *([keep_best] if recipe.keeps_best_epoch else []), *recipe.end_of_training(x_train)],
+            callbacks=[
+                budget,
+                *([keep_best] if recipe.keeps_best_epoch else []),
+                *recipe.training_callbacks(model, x_train, budget),
+            ],
         )
     cpu_seconds, wall_seconds = time.process_time() - cpu_before, time.perf_counter() - wall_before
     load_after = os.getloadavg()[0]

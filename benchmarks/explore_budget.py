@@ -166,6 +166,7 @@ ARMS: dict[str, Recipe] = {
             airbench_recipe(),
             *(airbench_recipe(**{t: not on}) for t, on in AIRBENCH_DEFAULTS.items()),
             airbench_recipe(identity_init=False, nesterov_sgd=False),  # the recipe before airbench's optimiser
+            airbench_recipe(lookahead=True, linear_decay=True, stem_bias_freeze=True),  # all of airbench94's
         ]
     },
     "fast-batch512": replace(
@@ -263,7 +264,7 @@ def run_arm(
             epochs or 1000,
             recipe.batch_size,
             verbose=0,
-            callbacks=[*resizes, budget, *recipe.end_of_training(prepared.x_train)],
+            callbacks=[*resizes, budget, *recipe.training_callbacks(model, prepared.x_train, budget)],
         )
 
     from benchmarks.throughput import training_flops_per_image

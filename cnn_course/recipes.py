@@ -37,14 +37,17 @@ class Recipe:
     batch_size: int
     learning_rate: float
     optimizer: str = "adam"  # "adam", "adamw", "rmsprop" or "sgd" (Nesterov momentum, `training.BiasScaledSGD`)
-    schedule: str = "warmup_cosine"  # or "constant"
+    schedule: str = "warmup_cosine"  # or "warmup_linear" (to final_fraction x the peak rate), or "constant"
     warmup_fraction: float = 0.125  # of training, rising from initial_fraction x the peak rate
     initial_fraction: float = 0.05
+    final_fraction: float = 0.0  # warmup_linear only
     weight_decay: float = 0.0  # decoupled: each step shrinks the weights by learning rate x weight_decay
     momentum: float = 0.9  # sgd only
     bias_scale: float = 1.0  # sgd only: how many times faster BatchNorm offsets learn
     label_smoothing: float = 0.0
     ema_momentum: float | None = None  # train with an exponential moving average of the weights, kept at the end
+    lookahead: bool = False  # airbench's Lookahead (`training.Lookahead`): the slow weights are kept at the end
+    stem_bias_fraction: float | None = None  # of training after which the layer named "whitening" stops learning
     flip_tta: bool = False
     shift_tta: int = 0  # pixels; > 0 also averages predictions over two shifted views at test time
     baseline: bool = False
@@ -58,10 +61,10 @@ class Recipe:
     def keeps_best_epoch(self) -> bool:
         """Whether training keeps the weights of the best validation epoch (`training.KeepBestWeights`).
 
-        Not with a moving average of the weights: Keras writes the average into the model when `fit` ends, and
-        the best epoch's weights, which are not averaged, would replace it.
+        Not with a moving average of the weights or Lookahead: the average (written into the model when `fit`
+        ends) would be replaced by the best epoch's weights, which are not averaged.
         """
-        return self.ema_momentum is None
+        return self.ema_momentum is None and not self.lookahead
 
     def choose_dtype_policy(self, prepared: PreparedData, requested: str = "auto") -> PolicyChoice:
         """The dtype policy to train this recipe with (`precision.choose_dtype_policy`): under "auto", float32 without
@@ -75,24 +78,36 @@ class Recipe:
             )
         return choose_dtype_policy(lambda: self.build(prepared), self.batch_size, requested)
 
-    def end_of_training(self, x_train: np.ndarray) -> list[keras.callbacks.Callback]:
-        """Callbacks that finish this recipe's training: with a moving average of the weights, BatchNorm statistics
-        recomputed for the averaged weights from the first `STATISTICS_IMAGES` of `x_train` (N, H, W, C)."""
-        if self.ema_momentum is None:
-            return []
-        from cnn_course.training import RecomputeBatchStatistics
+    def training_callbacks(
+        self, model: keras.Model, x_train: np.ndarray, budget: TimeBudget | None = None
+    ) -> list[keras.callbacks.Callback]:
+        """Callbacks of this recipe's own techniques, to pass to `fit` after `budget` (whose progress they follow;
+        None: the epochs given to `fit`): Lookahead; the stem's bias frozen after `stem_bias_fraction` of training;
+        with a moving average of the weights, BatchNorm statistics recomputed for the averaged weights from the
+        first `STATISTICS_IMAGES` of `x_train` (N, H, W, C)."""
+        from cnn_course.training import FreezeAfter, Lookahead, RecomputeBatchStatistics
 
-        return [RecomputeBatchStatistics(x_train[:STATISTICS_IMAGES])]
+        callbacks: list[keras.callbacks.Callback] = [Lookahead(budget)] if self.lookahead else []
+        stems = [layer for layer in model.layers if layer.name == "whitening"]
+        if self.stem_bias_fraction is not None and stems:
+            callbacks.append(FreezeAfter([stems[0].bias], self.stem_bias_fraction, budget))
+        if self.ema_momentum is not None:
+            callbacks.append(RecomputeBatchStatistics(x_train[:STATISTICS_IMAGES]))
+        return callbacks
 
     def learning_rate_for(self, total_steps: int | None) -> float | keras.optimizers.schedules.LearningRateSchedule:
-        """Return the constant rate or the warm-up + cosine schedule over `total_steps`.
+        """Return the constant rate or the warm-up + cosine or linear schedule over `total_steps`.
 
         total_steps None: the constant rate, for a `time_budget()` callback to schedule by time.
         """
         if self.schedule == "constant" or total_steps is None:
             return self.learning_rate
-        from cnn_course.training import warmup_cosine_schedule
+        from cnn_course.training import WarmupLinearDecay, warmup_cosine_schedule
 
+        if self.schedule == "warmup_linear":
+            return WarmupLinearDecay(
+                self.learning_rate, total_steps, self.warmup_fraction, self.initial_fraction, self.final_fraction
+            )
         return warmup_cosine_schedule(self.learning_rate, total_steps, self.warmup_fraction, self.initial_fraction)
 
     def time_budget(self, seconds: float | None, verbose: int = 1) -> TimeBudget:
@@ -103,7 +118,15 @@ class Recipe:
         from cnn_course.time_budget import TimeBudget
 
         peak = None if self.schedule == "constant" else self.learning_rate
-        return TimeBudget(seconds, peak, self.warmup_fraction, self.initial_fraction, verbose=verbose)
+        return TimeBudget(
+            seconds,
+            peak,
+            self.warmup_fraction,
+            self.initial_fraction,
+            verbose=verbose,
+            decay="linear" if self.schedule == "warmup_linear" else "cosine",
+            final_fraction=self.final_fraction,
+        )
 
     def compile(self, model: keras.Model, total_steps: int | None) -> keras.Model:
         """Compile `model` with this recipe's optimiser and loss; return it.
@@ -206,9 +229,16 @@ AIRBENCH_TECHNIQUES = (
     "large_batch",
     "ema",
     "tta",
+    "lookahead",
+    "linear_decay",
+    "stem_bias_freeze",
 )
-# Each technique's default in the airbench recipe: all of airbench's but its averaging of the weights.
-AIRBENCH_DEFAULTS = {technique: technique != "ema" for technique in AIRBENCH_TECHNIQUES}
+# Each technique's default in the airbench recipe.
+AIRBENCH_DEFAULTS = {
+    technique: technique not in ("ema", "lookahead", "linear_decay", "stem_bias_freeze")
+    for technique in AIRBENCH_TECHNIQUES
+}
+AIRBENCH_STEM_BIAS_FRACTION = 3 / 9.9  # airbench94 trains its whitening bias for 3 of its 9.9 epochs
 # airbench's optimiser, in Keras's terms (airbench94: lr 11.5 and weight decay 0.0153 per 1024 images with a summed
 # loss, momentum 0.85): a rate of 11.5 / (1 + 1 / (1 - 0.85)) = 1.5 on the mean loss of a batch of 1024, and a
 # decoupled decay whose shrink per step, 0.0089 x the rate, is the one PyTorch's coupled decay reaches through the
@@ -286,6 +316,9 @@ def airbench_recipe(
     large_batch: bool = True,
     ema: bool = False,
     tta: bool = True,
+    lookahead: bool = False,
+    linear_decay: bool = False,
+    stem_bias_freeze: bool = False,
     widths: tuple[int, ...] = AIRBENCH_WIDTHS,
 ) -> Recipe:
     """The airbench recipe with each of its techniques (`AIRBENCH_TECHNIQUES`) on or off; named "airbench" as
@@ -296,7 +329,9 @@ def airbench_recipe(
     layer with a bias instead of SGD with Nesterov momentum, 64 times faster BatchNorm offsets and logits scaled by
     1/9 (`AIRBENCH_SGD`); no label smoothing; random flips; no shifts; batch 256 instead of 1024; no average of the
     weights (on: an exponential moving average, momentum 0.98, off by default: it cost 6.5 points after 2 epochs);
-    a single view at test time instead of flips and 2-pixel shifts.
+    a single view at test time instead of flips and 2-pixel shifts; no Lookahead (`training.Lookahead`); a cosine
+    decay to 0 instead of airbench94's linear decay to 0.07 of the peak; a stem bias that learns throughout instead
+    of freezing after `AIRBENCH_STEM_BIAS_FRACTION` of training.
     """
     switches = {
         "whitening": whitening,
@@ -308,6 +343,9 @@ def airbench_recipe(
         "large_batch": large_batch,
         "ema": ema,
         "tta": tta,
+        "lookahead": lookahead,
+        "linear_decay": linear_decay,
+        "stem_bias_freeze": stem_bias_freeze,
     }
     off = [name.replace("_", "-") for name, on in switches.items() if not on and AIRBENCH_DEFAULTS[name]]
     added = [name.replace("_", "-") for name, on in switches.items() if on and not AIRBENCH_DEFAULTS[name]]
@@ -325,11 +363,12 @@ def airbench_recipe(
         + (f"off: {', '.join(off)}; " if off else "")
         + (f"on: {', '.join(added)}; " if added else "")
         + (
-            "SGD with Nesterov momentum 0.85, BatchNorm offsets at 64x the rate, logits scaled by 1/9, warm-up and "
-            "cosine decay"
+            "SGD with Nesterov momentum 0.85, BatchNorm offsets at 64x the rate, logits scaled by 1/9"
             if nesterov_sgd
-            else "AdamW with warm-up and cosine decay"
-        ),
+            else "AdamW"
+        )
+        + (", warm-up and linear decay to 0.07 of the peak" if linear_decay else ", warm-up and cosine decay")
+        + (", Lookahead" if lookahead else ""),
         build=lambda prepared: airbench_network(
             prepared,
             whitening,
@@ -344,6 +383,10 @@ def airbench_recipe(
         **optimizer,
         label_smoothing=0.2 if label_smoothing else 0.0,
         ema_momentum=0.98 if ema else None,
+        lookahead=lookahead,
+        schedule="warmup_linear" if linear_decay else "warmup_cosine",
+        final_fraction=0.07 if linear_decay else 0.0,
+        stem_bias_fraction=AIRBENCH_STEM_BIAS_FRACTION if stem_bias_freeze and whitening else None,
         flip_tta=tta,
         shift_tta=2 if tta else 0,
     )

@@ -1,7 +1,7 @@
 """Training to a time budget: durations as people write them, and a schedule that follows the clock.
 
 `TimeBudget` is a Keras callback: it sets the optimiser's learning rate before every training step
-from the fraction of the budget already spent (warm-up, then cosine decay to zero), and ends
+from the fraction of the budget already spent (warm-up, then a cosine or linear decay), and ends
 training when the budget is spent, so a slow machine completes the whole schedule in fewer steps
 and a fast one in more. Validation passes are timed and kept out of the schedule: the budget
 covers training and validation together, and training stops early enough for the last
@@ -57,12 +57,34 @@ def warmup_cosine(
     return 0.5 * peak_learning_rate * (1.0 + math.cos(math.pi * decayed))
 
 
+def warmup_linear(
+    progress: float,
+    peak_learning_rate: float,
+    warmup_fraction: float = 0.23,
+    initial_fraction: float = 0.2,
+    final_fraction: float = 0.07,
+) -> float:
+    """Return the learning rate at `progress` (0 to 1) of a warm-up + linear decay (airbench94's schedule, whose
+    defaults these are).
+
+    A linear rise from `initial_fraction * peak_learning_rate` to the peak during the first `warmup_fraction` of
+    training, then a linear fall to `final_fraction * peak_learning_rate` at progress 1.
+    """
+    progress = min(max(progress, 0.0), 1.0)
+    if progress < warmup_fraction:
+        start = peak_learning_rate * initial_fraction
+        return start + (peak_learning_rate - start) * progress / warmup_fraction
+    decayed = (progress - warmup_fraction) / (1.0 - warmup_fraction)
+    return peak_learning_rate * (1.0 - decayed * (1.0 - final_fraction))
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Ends training when `seconds` of fit time are spent; with a peak rate, schedules the rate by time.
 
     seconds: the budget in wall-clock seconds for the whole `fit` (training steps and validation
     passes); None trains for the `epochs` given to `fit`, with the same schedule over steps.
-    peak_learning_rate: the warm-up + cosine schedule's peak; the model must be compiled with a
+    peak_learning_rate: the warm-up + decay schedule's peak (`warmup_cosine`, or `warmup_linear` to
+    `final_fraction` of it where `decay` is "linear"); the model must be compiled with a
     constant (float) learning rate, which this callback overwrites before each step. None leaves
     the optimiser's rate alone (a constant-rate recipe) and only ends training at the budget.
 
@@ -90,10 +112,16 @@ class TimeBudget(keras.callbacks.Callback):
         calibration_steps: int = 10,
         verbose: int = 1,
         clock: Callable[[], float] = time.perf_counter,
+        decay: str = "cosine",
+        final_fraction: float = 0.0,
     ) -> None:
         super().__init__()
         if seconds is not None and not seconds > 0:
             raise ValueError(f"a time budget must be more than 0 seconds, got {seconds}")
+        if decay not in ("cosine", "linear"):
+            raise ValueError(f'decay must be "cosine" or "linear", got {decay!r}')
+        self.decay = decay
+        self.final_fraction = final_fraction
         self.seconds = seconds
         self.peak_learning_rate = peak_learning_rate
         self.warmup_fraction = warmup_fraction
@@ -207,9 +235,15 @@ class TimeBudget(keras.callbacks.Callback):
         return max(self._time_progress(now), step_progress)
 
     def _set_rate(self) -> None:
-        if self.peak_learning_rate is not None:
+        if self.peak_learning_rate is None:
+            return
+        if self.decay == "linear":
+            rate = warmup_linear(
+                self.progress, self.peak_learning_rate, self.warmup_fraction, self.initial_fraction, self.final_fraction
+            )
+        else:
             rate = warmup_cosine(self.progress, self.peak_learning_rate, self.warmup_fraction, self.initial_fraction)
-            self.model.optimizer.learning_rate.assign(rate)
+        self.model.optimizer.learning_rate.assign(rate)
 
     def _report_calibration(self) -> None:
         expected = (self.seconds - (self.clock() - self._start)) / self.step_seconds + self.steps

@@ -35,6 +35,44 @@ def warmup_cosine_schedule(
 
 
 @keras.saving.register_keras_serializable(package="cnn_course")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A linear rise from `initial_fraction` x the peak rate over the first `warmup_fraction` of `total_steps`, then a
+    linear fall to `final_fraction` x the peak at the last step (`time_budget.warmup_linear` over steps; airbench94's
+    schedule with its defaults)."""
+
+    def __init__(
+        self,
+        peak_learning_rate: float,
+        total_steps: int,
+        warmup_fraction: float = 0.23,
+        initial_fraction: float = 0.2,
+        final_fraction: float = 0.07,
+    ) -> None:
+        self.peak_learning_rate = float(peak_learning_rate)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_fraction = float(warmup_fraction)
+        self.initial_fraction = float(initial_fraction)
+        self.final_fraction = float(final_fraction)
+
+    def __call__(self, step):
+        progress = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
+        peak, start = self.peak_learning_rate, self.peak_learning_rate * self.initial_fraction
+        rising = start + (peak - start) * progress / self.warmup_fraction
+        decayed = (progress - self.warmup_fraction) / (1.0 - self.warmup_fraction)
+        falling = peak * (1.0 - decayed * (1.0 - self.final_fraction))
+        return keras.ops.where(progress < self.warmup_fraction, rising, falling)
+
+    def get_config(self) -> dict:
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "total_steps": self.total_steps,
+            "warmup_fraction": self.warmup_fraction,
+            "initial_fraction": self.initial_fraction,
+            "final_fraction": self.final_fraction,
+        }
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
 class BiasScaledSGD(keras.optimizers.SGD):
     """SGD (with Nesterov momentum where asked) whose BatchNorm offsets learn `bias_scale` times faster.
 
@@ -137,6 +175,78 @@ def recompute_batch_statistics(model: keras.Model, images: np.ndarray, batch_siz
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):
             layer.momentum = momentum
+
+
+def _fit_progress(callback: keras.callbacks.Callback, steps: int, budget: TimeBudget | None) -> float:
+    """The fraction (0 to 1) of training done after `steps` steps: the budget's progress, else the steps' share of
+    the epochs given to `fit`."""
+    if budget is not None:
+        return budget.progress
+    params = callback.params or {}
+    total = (params.get("epochs") or 0) * (params.get("steps") or 0)
+    return min(1.0, steps / total) if total else 0.0
+
+
+class Lookahead(keras.callbacks.Callback):
+    """airbench94's Lookahead: every `every` training steps, the slow weights move toward the model's weights and the
+    model takes them, `slow = decay * slow + (1 - decay) * weights` with `decay = base_decay * progress**power`; when
+    training ends the model keeps the slow weights.
+
+    Progress is the fraction of training done (`budget.progress` under a `TimeBudget`, else the steps' share of the
+    epochs given to `fit`), so the pull is nil at first and strongest at the end. Every floating-point weight moves,
+    BatchNorm statistics included (airbench averages its whole state). Defaults are airbench94's (every 5 steps,
+    0.95**5, cube of progress). Source: KellerJordan/cifar10-airbench, legacy/airbench94.py, `LookaheadState`.
+    """
+
+    def __init__(
+        self, budget: TimeBudget | None = None, every: int = 5, base_decay: float = 0.95**5, power: float = 3.0
+    ) -> None:
+        super().__init__()
+        self.budget, self.every, self.base_decay, self.power = budget, every, base_decay, power
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._weights = [w for w in self.model.weights if "float" in str(w.dtype)]
+        self._slow = [keras.ops.convert_to_numpy(w).copy() for w in self._weights]
+        self._steps = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._steps += 1
+        if self._steps % self.every == 0:
+            progress = _fit_progress(self, self._steps, self.budget)
+            self._pull(self.base_decay * progress**self.power)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._pull(1.0)
+
+    def _pull(self, decay: float) -> None:
+        for slow, weight in zip(self._slow, self._weights, strict=True):
+            slow *= decay
+            slow += (1.0 - decay) * keras.ops.convert_to_numpy(weight)
+            weight.assign(slow)
+
+
+class FreezeAfter(keras.callbacks.Callback):
+    """Hold `variables` at their values once `fraction` of training is done (airbench94 trains its whitening
+    layer's bias for 3 of its 9.9 epochs, then freezes it).
+
+    Progress as `Lookahead`'s. The variables keep learning in the compiled step; after each later step they are put
+    back, so the model need not be compiled again.
+    """
+
+    def __init__(self, variables: list, fraction: float, budget: TimeBudget | None = None) -> None:
+        super().__init__()
+        self.variables, self.fraction, self.budget = list(variables), fraction, budget
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._steps, self._held = 0, None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._steps += 1
+        if self._held is not None:
+            for variable, value in zip(self.variables, self._held, strict=True):
+                variable.assign(value)
+        elif _fit_progress(self, self._steps, self.budget) >= self.fraction:
+            self._held = [keras.ops.convert_to_numpy(variable).copy() for variable in self.variables]
 
 
 class EpochTimer(keras.callbacks.Callback):

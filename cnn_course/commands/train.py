@@ -121,17 +121,19 @@ def train_recipe(
     set_global_seed(seed, deterministic=True)
     model = build_with_policy(lambda: recipe.build(prepared), precision.policy)
     keep_best = KeepBestWeights()
-    callbacks: list[keras.callbacks.Callback] = [keep_best] if recipe.keeps_best_epoch else []
-    callbacks += recipe.end_of_training(prepared.x_train)
     if budget_seconds is None:
         epochs = epochs or recipe.epochs
         model = recipe.compile(model, epochs * steps_per_epoch(len(prepared.x_train), recipe.batch_size))
         length = f"for {epochs} epochs"
+        budget = None
     else:
         epochs = epochs or BUDGET_EPOCH_LIMIT
         model = recipe.compile(model, None)
-        callbacks.insert(0, recipe.time_budget(budget_seconds))
+        budget = recipe.time_budget(budget_seconds)
         length = f"for a time budget of {budget_seconds:g} s"
+    callbacks: list[keras.callbacks.Callback] = [budget] if budget else []
+    callbacks += [keep_best] if recipe.keeps_best_epoch else []
+    callbacks += recipe.training_callbacks(model, prepared.x_train, budget)
     print(
         f"Training {recipe.dataset} recipe '{recipe.name}' ({recipe.summary or recipe.description}) {length} "
         f"on {len(prepared.x_train):,} images, validating on {len(prepared.x_val):,}."

@@ -192,10 +192,11 @@ def test_a_recipe_that_averages_its_weights_recomputes_batch_statistics_when_tra
     from cnn_course.training import RecomputeBatchStatistics
 
     images = np.zeros((5000, 32, 32, 3), np.float32)
-    (callback,) = airbench_recipe(ema=True).end_of_training(images)
+    model = airbench_network(random_cifar(300), widths=(8, 16, 16))
+    (callback,) = airbench_recipe(ema=True).training_callbacks(model, images)
     assert isinstance(callback, RecomputeBatchStatistics) and len(callback.images) == 2048
-    assert RECIPES["cifar10"]["fast"].end_of_training(images) == []
-    assert RECIPES["cifar10"]["airbench"].end_of_training(images) == []
+    assert RECIPES["cifar10"]["fast"].training_callbacks(model, images) == []
+    assert RECIPES["cifar10"]["airbench"].training_callbacks(model, images) == []
 
 
 def test_translations_shift_by_whole_pixels_without_blurring():
