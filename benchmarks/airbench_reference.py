@@ -6,12 +6,12 @@
 PATH is a checkout of https://github.com/KellerJordan/cifar10-airbench (MIT licence). The network, its
 initialisation (Dirac, patch whitening), the alternating flips and 2-pixel crops, Lookahead, the test-time
 augmentation and the hyperparameters are that file's own, executed as published; this script replaces only
-what needs a GPU or torchvision: the data (CIFAR-10 from the course's loader, a random 45,000 of the 50,000
-training images, as many as the recipes train on; the test split for the accuracy), float32 on the CPU instead
-of float16 on CUDA, and the schedule's length (`--epochs`, airbench94: 9.9). `--no-lookahead` and `--cosine`
-(a cosine decay to 0 from the peak instead of the linear one to 0.07) turn off the two techniques the Keras
-port lacked. Prints the processor, the test accuracy after each epoch without test-time augmentation, and
-at the end with airbench's (flips and 1-pixel shifts).
+what needs a GPU or torchvision: the data (CIFAR-10 from the course's loader: a random 45,000 of the 50,000
+training images, as many as the recipes train on, or `--train-images`; the test split for the accuracy),
+float32 on the CPU instead of float16 on CUDA, and the schedule's length (`--epochs`, airbench94: 9.9).
+`--no-lookahead` and `--cosine` (a cosine decay to 0 from the peak instead of the linear one to 0.07) turn
+off the two techniques the Keras port lacked. Prints the processor, the test accuracy after each epoch
+without test-time augmentation, and at the end with airbench's (flips and 1-pixel shifts).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--airbench-source", type=Path, required=True, help="legacy/airbench94.py of a checkout")
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--data-dir", default=None, help="folder of the official CIFAR-10 files")
+    parser.add_argument(
+        "--train-images", type=int, default=45000, help="a random this many of the 50,000 (airbench94: all)"
+    )
     parser.add_argument("--no-lookahead", action="store_true")
     parser.add_argument("--cosine", action="store_true")
     args = parser.parse_args()
@@ -64,7 +67,7 @@ def main() -> None:
     print(f"Processor: {model_name}; torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
 
     (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
-    keep = np.random.default_rng(0).permutation(len(x_train))[:45000]
+    keep = np.random.default_rng(0).permutation(len(x_train))[: args.train_images]
     mean = torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)
     std = torch.tensor((0.2470, 0.2435, 0.2616)).view(1, 3, 1, 1)
 
