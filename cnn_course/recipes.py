@@ -57,6 +57,10 @@ class Recipe:
     # same on every run and machine (MNIST's 99.09 %), and for baselines, which stand for others' code as written.
     measures_precision: bool = True
 
+    def __post_init__(self) -> None:
+        if self.lookahead and self.ema_momentum is not None:
+            raise ValueError("a recipe averages its weights one way: Lookahead or a moving average, not both")
+
     @property
     def keeps_best_epoch(self) -> bool:
         """Whether training keeps the weights of the best validation epoch (`training.KeepBestWeights`).

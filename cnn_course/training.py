@@ -229,8 +229,8 @@ class FreezeAfter(keras.callbacks.Callback):
     """Hold `variables` at their values once `fraction` of training is done (airbench94 trains its whitening
     layer's bias for 3 of its 9.9 epochs, then freezes it).
 
-    Progress as `Lookahead`'s. The variables keep learning in the compiled step; after each later step they are put
-    back, so the model need not be compiled again.
+    Progress as `Lookahead`'s. The variables keep learning in the compiled step; after each later step, and when
+    training ends, they are put back, so the model need not be compiled again. Pass it after `Lookahead`.
     """
 
     def __init__(self, variables: list, fraction: float, budget: TimeBudget | None = None) -> None:
@@ -247,6 +247,12 @@ class FreezeAfter(keras.callbacks.Callback):
                 variable.assign(value)
         elif _fit_progress(self, self._steps, self.budget) >= self.fraction:
             self._held = [keras.ops.convert_to_numpy(variable).copy() for variable in self.variables]
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        # After the callbacks before it (Lookahead's last pull, a moving average written in by Keras).
+        if self._held is not None:
+            for variable, value in zip(self.variables, self._held, strict=True):
+                variable.assign(value)
 
 
 class EpochTimer(keras.callbacks.Callback):

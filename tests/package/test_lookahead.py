@@ -133,3 +133,21 @@ def test_the_airbench_switches_add_lookahead_and_the_stem_freeze_and_keep_no_bes
     assert learnt_stem.stem_bias_fraction is None, "a learnt stem has no whitening bias to freeze"
     schedule = recipe.learning_rate_for(100)
     assert isinstance(schedule, WarmupLinearDecay) and float(schedule(100)) == pytest.approx(1.5 * 0.07)
+
+
+def test_the_frozen_stem_bias_ends_at_its_held_value_after_lookahead_s_last_pull():
+    recipe = airbench_recipe(lookahead=True, stem_bias_freeze=True, widths=(8, 16, 16))
+    prepared = random_cifar(256)
+    model = recipe.compile(recipe.build(prepared), 24)
+    callbacks = recipe.training_callbacks(model, prepared.x_train)
+    model.fit(
+        prepared.x_train, recipe.targets(prepared.y_train, 10), batch_size=32, epochs=3, verbose=0, callbacks=callbacks
+    )
+    freeze = callbacks[-1]
+    assert freeze._held is not None
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.get_layer("whitening").bias), freeze._held[0])
+
+
+def test_a_recipe_cannot_average_its_weights_both_ways():
+    with pytest.raises(ValueError, match="Lookahead or a moving average"):
+        airbench_recipe(lookahead=True, ema=True)
