@@ -112,6 +112,31 @@ def check_keras_example_time() -> None:
     assert row.groups() == measured, f"the keras.io row says {row.groups()}, the run {measured}"
 
 
+def reference_runs() -> dict[str, tuple[str, str]]:
+    """airbench94's own code in the kept reference runs: epochs (and images, where not 45,000) -> (test accuracy
+    after the last epoch, with its test-time augmentation), as printed."""
+    text = text_of("benchmarks/runs/explore/2026-12-07-airbench-reference.txt")
+    runs = {}
+    for block in text.split("$ python -m benchmarks.airbench_reference")[1:]:
+        images = re.search(r"--train-images (\d+)", block.splitlines()[0])
+        last = re.findall(r"test accuracy ([\d.]+)%", block)[-1]
+        epochs, tta = re.search(r"after ([\d.]+) epochs: ([\d.]+)% with airbench", block).groups()
+        runs[epochs + (f" on {int(images[1]):,}" if images and images[1] != "45000" else "")] = (last, tta)
+    return runs
+
+
+def check_airbench_reference() -> None:
+    """The benchmarks page, the tuning history and the README quote airbench94's reference runs as printed."""
+    runs = reference_runs()
+    assert {"2", "6", "10"} <= set(runs), f"reference runs found: {sorted(runs)}"
+    for key, (last, tta) in runs.items():
+        epochs = key.split(" on ")[0]
+        found("docs/benchmarks.md", rf"\| {re.escape(key)}[^|]* \| {last} % \({tta} %\) \|")
+        found("docs/tuning-history.md", rf"\| airbench94's code[^|]* \| {epochs} \| {last} % \| {tta} %")
+    found("README.md", rf"{runs['6'][1]} % after 6 epochs")
+    found("README.md", rf"{runs['10'][1]} %\s+after 10")
+
+
 STATEMENTS = {
     "README: lesson 8's three arms, accuracy and training seconds": check_lesson_8_table,
     "README: the load lesson 8's run was made at": check_lesson_8_load,
@@ -119,6 +144,7 @@ STATEMENTS = {
     "README: each lesson's time to read and do, as its page says": check_lesson_times_agree,
     "home page, README, benchmarks, mnist-run.md: the MNIST recipe's test accuracy": check_mnist_accuracy,
     "benchmarks: the keras.io example's accuracy and time": check_keras_example_time,
+    "benchmarks, tuning history, README: airbench94's own code on this CPU": check_airbench_reference,
 }
 
 
