@@ -37,10 +37,6 @@ def airbench_namespace(source: Path) -> dict:
 
 
 def main() -> None:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--airbench-source", type=Path, required=True, help="legacy/airbench94.py of a checkout")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -51,6 +47,20 @@ def main() -> None:
     parser.add_argument("--no-lookahead", action="store_true")
     parser.add_argument("--cosine", action="store_true")
     args = parser.parse_args()
+    try:
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+    except ImportError:
+        raise SystemExit(
+            "this reference run needs PyTorch, which the course does not install: "
+            'pip install "torch==2.13.0+cpu" (or any CPU build of PyTorch 2), then run it again'
+        ) from None
+    if not args.airbench_source.is_file():
+        raise SystemExit(
+            f"{args.airbench_source} is not a file: pass legacy/airbench94.py of a checkout of "
+            "https://github.com/KellerJordan/cifar10-airbench"
+        )
     ab = airbench_namespace(args.airbench_source)
     model_name = (
         next(
