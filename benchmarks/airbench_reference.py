@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.budget_benchmark import processor_description
 from cnn_course.data import load_cifar10
 
 
@@ -62,19 +62,9 @@ def main() -> None:
             "https://github.com/KellerJordan/cifar10-airbench"
         )
     ab = airbench_namespace(args.airbench_source)
-    model_name = (
-        next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if "model name" in line
-            ),
-            platform.processor(),
-        )
-        if Path("/proc/cpuinfo").exists()
-        else platform.processor()
+    print(
+        f"Processor: {processor_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads, float32"
     )
-    print(f"Processor: {model_name}; torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
 
     (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
     keep = np.random.default_rng(0).permutation(len(x_train))[: args.train_images]

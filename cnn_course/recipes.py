@@ -106,7 +106,8 @@ class Recipe:
         """
         if self.schedule == "constant" or total_steps is None:
             return self.learning_rate
-        from cnn_course.training import WarmupLinearDecay, warmup_cosine_schedule
+        from cnn_course.time_budget import WarmupLinearDecay
+        from cnn_course.training import warmup_cosine_schedule
 
         if self.schedule == "warmup_linear":
             return WarmupLinearDecay(

@@ -57,6 +57,16 @@ def warmup_cosine(
     return 0.5 * peak_learning_rate * (1.0 + math.cos(math.pi * decayed))
 
 
+def _warmup_linear(progress, peak_learning_rate, warmup_fraction, initial_fraction, final_fraction, where):
+    """The warm-up + linear decay at `progress` (already within 0 and 1): Python floats with a Python `where`, or
+    tensors with `keras.ops.where`, so that the callback's rate and the Keras schedule are one formula."""
+    start = peak_learning_rate * initial_fraction
+    rising = start + (peak_learning_rate - start) * progress / warmup_fraction
+    decayed = (progress - warmup_fraction) / (1.0 - warmup_fraction)
+    falling = peak_learning_rate * (1.0 - decayed * (1.0 - final_fraction))
+    return where(progress < warmup_fraction, rising, falling)
+
+
 def warmup_linear(
     progress: float,
     peak_learning_rate: float,
@@ -71,11 +81,55 @@ def warmup_linear(
     training, then a linear fall to `final_fraction * peak_learning_rate` at progress 1.
     """
     progress = min(max(progress, 0.0), 1.0)
-    if progress < warmup_fraction:
-        start = peak_learning_rate * initial_fraction
-        return start + (peak_learning_rate - start) * progress / warmup_fraction
-    decayed = (progress - warmup_fraction) / (1.0 - warmup_fraction)
-    return peak_learning_rate * (1.0 - decayed * (1.0 - final_fraction))
+    return _warmup_linear(
+        progress,
+        peak_learning_rate,
+        warmup_fraction,
+        initial_fraction,
+        final_fraction,
+        lambda warming, rising, falling: rising if warming else falling,
+    )
+
+
+@keras.saving.register_keras_serializable(package="cnn_course")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`warmup_linear` over `total_steps` steps, as a Keras schedule for training without a budget: a linear rise
+    from `initial_fraction` x the peak rate over the first `warmup_fraction` of the steps, then a linear fall to
+    `final_fraction` x the peak at the last step (airbench94's schedule with its defaults)."""
+
+    def __init__(
+        self,
+        peak_learning_rate: float,
+        total_steps: int,
+        warmup_fraction: float = 0.23,
+        initial_fraction: float = 0.2,
+        final_fraction: float = 0.07,
+    ) -> None:
+        self.peak_learning_rate = float(peak_learning_rate)
+        self.total_steps = max(1, int(total_steps))
+        self.warmup_fraction = float(warmup_fraction)
+        self.initial_fraction = float(initial_fraction)
+        self.final_fraction = float(final_fraction)
+
+    def __call__(self, step):
+        progress = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
+        return _warmup_linear(
+            progress,
+            self.peak_learning_rate,
+            self.warmup_fraction,
+            self.initial_fraction,
+            self.final_fraction,
+            keras.ops.where,
+        )
+
+    def get_config(self) -> dict:
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "total_steps": self.total_steps,
+            "warmup_fraction": self.warmup_fraction,
+            "initial_fraction": self.initial_fraction,
+            "final_fraction": self.final_fraction,
+        }
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -35,44 +35,6 @@ def warmup_cosine_schedule(
 
 
 @keras.saving.register_keras_serializable(package="cnn_course")
-class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """A linear rise from `initial_fraction` x the peak rate over the first `warmup_fraction` of `total_steps`, then a
-    linear fall to `final_fraction` x the peak at the last step (`time_budget.warmup_linear` over steps; airbench94's
-    schedule with its defaults)."""
-
-    def __init__(
-        self,
-        peak_learning_rate: float,
-        total_steps: int,
-        warmup_fraction: float = 0.23,
-        initial_fraction: float = 0.2,
-        final_fraction: float = 0.07,
-    ) -> None:
-        self.peak_learning_rate = float(peak_learning_rate)
-        self.total_steps = max(1, int(total_steps))
-        self.warmup_fraction = float(warmup_fraction)
-        self.initial_fraction = float(initial_fraction)
-        self.final_fraction = float(final_fraction)
-
-    def __call__(self, step):
-        progress = keras.ops.minimum(keras.ops.cast(step, "float32") / self.total_steps, 1.0)
-        peak, start = self.peak_learning_rate, self.peak_learning_rate * self.initial_fraction
-        rising = start + (peak - start) * progress / self.warmup_fraction
-        decayed = (progress - self.warmup_fraction) / (1.0 - self.warmup_fraction)
-        falling = peak * (1.0 - decayed * (1.0 - self.final_fraction))
-        return keras.ops.where(progress < self.warmup_fraction, rising, falling)
-
-    def get_config(self) -> dict:
-        return {
-            "peak_learning_rate": self.peak_learning_rate,
-            "total_steps": self.total_steps,
-            "warmup_fraction": self.warmup_fraction,
-            "initial_fraction": self.initial_fraction,
-            "final_fraction": self.final_fraction,
-        }
-
-
-@keras.saving.register_keras_serializable(package="cnn_course")
 class BiasScaledSGD(keras.optimizers.SGD):
     """SGD (with Nesterov momentum where asked) whose BatchNorm offsets learn `bias_scale` times faster.
 
@@ -243,16 +205,18 @@ class FreezeAfter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._steps += 1
         if self._held is not None:
-            for variable, value in zip(self.variables, self._held, strict=True):
-                variable.assign(value)
+            self._restore()
         elif _fit_progress(self, self._steps, self.budget) >= self.fraction:
             self._held = [keras.ops.convert_to_numpy(variable).copy() for variable in self.variables]
 
     def on_train_end(self, logs: dict | None = None) -> None:
         # After the callbacks before it (Lookahead's last pull, a moving average written in by Keras).
         if self._held is not None:
-            for variable, value in zip(self.variables, self._held, strict=True):
-                variable.assign(value)
+            self._restore()
+
+    def _restore(self) -> None:
+        for variable, value in zip(self.variables, self._held, strict=True):
+            variable.assign(value)
 
 
 class EpochTimer(keras.callbacks.Callback):

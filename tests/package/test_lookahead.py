@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from cnn_course.recipes import AIRBENCH_STEM_BIAS_FRACTION, airbench_network, airbench_recipe
-from cnn_course.time_budget import TimeBudget, warmup_linear
-from cnn_course.training import FreezeAfter, Lookahead, WarmupLinearDecay
+from cnn_course.time_budget import TimeBudget, WarmupLinearDecay, warmup_linear
+from cnn_course.training import FreezeAfter, Lookahead
 from tests.package.test_airbench_recipe import random_cifar
 
 
