@@ -38,6 +38,12 @@ from cnn_course.grading.output import OutputHead
 from cnn_course.runtime.fs import prepare_scratch_root, remove_tree
 from cnn_course.runtime.protocol import read_message, write_message
 
+ATTACH_TIMEOUT_S = START_TIMEOUT_S
+"""How long a shared zygote has to answer before the session ends it and starts its own (seconds).
+
+As long as a start: a zygote the fork server has just started again is still importing the libraries.
+"""
+
 
 def zygote_command(
     root: Path, memory_bytes: int, threads: int, launcher: Launcher | None, socket_fd: int
@@ -180,7 +186,7 @@ class ForkHost:
         sock = socket.socket(fileno=shared.fd)
         self._socket, self._attached, self._group = sock, True, shared.group
         threading.Thread(target=self._listen, args=(sock,), name="zygote events", daemon=True).start()
-        if self._reset(START_TIMEOUT_S):  # a zygote just (re)started is still importing the libraries
+        if self._reset(ATTACH_TIMEOUT_S):
             prepare_scratch_root(self.root)
             self._ready = True
             return True
