@@ -1,6 +1,6 @@
 """airbench94's own PyTorch code, run on this CPU in float32 for some epochs: the yardstick for the Keras port.
 
-    pip install "torch==2.13.0+cpu"    # not a dependency of the course; any CPU build of PyTorch 2
+    pip install "torch==2.13.0+cpu" pillow    # not dependencies of the course; any CPU build of PyTorch 2
     python -m benchmarks.airbench_reference --airbench-source PATH/legacy/airbench94.py --epochs 6
 
 PATH is a checkout of https://github.com/KellerJordan/cifar10-airbench (MIT licence). The network, its
@@ -12,11 +12,19 @@ float32 on the CPU instead of float16 on CUDA, and the schedule's length (`--epo
 `--no-lookahead` and `--cosine` (a cosine decay to 0 from the peak instead of the linear one to 0.07) turn
 off the two techniques the Keras port lacked. Prints the processor, the test accuracy after each epoch
 without test-time augmentation, and at the end with airbench's (flips and 1-pixel shifts).
+
+`--subset exact` or `--subset jpeg` measures what the JPEG copy of CIFAR-10 in `../shared/datasets` costs
+(its README: most images are a JPEG re-encoding, quality 75 with 4:2:0 chroma, about 30 dB PSNR; 7,897
+training and 932 test images keep their original pixels). It trains on those 7,897 images, either as
+original pixels or as their JPEG versions decoded as `stage.py` decodes them, and prints the accuracy on
+both versions of the 932 test images. `--batch-size` and `--seed` change airbench94's batch of 1,024 and
+the seed (0) for such small runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import time
 from pathlib import Path
@@ -36,6 +44,26 @@ def airbench_namespace(source: Path) -> dict:
     return namespace
 
 
+def exact_and_jpeg_subset(shared_datasets: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CIFAR-10 images of `split` ("train" or "test") that the JPEG copy keeps exactly, in both versions.
+
+    Reads `cifar10/cifar10-exact.npz` and `cifar10/cifar10-jpeg.npz` of `shared_datasets`
+    (see its README). Returns (original, jpeg, labels): uint8 (n, 32, 32, 3) twice and uint8 (n,),
+    n = 7,897 for "train" and 932 for "test".
+    """
+    from PIL import Image
+
+    exact = np.load(shared_datasets / "cifar10" / "cifar10-exact.npz")
+    packed = np.load(shared_datasets / "cifar10" / "cifar10-jpeg.npz")
+    rows = exact[f"{split}_index"]
+    original = exact[f"{split}_images"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    blob, offsets = packed[f"{split}_jpeg"].tobytes(), packed[f"{split}_jpeg_offsets"]
+    jpeg = np.stack(
+        [np.asarray(Image.open(io.BytesIO(blob[offsets[i] : offsets[i + 1]])).convert("RGB")) for i in rows]
+    )
+    return original, jpeg, packed[f"{split}_labels"][rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--airbench-source", type=Path, required=True, help="legacy/airbench94.py of a checkout")
@@ -44,6 +72,12 @@ def main() -> None:
     parser.add_argument(
         "--train-images", type=int, default=45000, help="a random this many of the 50,000 (airbench94: all)"
     )
+    parser.add_argument(
+        "--subset", choices=["exact", "jpeg"], help="train on the 7,897 exact images, as original pixels or JPEG"
+    )
+    parser.add_argument("--shared-datasets", type=Path, default=Path("../shared/datasets"))
+    parser.add_argument("--batch-size", type=int, default=None, help="airbench94: 1024")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-lookahead", action="store_true")
     parser.add_argument("--cosine", action="store_true")
     args = parser.parse_args()
@@ -61,13 +95,34 @@ def main() -> None:
             f"{args.airbench_source} is not a file: pass legacy/airbench94.py of a checkout of "
             "https://github.com/KellerJordan/cifar10-airbench"
         )
+    if args.subset is not None:
+        if not (args.shared_datasets / "cifar10" / "cifar10-exact.npz").is_file():
+            raise SystemExit(
+                f"{args.shared_datasets} has no cifar10/cifar10-exact.npz: pass the shared datasets folder "
+                "with --shared-datasets"
+            )
+        try:
+            import PIL  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "--subset decodes JPEG images with Pillow: pip install pillow, then run it again"
+            ) from None
     ab = airbench_namespace(args.airbench_source)
     print(
         f"Processor: {processor_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads, float32"
     )
 
-    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
-    keep = np.random.default_rng(0).permutation(len(x_train))[: args.train_images]
+    if args.subset is None:
+        (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
+        keep = np.random.default_rng(0).permutation(len(x_train))[: args.train_images]
+        x_train, y_train = x_train[keep], y_train[keep]
+        tests = {"test": (x_test, y_test)}
+    else:
+        original, jpeg, y_train = exact_and_jpeg_subset(args.shared_datasets, "train")
+        x_train = original if args.subset == "exact" else jpeg
+        test_original, test_jpeg, y_test = exact_and_jpeg_subset(args.shared_datasets, "test")
+        tests = {"original test": (test_original, y_test), "JPEG test": (test_jpeg, y_test)}
+        print(f"training on the {len(x_train)} exact images as {args.subset}, testing on {len(y_test)}")
     mean = torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)
     std = torch.tensor((0.2470, 0.2435, 0.2616)).view(1, 3, 1, 1)
 
@@ -103,10 +158,12 @@ def main() -> None:
                 yield images[rows], self.labels[rows]
 
     hyp = ab["hyp"]
-    train_loader = Loader(x_train[keep], y_train[keep], hyp["opt"]["batch_size"], train=True)
-    test_loader = Loader(x_test, y_test, 2000, train=False)
+    if args.batch_size is not None:
+        hyp["opt"]["batch_size"] = args.batch_size  # the weight decay below follows it, as airbench94 scales it
+    train_loader = Loader(x_train, y_train, hyp["opt"]["batch_size"], train=True)
+    test_loaders = {name: Loader(x, y, 2000, train=False) for name, (x, y) in tests.items()}
     widths, bn_momentum = hyp["net"]["widths"], hyp["net"]["batchnorm_momentum"]
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     # make_net() as published, without .half().cuda()
     model = nn.Sequential(
         ab["Conv"](3, 24, 2, padding=0, bias=True),
@@ -170,14 +227,13 @@ def main() -> None:
                 if lookahead_state is not None:
                     lookahead_state.update(model, decay=1.0)
                 break
-        accuracy = ab["evaluate"](model, test_loader, tta_level=0)
-        print(
-            f"epoch {epoch + 1}: step {current_steps}, test accuracy {accuracy:.2%}, "
-            f"{time.perf_counter() - start:.0f} s",
-            flush=True,
+        accuracies = ", ".join(
+            f"{name} accuracy {ab['evaluate'](model, loader, tta_level=0):.2%}" for name, loader in test_loaders.items()
         )
-    tta = ab["evaluate"](model, test_loader, tta_level=hyp["net"]["tta_level"])
-    print(f"after {args.epochs:g} epochs: {tta:.2%} with airbench's test-time augmentation", flush=True)
+        print(f"epoch {epoch + 1}: step {current_steps}, {accuracies}, {time.perf_counter() - start:.0f} s", flush=True)
+    for name, loader in test_loaders.items():
+        tta = ab["evaluate"](model, loader, tta_level=hyp["net"]["tta_level"])
+        print(f"after {args.epochs:g} epochs: {name} {tta:.2%} with airbench's test-time augmentation", flush=True)
 
 
 if __name__ == "__main__":
