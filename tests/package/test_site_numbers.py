@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .conftest import REPO
@@ -137,6 +138,43 @@ def check_airbench_reference() -> None:
     found("README.md", rf"{runs['10'][1]} %\s+after 10")
 
 
+JPEG_COPY_RUNS = "benchmarks/runs/explore/2026-12-08-jpeg-copy.txt"
+TRAINED_ON = {"exact": "original pixels", "jpeg": "JPEG versions"}
+
+
+def jpeg_copy_runs() -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+    """The kept --subset runs: (subset, seed) -> test version ("original", "JPEG") -> (accuracy after the last
+    epoch, with test-time augmentation), as printed."""
+    runs = {}
+    for block in text_of(JPEG_COPY_RUNS).split("$ python -m benchmarks.airbench_reference")[1:]:
+        command = block.splitlines()[0]
+        subset, seed = re.search(r"--subset (\w+)", command)[1], re.search(r"--seed (\d+)", command)[1]
+        last_epoch = re.findall(r"original test accuracy ([\d.]+)%, JPEG test accuracy ([\d.]+)%", block)[-1]
+        tta = dict(re.findall(r"epochs: (original|JPEG) test ([\d.]+)% with airbench", block))
+        runs[subset, seed] = {version: (last, tta[version]) for version, last in zip(("original", "JPEG"), last_epoch)}
+    return runs
+
+
+def check_jpeg_copy() -> None:
+    """The benchmarks page and the tuning history quote the JPEG copy's runs as printed; they and the README the
+    points it costs."""
+    runs = jpeg_copy_runs()
+    assert {subset for subset, _ in runs} == {"exact", "jpeg"} and len(runs) >= 4, f"runs found: {sorted(runs)}"
+    for (subset, seed), tests in runs.items():
+        (original, original_tta), (jpeg, jpeg_tta) = tests["original"], tests["JPEG"]
+        row = rf"\| {TRAINED_ON[subset]} \| {seed} \| {original} % \({original_tta} %\) \| {jpeg} % \({jpeg_tta} %\) \|"
+        found("docs/benchmarks.md", row)
+        found("docs/tuning-history.md", row)
+    seeds = sorted({seed for _, seed in runs})
+    costs = [  # without and with test-time augmentation, the mean over the seeds
+        np.mean([float(runs["exact", s]["original"][i]) - float(runs["jpeg", s]["JPEG"][i]) for s in seeds])
+        for i in (0, 1)
+    ]
+    for page in ("docs/benchmarks.md", "docs/tuning-history.md"):
+        found(page, rf"{costs[0]:.1f} points[^.]*\({costs[1]:.1f} points\s+with")
+    found("README.md", rf"cost airbench94's own code {costs[0]:.1f} points")
+
+
 STATEMENTS = {
     "README: lesson 8's three arms, accuracy and training seconds": check_lesson_8_table,
     "README: the load lesson 8's run was made at": check_lesson_8_load,
@@ -145,6 +183,7 @@ STATEMENTS = {
     "home page, README, benchmarks, mnist-run.md: the MNIST recipe's test accuracy": check_mnist_accuracy,
     "benchmarks: the keras.io example's accuracy and time": check_keras_example_time,
     "benchmarks, tuning history, README: airbench94's own code on this CPU": check_airbench_reference,
+    "benchmarks, tuning history, README: what the JPEG copy of CIFAR-10 costs airbench94's own code": check_jpeg_copy,
 }
 
 
