@@ -14,11 +14,11 @@ off the two techniques the Keras port lacked. Prints the processor, the test acc
 without test-time augmentation, and at the end with airbench's (flips and 1-pixel shifts).
 
 `--subset exact` or `--subset jpeg` measures what the JPEG copy of CIFAR-10 in `../shared/datasets` costs
-(its README: most images are a JPEG re-encoding, quality 75 with 4:2:0 chroma, about 30 dB PSNR; 7,897
-training and 932 test images keep their original pixels). It trains on those 7,897 images, either as
-original pixels or as their JPEG versions decoded as `stage.py` decodes them, and prints the accuracy on
-both versions of the 932 test images. `--batch-size` and `--seed` change airbench94's batch of 1,024 and
-the seed (0) for such small runs.
+(most images are a JPEG re-encoding: quality 75 with 4:2:0 chroma, as the files' quantisation tables and
+sampling factors say, about 30 dB PSNR; 7,897 training and 932 test images keep their original pixels).
+It trains on those 7,897 images, either as original pixels or as their JPEG versions decoded as `stage.py`
+decodes them, and prints the accuracy on both versions of the 932 test images. `--batch-size` and `--seed`
+change airbench94's batch of 1,024 and the seed (0) for such small runs.
 """
 
 from __future__ import annotations

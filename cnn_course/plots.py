@@ -23,7 +23,12 @@ def _text_inches(text: str, size: float) -> float:
 
 
 def _wrapped(title: str, size: float, inches: float) -> str:
-    """`title` with each line broken at spaces so that it fits `inches` at `size` points where its words allow."""
+    """`title` with each line broken at spaces so that it fits `inches` at `size` points where its words allow.
+
+    A title with mathtext (`$...$`) is left whole: matplotlib parses maths one line at a time.
+    """
+    if "$" in title:
+        return title
     lines = []
     for line in title.split("\n"):
         current = ""
@@ -37,25 +42,33 @@ def _wrapped(title: str, size: float, inches: float) -> str:
     return "\n".join(lines)
 
 
+def _fitted_titles(titles: Sequence[str], margin: float) -> tuple[list[str], float, float]:
+    """`titles` broken to fit their column; return them, their font size (points) and the column width (inches)."""
+    for size in (12.0, 10.5):  # a second line, anywhere, sets every title a size smaller so that rows stay short
+        column = COLUMN_INCHES
+        for _ in range(2):  # wrap to the column, widen it for a word wider still, wrap again to the wider column
+            lines = [_wrapped(str(title), size, column - margin) for title in titles]
+            widest = max((_text_inches(line, size) for title in lines for line in title.split("\n")), default=0.0)
+            column = max(column, widest + margin)
+        if not any("\n" in title for title in lines):
+            break
+    return lines, size, column
+
+
 def plot_image_grid(
     images: np.ndarray, titles: Sequence[str] | None = None, ncols: int = 8, title_colors: Sequence[str] | None = None
 ) -> Figure:
     """Draw images (N, H, W) or (N, H, W, C) in a grid, each with an optional title.
 
-    A title line wider than its image's column is broken at spaces; a word wider still widens every column.
+    Titles are set in 12 points, or 10.5 where any title takes more than one line. A title line wider than its
+    image's column is broken at spaces; a word wider still widens every column.
     """
     count = len(images)
     nrows = max(1, -(-count // ncols))
-    room = COLUMN_INCHES - 0.2  # what tight_layout's margins leave of a column
     # Titles stay readable (about 12 px) when the grid is shown at the width of a web page or a notebook.
-    title_size = 12.0
-    lines = [_wrapped(str(title), title_size, room) for title in titles] if titles is not None else []
-    if any("\n" in title for title in lines):
-        title_size = 10.5
-        lines = [_wrapped(str(title), title_size, room) for title in titles]
+    # 0.2 inch: what tight_layout's margins take of a column.
+    lines, title_size, column_inches = _fitted_titles(list(titles), 0.2) if titles is not None else ([], 12.0, 1.4)
     extra_lines = max((title.count("\n") for title in lines), default=0)
-    widest = max((_text_inches(line, title_size) for title in lines for line in title.split("\n")), default=0.0)
-    column_inches = max(COLUMN_INCHES, widest + 0.2)
     row_inches = 1.7 + 0.25 * extra_lines + 1.1 * (column_inches - COLUMN_INCHES)  # wider images need more room above
     figure, axes = plt.subplots(nrows, ncols, figsize=(column_inches * ncols, row_inches * nrows), squeeze=False)
     for index, axis in enumerate(axes.flat):

@@ -36,3 +36,15 @@ def test_a_long_title_is_broken_at_spaces_and_keeps_every_word():
     figure = plots.plot_image_grid(np.zeros((1, 32, 32, 3), np.uint8), titles=[title], ncols=1)
     drawn = figure.axes[0].get_title()
     assert drawn.count("\n") > title.count("\n") and drawn.split() == title.split()
+
+
+def test_titles_beside_a_long_word_wrap_to_the_widened_column():
+    titles = ["IMG_20240101_123456789.HEIC", "one two three four five"]
+    figure = plots.plot_image_grid(np.zeros((2, 32, 32, 3), np.uint8), titles=titles, ncols=2)
+    assert [axis.get_title() for axis in figure.axes] == titles
+
+
+def test_a_mathtext_title_is_left_whole():
+    title = r"$\alpha + \beta + \gamma + \delta + \epsilon + \zeta$"
+    figure = plots.plot_image_grid(np.zeros((1, 32, 32, 3), np.uint8), titles=iter([title]), ncols=1)
+    assert figure.axes[0].get_title() == title
