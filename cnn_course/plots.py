@@ -67,7 +67,9 @@ def plot_image_grid(
     nrows = max(1, -(-count // ncols))
     # Titles stay readable (about 12 px) when the grid is shown at the width of a web page or a notebook.
     # 0.2 inch: what tight_layout's margins take of a column.
-    lines, title_size, column_inches = _fitted_titles(list(titles), 0.2) if titles is not None else ([], 12.0, 1.4)
+    lines, title_size, column_inches = (
+        _fitted_titles(list(titles), 0.2) if titles is not None else ([], 12.0, COLUMN_INCHES)
+    )
     extra_lines = max((title.count("\n") for title in lines), default=0)
     row_inches = 1.7 + 0.25 * extra_lines + 1.1 * (column_inches - COLUMN_INCHES)  # wider images need more room above
     figure, axes = plt.subplots(nrows, ncols, figsize=(column_inches * ncols, row_inches * nrows), squeeze=False)

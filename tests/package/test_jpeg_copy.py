@@ -1,7 +1,5 @@
 """Both versions of the CIFAR-10 images the development copy keeps exactly (airbench_reference --subset)."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -27,7 +25,7 @@ def test_the_subset_is_the_staged_copy_where_it_is_exact_and_its_jpeg_versions_a
         for split in ("train", "test")
     }
     for split, x, y, count in (("train", x_train, y_train, 7897), ("test", x_test, y_test, 932)):
-        original, jpeg, labels = exact_and_jpeg_subset(Path(SHARED_DATASETS), split)
+        original, jpeg, labels = exact_and_jpeg_subset(SHARED_DATASETS, split)
         assert original.shape == jpeg.shape == (count, 32, 32, 3) and original.dtype == jpeg.dtype == np.uint8
         np.testing.assert_array_equal(original, x[rows[split]])
         np.testing.assert_array_equal(labels, y[rows[split]].reshape(-1))
